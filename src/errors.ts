@@ -1,0 +1,32 @@
+/**
+ * One error class for bad data: the message names the container, the array path and the
+ * attribute or chunk at fault, so a user can go and fix the file.
+ */
+export class DataFormatError extends Error {
+  readonly container: string;
+  readonly arrayPath: string | undefined;
+  readonly attribute: string | undefined;
+
+  constructor(
+    message: string,
+    where: { container: string; path?: string; attribute?: string },
+    options?: { cause?: unknown },
+  ) {
+    const parts = [`${where.container}`];
+    if (where.path !== undefined) parts.push(`array ${where.path}`);
+    if (where.attribute !== undefined) parts.push(`attribute ${where.attribute}`);
+    super(`${parts.join(', ')}: ${message}`, options);
+    this.name = 'DataFormatError';
+    this.container = where.container;
+    this.arrayPath = where.path;
+    this.attribute = where.attribute;
+  }
+}
+
+/** Bad options given to the API (shapes, weights, thresholds): fail early with what is wrong. */
+export class OptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionsError';
+  }
+}

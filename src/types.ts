@@ -1,0 +1,62 @@
+import type { Roi } from './roi.js';
+
+/** zarr's dtype names for the arrays we read. */
+export type DType =
+  | 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32'
+  | 'int64' | 'uint64' | 'float32' | 'float64';
+
+/** What `volume.read` returns: stored values, C order over [spatial..., channels]. */
+export type StoredArray =
+  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
+  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+/** Label ids exactly as stored (uint64 ids arrive as BigUint64Array, never through float). */
+export type LabelArray = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+
+/** One zarr array with its world-coordinate metadata. */
+export interface Volume {
+  /** The container this array lives in (path or URL), for messages. */
+  readonly container: string;
+  /** Path of the array inside the container, e.g. 'train/crop_03/raw'. */
+  readonly path: string;
+  readonly dtype: DType;
+  /** As stored, channel axes included, e.g. [2, z, y, x]. */
+  readonly shape: readonly number[];
+  readonly axisNames: readonly string[];
+  /** Spatial axes only. */
+  readonly voxelSize: readonly number[];
+  readonly offset: readonly number[];
+  readonly units: readonly string[];
+  /** World region covered by the array (spatial axes). */
+  readonly roi: Roi;
+  /** Number of channels (1 when the array has no channel axis). */
+  readonly channels: number;
+  /** Stored values over `roi` (world units, voxel aligned), C order [spatial..., c], zero-filled outside. */
+  read(roi: Roi): Promise<StoredArray>;
+}
+
+/** The arrays of one crop read over a region. Shapes are in voxels. */
+export interface CropSample {
+  /** Normalized raw, float32, [z, y, x, c]. */
+  raw: Float32Array;
+  rawShape: number[];
+  /** Label ids, [z, y, x], exact. */
+  labels: LabelArray;
+  /** 1 where known, 0 where unknown (mask 0, or outside the labels' region). [z, y, x] */
+  mask: Uint8Array;
+  labelShape: number[];
+}
+
+export interface Crop {
+  readonly name: string;
+  readonly raw: Volume;
+  readonly labels: Volume;
+  readonly mask: Volume | null;
+  /** Shared voxel size of raw and labels. */
+  readonly voxelSize: readonly number[];
+  /**
+   * Reads raw over `roi` and labels/mask over `labelsRoi` (default: the same `roi`).
+   * Both in world units, voxel aligned.
+   */
+  read(roi: Roi, labelsRoi?: Roi): Promise<CropSample>;
+}

@@ -1,0 +1,58 @@
+import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
+
+export interface DataConfigOptions {
+  /** Local folder, http(s) URL or .zip file of the container. */
+  path: string;
+  /** Name of the dataset; the crop name in the simple layout (default: the container's name). */
+  name?: string;
+  trainGroupName?: string;
+  validateGroupName?: string;
+  rawName?: string;
+  gtName?: string;
+  maskName?: string;
+  /** Multiscale level read from OME-NGFF groups: index or dataset path (default 0, i.e. s0). */
+  level?: number | string;
+  /** Multiply stored raw by this instead of the dtype rule (needed for dtypes without a rule). */
+  rawScale?: number;
+  /** Bytes of decoded chunks kept per container (default 512 MiB). */
+  cacheBytes?: number;
+  /** Chunk fetches/decodes in flight at once (default 16). */
+  concurrency?: number;
+}
+
+/** Where the data is and how its groups and arrays are named (DaCapo's names by default). */
+export class DataConfig {
+  readonly path: string;
+  readonly name: string;
+  readonly trainGroupName: string;
+  readonly validateGroupName: string;
+  readonly rawName: string;
+  readonly gtName: string;
+  readonly maskName: string;
+  readonly level: number | string;
+  readonly rawScale: number | undefined;
+  readonly cacheBytes: number;
+  readonly concurrency: number;
+
+  constructor(options: DataConfigOptions) {
+    if (!options || typeof options.path !== 'string' || options.path === '') {
+      throw new Error('DataConfig needs a path (a folder, an http(s) URL or a .zip file)');
+    }
+    this.path = options.path;
+    this.name = options.name ?? defaultName(options.path);
+    this.trainGroupName = options.trainGroupName ?? 'train';
+    this.validateGroupName = options.validateGroupName ?? 'test';
+    this.rawName = options.rawName ?? 'raw';
+    this.gtName = options.gtName ?? 'labels';
+    this.maskName = options.maskName ?? 'mask';
+    this.level = options.level ?? 0;
+    this.rawScale = options.rawScale;
+    this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  }
+}
+
+function defaultName(location: string): string {
+  const last = location.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? location;
+  return last.replace(/\.zip$/i, '').replace(/\.(zarr|n5)$/i, '') || 'data';
+}

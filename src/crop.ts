@@ -1,0 +1,132 @@
+/**
+ * One crop: raw (with any context around the annotation), labels and an optional mask, sharing a
+ * voxel size. `read` returns normalized raw, exact label ids and a known-ness mask (0 outside the
+ * labels' region and where the stored mask is 0).
+ */
+import { DataFormatError } from './errors.js';
+import { normalizeRaw, type Normalization } from './normalize.js';
+import { roiIntersect, roiIsEmpty, roiToString, type Roi } from './roi.js';
+import type { Crop, CropSample, LabelArray, StoredArray } from './types.js';
+import type { ZarrVolume } from './volume.js';
+
+const LABEL_DTYPES = new Set(['uint8', 'uint16', 'uint32', 'uint64']);
+const MASK_DTYPES = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
+
+export class ZarrCrop implements Crop {
+  readonly name: string;
+  readonly raw: ZarrVolume;
+  readonly labels: ZarrVolume;
+  readonly mask: ZarrVolume | null;
+  readonly voxelSize: readonly number[];
+  readonly normalization: Normalization;
+
+  constructor(name: string, raw: ZarrVolume, labels: ZarrVolume, mask: ZarrVolume | null, normalization: Normalization) {
+    this.name = name;
+    this.raw = raw;
+    this.labels = labels;
+    this.mask = mask;
+    this.normalization = normalization;
+    validateCrop(raw, labels, mask);
+    this.voxelSize = raw.voxelSize;
+  }
+
+  async read(roi: Roi, labelsRoi: Roi = roi): Promise<CropSample> {
+    const [rawStored, labels, maskStored] = await Promise.all([
+      this.raw.read(roi),
+      this.labels.read(labelsRoi) as Promise<LabelArray>,
+      this.mask ? this.mask.read(labelsRoi) : Promise.resolve(null),
+    ]);
+    const labelShape = labelsRoi.shape.map((s, i) => s / this.voxelSize[i]!);
+    const mask = knownMask(labelsRoi, this.labels.roi, this.voxelSize, labelShape, maskStored);
+    return {
+      raw: normalizeRaw(rawStored, this.normalization),
+      rawShape: [...roi.shape.map((s, i) => s / this.voxelSize[i]!), this.raw.channels],
+      labels,
+      mask,
+      labelShape,
+    };
+  }
+}
+
+/** 1 inside the labels' region where the stored mask (if any) is non-zero, else 0. */
+function knownMask(
+  region: Roi,
+  labelsRoi: Roi,
+  voxelSize: readonly number[],
+  shape: number[],
+  stored: StoredArray | null,
+): Uint8Array {
+  const mask = new Uint8Array(shape.reduce((a, b) => a * b, 1));
+  const inside = roiIntersect(region, labelsRoi);
+  if (roiIsEmpty(inside)) return mask;
+  const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);
+  const hi = inside.shape.map((s, i) => lo[i]! + s / voxelSize[i]!);
+  // Generic over the number of spatial axes: walk rows of the innermost axis.
+  const n = shape.length;
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const idx = lo.slice(0, n - 1);
+  const last = n - 1;
+  for (;;) {
+    let base = 0;
+    for (let i = 0; i < last; i++) base += idx[i]! * strides[i]!;
+    for (let x = lo[last]!; x < hi[last]!; x++) {
+      const v = base + x;
+      mask[v] = stored === null ? 1 : (stored as Uint8Array)[v] ? 1 : 0;
+    }
+    let axis = last - 1;
+    while (axis >= 0) {
+      idx[axis]!++;
+      if (idx[axis]! < hi[axis]!) break;
+      idx[axis] = lo[axis]!;
+      axis--;
+    }
+    if (axis < 0) break;
+  }
+  return mask;
+}
+
+function validateCrop(raw: ZarrVolume, labels: ZarrVolume, mask: ZarrVolume | null): void {
+  const at = (v: ZarrVolume, attribute?: string) => ({ container: v.container, path: v.path, attribute });
+  if (!LABEL_DTYPES.has(labels.dtype)) {
+    throw new DataFormatError(
+      `labels have dtype ${labels.dtype}; labels must be unsigned integers (uint8, uint16, uint32, uint64)`,
+      at(labels, 'dtype'),
+    );
+  }
+  if (labels.channelAxis !== null) {
+    throw new DataFormatError('labels must not have a channel axis', at(labels, 'axis_names'));
+  }
+  if (raw.voxelSize.length !== labels.voxelSize.length) {
+    throw new DataFormatError(
+      `raw has ${raw.voxelSize.length} spatial axes but labels (${labels.path}) have ${labels.voxelSize.length}`,
+      at(raw, 'axis_names'),
+    );
+  }
+  if (raw.voxelSize.some((v, i) => v !== labels.voxelSize[i])) {
+    throw new DataFormatError(
+      `raw voxel size [${raw.voxelSize.join(', ')}] differs from the voxel size [${labels.voxelSize.join(', ')}] ` +
+        `of ${labels.path}; raw and labels must share the voxel size`,
+      at(raw, 'voxel_size'),
+    );
+  }
+  if (roiIsEmpty(roiIntersect(raw.roi, labels.roi))) {
+    throw new DataFormatError(
+      `labels region ${roiToString(labels.roi)} does not overlap the raw region ${roiToString(raw.roi)} of ${raw.path}`,
+      at(labels, 'offset'),
+    );
+  }
+  if (mask) {
+    if (!MASK_DTYPES.has(mask.dtype)) {
+      throw new DataFormatError(`mask has dtype ${mask.dtype}; a mask must be of an integer dtype`, at(mask, 'dtype'));
+    }
+    if (mask.channelAxis !== null) {
+      throw new DataFormatError('mask must not have a channel axis', at(mask, 'axis_names'));
+    }
+    if (mask.voxelSize.length !== labels.voxelSize.length || mask.voxelSize.some((v, i) => v !== labels.voxelSize[i])) {
+      throw new DataFormatError(
+        `mask voxel size [${mask.voxelSize.join(', ')}] differs from the labels' [${labels.voxelSize.join(', ')}]`,
+        at(mask, 'voxel_size'),
+      );
+    }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * World-coordinate metadata of an array: DaCapo/funlib attributes (`voxel_size`, `offset`,
+ * `axis_names`, `units`) or OME-NGFF `multiscales`. Pure functions over parsed attributes.
+ */
+import { DataFormatError } from './errors.js';
+
+export interface SpatialMetadata {
+  /** One name per stored axis; a name containing `^` is non-spatial. */
+  axisNames: string[];
+  /** Spatial axes only. */
+  voxelSize: number[];
+  offset: number[];
+  units: string[];
+  /** Index of the channel axis among the stored axes, or null. */
+  channelAxis: number | null;
+}
+
+export interface Where {
+  container: string;
+  path: string;
+}
+
+type Attrs = Record<string, unknown>;
+
+export function isChannelAxisName(name: string): boolean {
+  return name.includes('^');
+}
+
+/**
+ * Reads funlib.persistence's attributes. Missing ones take its defaults (offset 0, voxel size 1,
+ * units "", every axis spatial unless voxel_size/offset say fewer), reported through `warn`.
+ */
+export function readSpatialMetadata(
+  attrs: Attrs,
+  ndim: number,
+  where: Where,
+  warn: (message: string) => void = console.warn,
+): SpatialMetadata {
+  const axisNamesAttr = optionalArray(attrs, 'axis_names', where);
+  const voxelSizeAttr = optionalArray(attrs, 'voxel_size', where);
+  const offsetAttr = optionalArray(attrs, 'offset', where);
+  const unitsAttr = optionalArray(attrs, 'units', where);
+
+  let axisNames: string[];
+  if (axisNamesAttr) {
+    if (axisNamesAttr.length !== ndim) {
+      throw new DataFormatError(
+        `has ${axisNamesAttr.length} entries but the array has ${ndim} axes`,
+        { ...where, attribute: 'axis_names' },
+      );
+    }
+    axisNames = axisNamesAttr.map((n, i) => {
+      if (typeof n !== 'string') {
+        throw new DataFormatError(`entry ${i} is not a string`, { ...where, attribute: 'axis_names' });
+      }
+      return n;
+    });
+  } else {
+    // funlib: the spatial dimensions are the trailing ones, as many as voxel_size/offset/units say.
+    const spatialDims = voxelSizeAttr?.length ?? offsetAttr?.length ?? unitsAttr?.length ?? ndim;
+    if (spatialDims > ndim) {
+      const attribute = voxelSizeAttr ? 'voxel_size' : offsetAttr ? 'offset' : 'units';
+      throw new DataFormatError(
+        `has ${spatialDims} entries but the array has only ${ndim} axes`,
+        { ...where, attribute },
+      );
+    }
+    const spatialNames = defaultSpatialNames(spatialDims);
+    axisNames = [...Array.from({ length: ndim - spatialDims }, (_, i) => `c${i}^`), ...spatialNames];
+  }
+
+  const channelAxes = axisNames.flatMap((n, i) => (isChannelAxisName(n) ? [i] : []));
+  if (channelAxes.length > 1) {
+    throw new DataFormatError(
+      `names ${channelAxes.length} non-spatial axes (${channelAxes.map((i) => axisNames[i]).join(', ')}); ` +
+        'at most one channel axis is supported',
+      { ...where, attribute: 'axis_names' },
+    );
+  }
+  const spatialDims = ndim - channelAxes.length;
+
+  const voxelSize = voxelSizeAttr
+    ? integers(voxelSizeAttr, spatialDims, where, 'voxel_size', (v) => v > 0, 'a positive integer')
+    : new Array<number>(spatialDims).fill(1);
+  const offset = offsetAttr
+    ? integers(offsetAttr, spatialDims, where, 'offset', () => true, 'an integer')
+    : new Array<number>(spatialDims).fill(0);
+  offset.forEach((o, i) => {
+    if (o % voxelSize[i]! !== 0) {
+      throw new DataFormatError(
+        `[${offset.join(', ')}] is not a multiple of the voxel size [${voxelSize.join(', ')}] (axis ${i})`,
+        { ...where, attribute: 'offset' },
+      );
+    }
+  });
+  let units: string[];
+  if (unitsAttr) {
+    if (unitsAttr.length !== spatialDims) {
+      throw new DataFormatError(
+        `has ${unitsAttr.length} entries but the array has ${spatialDims} spatial axes`,
+        { ...where, attribute: 'units' },
+      );
+    }
+    units = unitsAttr.map((u) => String(u ?? ''));
+  } else {
+    units = new Array<string>(spatialDims).fill('');
+  }
+
+  const missing = [
+    !voxelSizeAttr && 'voxel_size',
+    !offsetAttr && 'offset',
+    !axisNamesAttr && 'axis_names',
+    !unitsAttr && 'units',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    warn(
+      `tfjs-zarr: ${where.container}, array ${where.path}: missing ${missing.join(', ')}; ` +
+        `using defaults (voxel size [${voxelSize.join(', ')}], offset [${offset.join(', ')}], ` +
+        `axes [${axisNames.join(', ')}])`,
+    );
+  }
+  return {
+    axisNames,
+    voxelSize,
+    offset,
+    units,
+    channelAxis: channelAxes.length === 1 ? channelAxes[0]! : null,
+  };
+}
+
+export interface MultiscaleLevel {
+  /** Path of the level's array relative to the multiscale group. */
+  datasetPath: string;
+  metadata: SpatialMetadata;
+}
+
+export function hasMultiscales(attrs: Attrs): boolean {
+  return Array.isArray(attrs['multiscales']) || Array.isArray((attrs['ome'] as Attrs | undefined)?.['multiscales']);
+}
+
+/** OME-NGFF `multiscales` (0.4 in the attributes, 0.5 under `ome`): scale and translation of one level. */
+export function readMultiscales(attrs: Attrs, level: number | string, where: Where): MultiscaleLevel {
+  const multiscales = (attrs['multiscales'] ?? (attrs['ome'] as Attrs | undefined)?.['multiscales']) as Attrs[];
+  const ms = multiscales[0];
+  const fail = (msg: string): never => {
+    throw new DataFormatError(msg, { ...where, attribute: 'multiscales' });
+  };
+  if (!ms || !Array.isArray(ms['datasets']) || ms['datasets'].length === 0) fail('has no datasets');
+  const axes = (ms!['axes'] ?? []) as (Attrs | string)[];
+  const datasets = ms!['datasets'] as Attrs[];
+  const dataset =
+    typeof level === 'number' ? datasets[level] : datasets.find((d) => d['path'] === level);
+  if (!dataset) fail(`has no level ${JSON.stringify(level)} (levels: ${datasets.map((d) => d['path']).join(', ')})`);
+  const ndim = axes.length;
+  if (ndim === 0) fail('has no axes');
+  const axisNames = axes.map((a) => {
+    if (typeof a === 'string') return a;
+    const name = String(a['name']);
+    return a['type'] === 'channel' && !isChannelAxisName(name) ? `${name}^` : name;
+  });
+  const isSpatial = axes.map((a, i) => typeof a === 'string' ? !isChannelAxisName(a) : a['type'] !== 'channel' && a['type'] !== 'time' && !isChannelAxisName(axisNames[i]!));
+  const channelCount = isSpatial.filter((s) => !s).length;
+  if (channelCount > 1) fail(`names ${channelCount} non-spatial axes; at most one channel axis is supported`);
+
+  let scale = new Array<number>(ndim).fill(1);
+  let translation = new Array<number>(ndim).fill(0);
+  const apply = (transforms: unknown) => {
+    for (const t of (transforms ?? []) as Attrs[]) {
+      if (t['type'] === 'scale') {
+        const s = t['scale'] as number[];
+        if (!Array.isArray(s) || s.length !== ndim) fail(`scale of level ${String(dataset!['path'])} has the wrong length`);
+        translation = translation.map((tr, i) => tr * s[i]!);
+        scale = scale.map((v, i) => v * s[i]!);
+      } else if (t['type'] === 'translation') {
+        const tr = t['translation'] as number[];
+        if (!Array.isArray(tr) || tr.length !== ndim) fail(`translation of level ${String(dataset!['path'])} has the wrong length`);
+        translation = translation.map((v, i) => v + tr[i]!);
+      }
+    }
+  };
+  apply(dataset!['coordinateTransformations']);
+  apply(ms!['coordinateTransformations']);
+
+  const spatial = (v: number[]) => v.filter((_, i) => isSpatial[i]);
+  const voxelSize = spatial(scale);
+  const offset = spatial(translation);
+  voxelSize.forEach((v, i) => {
+    if (!Number.isInteger(v) || v <= 0) fail(`scale gives voxel size [${voxelSize.join(', ')}]; axis ${i} is not a positive integer`);
+  });
+  offset.forEach((o, i) => {
+    if (!Number.isInteger(o) || o % voxelSize[i]! !== 0) {
+      fail(`translation gives offset [${offset.join(', ')}], not a multiple of the voxel size [${voxelSize.join(', ')}]`);
+    }
+  });
+  const units = axes
+    .filter((_, i) => isSpatial[i])
+    .map((a) => (typeof a === 'string' ? '' : String(a['unit'] ?? '')));
+  const channelAxis = isSpatial.indexOf(false);
+  return {
+    datasetPath: String(dataset!['path']),
+    metadata: {
+      axisNames: axisNames.map((n, i) => (isSpatial[i] || isChannelAxisName(n) ? n : `${n}^`)),
+      voxelSize,
+      offset,
+      units,
+      channelAxis: channelAxis >= 0 ? channelAxis : null,
+    },
+  };
+}
+
+function defaultSpatialNames(n: number): string[] {
+  const names = ['z', 'y', 'x'];
+  return n <= 3 ? names.slice(3 - n) : Array.from({ length: n }, (_, i) => `d${i}`);
+}
+
+function optionalArray(attrs: Attrs, name: string, where: Where): unknown[] | null {
+  const v = attrs[name];
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) {
+    throw new DataFormatError(`must be a list, got ${JSON.stringify(v)}`, { ...where, attribute: name });
+  }
+  return v;
+}
+
+function integers(
+  values: unknown[],
+  length: number,
+  where: Where,
+  attribute: string,
+  ok: (v: number) => boolean,
+  expected: string,
+): number[] {
+  if (values.length !== length) {
+    throw new DataFormatError(
+      `has ${values.length} entries [${values.join(', ')}] but the array has ${length} spatial axes`,
+      { ...where, attribute },
+    );
+  }
+  return values.map((v, i) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || !ok(v)) {
+      throw new DataFormatError(
+        `[${values.join(', ')}]: entry ${i} (${JSON.stringify(v)}) is not ${expected}`,
+        { ...where, attribute },
+      );
+    }
+    return v;
+  });
+}

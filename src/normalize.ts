@@ -1,0 +1,49 @@
+/**
+ * Raw intensity normalization by dtype (DaCapo's convention): uint8 → /255, uint16 → /65535,
+ * float32/float64 as stored (assumed in [0, 1]). Any other dtype needs an explicit scale.
+ */
+import { DataFormatError } from './errors.js';
+import type { StoredArray } from './types.js';
+
+export interface Normalization {
+  scale: number;
+  /** Human-readable rule, e.g. 'uint8 / 255'. */
+  description: string;
+}
+
+const RULES: Record<string, number> = { uint8: 255, uint16: 65535 };
+
+export function rawNormalization(
+  dtype: string,
+  where: { container: string; path: string },
+  explicitScale?: number,
+): Normalization {
+  if (explicitScale !== undefined) {
+    if (!(explicitScale > 0) || !Number.isFinite(explicitScale)) {
+      throw new DataFormatError(`rawScale must be a positive number, got ${explicitScale}`, where);
+    }
+    return { scale: explicitScale, description: `${dtype} × ${explicitScale} (rawScale)` };
+  }
+  const divisor = RULES[dtype];
+  if (divisor !== undefined) return { scale: 1 / divisor, description: `${dtype} / ${divisor}` };
+  if (dtype === 'float32' || dtype === 'float64') return { scale: 1, description: `${dtype} as stored` };
+  throw new DataFormatError(
+    `raw has dtype ${dtype}, which has no normalization rule (uint8, uint16, float32, float64); ` +
+      'give DataConfig a rawScale to read it',
+    { ...where, attribute: 'dtype' },
+  );
+}
+
+export function normalizeRaw(stored: StoredArray, normalization: Normalization): Float32Array {
+  if (stored instanceof BigInt64Array || stored instanceof BigUint64Array) {
+    const out = new Float32Array(stored.length);
+    for (let i = 0; i < stored.length; i++) out[i] = Number(stored[i]!) * normalization.scale;
+    return out;
+  }
+  if (normalization.scale === 1 && stored instanceof Float32Array) return stored;
+  const out = new Float32Array(stored.length);
+  const s = normalization.scale;
+  const src = stored as Uint8Array;
+  for (let i = 0; i < src.length; i++) out[i] = src[i]! * s;
+  return out;
+}

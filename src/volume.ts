@@ -1,0 +1,182 @@
+/**
+ * A zarr array seen in world coordinates. `read(roi)` gathers the chunks a region touches (through
+ * the container's shared chunk cache) into a C-order [spatial..., channels] array, zero-filled
+ * wherever the region leaves the array.
+ */
+import type * as zarr from 'zarrita';
+import { ChunkCache } from './chunk-cache.js';
+import { chunkReader, type ChunkReader, type DecodedChunk } from './chunks.js';
+import { DataFormatError, OptionsError } from './errors.js';
+import { copyBox, cOrderStrides, fillBox } from './gather.js';
+import type { SpatialMetadata } from './metadata.js';
+import { roi as makeRoi, roiIsMultipleOf, roiToString, type Roi } from './roi.js';
+import type { DType, StoredArray, Volume } from './types.js';
+
+const TYPED_ARRAYS: Record<string, new (n: number) => StoredArray> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+export function isSupportedDtype(dtype: string): dtype is DType {
+  return dtype in TYPED_ARRAYS;
+}
+
+export class ZarrVolume implements Volume {
+  readonly container: string;
+  readonly path: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly axisNames: readonly string[];
+  readonly voxelSize: readonly number[];
+  readonly offset: readonly number[];
+  readonly units: readonly string[];
+  readonly roi: Roi;
+  readonly channels: number;
+  readonly chunks: readonly number[];
+  readonly channelAxis: number | null;
+  /** Stored axis index of each spatial axis, in order. */
+  private readonly spatialAxes: number[];
+  private readonly reader: ChunkReader;
+  private readonly fillValue: number | bigint;
+
+  constructor(args: {
+    container: string;
+    path: string;
+    array: zarr.Array<zarr.DataType>;
+    metadata: SpatialMetadata;
+    cache: ChunkCache<DecodedChunk>;
+  }) {
+    const { array, metadata } = args;
+    this.container = args.container;
+    this.path = args.path;
+    if (!isSupportedDtype(array.dtype)) {
+      throw new DataFormatError(`has dtype ${array.dtype}, which tfjs-zarr cannot read`, {
+        container: args.container,
+        path: args.path,
+        attribute: 'dtype',
+      });
+    }
+    this.dtype = array.dtype;
+    this.shape = [...array.shape];
+    this.chunks = [...array.chunks];
+    this.axisNames = metadata.axisNames;
+    this.voxelSize = metadata.voxelSize;
+    this.offset = metadata.offset;
+    this.units = metadata.units;
+    this.channelAxis = metadata.channelAxis;
+    this.spatialAxes = this.shape.map((_, i) => i).filter((i) => i !== metadata.channelAxis);
+    this.channels = metadata.channelAxis === null ? 1 : this.shape[metadata.channelAxis]!;
+    this.roi = makeRoi(
+      this.offset,
+      this.spatialAxes.map((a, i) => this.shape[a]! * this.voxelSize[i]!),
+    );
+    const fill = array.fillValue;
+    this.fillValue = typeof fill === 'bigint' ? fill : typeof fill === 'number' ? fill : 0;
+    if (this.dtype.endsWith('64') && this.dtype !== 'float64') this.fillValue = BigInt(this.fillValue);
+    const where = { container: args.container, path: args.path };
+    const reader = chunkReader(array, where);
+    const cache = args.cache;
+    const cacheId = `${args.container}|${args.path}`;
+    this.reader = {
+      key: reader.key,
+      read: (coords) =>
+        cache.get(`${cacheId}|${coords.join(',')}`, () => reader.read(coords), (c) =>
+          c.data ? c.data.byteLength : 64,
+        ),
+    };
+  }
+
+  /** Voxel shape of the spatial axes. */
+  get spatialShape(): number[] {
+    return this.spatialAxes.map((a) => this.shape[a]!);
+  }
+
+  async read(region: Roi): Promise<StoredArray> {
+    const nSpatial = this.spatialAxes.length;
+    if (region.offset.length !== nSpatial || region.shape.length !== nSpatial) {
+      throw new OptionsError(
+        `${this.container}, array ${this.path}: read ROI ${roiToString(region)} has ` +
+          `${region.offset.length} axes, the array has ${nSpatial} spatial axes`,
+      );
+    }
+    if (!roiIsMultipleOf(region, this.voxelSize)) {
+      throw new OptionsError(
+        `${this.container}, array ${this.path}: read ROI ${roiToString(region)} is not aligned to ` +
+          `the voxel size [${this.voxelSize.join(', ')}]`,
+      );
+    }
+    const outSpatial = region.shape.map((s, i) => s / this.voxelSize[i]!);
+    const C = this.channels;
+    const out = new TYPED_ARRAYS[this.dtype]!(outSpatial.reduce((a, b) => a * b, 1) * C);
+    const outStridesSpatial = cOrderStrides([...outSpatial, C]).slice(0, nSpatial);
+
+    // Voxel box of the request in array coordinates, clipped to the array.
+    const begin = region.offset.map((o, i) => (o - this.offset[i]!) / this.voxelSize[i]!);
+    const arrayShape = this.spatialShape;
+    const lo = begin.map((b) => Math.max(0, b));
+    const hi = begin.map((b, i) => Math.min(arrayShape[i]!, b + outSpatial[i]!));
+    if (lo.some((l, i) => l >= hi[i]!)) return out;
+
+    // Per stored axis: the index range wanted, and where the output index 0 sits.
+    const wantLo: number[] = [];
+    const wantHi: number[] = [];
+    const outOrigin: number[] = [];
+    const outStrides: number[] = [];
+    this.shape.forEach((n, axis) => {
+      const s = this.spatialAxes.indexOf(axis);
+      if (s < 0) {
+        wantLo.push(0);
+        wantHi.push(n);
+        outOrigin.push(0);
+        outStrides.push(1);
+      } else {
+        wantLo.push(lo[s]!);
+        wantHi.push(hi[s]!);
+        outOrigin.push(begin[s]!);
+        outStrides.push(outStridesSpatial[s]!);
+      }
+    });
+
+    const chunkLo = wantLo.map((l, a) => Math.floor(l / this.chunks[a]!));
+    const chunkHi = wantHi.map((h, a) => Math.ceil(h / this.chunks[a]!));
+    const coordsList: number[][] = [];
+    const visit = (axis: number, prefix: number[]) => {
+      if (axis === this.shape.length) {
+        coordsList.push(prefix);
+        return;
+      }
+      for (let c = chunkLo[axis]!; c < chunkHi[axis]!; c++) visit(axis + 1, [...prefix, c]);
+    };
+    visit(0, []);
+
+    const copyChunk = (coords: number[], chunk: DecodedChunk) => {
+      const srcStart: number[] = [];
+      const dstStart: number[] = [];
+      const count: number[] = [];
+      coords.forEach((c, a) => {
+        const chunkBegin = c * this.chunks[a]!;
+        const from = Math.max(wantLo[a]!, chunkBegin);
+        const to = Math.min(wantHi[a]!, chunkBegin + this.chunks[a]!);
+        srcStart.push(from - chunkBegin);
+        dstStart.push(from - outOrigin[a]!);
+        count.push(to - from);
+      });
+      if (chunk.data) {
+        copyBox(chunk.data, chunk.stride, srcStart, out, outStrides, dstStart, count);
+      } else if (this.fillValue !== 0 && this.fillValue !== 0n) {
+        fillBox(out, outStrides, dstStart, count, this.fillValue);
+      }
+    };
+    // Copy each chunk as soon as it arrives; the cache bounds how many decode at once.
+    await Promise.all(coordsList.map(async (coords) => copyChunk(coords, await this.reader.read(coords))));
+    return out;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Seeded augmentation with identical geometry on raw ([z, y, x, c]), labels ([z, y, x]) and mask
+ * ([z, y, x]).
+ *
+ * `planAugment` draws every random number up front (always the same count, whatever the options),
+ * so a plan is a function of the rng's stream alone; `applyAugment` is pure and returns new arrays
+ * (the inputs are never modified).
+ *
+ * Geometry (as gunpowder's SimpleAugment): mirror along spatial axes, and transpose spatial axes
+ * among each other. Raw may be larger than labels (context) as long as both are centred on the
+ * same point: each array is flipped/transposed about its own centre, which keeps them aligned when
+ * - mirroring an axis: (rawShape − labelShape) is even on that axis. When it is odd, the centres
+ *   are half a voxel apart, and that axis is never mirrored (silently, even if asked for);
+ * - transposing axes a and b: they have the same voxel size and the same extent in raw AND in
+ *   labels (so the context is the same on both axes).
+ * Intensity (raw only): raw · scale + shift, then clipped to [0, 1]; gamma: raw clipped to [0, 1],
+ * then raw^gamma. Labels and mask only get the geometry. Label arrays keep their type.
+ */
+import type { LabelArray } from '../types.js';
+import type { Rng } from './random.js';
+
+export interface AugmentOptions {
+  /** Mirror axes at random (p = 0.5 each): true (default) for all, false for none, or per axis. */
+  mirror?: boolean | boolean[];
+  /** Randomly permute spatial axes that can be transposed (see module doc). Default true. */
+  transpose?: boolean;
+  /**
+   * raw · scale + shift, then clipped to [0, 1]; scale and shift uniform in the given ranges
+   * (a missing range means no change: scale [1, 1], shift [0, 0]). Default false (off).
+   */
+  intensity?: { scale?: [number, number]; shift?: [number, number] } | false;
+  /** raw^gamma with gamma uniform in [low, high] (> 0), after clipping raw to [0, 1]. Default false. */
+  gamma?: [number, number] | false;
+}
+
+export interface AugmentPlan {
+  /** Per spatial axis of the input: flip it. */
+  readonly mirror: readonly boolean[];
+  /** Output axis i is input axis transpose[i] (a permutation of the spatial axes). */
+  readonly transpose: readonly number[];
+  /** null: no intensity change (and no clipping unless gamma is set). */
+  readonly intensity: { readonly scale: number; readonly shift: number } | null;
+  /** null: no gamma. */
+  readonly gamma: number | null;
+}
+
+/** Label arrays that `applyAugment` carries through (type preserved). */
+export type AugmentLabels = LabelArray | Int32Array;
+
+export interface AugmentSample<L extends AugmentLabels = AugmentLabels> {
+  raw: Float32Array;
+  /** [z, y, x, c] */
+  rawShape: number[];
+  labels: L;
+  mask: Uint8Array;
+  /** [z, y, x] */
+  labelShape: number[];
+}
+
+/**
+ * Draws an augmentation plan.
+ * @param shape the spatial shape of the sample ([z, y, x]), or several spatial shapes that the
+ *   plan must suit together, e.g. `[labelShape, rawShape.slice(0, 3)]` when raw has context:
+ *   an axis is mirrorable only when all shapes have the same parity on it, and two axes are
+ *   transposable only when every shape has equal extents on them (and their voxel sizes agree).
+ * @param voxelSize per spatial axis.
+ */
+export function planAugment(
+  rng: Rng,
+  options: AugmentOptions,
+  shape: readonly number[] | readonly (readonly number[])[],
+  voxelSize: readonly number[],
+): AugmentPlan {
+  const shapes: readonly (readonly number[])[] =
+    shape.length > 0 && Array.isArray(shape[0]) ? (shape as readonly (readonly number[])[]) : [shape as readonly number[]];
+  const d = voxelSize.length;
+  if (d === 0) throw new Error('planAugment: voxelSize is empty');
+  for (const s of shapes) {
+    if (s.length !== d || !s.every((v) => Number.isInteger(v) && v >= 0)) {
+      throw new Error(`planAugment: shape [${s.join(', ')}] does not match voxelSize [${voxelSize.join(', ')}]`);
+    }
+  }
+  const mirrorOpt = options.mirror ?? true;
+  if (Array.isArray(mirrorOpt) && mirrorOpt.length !== d) {
+    throw new Error(`planAugment: mirror has ${mirrorOpt.length} entries, expected one per spatial axis (${d})`);
+  }
+  const intensity = options.intensity ?? false;
+  const gammaRange = options.gamma ?? false;
+  const scaleRange = intensity ? intensity.scale ?? [1, 1] : [1, 1];
+  const shiftRange = intensity ? intensity.shift ?? [0, 0] : [0, 0];
+  checkRange('intensity.scale', scaleRange);
+  checkRange('intensity.shift', shiftRange);
+  if (gammaRange) {
+    checkRange('gamma', gammaRange);
+    if (!(gammaRange[0] > 0)) throw new Error(`planAugment: gamma must be > 0, got [${gammaRange.join(', ')}]`);
+  }
+
+  // Fixed number of draws, in a fixed order: d mirror coins, d − 1 shuffle numbers, scale, shift, gamma.
+  const mirrorDraws = Array.from({ length: d }, () => rng.next());
+  const shuffleDraws = Array.from({ length: d - 1 }, () => rng.next());
+  const uScale = rng.next(), uShift = rng.next(), uGamma = rng.next();
+
+  const mirror = mirrorDraws.map((u, a) => {
+    const wanted = Array.isArray(mirrorOpt) ? mirrorOpt[a]! : mirrorOpt;
+    const evenContext = shapes.every((s) => (s[a]! - shapes[0]![a]!) % 2 === 0);
+    return wanted && evenContext && u < 0.5;
+  });
+
+  const transpose = Array.from({ length: d }, (_, i) => i);
+  if (options.transpose ?? true) {
+    // Group axes that are interchangeable; shuffle each group (Fisher–Yates).
+    const groups = new Map<string, number[]>();
+    for (let a = 0; a < d; a++) {
+      const key = [voxelSize[a], ...shapes.map((s) => s[a])].join(',');
+      const g = groups.get(key);
+      if (g) g.push(a);
+      else groups.set(key, [a]);
+    }
+    let k = 0;
+    for (const g of groups.values()) {
+      const order = [...g];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(shuffleDraws[k++]! * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      g.forEach((axis, i) => (transpose[axis] = order[i]!));
+    }
+  }
+
+  return {
+    mirror,
+    transpose,
+    intensity: intensity ? { scale: lerp(scaleRange, uScale), shift: lerp(shiftRange, uShift) } : null,
+    gamma: gammaRange ? lerp(gammaRange, uGamma) : null,
+  };
+}
+
+function checkRange(name: string, r: readonly number[]): void {
+  if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => Number.isFinite(v)) || r[0]! > r[1]!) {
+    throw new Error(`planAugment: ${name} must be [low, high] finite numbers with low ≤ high, got ${JSON.stringify(r)}`);
+  }
+}
+
+function lerp(r: readonly number[], u: number): number {
+  return r[0]! + (r[1]! - r[0]!) * u;
+}
+
+/**
+ * Applies a plan to one sample. Returns new arrays (inputs untouched); shapes are transposed
+ * accordingly. Throws when the sample's shapes don't suit the plan (a transposed pair of axes with
+ * different extents, or a mirrored axis with odd raw/label context).
+ */
+export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample: AugmentSample<L>): AugmentSample<L> {
+  const d = plan.transpose.length;
+  const { raw, rawShape, labels, mask, labelShape } = sample;
+  if (rawShape.length !== d + 1 || labelShape.length !== d) {
+    throw new Error(
+      `applyAugment: expected rawShape [${d} spatial axes, c] and labelShape [${d} spatial axes], ` +
+        `got [${rawShape.join(', ')}] and [${labelShape.join(', ')}]`,
+    );
+  }
+  const channels = rawShape[d]!;
+  const rawSpatial = rawShape.slice(0, d);
+  const nRaw = rawShape.reduce((a, b) => a * b, 1);
+  const nLab = labelShape.reduce((a, b) => a * b, 1);
+  if (raw.length !== nRaw) throw new Error(`applyAugment: raw has ${raw.length} elements, rawShape needs ${nRaw}`);
+  if (labels.length !== nLab) throw new Error(`applyAugment: labels have ${labels.length} elements, labelShape needs ${nLab}`);
+  if (mask.length !== nLab) throw new Error(`applyAugment: mask has ${mask.length} elements, labelShape needs ${nLab}`);
+  for (let i = 0; i < d; i++) {
+    const a = plan.transpose[i]!;
+    if (rawSpatial[i] !== rawSpatial[a] || labelShape[i] !== labelShape[a]) {
+      throw new Error(
+        `applyAugment: the plan transposes axes ${i} and ${a}, whose extents differ ` +
+          `(raw [${rawSpatial.join(', ')}], labels [${labelShape.join(', ')}])`,
+      );
+    }
+    if (plan.mirror[i] && (rawSpatial[i]! - labelShape[i]!) % 2 !== 0) {
+      throw new Error(`applyAugment: the plan mirrors axis ${i}, where raw and labels differ by an odd number of voxels`);
+    }
+  }
+
+  const outRaw = remap(raw, rawSpatial, channels, plan) as Float32Array;
+  const outLabels = remap(labels, labelShape, 1, plan) as L;
+  const outMask = remap(mask, labelShape, 1, plan) as Uint8Array;
+
+  const g = plan.gamma;
+  if (plan.intensity !== null || g !== null) {
+    const scale = plan.intensity?.scale ?? 1, shift = plan.intensity?.shift ?? 0;
+    for (let i = 0; i < outRaw.length; i++) {
+      let v = outRaw[i]! * scale + shift;
+      v = v < 0 ? 0 : v > 1 ? 1 : v;
+      if (g !== null) v = Math.pow(v, g);
+      outRaw[i] = v;
+    }
+  }
+
+  return {
+    raw: outRaw,
+    rawShape: [...plan.transpose.map((a) => rawSpatial[a]!), channels],
+    labels: outLabels,
+    mask: outMask,
+    labelShape: plan.transpose.map((a) => labelShape[a]!),
+  };
+}
+
+/** Typed-array view shared by all the arrays remapped here. */
+interface Typed {
+  readonly length: number;
+  [i: number]: number | bigint;
+  subarray(begin: number, end: number): Typed;
+  set(src: Typed, offset: number): void;
+}
+
+/** Mirror + transpose of a C-order [spatial..., channels] array into a new array of the same type. */
+function remap(srcIn: AugmentLabels | Float32Array, shape: readonly number[], channels: number, plan: AugmentPlan): Typed {
+  const src = srcIn as unknown as Typed;
+  const d = shape.length;
+  const n = src.length;
+  const dst = new (srcIn.constructor as new (n: number) => Typed)(n);
+  if (n === 0) return dst;
+
+  const inStride = new Array<number>(d);
+  let s = channels;
+  for (let a = d - 1; a >= 0; a--) {
+    inStride[a] = s;
+    s *= shape[a]!;
+  }
+  let base = 0;
+  for (let a = 0; a < d; a++) if (plan.mirror[a]) base += (shape[a]! - 1) * inStride[a]!;
+  const outShape = plan.transpose.map((a) => shape[a]!);
+  const step = plan.transpose.map((a) => (plan.mirror[a] ? -inStride[a]! : inStride[a]!));
+
+  const last = d - 1;
+  const nx = outShape[last]!, stepX = step[last]!;
+  const rowLen = nx * channels;
+  const contiguous = stepX === channels; // the last axis is neither transposed nor mirrored
+  const counter = new Array<number>(d).fill(0);
+  let p = base;
+  for (let o = 0; o < n; o += rowLen) {
+    if (contiguous) {
+      dst.set(src.subarray(p, p + rowLen), o);
+    } else if (channels === 1) {
+      let q = p;
+      for (let x = 0; x < nx; x++, q += stepX) dst[o + x] = src[q]!;
+    } else {
+      let q = p, w = o;
+      for (let x = 0; x < nx; x++, q += stepX) for (let c = 0; c < channels; c++) dst[w++] = src[q + c]!;
+    }
+    // Advance the odometer over the output axes before the last one.
+    for (let i = last - 1; i >= 0; i--) {
+      p += step[i]!;
+      if (++counter[i]! < outShape[i]!) break;
+      counter[i] = 0;
+      p -= step[i]! * outShape[i]!;
+    }
+  }
+  return dst;
+}

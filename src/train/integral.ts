@@ -1,0 +1,242 @@
+/**
+ * Summed-area tables over a 3D mask, for `minMasked`: how many known voxels a box holds, exactly,
+ * in O(1) per box, and the list of box positions that hold enough of them.
+ *
+ * The table is a Float64Array of shape [z+1, y+1, x+1] (C order) with
+ * table[k, j, i] = number of non-zero mask voxels in [0, k) × [0, j) × [0, i). Counts are
+ * integers ≤ 2^53, so they stay exact for any volume that fits in memory (a Uint32Array would
+ * overflow beyond 2^32 voxels, e.g. 2048^3).
+ */
+import type { Rng } from './random.js';
+
+function checkShape(fn: string, shape: readonly number[]): [number, number, number] {
+  if (shape.length !== 3 || !shape.every((s) => Number.isInteger(s) && s >= 0)) {
+    throw new Error(`${fn}: shape must be [z, y, x] of non-negative integers, got [${shape.join(', ')}]`);
+  }
+  return shape as [number, number, number];
+}
+
+function checkTable(fn: string, table: Float64Array, Z: number, Y: number, X: number): void {
+  const n = (Z + 1) * (Y + 1) * (X + 1);
+  if (table.length !== n) {
+    throw new Error(`${fn}: the table has ${table.length} entries, shape [${Z}, ${Y}, ${X}] needs ${n}`);
+  }
+}
+
+/** Summed-area table of `mask` (non-zero = known), shape [z+1, y+1, x+1]. */
+export function integralVolume(mask: Uint8Array, shape: readonly number[]): Float64Array {
+  const [Z, Y, X] = checkShape('integralVolume', shape);
+  if (mask.length !== Z * Y * X) {
+    throw new Error(`integralVolume: mask has ${mask.length} elements, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
+  }
+  const Y1 = Y + 1, X1 = X + 1, S = Y1 * X1;
+  const t = new Float64Array((Z + 1) * S);
+  // Row prefix sums along x, then accumulate along y, then along z.
+  for (let z = 0; z < Z; z++) {
+    for (let y = 0; y < Y; y++) {
+      const src = (z * Y + y) * X;
+      const dst = (z + 1) * S + (y + 1) * X1 + 1;
+      let acc = 0;
+      for (let x = 0; x < X; x++) {
+        if (mask[src + x] !== 0) acc++;
+        t[dst + x] = acc;
+      }
+    }
+    const plane = (z + 1) * S;
+    for (let y = 1; y <= Y; y++) {
+      const row = plane + y * X1, prev = row - X1;
+      for (let x = 1; x <= X; x++) t[row + x]! += t[prev + x]!;
+    }
+    if (z > 0) {
+      const prevPlane = plane - S;
+      for (let i = X1; i < S; i++) t[plane + i]! += t[prevPlane + i]!;
+    }
+  }
+  return t;
+}
+
+/**
+ * Known voxels in the box [begin, end) (voxel indices, per axis z, y, x). The box is clipped to
+ * the volume: parts outside count as nothing; an empty or fully outside box gives 0.
+ */
+export function boxSum(
+  table: Float64Array,
+  shape: readonly number[],
+  begin: readonly number[],
+  end: readonly number[],
+): number {
+  const [Z, Y, X] = checkShape('boxSum', shape);
+  checkTable('boxSum', table, Z, Y, X);
+  const z0 = clamp(begin[0]!, Z), z1 = clamp(end[0]!, Z);
+  const y0 = clamp(begin[1]!, Y), y1 = clamp(end[1]!, Y);
+  const x0 = clamp(begin[2]!, X), x1 = clamp(end[2]!, X);
+  if (z1 <= z0 || y1 <= y0 || x1 <= x0) return 0;
+  const X1 = X + 1, S = (Y + 1) * X1;
+  const a = z0 * S, b = z1 * S, c = y0 * X1, d = y1 * X1;
+  return (
+    table[b + d + x1]! - table[b + d + x0]! - table[b + c + x1]! + table[b + c + x0]! -
+    table[a + d + x1]! + table[a + d + x0]! + table[a + c + x1]! - table[a + c + x0]!
+  );
+}
+
+function clamp(v: number, n: number): number {
+  return v < 0 ? 0 : v > n ? n : v;
+}
+
+/**
+ * The valid box positions found by {@link validCentres}, stored as runs along x so that a
+ * mostly-valid region costs little memory. Positions are enumerated in C order (z, then y, then x).
+ */
+export class ValidCentres {
+  /** Number of valid positions. */
+  readonly count: number;
+  /** The searched range [low, high) per axis (voxel indices; may extend outside the volume). */
+  readonly low: readonly number[];
+  readonly high: readonly number[];
+  // Run r covers positions (z, y, x) with x in [runX0[r], runX0[r] + runLen[r]), where
+  // (z, y) = (low[0] + floor(runRow[r] / ny), low[1] + runRow[r] % ny); runStart[r] is the number
+  // of positions in runs before r.
+  private readonly runRow: Int32Array;
+  private readonly runX0: Int32Array;
+  private readonly runStart: Float64Array;
+  private readonly ny: number;
+
+  /** @internal */
+  constructor(low: number[], high: number[], runRow: Int32Array, runX0: Int32Array, runStart: Float64Array, count: number) {
+    this.low = low;
+    this.high = high;
+    this.runRow = runRow;
+    this.runX0 = runX0;
+    this.runStart = runStart;
+    this.count = count;
+    this.ny = Math.max(0, high[1]! - low[1]!);
+  }
+
+  /** The i-th valid position [z, y, x] (0 ≤ i < count), in C order. */
+  at(i: number): [number, number, number] {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+      throw new RangeError(`ValidCentres.at: index ${i} outside [0, ${this.count})`);
+    }
+    // Last run whose start ≤ i.
+    let lo = 0, hi = this.runStart.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.runStart[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    const row = this.runRow[lo]!;
+    return [
+      this.low[0]! + Math.floor(row / this.ny),
+      this.low[1]! + (row % this.ny),
+      this.runX0[lo]! + (i - this.runStart[lo]!),
+    ];
+  }
+
+  /** A uniformly drawn valid position, or null when there is none. */
+  sample(rng: Rng): [number, number, number] | null {
+    if (this.count === 0) return null;
+    return this.at(rng.int(this.count));
+  }
+
+  /** All valid positions, flattened [count, 3] (z, y, x per row). Mostly for tests. */
+  toArray(): Int32Array {
+    const out = new Int32Array(this.count * 3);
+    let k = 0;
+    for (let r = 0; r < this.runRow.length; r++) {
+      const len = (r + 1 < this.runStart.length ? this.runStart[r + 1]! : this.count) - this.runStart[r]!;
+      const row = this.runRow[r]!;
+      const z = this.low[0]! + Math.floor(row / this.ny), y = this.low[1]! + (row % this.ny);
+      for (let j = 0; j < len; j++) {
+        out[k++] = z;
+        out[k++] = y;
+        out[k++] = this.runX0[r]! + j;
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Positions p in [centreLow, centreHigh) (per axis z, y, x; voxel indices, may lie outside the
+ * volume) where the box [p - floor(boxShape / 2), p - floor(boxShape / 2) + boxShape) holds at
+ * least `minFraction` known voxels, relative to the full box volume (box voxels outside the
+ * volume count as unknown). Exact: count ≥ ceil(minFraction · boxVolume − 1e-9).
+ * minFraction ≤ 0 accepts every position; minFraction > 1 none.
+ */
+export function validCentres(
+  table: Float64Array,
+  shape: readonly number[],
+  boxShape: readonly number[],
+  minFraction: number,
+  centreLow: readonly number[],
+  centreHigh: readonly number[],
+): ValidCentres {
+  const [Z, Y, X] = checkShape('validCentres', shape);
+  checkTable('validCentres', table, Z, Y, X);
+  if (boxShape.length !== 3 || !boxShape.every((s) => Number.isInteger(s) && s >= 1)) {
+    throw new Error(`validCentres: boxShape must be 3 positive integers, got [${boxShape.join(', ')}]`);
+  }
+  if (centreLow.length !== 3 || centreHigh.length !== 3 ||
+      ![...centreLow, ...centreHigh].every((v) => Number.isInteger(v))) {
+    throw new Error(
+      `validCentres: centreLow/centreHigh must be 3 integers each, got [${centreLow.join(', ')}] / [${centreHigh.join(', ')}]`,
+    );
+  }
+  if (Number.isNaN(minFraction)) throw new Error('validCentres: minFraction is NaN');
+  const low = [...centreLow], high = [...centreHigh];
+  const nz = Math.max(0, high[0]! - low[0]!), ny = Math.max(0, high[1]! - low[1]!), nx = Math.max(0, high[2]! - low[2]!);
+  const boxVolume = boxShape[0]! * boxShape[1]! * boxShape[2]!;
+  const need = Math.max(0, Math.ceil(minFraction * boxVolume - 1e-9));
+  const half = boxShape.map((s) => Math.floor(s / 2));
+
+  const runRow: number[] = [], runX0: number[] = [], runStart: number[] = [];
+  let count = 0;
+  const push = (row: number, x0: number, len: number): void => {
+    runRow.push(row);
+    runX0.push(x0);
+    runStart.push(count);
+    count += len;
+  };
+
+  if (nz > 0 && ny > 0 && nx > 0 && need <= boxVolume) {
+    if (need === 0) {
+      for (let row = 0; row < nz * ny; row++) push(row, low[2]!, nx);
+    } else {
+      const X1 = X + 1, S = (Y + 1) * X1;
+      // Clipped box bounds along x for every candidate x, shared by all rows.
+      const xa = new Int32Array(nx), xb = new Int32Array(nx);
+      for (let i = 0; i < nx; i++) {
+        const b = low[2]! + i - half[2]!;
+        xa[i] = clamp(b, X);
+        xb[i] = clamp(b + boxShape[2]!, X);
+      }
+      for (let iz = 0; iz < nz; iz++) {
+        const bz = low[0]! + iz - half[0]!;
+        const z0 = clamp(bz, Z), z1 = clamp(bz + boxShape[0]!, Z);
+        for (let iy = 0; iy < ny; iy++) {
+          const row = iz * ny + iy;
+          const by = low[1]! + iy - half[1]!;
+          const y0 = clamp(by, Y), y1 = clamp(by + boxShape[1]!, Y);
+          if (z1 <= z0 || y1 <= y0) continue; // box entirely outside: 0 known < need
+          const p11 = z1 * S + y1 * X1, p10 = z1 * S + y0 * X1;
+          const p01 = z0 * S + y1 * X1, p00 = z0 * S + y0 * X1;
+          let runBegin = -1;
+          for (let i = 0; i < nx; i++) {
+            const a = xa[i]!, b = xb[i]!;
+            const s =
+              table[p11 + b]! - table[p11 + a]! - table[p10 + b]! + table[p10 + a]! -
+              table[p01 + b]! + table[p01 + a]! + table[p00 + b]! - table[p00 + a]!;
+            if (s >= need) {
+              if (runBegin < 0) runBegin = i;
+            } else if (runBegin >= 0) {
+              push(row, low[2]! + runBegin, i - runBegin);
+              runBegin = -1;
+            }
+          }
+          if (runBegin >= 0) push(row, low[2]! + runBegin, nx - runBegin);
+        }
+      }
+    }
+  }
+  return new ValidCentres(low, high, Int32Array.from(runRow), Int32Array.from(runX0), Float64Array.from(runStart), count);
+}

@@ -30,6 +30,10 @@ export class ZarrCrop implements Crop {
     this.voxelSize = raw.voxelSize;
   }
 
+  readMask(labelsRoi: Roi): Promise<Uint8Array> {
+    return readKnownMask(this, labelsRoi);
+  }
+
   async read(roi: Roi, labelsRoi: Roi = roi): Promise<CropSample> {
     const [rawStored, labels, maskStored] = await Promise.all([
       this.raw.read(roi),
@@ -46,6 +50,12 @@ export class ZarrCrop implements Crop {
       labelShape,
     };
   }
+}
+
+export async function readKnownMask(crop: ZarrCrop, labelsRoi: Roi): Promise<Uint8Array> {
+  const stored = crop.mask ? await crop.mask.read(labelsRoi) : null;
+  const shape = labelsRoi.shape.map((s, i) => s / crop.voxelSize[i]!);
+  return knownMask(labelsRoi, crop.labels.roi, crop.voxelSize, shape, stored);
 }
 
 /** 1 inside the labels' region where the stored mask (if any) is non-zero, else 0. */

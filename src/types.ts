@@ -59,4 +59,6 @@ export interface Crop {
    * Both in world units, voxel aligned.
    */
   read(roi: Roi, labelsRoi?: Roi): Promise<CropSample>;
+  /** Known-ness over `labelsRoi` alone (1 known, 0 unknown), [z, y, x]. */
+  readMask(labelsRoi: Roi): Promise<Uint8Array>;
 }

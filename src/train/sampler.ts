@@ -1,0 +1,130 @@
+/**
+ * Where to take a training sample from a crop, and reading it (gunpowder's RandomLocation +
+ * Reject + read, as plain functions). The output box's centre voxel is uniform over the labels'
+ * region (DaCapo's default), restricted to centres whose output box is at least `minMasked`
+ * known, checked exactly through an integral volume of the known mask built once per crop.
+ */
+import { OptionsError } from '../errors.js';
+import { roi, type Roi } from '../roi.js';
+import type { Crop, CropSample } from '../types.js';
+import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
+import { integralVolume, validCentres, type ValidCentres } from './integral.js';
+import type { Rng } from './random.js';
+
+export interface SamplingOptions {
+  /** Raw patch shape in voxels [z, y, x]. */
+  inputShape: readonly number[];
+  /** Labels/target patch shape in voxels, centred in the input (default: inputShape). */
+  outputShape?: readonly number[];
+  /** Minimum known fraction of the output patch, in [0, 1] (default 0). */
+  minMasked?: number;
+  /** Seeded augmentation; false or absent for none. */
+  augment?: AugmentOptions | false;
+}
+
+export interface SamplePlan {
+  /** Output centre voxel, in labels-array voxel coordinates. */
+  centre: number[];
+  augment: AugmentPlan | null;
+}
+
+/** Largest patch we agree to allocate (elements of one raw patch). */
+const MAX_PATCH_ELEMENTS = 2 ** 28;
+
+export function checkSamplingOptions(options: SamplingOptions): { input: number[]; output: number[]; minMasked: number } {
+  const input = [...options.inputShape];
+  const output = [...(options.outputShape ?? options.inputShape)];
+  const isShape = (s: number[]) => s.length === 3 && s.every((v) => Number.isInteger(v) && v > 0);
+  if (!isShape(input)) throw new OptionsError(`inputShape must be 3 positive integers [z, y, x], got [${input.join(', ')}]`);
+  if (!isShape(output)) throw new OptionsError(`outputShape must be 3 positive integers [z, y, x], got [${output.join(', ')}]`);
+  if (output.some((o, i) => o > input[i]!)) {
+    throw new OptionsError(`outputShape [${output.join(', ')}] is larger than inputShape [${input.join(', ')}]; the output is centred inside the input`);
+  }
+  if (input.reduce((a, b) => a * b, 1) > MAX_PATCH_ELEMENTS) {
+    throw new OptionsError(`inputShape [${input.join(', ')}] is larger than anything we can read in one patch (${MAX_PATCH_ELEMENTS} voxels)`);
+  }
+  const minMasked = options.minMasked ?? 0;
+  if (!(minMasked >= 0 && minMasked <= 1)) throw new OptionsError(`minMasked must be in [0, 1], got ${minMasked}`);
+  return { input, output, minMasked };
+}
+
+export class CropSampler {
+  readonly crop: Crop;
+  readonly input: number[];
+  readonly output: number[];
+  /** Voxel shape of the labels' region. */
+  readonly labelShape: number[];
+  /** Known voxels in the labels' region (computed when minMasked > 0 or asked for). */
+  knownVoxels: number | null = null;
+  private centres: ValidCentres | null = null;
+  private readonly augment: AugmentOptions | false;
+
+  private constructor(crop: Crop, options: SamplingOptions) {
+    const { input, output } = checkSamplingOptions(options);
+    if (crop.voxelSize.length !== 3) {
+      throw new OptionsError(`crop ${crop.name} has ${crop.voxelSize.length} spatial axes; training needs 3 (z, y, x)`);
+    }
+    this.crop = crop;
+    this.input = input;
+    this.output = output;
+    this.labelShape = crop.labels.roi.shape.map((s, i) => s / crop.voxelSize[i]!);
+    this.augment = options.augment ?? false;
+  }
+
+  /** Prepares a sampler; reads the crop's mask once when `minMasked` > 0 or `countKnown`. */
+  static async create(crop: Crop, options: SamplingOptions, countKnown = false): Promise<CropSampler> {
+    const sampler = new CropSampler(crop, options);
+    const { minMasked } = checkSamplingOptions(options);
+    if (minMasked > 0 || countKnown) {
+      const known = await crop.readMask(crop.labels.roi);
+      let count = 0;
+      for (let i = 0; i < known.length; i++) count += known[i]!;
+      sampler.knownVoxels = count;
+      if (minMasked > 0) {
+        const table = integralVolume(known, sampler.labelShape);
+        sampler.centres = validCentres(table, sampler.labelShape, sampler.output, minMasked, [0, 0, 0], sampler.labelShape);
+        if (sampler.centres.count === 0) {
+          throw new OptionsError(
+            `crop ${crop.name}: no output patch of shape [${sampler.output.join(', ')}] is at least ` +
+              `${minMasked} known (the crop has ${count} known voxels); lower minMasked or the output shape`,
+          );
+        }
+      }
+    }
+    return sampler;
+  }
+
+  get labelVoxels(): number {
+    return this.labelShape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Draws a location (and augmentation) from `rng`; a pure function of the stream. */
+  draw(rng: Rng): SamplePlan {
+    const locationRng = rng.fork('location');
+    const centre = this.centres
+      ? [...this.centres.sample(locationRng)!]
+      : this.labelShape.map((n) => locationRng.int(n));
+    const augment = this.augment
+      ? planAugment(rng.fork('augment'), this.augment, [this.output, this.input], this.crop.voxelSize)
+      : null;
+    return { centre, augment };
+  }
+
+  /** World ROIs of the raw (input) and labels (output) patches for a plan. */
+  rois(plan: SamplePlan): { raw: Roi; labels: Roi } {
+    const vs = this.crop.voxelSize;
+    const base = this.crop.labels.roi.offset;
+    const outBegin = plan.centre.map((c, i) => c - Math.floor(this.output[i]! / 2));
+    const inBegin = outBegin.map((b, i) => b - Math.floor((this.input[i]! - this.output[i]!) / 2));
+    return {
+      raw: roi(inBegin.map((b, i) => base[i]! + b * vs[i]!), this.input.map((s, i) => s * vs[i]!)),
+      labels: roi(outBegin.map((b, i) => base[i]! + b * vs[i]!), this.output.map((s, i) => s * vs[i]!)),
+    };
+  }
+
+  async read(plan: SamplePlan): Promise<CropSample> {
+    const rois = this.rois(plan);
+    const sample = await this.crop.read(rois.raw, rois.labels);
+    return plan.augment ? applyAugment(plan.augment, sample) : sample;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * A small 3D U-Net for tf.layers, channels-last ([b, z, y, x, c]).
+ *
+ * tfjs 4.22 has no upSampling3d and cannot train conv3dTranspose, and only has cropping2D, so two
+ * small custom layers fill the gaps: `UpSampling3D` (nearest-neighbour repeat, built from
+ * expandDims + concat + reshape, whose gradients exist on every backend) and `Cropping3D`
+ * (a slice). Both are registered with `tf.serialization.registerClass` when this module is
+ * imported, under Keras' own class names and config keys, so `tf.loadLayersModel` reads saved
+ * models back — import this module (or the package) before loading a checkpoint.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { OptionsError } from '../errors.js';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type Shape = (number | null)[];
+
+function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== 1) throw new Error(`expected one input tensor, got ${inputs.length}`);
+    return inputs[0]!;
+  }
+  return inputs;
+}
+
+function singleShape(shape: tf.Shape | tf.Shape[]): Shape {
+  if (Array.isArray(shape[0])) return (shape as tf.Shape[])[0]! as Shape;
+  return shape as Shape;
+}
+
+/** Repeats every voxel `size[i]` times along spatial axis i of a [b, z, y, x, c] tensor. */
+export class UpSampling3D extends tf.layers.Layer {
+  static className = 'UpSampling3D';
+  readonly size: [number, number, number];
+
+  constructor(args: LayerArgs & { size?: number | number[] } = {}) {
+    super(args);
+    const s = args.size ?? 2;
+    const size = typeof s === 'number' ? [s, s, s] : s;
+    if (size.length !== 3 || size.some((v) => !Number.isInteger(v) || v < 1)) {
+      throw new OptionsError(`UpSampling3D: size must be a positive integer or three of them, got ${JSON.stringify(s)}`);
+    }
+    this.size = [size[0]!, size[1]!, size[2]!];
+    this.inputSpec = [{ ndim: 5 }];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = singleShape(inputShape);
+    return [s[0]!, ...[1, 2, 3].map((a) => (s[a] == null ? null : s[a]! * this.size[a - 1]!)), s[4]!];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      let x = single(inputs);
+      for (let a = 1; a <= 3; a++) {
+        const n = this.size[a - 1]!;
+        if (n === 1) continue;
+        const shape = x.shape.slice();
+        const e = tf.expandDims(x, a + 1);
+        const stacked = tf.concat(new Array<tf.Tensor>(n).fill(e), a + 1);
+        shape[a] = shape[a]! * n;
+        x = tf.reshape(stacked, shape);
+      }
+      return x;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), size: [...this.size], data_format: 'channels_last' };
+  }
+}
+
+/** Removes `cropping[i] = [before, after]` voxels along spatial axis i of a [b, z, y, x, c] tensor. */
+export class Cropping3D extends tf.layers.Layer {
+  static className = 'Cropping3D';
+  readonly cropping: [[number, number], [number, number], [number, number]];
+
+  constructor(args: LayerArgs & { cropping?: number | number[] | number[][] } = {}) {
+    super(args);
+    const c = args.cropping ?? 1;
+    let pairs: number[][];
+    if (typeof c === 'number') pairs = [[c, c], [c, c], [c, c]];
+    else if (c.length === 3 && c.every((v) => typeof v === 'number')) pairs = (c as number[]).map((v) => [v, v]);
+    else pairs = c as number[][];
+    if (
+      pairs.length !== 3 ||
+      pairs.some((p) => !Array.isArray(p) || p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))
+    ) {
+      throw new OptionsError(`Cropping3D: cropping must be an integer, three integers or three [before, after] pairs, got ${JSON.stringify(c)}`);
+    }
+    this.cropping = pairs.map((p) => [p[0]!, p[1]!]) as [[number, number], [number, number], [number, number]];
+    this.inputSpec = [{ ndim: 5 }];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = singleShape(inputShape);
+    return [
+      s[0]!,
+      ...[1, 2, 3].map((a) => {
+        const [b, e] = this.cropping[a - 1]!;
+        return s[a] == null ? null : s[a]! - b - e;
+      }),
+      s[4]!,
+    ];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const begin = [0, ...this.cropping.map((p) => p[0]), 0];
+      const size = x.shape.map((d, i) => (i === 0 || i === 4 ? -1 : d - this.cropping[i - 1]![0] - this.cropping[i - 1]![1]));
+      if (size.some((d) => d !== -1 && d <= 0)) {
+        throw new Error(`Cropping3D: cropping ${JSON.stringify(this.cropping)} removes all of [${x.shape.join(', ')}]`);
+      }
+      return tf.slice(x, begin, size);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      cropping: this.cropping.map((p) => [...p]),
+      data_format: 'channels_last',
+    };
+  }
+}
+
+tf.serialization.registerClass(UpSampling3D);
+tf.serialization.registerClass(Cropping3D);
+
+export type Padding = 'same' | 'valid';
+export type FinalActivation = 'sigmoid' | 'softmax' | 'linear';
+
+export interface UNetOptions {
+  /** [z, y, x, c] of one sample. */
+  inputShape: [number, number, number, number];
+  outputChannels: number;
+  /** Filters of the first level; doubled at each downsampling. Default 8. */
+  baseFilters?: number;
+  /** Number of 2× downsamplings. Default 2. */
+  depth?: number;
+  /** 'same' keeps the spatial shape; 'valid' shrinks it (see unetOutputSize). Default 'same'. */
+  padding?: Padding;
+  /** Default 'sigmoid'. */
+  finalActivation?: FinalActivation;
+  /** Convolutions per block. Default 2. */
+  convsPerBlock?: number;
+  /** Model name. Default 'unet3d'. */
+  name?: string;
+}
+
+/**
+ * Spatial output size of `unet3d` along one axis for an input of `size` voxels, or null when
+ * that input size does not fit (a pooled size that is odd or not positive).
+ */
+export function unetOutputSize(
+  size: number,
+  options: { depth?: number; padding?: Padding; convsPerBlock?: number } = {},
+): number | null {
+  const depth = options.depth ?? 2;
+  const convs = options.convsPerBlock ?? 2;
+  const shrink = options.padding === 'valid' ? 2 * convs : 0;
+  let s = size;
+  for (let l = 0; l < depth; l++) {
+    s -= shrink;
+    if (s <= 0 || s % 2 !== 0) return null;
+    s /= 2;
+  }
+  s -= shrink;
+  if (s <= 0) return null;
+  for (let l = 0; l < depth; l++) {
+    s = s * 2 - shrink;
+    if (s <= 0) return null;
+  }
+  return s;
+}
+
+/** The smallest input size ≥ `minSize` that `unet3d` accepts along one axis. */
+export function unetValidInputSize(
+  minSize: number,
+  options: { depth?: number; padding?: Padding; convsPerBlock?: number } = {},
+): number {
+  for (let s = Math.max(1, Math.ceil(minSize)); ; s++) {
+    if (unetOutputSize(s, options) != null) return s;
+  }
+}
+
+/** A small 3D U-Net: conv3d(3³)+relu blocks, max-pool 2×, nearest upsampling 2×, concatenated skips. */
+export function unet3d(options: UNetOptions): tf.LayersModel {
+  const {
+    inputShape,
+    outputChannels,
+    baseFilters = 8,
+    depth = 2,
+    padding = 'same',
+    finalActivation = 'sigmoid',
+    convsPerBlock = 2,
+    name = 'unet3d',
+  } = options;
+  if (inputShape.length !== 4 || inputShape.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new OptionsError(`unet3d: inputShape must be [z, y, x, c] positive integers, got ${JSON.stringify(inputShape)}`);
+  }
+  if (!Number.isInteger(outputChannels) || outputChannels < 1) {
+    throw new OptionsError(`unet3d: outputChannels must be a positive integer, got ${outputChannels}`);
+  }
+  if (!Number.isInteger(depth) || depth < 0) throw new OptionsError(`unet3d: depth must be an integer ≥ 0, got ${depth}`);
+  if (!Number.isInteger(baseFilters) || baseFilters < 1) {
+    throw new OptionsError(`unet3d: baseFilters must be a positive integer, got ${baseFilters}`);
+  }
+  if (padding !== 'same' && padding !== 'valid') throw new OptionsError(`unet3d: padding must be 'same' or 'valid', got ${String(padding)}`);
+  if (!['sigmoid', 'softmax', 'linear'].includes(finalActivation)) {
+    throw new OptionsError(`unet3d: finalActivation must be 'sigmoid', 'softmax' or 'linear', got ${String(finalActivation)}`);
+  }
+  for (let a = 0; a < 3; a++) {
+    if (unetOutputSize(inputShape[a]!, { depth, padding, convsPerBlock }) == null) {
+      const ok = unetValidInputSize(inputShape[a]!, { depth, padding, convsPerBlock });
+      throw new OptionsError(
+        `unet3d: input size ${inputShape[a]} along axis ${'zyx'[a]} does not fit depth ${depth} with ` +
+          `'${padding}' padding (every pooled size must be even); the next size that fits is ${ok}`,
+      );
+    }
+  }
+
+  const input = tf.input({ shape: inputShape, name: `${name}_input` });
+  const block = (x: tf.SymbolicTensor, filters: number, tag: string): tf.SymbolicTensor => {
+    let y = x;
+    for (let i = 0; i < convsPerBlock; i++) {
+      y = tf.layers
+        .conv3d({
+          filters,
+          kernelSize: 3,
+          padding,
+          activation: 'relu',
+          kernelInitializer: 'heNormal',
+          name: `${name}_${tag}_conv${i}`,
+        })
+        .apply(y) as tf.SymbolicTensor;
+    }
+    return y;
+  };
+
+  const skips: tf.SymbolicTensor[] = [];
+  let x: tf.SymbolicTensor = input;
+  for (let l = 0; l < depth; l++) {
+    x = block(x, baseFilters * 2 ** l, `down${l}`);
+    skips.push(x);
+    x = tf.layers.maxPooling3d({ poolSize: 2, strides: 2, name: `${name}_pool${l}` }).apply(x) as tf.SymbolicTensor;
+  }
+  x = block(x, baseFilters * 2 ** depth, 'bottom');
+  for (let l = depth - 1; l >= 0; l--) {
+    x = new UpSampling3D({ size: 2, name: `${name}_up${l}` }).apply(x) as tf.SymbolicTensor;
+    let skip = skips[l]!;
+    const diff = [1, 2, 3].map((a) => skip.shape[a]! - x.shape[a]!);
+    if (diff.some((d) => d < 0)) {
+      throw new Error(`unet3d: internal shape mismatch at level ${l}: skip ${skip.shape} vs up ${x.shape}`);
+    }
+    if (diff.some((d) => d > 0)) {
+      skip = new Cropping3D({
+        cropping: diff.map((d) => [Math.floor(d / 2), d - Math.floor(d / 2)]),
+        name: `${name}_crop${l}`,
+      }).apply(skip) as tf.SymbolicTensor;
+    }
+    x = tf.layers.concatenate({ axis: -1, name: `${name}_concat${l}` }).apply([skip, x]) as tf.SymbolicTensor;
+    x = block(x, baseFilters * 2 ** l, `up${l}`);
+  }
+  const output = tf.layers
+    .conv3d({ filters: outputChannels, kernelSize: 1, activation: finalActivation, name: `${name}_output` })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output, name });
+}
+
+/** Output shape of one sample ([z, y, x, c], batch axis dropped) of a single-output model. */
+export function modelOutputShape(model: tf.LayersModel): number[] {
+  const out = model.outputs[0];
+  if (out == null) throw new Error(`model ${model.name} has no output`);
+  const shape = out.shape.slice(1);
+  if (shape.some((d) => d == null)) throw new Error(`model ${model.name} has an undefined output size: [${out.shape.join(', ')}]`);
+  return shape as number[];
+}
+
+/** Input shape of one sample ([z, y, x, c]) of a single-input model. */
+export function modelInputShape(model: tf.LayersModel): number[] {
+  const inp = model.inputs[0];
+  if (inp == null) throw new Error(`model ${model.name} has no input`);
+  const shape = inp.shape.slice(1);
+  if (shape.some((d) => d == null)) throw new Error(`model ${model.name} has an undefined input size: [${inp.shape.join(', ')}]`);
+  return shape as number[];
+}

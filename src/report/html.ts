@@ -1,0 +1,136 @@
+/**
+ * A static HTML report of a run: per test crop, the best epoch and its VOI, the VOI curve (SVG)
+ * and a slice of raw / ground truth / prediction (PNG), all written under `<runDir>/report/`.
+ */
+import { mkdir, writeFile, rename } from 'node:fs/promises';
+import * as path from 'node:path';
+import { escapeXml } from './plot.js';
+
+export interface CropReport {
+  name: string;
+  bestEpoch: number;
+  voi: number;
+  voiSplit: number;
+  voiMerge: number;
+  /** Path of the best checkpoint (absolute or relative to runDir). */
+  checkpoint: string;
+  /** An SVG document (e.g. from lineChartSvg). */
+  plotSvg: string;
+  /** A PNG file (e.g. from imageToPng(hconcat([...]))). */
+  slicePng: Uint8Array;
+  /** Scores of reference methods on the same crop, by name (e.g. { 'threshold raw': 3.2 }). */
+  baselines?: Record<string, number>;
+  /** Caption under the slice image. */
+  sliceCaption?: string;
+}
+
+export interface RunReport {
+  title: string;
+  crops: CropReport[];
+  notes?: string[];
+}
+
+/** A file-name-safe version of a crop name. */
+export function safeFileName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_');
+  return s.length > 0 ? s : '_';
+}
+
+async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+function fmt(v: number, digits = 3): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : String(v);
+}
+
+function href(p: string): string {
+  return p.split(path.sep).map(encodeURIComponent).join('/');
+}
+
+/** Writes `<runDir>/report/index.html` with its SVG and PNG files; returns the index path. */
+export async function writeReport(runDir: string, report: RunReport): Promise<string> {
+  const reportDir = path.join(runDir, 'report');
+  await mkdir(reportDir, { recursive: true });
+  const used = new Set<string>();
+  const sections: string[] = [];
+  const rows: string[] = [];
+  const baselineNames = [...new Set(report.crops.flatMap((c) => Object.keys(c.baselines ?? {})))];
+
+  for (const crop of report.crops) {
+    let base = safeFileName(crop.name);
+    for (let i = 2; used.has(base); i++) base = `${safeFileName(crop.name)}_${i}`;
+    used.add(base);
+    const svgName = `${base}_voi.svg`;
+    const pngName = `${base}_slice.png`;
+    await writeAtomic(path.join(reportDir, svgName), crop.plotSvg);
+    await writeAtomic(path.join(reportDir, pngName), crop.slicePng);
+
+    const ckptAbs = path.resolve(runDir, crop.checkpoint);
+    const ckptRel = path.relative(reportDir, ckptAbs);
+    const anchor = `crop-${base}`;
+    rows.push(
+      `<tr><td><a href="#${escapeXml(anchor)}">${escapeXml(crop.name)}</a></td><td>${crop.bestEpoch}</td>` +
+        `<td><b>${fmt(crop.voi)}</b></td><td>${fmt(crop.voiSplit)}</td><td>${fmt(crop.voiMerge)}</td>` +
+        baselineNames.map((b) => `<td>${crop.baselines?.[b] === undefined ? '–' : fmt(crop.baselines[b]!)}</td>`).join('') +
+        `<td><a href="${escapeXml(href(ckptRel))}"><code>${escapeXml(crop.checkpoint)}</code></a></td></tr>`,
+    );
+    const baselineList = Object.entries(crop.baselines ?? {});
+    sections.push(
+      [
+        `<section id="${escapeXml(anchor)}">`,
+        `<h2>${escapeXml(crop.name)}</h2>`,
+        `<p>Best epoch <b>${crop.bestEpoch}</b>: VOI <b>${fmt(crop.voi)}</b> ` +
+          `(split ${fmt(crop.voiSplit)}, merge ${fmt(crop.voiMerge)}). ` +
+          `Checkpoint: <a href="${escapeXml(href(ckptRel))}"><code>${escapeXml(crop.checkpoint)}</code></a>.</p>`,
+        baselineList.length > 0
+          ? `<p>Baselines: ${baselineList.map(([k, v]) => `${escapeXml(k)} ${fmt(v)}`).join(', ')} (VOI, lower is better).</p>`
+          : '',
+        `<figure><img src="${escapeXml(svgName)}" alt="VOI per epoch for ${escapeXml(crop.name)}"></figure>`,
+        `<figure><img class="slice" src="${escapeXml(pngName)}" alt="slice of ${escapeXml(crop.name)}">` +
+          `<figcaption>${escapeXml(crop.sliceCaption ?? 'raw | ground truth | prediction (middle section)')}</figcaption></figure>`,
+        `</section>`,
+      ]
+        .filter((l) => l !== '')
+        .join('\n'),
+    );
+  }
+
+  const notes = report.notes ?? [];
+  const html = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeXml(report.title)}</title>
+<style>
+body { font-family: sans-serif; margin: 2em auto; max-width: 1000px; color: #222; padding: 0 1em; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child, td:last-child { text-align: left; }
+img.slice { image-rendering: pixelated; max-width: 100%; }
+figure { margin: 1em 0; }
+figcaption { color: #555; font-size: 0.9em; }
+section { border-top: 1px solid #ddd; margin-top: 2em; }
+</style>
+</head>
+<body>
+<h1>${escapeXml(report.title)}</h1>
+${notes.length > 0 ? `<ul class="notes">\n${notes.map((n) => `<li>${escapeXml(n)}</li>`).join('\n')}\n</ul>` : ''}
+<table>
+<thead><tr><th>crop</th><th>best epoch</th><th>VOI</th><th>split</th><th>merge</th>${baselineNames
+    .map((b) => `<th>${escapeXml(b)}</th>`)
+    .join('')}<th>checkpoint</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+${sections.join('\n')}
+</body>
+</html>
+`;
+  const index = path.join(reportDir, 'index.html');
+  await writeAtomic(index, html);
+  return index;
+}

@@ -1,0 +1,132 @@
+/**
+ * Benchmarks for evaluation: VOI of two 256^3 segmentations and connected components of a 128^3
+ * foreground. Run directly: `node --import tsx bench/voi.ts` (prints JSON).
+ *
+ * The volumes are closed-form functions of (z, y, x) so scripts/bench_voi_skimage.py builds
+ * bit-identical data in numpy:
+ *   gt[z,y,x]   = 1 + (z>>4)*128 + (y>>4)*8 + (x>>5)                               2048 ids, no 0
+ *   pred[z,y,x] = ((z+7)>>4)*289 + ((y+3)>>4)*17 + ((x + (7*y + 13*z) % 11) >> 4)  4913 ids (0 included)
+ *   noise (worst case, no runs along x): ids = hash(i) % 2000 + 1 and hash(i ^ 0x5bd1e995) % 4000,
+ *   with hash as below over the linear index i
+ *   fg (128^3) = (hash(i) & 255) < 80        (p ≈ 0.31, near the site-percolation threshold)
+ * where hash(i) = h ^= h>>>16 ; h *= 0x45d9f3b ; h ^= h>>>16 ; starting from h = i * 2654435761,
+ * all uint32 arithmetic.
+ */
+import { pathToFileURL } from 'node:url';
+import { variationOfInformation } from '../src/eval/voi.js';
+import { connectedComponents } from '../src/eval/components.js';
+
+export function hash32(i: number): number {
+  let h = Math.imul(i, 2654435761 | 0);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x45d9f3b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export function makeVoiVolumes(size = 256): { gt: Uint32Array; pred: Uint32Array } {
+  const n = size ** 3;
+  const gt = new Uint32Array(n);
+  const pred = new Uint32Array(n);
+  let i = 0;
+  for (let z = 0; z < size; z++) {
+    for (let y = 0; y < size; y++) {
+      const shift = (7 * y + 13 * z) % 11;
+      const pzy = ((z + 7) >> 4) * 289 + ((y + 3) >> 4) * 17;
+      const gzy = 1 + (z >> 4) * 128 + (y >> 4) * 8;
+      for (let x = 0; x < size; x++, i++) {
+        gt[i] = gzy + (x >> 5);
+        pred[i] = pzy + ((x + shift) >> 4);
+      }
+    }
+  }
+  return { gt, pred };
+}
+
+export function makeNoiseVolumes(size = 256): { gt: Uint32Array; pred: Uint32Array } {
+  const n = size ** 3;
+  const gt = new Uint32Array(n);
+  const pred = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    gt[i] = (hash32(i) % 2000) + 1;
+    pred[i] = hash32((i ^ 0x5bd1e995) >>> 0) % 4000;
+  }
+  return { gt, pred };
+}
+
+export function makeForeground(size = 128): Uint8Array {
+  const n = size ** 3;
+  const fg = new Uint8Array(n);
+  for (let i = 0; i < n; i++) fg[i] = (hash32(i) & 255) < 80 ? 1 : 0;
+  return fg;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(runs: number, fn: () => void): number {
+  const ts: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    fn();
+    ts.push((performance.now() - t0) / 1000);
+  }
+  return median(ts);
+}
+
+function toUint64(a: Uint32Array, high: bigint): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  const words = new Uint32Array(out.buffer);
+  const lo = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
+  const hi = Number(high);
+  for (let i = 0; i < a.length; i++) {
+    words[2 * i + lo] = a[i];
+    words[2 * i + 1 - lo] = hi;
+  }
+  return out;
+}
+
+export async function benchVoi(): Promise<Record<string, number>> {
+  const runs = 5;
+  const out: Record<string, number> = {};
+
+  let { gt, pred } = makeVoiVolumes(256);
+  let r = variationOfInformation(gt, pred);
+  out['voi_256_u32_s'] = time(runs, () => {
+    r = variationOfInformation(gt, pred);
+  });
+  out['voi_256_split_bits'] = r.voiSplit;
+  out['voi_256_merge_bits'] = r.voiMerge;
+
+  // Same partition with uint64 ids above 2^53 (high word 0x100000).
+  {
+    const gt64 = toUint64(gt, 0x100000n);
+    const pred64 = toUint64(pred, 0x100000n);
+    let r64 = r;
+    out['voi_256_u64_s'] = time(runs, () => {
+      r64 = variationOfInformation(gt64, pred64);
+    });
+    if (Math.abs(r64.voi - r.voi) > 1e-9) throw new Error(`uint64 VOI ${r64.voi} != uint32 VOI ${r.voi}`);
+  }
+
+  ({ gt, pred } = makeNoiseVolumes(256));
+  out['voi_256_noise_s'] = time(3, () => {
+    r = variationOfInformation(gt, pred);
+  });
+  out['voi_256_noise_split_bits'] = r.voiSplit;
+  out['voi_256_noise_merge_bits'] = r.voiMerge;
+
+  const fg = makeForeground(128);
+  let count = 0;
+  out['cc_128_s'] = time(runs, () => {
+    count = connectedComponents(fg, [128, 128, 128]).count;
+  });
+  out['cc_128_count'] = count;
+  return out;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchVoi().then((r) => console.log(JSON.stringify(r, null, 2)));
+}

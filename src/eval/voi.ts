@@ -1,0 +1,464 @@
+/**
+ * Variation of information between a ground-truth and a predicted segmentation.
+ *
+ * Convention (funlib.evaluate's `rand_voi`): only voxels with gt ≠ 0 and a known mask count;
+ * label 0 in the prediction is an ordinary segment; logarithms are base 2.
+ *   voiSplit = H(pred | gt)   (over-segmentation)
+ *   voiMerge = H(gt | pred)   (under-segmentation)
+ *
+ * Ids are compared by their exact bit patterns: uint64 ids (BigUint64Array) are read as two
+ * 32-bit halves through a Uint32Array view, never through Number or BigInt, so ids above 2^53
+ * never collide and no voxel allocates.
+ *
+ * Strategy (all typed arrays, no Map):
+ *  1. Small non-negative ids (both arrays ≤ 32 bits): a direct contingency table indexed by
+ *     (gt - 1) * (maxPred + 1) + pred, found with one min/max pass.
+ *  2. Otherwise (uint64, negative or large ids), in one pass: each array's ids are relabelled to
+ *     dense 0..k-1 with an open-addressing hash on the (lo, hi) words (with a last-id cache,
+ *     since ids come in runs) and pairs of dense ids are counted in an open-addressing table.
+ * Voxels are accumulated in runs of identical (gt, pred) pairs; the direct table records which
+ * cells became non-zero, so entropies visit only the distinct pairs.
+ */
+
+/** Label arrays accepted by {@link variationOfInformation}. */
+export type VoiLabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | BigUint64Array;
+
+export interface VoiOptions {
+  /** 0 = unknown voxel (not scored); any other value = known. Same length as gt. */
+  mask?: Uint8Array | Float32Array | null;
+}
+
+export interface VoiResult {
+  /** H(pred | gt), bits. */
+  voiSplit: number;
+  /** H(gt | pred), bits. */
+  voiMerge: number;
+  /** voiSplit + voiMerge. */
+  voi: number;
+}
+
+type NarrowLabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+type Mask = Uint8Array | Float32Array | null;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Word index of the low / high 32-bit half of a uint64 inside a Uint32Array view. */
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
+
+/** Largest direct contingency table (cells, Uint32), 64 MiB; pages never touched stay free. */
+const MAX_DIRECT_CELLS = 1 << 24;
+
+function directLimit(n: number): number {
+  return Math.min(MAX_DIRECT_CELLS, Math.max(8 * n, 1 << 16));
+}
+
+function hash2(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x3c6ef372, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16) ^ b, 0x85ebca77);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae3d);
+  h ^= h >>> 16;
+  return h;
+}
+
+/** Distinct (gt, pred) pairs with counts, gt/pred as dense indices, plus the number of each. */
+interface PairList {
+  g: Int32Array;
+  p: Int32Array;
+  c: Float64Array;
+  m: number;
+  nG: number;
+  nP: number;
+}
+
+/** Growable Int32 list. */
+class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Int32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
+/**
+ * A dense rows × cols contingency table of Uint32 counts that remembers which cells are non-zero.
+ */
+class DirectTable {
+  readonly cells: Uint32Array;
+  readonly nonzero = new IntList();
+  constructor(readonly rows: number, readonly cols: number) {
+    this.cells = new Uint32Array(rows * cols);
+  }
+  add(k: number, count: number): void {
+    const old = this.cells[k];
+    if (old === 0) this.nonzero.push(k);
+    this.cells[k] = old + count;
+  }
+  toPairs(): PairList {
+    const m = this.nonzero.length;
+    const keys = this.nonzero.data;
+    const cols = this.cols;
+    const g = new Int32Array(m);
+    const p = new Int32Array(m);
+    const c = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      const k = keys[i];
+      const r = Math.floor(k / cols);
+      g[i] = r;
+      p[i] = k - r * cols;
+      c[i] = this.cells[k];
+    }
+    return { g, p, c, m, nG: this.rows, nP: cols };
+  }
+}
+
+/** Open-addressing (linear probing) table from a pair of dense ids to a count. */
+class PairHashTable {
+  private keys: Int32Array;
+  private counts: Float64Array;
+  private mask: number;
+  size = 0;
+
+  constructor(initialCapacity = 1 << 12) {
+    let cap = 16;
+    while (cap < initialCapacity) cap <<= 1;
+    this.keys = new Int32Array(cap * 2);
+    this.counts = new Float64Array(cap);
+    this.mask = cap - 1;
+  }
+
+  add(g: number, p: number, count: number): void {
+    const keys = this.keys;
+    const counts = this.counts;
+    const mask = this.mask;
+    let s = hash2(g, p) & mask;
+    for (;;) {
+      const k = s << 1;
+      if (counts[s] === 0) {
+        keys[k] = g;
+        keys[k + 1] = p;
+        counts[s] = count;
+        if (++this.size * 2 > counts.length) this.grow();
+        return;
+      }
+      if (keys[k] === g && keys[k + 1] === p) {
+        counts[s] += count;
+        return;
+      }
+      s = (s + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldCounts = this.counts;
+    const cap = oldCounts.length * 2;
+    const keys = new Int32Array(cap * 2);
+    const counts = new Float64Array(cap);
+    const mask = cap - 1;
+    for (let i = 0; i < oldCounts.length; i++) {
+      const c = oldCounts[i];
+      if (c === 0) continue;
+      const g = oldKeys[i << 1], p = oldKeys[(i << 1) + 1];
+      let s = hash2(g, p) & mask;
+      while (counts[s] !== 0) s = (s + 1) & mask;
+      keys[s << 1] = g;
+      keys[(s << 1) + 1] = p;
+      counts[s] = c;
+    }
+    this.keys = keys;
+    this.counts = counts;
+    this.mask = mask;
+  }
+
+  toPairs(nG: number, nP: number): PairList {
+    const m = this.size;
+    const g = new Int32Array(m);
+    const p = new Int32Array(m);
+    const c = new Float64Array(m);
+    let j = 0;
+    for (let s = 0; s < this.counts.length; s++) {
+      const v = this.counts[s];
+      if (v === 0) continue;
+      g[j] = this.keys[s << 1];
+      p[j] = this.keys[(s << 1) + 1];
+      c[j] = v;
+      j++;
+    }
+    return { g, p, c, m, nG, nP };
+  }
+}
+
+/** Open-addressing map from a 64-bit id (two 32-bit words) to a dense index 0..size-1. */
+class DenseIndex {
+  private keys: Int32Array;
+  private ids: Int32Array; // dense index + 1; 0 = empty slot
+  private mask: number;
+  size = 0;
+
+  constructor() {
+    const cap = 1 << 10;
+    this.keys = new Int32Array(cap * 2);
+    this.ids = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  /** Dense index of (lo, hi), inserting it if new. */
+  indexOf(lo: number, hi: number): number {
+    const keys = this.keys;
+    const ids = this.ids;
+    const mask = this.mask;
+    let s = hash2(lo, hi) & mask;
+    for (;;) {
+      const id = ids[s];
+      if (id === 0) {
+        keys[s << 1] = lo;
+        keys[(s << 1) + 1] = hi;
+        ids[s] = ++this.size;
+        if (this.size * 2 > ids.length) this.grow();
+        return this.size - 1;
+      }
+      if (keys[s << 1] === lo && keys[(s << 1) + 1] === hi) return id - 1;
+      s = (s + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldIds = this.ids;
+    const cap = oldIds.length * 2;
+    const keys = new Int32Array(cap * 2);
+    const ids = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let i = 0; i < oldIds.length; i++) {
+      const id = oldIds[i];
+      if (id === 0) continue;
+      const lo = oldKeys[i << 1], hi = oldKeys[(i << 1) + 1];
+      let s = hash2(lo, hi) & mask;
+      while (ids[s] !== 0) s = (s + 1) & mask;
+      keys[s << 1] = lo;
+      keys[(s << 1) + 1] = hi;
+      ids[s] = id;
+    }
+    this.keys = keys;
+    this.ids = ids;
+    this.mask = mask;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path 1: small non-negative ids, direct table over raw ids.
+
+/** [min, max] of a narrow label array (min skipped for unsigned arrays). */
+function rangeOf(a: NarrowLabelArray): [number, number] {
+  let max = 0;
+  if (a instanceof Int32Array) {
+    let min = 0;
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      if (v > max) max = v;
+      else if (v < min) min = v;
+    }
+    return [min, max];
+  }
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v > max) max = v;
+  }
+  return [0, max];
+}
+
+/** Rows are gt - 1 (gt 0 is never counted), columns are pred ids. */
+function countRaw(gt: NarrowLabelArray, pred: NarrowLabelArray, mask: Mask, table: DirectTable): void {
+  const n = gt.length;
+  const cols = table.cols;
+  let cg = 0;
+  let cp = 0;
+  let run = 0;
+  if (mask === null) {
+    for (let i = 0; i < n; i++) {
+      const g = gt[i];
+      if (g === 0) continue;
+      const p = pred[i];
+      if (g === cg && p === cp) {
+        run++;
+        continue;
+      }
+      if (run > 0) table.add((cg - 1) * cols + cp, run);
+      cg = g;
+      cp = p;
+      run = 1;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const g = gt[i];
+      if (g === 0 || mask[i] === 0) continue;
+      const p = pred[i];
+      if (g === cg && p === cp) {
+        run++;
+        continue;
+      }
+      if (run > 0) table.add((cg - 1) * cols + cp, run);
+      cg = g;
+      cp = p;
+      run = 1;
+    }
+  }
+  // cg is never 0 once a run started, so `run > 0` is the only "pair pending" flag needed.
+  if (run > 0) table.add((cg - 1) * cols + cp, run);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path 2: any ids, relabelled to dense indices through DenseIndex.
+
+/** A label array as 32-bit words: uint64 arrays as (lo, hi) pairs, others one word per id. */
+interface Words {
+  data: NarrowLabelArray;
+  wide: boolean;
+}
+
+function asWords(a: VoiLabelArray): Words {
+  if (a instanceof BigUint64Array) {
+    return { data: new Uint32Array(a.buffer, a.byteOffset, a.length * 2), wide: true };
+  }
+  return { data: a, wide: false };
+}
+
+/** Relabels both arrays to dense ids on the fly and counts runs of equal pairs into `table`. */
+function countDense(
+  gt: Words,
+  pred: Words,
+  mask: Mask,
+  n: number,
+  gIndex: DenseIndex,
+  pIndex: DenseIndex,
+  table: PairHashTable,
+): void {
+  const gd = gt.data, pd = pred.data;
+  const gWide = gt.wide, pWide = pred.wide;
+  // last seen raw ids and their dense indices, per array
+  let gLo = 0, gHi = 0, gIdx = -1;
+  let pLo = 0, pHi = 0, pIdx = -1;
+  // current run of equal dense pairs
+  let cg = -1, cp = -1, run = 0;
+  for (let i = 0; i < n; i++) {
+    let lo: number, hi: number;
+    if (gWide) {
+      lo = gd[2 * i + LO] | 0;
+      hi = gd[2 * i + HI] | 0;
+    } else {
+      lo = gd[i] | 0;
+      hi = 0;
+    }
+    if ((lo | hi) === 0) continue;
+    if (mask !== null && mask[i] === 0) continue;
+    if (gIdx < 0 || lo !== gLo || hi !== gHi) {
+      gIdx = gIndex.indexOf(lo, hi);
+      gLo = lo;
+      gHi = hi;
+    }
+    if (pWide) {
+      lo = pd[2 * i + LO] | 0;
+      hi = pd[2 * i + HI] | 0;
+    } else {
+      lo = pd[i] | 0;
+      hi = 0;
+    }
+    if (pIdx < 0 || lo !== pLo || hi !== pHi) {
+      pIdx = pIndex.indexOf(lo, hi);
+      pLo = lo;
+      pHi = hi;
+    }
+    if (gIdx === cg && pIdx === cp) {
+      run++;
+      continue;
+    }
+    if (run > 0) table.add(cg, cp, run);
+    cg = gIdx;
+    cp = pIdx;
+    run = 1;
+  }
+  if (run > 0) table.add(cg, cp, run);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Conditional entropies (bits) from the distinct pairs. */
+function entropies(pairs: PairList): VoiResult {
+  const { g, p, c, m } = pairs;
+  const gCount = new Float64Array(pairs.nG);
+  const pCount = new Float64Array(pairs.nP);
+  let total = 0;
+  for (let i = 0; i < m; i++) {
+    gCount[g[i]] += c[i];
+    pCount[p[i]] += c[i];
+    total += c[i];
+  }
+  if (total === 0) return { voiSplit: 0, voiMerge: 0, voi: 0 };
+  // H(pred|gt) = -Σ p(g,p) log2(p(g,p)/p(g)) = Σ c log2(a_g / c) / N: every term is ≥ 0 and
+  // exactly 0 when a gt segment lies in one pred segment (likewise for H(gt|pred)).
+  let split = 0;
+  let merge = 0;
+  for (let i = 0; i < m; i++) {
+    const ci = c[i];
+    const a = gCount[g[i]];
+    const b = pCount[p[i]];
+    if (a !== ci) split += ci * Math.log2(a / ci);
+    if (b !== ci) merge += ci * Math.log2(b / ci);
+  }
+  split /= total;
+  merge /= total;
+  return { voiSplit: split, voiMerge: merge, voi: split + merge };
+}
+
+/**
+ * Variation of information of `pred` against `gt` (same length, any layout: only voxel-wise
+ * correspondence matters). Voxels with gt = 0 or mask = 0 are ignored; with no voxel left, all
+ * scores are 0.
+ */
+export function variationOfInformation(
+  gt: VoiLabelArray,
+  pred: VoiLabelArray,
+  options: VoiOptions = {},
+): VoiResult {
+  if (gt.length !== pred.length) {
+    throw new Error(
+      `variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`,
+    );
+  }
+  const mask = options.mask ?? null;
+  if (mask !== null && mask.length !== gt.length) {
+    throw new Error(
+      `variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`,
+    );
+  }
+  const n = gt.length;
+  const limit = directLimit(n);
+
+  if (!(gt instanceof BigUint64Array) && !(pred instanceof BigUint64Array)) {
+    const [gMin, gMax] = rangeOf(gt);
+    const [pMin, pMax] = rangeOf(pred);
+    if (gMin >= 0 && pMin >= 0 && gMax * (pMax + 1) <= limit) {
+      if (gMax === 0) return { voiSplit: 0, voiMerge: 0, voi: 0 };
+      const table = new DirectTable(gMax, pMax + 1);
+      countRaw(gt, pred, mask, table);
+      return entropies(table.toPairs());
+    }
+  }
+
+  // One pass: dense ids on the fly, runs of equal pairs into an open-addressing pair table.
+  const gw = asWords(gt);
+  const pw = asWords(pred);
+  const gIndex = new DenseIndex();
+  const pIndex = new DenseIndex();
+  const table = new PairHashTable();
+  countDense(gw, pw, mask, n, gIndex, pIndex, table);
+  const nG = gIndex.size;
+  const nP = pIndex.size;
+  return entropies(table.toPairs(nG, nP));
+}

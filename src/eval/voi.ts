@@ -11,8 +11,8 @@
  * never collide and no voxel allocates.
  *
  * Strategy (all typed arrays, no Map):
- *  1. Small non-negative ids (both arrays ≤ 32 bits): a direct contingency table indexed by
- *     (gt - 1) * (maxPred + 1) + pred, found with one min/max pass.
+ *  1. Small non-negative ids (uint64 arrays too when their high words are all 0): a direct
+ *     contingency table indexed by (gt - 1) * (maxPred + 1) + pred, sized by a min/max pass.
  *  2. Otherwise (uint64, negative or large ids), in one pass: each array's ids are relabelled to
  *     dense 0..k-1 with an open-addressing hash on the (lo, hi) words (with a last-id cache,
  *     since ids come in runs) and pairs of dense ids are counted in an open-addressing table.
@@ -254,26 +254,50 @@ class DenseIndex {
 // ---------------------------------------------------------------------------------------------
 // Path 1: small non-negative ids, direct table over raw ids.
 
-/** [min, max] of a narrow label array (min skipped for unsigned arrays). */
-function rangeOf(a: NarrowLabelArray): [number, number] {
+/**
+ * Ids of one array as a strided lane of 32-bit values: narrow arrays as they are (stride 1);
+ * uint64 arrays whose high words are all 0 as their low words (stride 2).
+ */
+interface Lane {
+  data: NarrowLabelArray;
+  stride: number;
+  off: number;
+}
+
+/**
+ * The lane and [min, max] of an array's ids, or null when they do not fit one 32-bit word
+ * (uint64 with a non-zero high word).
+ */
+function laneOf(a: VoiLabelArray): { lane: Lane; min: number; max: number } | null {
+  if (a instanceof BigUint64Array) {
+    const w = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+    let max = 0;
+    let hiOr = 0;
+    for (let i = 0; i < w.length; i += 2) {
+      const v = w[i + LO];
+      hiOr |= w[i + HI];
+      if (v > max) max = v;
+    }
+    return hiOr === 0 ? { lane: { data: w, stride: 2, off: LO }, min: 0, max } : null;
+  }
   let max = 0;
+  let min = 0;
   if (a instanceof Int32Array) {
-    let min = 0;
     for (let i = 0; i < a.length; i++) {
       const v = a[i];
       if (v > max) max = v;
       else if (v < min) min = v;
     }
-    return [min, max];
+  } else {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      if (v > max) max = v;
+    }
   }
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i];
-    if (v > max) max = v;
-  }
-  return [0, max];
+  return { lane: { data: a, stride: 1, off: 0 }, min, max };
 }
 
-/** Rows are gt - 1 (gt 0 is never counted), columns are pred ids. */
+/** Rows are gt - 1 (gt 0 is never counted), columns are pred ids. Unit strides. */
 function countRaw(gt: NarrowLabelArray, pred: NarrowLabelArray, mask: Mask, table: DirectTable): void {
   const n = gt.length;
   const cols = table.cols;
@@ -310,6 +334,31 @@ function countRaw(gt: NarrowLabelArray, pred: NarrowLabelArray, mask: Mask, tabl
     }
   }
   // cg is never 0 once a run started, so `run > 0` is the only "pair pending" flag needed.
+  if (run > 0) table.add((cg - 1) * cols + cp, run);
+}
+
+/** As countRaw, for lanes with any stride (uint64 arrays holding 32-bit ids). */
+function countRawStrided(gt: Lane, pred: Lane, mask: Mask, n: number, table: DirectTable): void {
+  const gd = gt.data, gs = gt.stride, go = gt.off;
+  const pd = pred.data, ps = pred.stride, po = pred.off;
+  const cols = table.cols;
+  let cg = 0;
+  let cp = 0;
+  let run = 0;
+  for (let i = 0; i < n; i++) {
+    const g = gd[i * gs + go];
+    if (g === 0) continue;
+    if (mask !== null && mask[i] === 0) continue;
+    const p = pd[i * ps + po];
+    if (g === cg && p === cp) {
+      run++;
+      continue;
+    }
+    if (run > 0) table.add((cg - 1) * cols + cp, run);
+    cg = g;
+    cp = p;
+    run = 1;
+  }
   if (run > 0) table.add((cg - 1) * cols + cp, run);
 }
 
@@ -440,15 +489,18 @@ export function variationOfInformation(
   const n = gt.length;
   const limit = directLimit(n);
 
-  if (!(gt instanceof BigUint64Array) && !(pred instanceof BigUint64Array)) {
-    const [gMin, gMax] = rangeOf(gt);
-    const [pMin, pMax] = rangeOf(pred);
-    if (gMin >= 0 && pMin >= 0 && gMax * (pMax + 1) <= limit) {
-      if (gMax === 0) return { voiSplit: 0, voiMerge: 0, voi: 0 };
-      const table = new DirectTable(gMax, pMax + 1);
-      countRaw(gt, pred, mask, table);
-      return entropies(table.toPairs());
+  const gRange = laneOf(gt);
+  const pRange = gRange === null ? null : laneOf(pred);
+  if (gRange !== null && pRange !== null && gRange.min >= 0 && pRange.min >= 0 &&
+      gRange.max * (pRange.max + 1) <= limit) {
+    if (gRange.max === 0) return { voiSplit: 0, voiMerge: 0, voi: 0 };
+    const table = new DirectTable(gRange.max, pRange.max + 1);
+    if (gRange.lane.stride === 1 && pRange.lane.stride === 1) {
+      countRaw(gRange.lane.data, pRange.lane.data, mask, table);
+    } else {
+      countRawStrided(gRange.lane, pRange.lane, mask, n, table);
     }
+    return entropies(table.toPairs());
   }
 
   // One pass: dense ids on the fly, runs of equal pairs into an open-addressing pair table.

@@ -30,6 +30,10 @@ export class ZarrCrop implements Crop {
     this.voxelSize = raw.voxelSize;
   }
 
+  async readRaw(roi: Roi): Promise<Float32Array> {
+    return normalizeRaw(await this.raw.read(roi), this.normalization);
+  }
+
   readMask(labelsRoi: Roi): Promise<Uint8Array> {
     return readKnownMask(this, labelsRoi);
   }

@@ -1,3 +1,7 @@
+/**
+ * tfjs-zarr: train TensorFlow.js segmentation models on DaCapo-style zarr crops.
+ */
+// Reading
 export { DataConfig, type DataConfigOptions } from './config.js';
 export { openDataSplit, type DataSplit, type Layout } from './split.js';
 export { DataFormatError, OptionsError } from './errors.js';
@@ -5,5 +9,52 @@ export * from './roi.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
 export { ZarrCrop } from './crop.js';
 export { ZarrVolume } from './volume.js';
-export { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
+export { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY, type CacheStats } from './chunk-cache.js';
 export { rawNormalization, type Normalization } from './normalize.js';
+
+// Training
+export {
+  cropDataset,
+  trainingDataset,
+  labelsToInt32,
+  type CropDatasetOptions,
+  type CropWeights,
+  type TrainingDatasetOptions,
+  type TrainingElement,
+} from './train/dataset.js';
+export { CropSampler, type SamplingOptions, type SamplePlan } from './train/sampler.js';
+export { maskedLoss, maskedMetric, type LossName, type MaskedLossOptions, type PerVoxelLoss } from './train/loss.js';
+export {
+  makeTarget,
+  boundaryTarget,
+  affinitiesTarget,
+  semanticTarget,
+  targetChannels,
+  DEFAULT_AFFINITY_OFFSETS,
+  type TargetFn,
+  type TargetKind,
+  type TargetOptions,
+  type TargetResult,
+} from './train/targets.js';
+export { planAugment, applyAugment, type AugmentOptions, type AugmentPlan } from './train/augment.js';
+export { makeRng, type Rng } from './train/random.js';
+
+// Evaluation
+export { variationOfInformation, type VoiResult, type VoiOptions } from './eval/voi.js';
+export { connectedComponents, affinityComponents } from './eval/components.js';
+export {
+  boundaryPostProcessor,
+  affinityPostProcessor,
+  semanticPostProcessor,
+  customPostProcessor,
+  type PostProcessor,
+  type PostProcessParameters,
+} from './eval/postprocess.js';
+export { predictCrop, tileStarts, type PredictOptions, type Prediction } from './eval/predict.js';
+export { ValidationHook, type ValidationHookOptions, type Evaluation, type CropScore, type BestRecord } from './eval/hook.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpointInfo } from './eval/checkpoint.js';
+export { appendScores, readScores, bestByCrop } from './eval/scores.js';
+
+// Models and backends
+export { unet3d, modelOutputShape, modelInputShape, UpSampling3D, Cropping3D, type UNetOptions } from './models/unet.js';
+export { useFastestBackend, describeBackend } from './backend.js';

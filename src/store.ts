@@ -79,14 +79,25 @@ async function openHttp(location: string): Promise<OpenedStore> {
   const url = location.endsWith('/') ? location.slice(0, -1) : location;
   const fetchStore = new FetchStore(url);
   // FetchStore throws a bare Error on statuses other than 200/206/404: say which URL failed.
+  const failed = (key: AbsolutePath, cause: unknown): never => {
+    throw new DataFormatError(`HTTP request for ${key.slice(1)} failed: ${(cause as Error).message}`, {
+      container: location,
+    }, { cause });
+  };
   const store: AsyncReadable = {
     async get(key: AbsolutePath) {
       try {
         return await fetchStore.get(key);
       } catch (cause) {
-        throw new DataFormatError(`HTTP request for ${key.slice(1)} failed: ${(cause as Error).message}`, {
-          container: location,
-        }, { cause });
+        return failed(key, cause);
+      }
+    },
+    // Sharded v3 arrays read shard indexes and inner chunks by byte range.
+    async getRange(key: AbsolutePath, range: RangeQuery) {
+      try {
+        return await fetchStore.getRange(key, range);
+      } catch (cause) {
+        return failed(key, cause);
       }
     },
   };

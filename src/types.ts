@@ -59,6 +59,8 @@ export interface Crop {
    * Both in world units, voxel aligned.
    */
   read(roi: Roi, labelsRoi?: Roi): Promise<CropSample>;
+  /** Normalized raw alone over `roi`, float32 [z, y, x, c]. */
+  readRaw(roi: Roi): Promise<Float32Array>;
   /** Known-ness over `labelsRoi` alone (1 known, 0 unknown), [z, y, x]. */
   readMask(labelsRoi: Roi): Promise<Uint8Array>;
 }

@@ -1,0 +1,146 @@
+/**
+ * Tiled prediction over a crop's labels region: the region is covered by output tiles (the last
+ * tile on each axis shifted inward so it ends at the region's end, never cropped wrong), raw is
+ * read around each tile with the context the model needs (zero-filled outside raw), tiles are
+ * predicted in batches and stitched into one [z, y, x, c] array.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { OptionsError } from '../errors.js';
+import { roi, type Roi } from '../roi.js';
+import type { Crop } from '../types.js';
+
+export interface PredictOptions {
+  /** Model input in voxels [z, y, x] (default: the model's input shape). */
+  inputShape?: readonly number[];
+  /**
+   * Part of the model output kept from each tile, centred, in voxels (default: the whole model
+   * output). Smaller than a 'same' model's output keeps the tile borders out of the result.
+   */
+  outputShape?: readonly number[];
+  /** Tiles per model call (default 4). */
+  batchSize?: number;
+  /** Region to predict (default: the crop's labels region). */
+  region?: Roi;
+  /** Called after each batch with (tiles done, tiles in all). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Prediction {
+  /** [z, y, x, c], C order. */
+  data: Float32Array;
+  shape: number[];
+  /** World region the prediction covers. */
+  roi: Roi;
+}
+
+/** Tile starts along one axis: a regular grid, the last one moved inward to end at `length`. */
+export function tileStarts(length: number, tile: number): number[] {
+  if (length <= tile) return [0];
+  const starts: number[] = [];
+  for (let s = 0; s + tile < length; s += tile) starts.push(s);
+  starts.push(length - tile);
+  return starts;
+}
+
+function spatialShapeOf(shape: (number | null)[], what: string, model: tf.LayersModel): number[] | null {
+  const s = shape.slice(1, 4);
+  if (shape.length !== 5) throw new OptionsError(`model ${model.name}: ${what} must be [batch, z, y, x, c], got [${shape.join(', ')}]`);
+  return s.every((v) => v !== null) ? (s as number[]) : null;
+}
+
+/** Model output shape (spatial + channels) for a given input shape, by running it once on zeros. */
+function probeOutputShape(model: tf.LayersModel, input: number[], channels: number): number[] {
+  return tf.tidy(() => {
+    const out = model.predict(tf.zeros([1, ...input, channels])) as tf.Tensor;
+    return out.shape.slice(1);
+  });
+}
+
+export async function predictCrop(model: tf.LayersModel, crop: Crop, options: PredictOptions = {}): Promise<Prediction> {
+  const inputs = model.inputs[0]!.shape;
+  const channels = crop.raw.channels;
+  const modelIn = spatialShapeOf(inputs, 'input', model);
+  const input = [...(options.inputShape ?? modelIn ?? [])];
+  if (input.length !== 3) {
+    throw new OptionsError(`model ${model.name} has no fixed input shape; pass inputShape [z, y, x] to predictCrop`);
+  }
+  if (inputs[4] !== null && inputs[4] !== channels) {
+    throw new OptionsError(`model ${model.name} takes ${inputs[4]} channels but ${crop.name} raw has ${channels}`);
+  }
+  const outShapeFull = probeOutputShape(model, input, channels);
+  const modelOut = outShapeFull.slice(0, 3);
+  const outChannels = outShapeFull[3]!;
+  const keep = [...(options.outputShape ?? modelOut)];
+  if (keep.some((k, i) => !(Number.isInteger(k) && k > 0 && k <= modelOut[i]!))) {
+    throw new OptionsError(`outputShape [${keep.join(', ')}] must fit in the model output [${modelOut.join(', ')}]`);
+  }
+  if (modelOut.some((o, i) => (input[i]! - o) % 2 !== 0 || (o - keep[i]!) % 2 !== 0)) {
+    throw new OptionsError(
+      `input [${input.join(', ')}], model output [${modelOut.join(', ')}] and kept output [${keep.join(', ')}] ` +
+        'must differ by even numbers of voxels so the output is centred',
+    );
+  }
+  // Voxels between the input's start and the kept output's start.
+  const context = keep.map((k, i) => (input[i]! - k) / 2);
+  const trimStart = keep.map((k, i) => (modelOut[i]! - k) / 2);
+
+  const vs = crop.voxelSize;
+  const region = options.region ?? crop.labels.roi;
+  const shape = region.shape.map((s, i) => s / vs[i]!);
+  const starts = shape.map((n, i) => tileStarts(n, keep[i]!));
+  const tiles: number[][] = [];
+  for (const z of starts[0]!) for (const y of starts[1]!) for (const x of starts[2]!) tiles.push([z, y, x]);
+
+  const data = new Float32Array(shape[0]! * shape[1]! * shape[2]! * outChannels);
+  const batchSize = Math.max(1, options.batchSize ?? 4);
+  const inVoxels = input[0]! * input[1]! * input[2]! * channels;
+  // Read the next batch's raw while the model runs on this one.
+  const readBatch = (i: number) =>
+    Promise.all(
+      tiles.slice(i, i + batchSize).map((t) =>
+        crop.readRaw(roi(t.map((s, a) => region.offset[a]! + (s - context[a]!) * vs[a]!), input.map((n, a) => n * vs[a]!))),
+      ),
+    );
+  let pending = readBatch(0);
+  for (let i = 0; i < tiles.length; i += batchSize) {
+    const raws = await pending;
+    if (i + batchSize < tiles.length) pending = readBatch(i + batchSize);
+    const batch = new Float32Array(raws.length * inVoxels);
+    raws.forEach((r, b) => batch.set(r, b * inVoxels));
+    const out = tf.tidy(() => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor);
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    for (let b = 0; b < raws.length; b++) {
+      stitch(values, b, modelOut, outChannels, trimStart, keep, data, shape, tiles[i + b]!);
+    }
+    options.onProgress?.(Math.min(i + batchSize, tiles.length), tiles.length);
+  }
+  return { data, shape: [...shape, outChannels], roi: region };
+}
+
+/** Copies the kept part of tile `b`'s output to `start` in the prediction (clipped to the region). */
+function stitch(
+  values: Float32Array,
+  b: number,
+  modelOut: number[],
+  C: number,
+  trim: number[],
+  keep: number[],
+  dst: Float32Array,
+  dstShape: number[],
+  start: number[],
+): void {
+  const [oz, oy, ox] = modelOut as [number, number, number];
+  const [dz, dy, dx] = dstShape as [number, number, number];
+  const base = b * oz * oy * ox * C;
+  const nz = Math.min(keep[0]!, dz - start[0]!);
+  const ny = Math.min(keep[1]!, dy - start[1]!);
+  const nx = Math.min(keep[2]!, dx - start[2]!);
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      const src = base + (((z + trim[0]!) * oy + (y + trim[1]!)) * ox + trim[2]!) * C;
+      const d = (((start[0]! + z) * dy + (start[1]! + y)) * dx + start[2]!) * C;
+      dst.set(values.subarray(src, src + nx * C), d);
+    }
+  }
+}

@@ -2,14 +2,24 @@
  * ValidationHook: a tfjs callback for fitDataset that, every N epochs (or N batches), predicts each
  * test crop tile by tile, post-processes the prediction over a parameter sweep, scores every
  * parameter set by VOI against the crop's labels, logs `<crop>_voi`, `<crop>_voi_split` and
- * `<crop>_voi_merge` (best parameters) into the logs, appends every score to
- * `<runDir>/scores.jsonl`, and keeps one best checkpoint per test crop (lower VOI is better).
+ * `<crop>_voi_merge` (best parameters) into the epoch logs (so they land in the History that
+ * fitDataset returns), appends every score to `<runDir>/scores.jsonl`, and keeps one best
+ * checkpoint per test crop (lower VOI is better).
+ *
+ * Epochs are numbered as in tf's onEpochEnd and History.epoch (0-based, counting from
+ * fitDataset's initialEpoch): an evaluation after epoch e, or during epoch e with `everyBatches`,
+ * has epoch e in the scores, the checkpoint.json and the Evaluation.
+ *
+ * Scores are appended before checkpoints are written, so scores.jsonl holds every score even
+ * when a save fails. A failed save leaves that crop's previous best checkpoint (and the hook's
+ * record of it) in place, the other crops are still saved, and the evaluation then rejects with
+ * the save error (which stops fitDataset).
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import type { Crop } from '../types.js';
-import { readCheckpointInfo, saveCheckpoint } from './checkpoint.js';
+import { readCheckpointInfo, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
 import { boundaryPostProcessor, type PostProcessor, type PostProcessParameters } from './postprocess.js';
 import { predictCrop, type PredictOptions } from './predict.js';
 import { appendScores } from './scores.js';
@@ -30,6 +40,8 @@ export interface ValidationHookOptions {
   predict?: PredictOptions;
   /** Keep the best checkpoint per crop (default true). */
   saveCheckpoints?: boolean;
+  /** Passed to saveCheckpoint (e.g. `beforeSwap` to simulate a crash mid-save in tests). */
+  saveOptions?: SaveCheckpointOptions;
   /** Called after each evaluation with its results (e.g. to print them). */
   onEvaluation?: (evaluation: Evaluation) => void | Promise<void>;
 }
@@ -49,6 +61,8 @@ export interface Evaluation {
   all: CropScore[];
   /** Crops whose best checkpoint this evaluation replaced. */
   improved: string[];
+  /** Crops that improved but whose checkpoint could not be saved (the evaluation then rejects). */
+  failedSaves: string[];
   seconds: { predict: number; postProcess: number; score: number; save: number };
 }
 
@@ -73,7 +87,9 @@ export class ValidationHook extends tf.Callback {
   private readonly postProcessor: PostProcessor;
   private batchesSeen = 0;
   private currentEpoch = 0;
-  private restored = false;
+  private restoring: Promise<void> | null = null;
+  /** With everyBatches: the latest evaluation of the current epoch (for the epoch logs). */
+  private epochEvaluation: Evaluation | null = null;
 
   constructor(options: ValidationHookOptions) {
     super();
@@ -100,12 +116,16 @@ export class ValidationHook extends tf.Callback {
 
   /** Reads the bests already stored in the run directory (resume); called before training. */
   async restore(): Promise<void> {
-    if (this.restored) return;
-    this.restored = true;
-    for (const crop of this.options.crops) {
-      const info = (await readCheckpointInfo(this.checkpointDir(crop.name))) as BestRecord | null;
-      if (info && typeof info.voi === 'number') this.best.set(crop.name, { ...info, checkpoint: this.checkpointDir(crop.name) });
-    }
+    this.restoring ??= (async () => {
+      for (const crop of this.options.crops) {
+        const info = (await readCheckpointInfo(this.checkpointDir(crop.name))) as BestRecord | null;
+        if (info && typeof info.voi === 'number') this.best.set(crop.name, { ...info, checkpoint: this.checkpointDir(crop.name) });
+      }
+    })().catch((e: unknown) => {
+      this.restoring = null; // try again next time rather than overwrite bests we could not read
+      throw e;
+    });
+    return this.restoring;
   }
 
   override async onTrainBegin(): Promise<void> {
@@ -114,27 +134,26 @@ export class ValidationHook extends tf.Callback {
 
   override async onEpochBegin(epoch: number): Promise<void> {
     this.currentEpoch = epoch;
+    this.epochEvaluation = null;
   }
 
   override async onBatchEnd(_batch: number, logs?: tf.Logs): Promise<void> {
     this.batchesSeen++;
     const n = this.options.everyBatches;
-    if (n !== undefined && this.batchesSeen % n === 0) await this.evaluateInto(this.currentEpoch + 1, logs);
+    if (n !== undefined && this.batchesSeen % n === 0) {
+      this.epochEvaluation = await this.evaluate(this.model as unknown as tf.LayersModel, this.currentEpoch);
+      writeLogs(this.epochEvaluation, logs);
+    }
   }
 
   override async onEpochEnd(epoch: number, logs?: tf.Logs): Promise<void> {
-    if (this.options.everyBatches !== undefined) return;
-    if ((epoch + 1) % (this.options.every ?? 1) === 0) await this.evaluateInto(epoch + 1, logs);
-  }
-
-  private async evaluateInto(epoch: number, logs?: tf.Logs): Promise<void> {
-    const evaluation = await this.evaluate(this.model as unknown as tf.LayersModel, epoch);
-    if (logs) {
-      for (const s of evaluation.best) {
-        logs[`${s.crop}_voi`] = s.voi;
-        logs[`${s.crop}_voi_split`] = s.voiSplit;
-        logs[`${s.crop}_voi_merge`] = s.voiMerge;
-      }
+    if (this.options.everyBatches !== undefined) {
+      // History only records epoch logs: report the epoch's latest evaluation there.
+      if (this.epochEvaluation) writeLogs(this.epochEvaluation, logs);
+      return;
+    }
+    if ((epoch + 1) % (this.options.every ?? 1) === 0) {
+      writeLogs(await this.evaluate(this.model as unknown as tf.LayersModel, epoch), logs);
     }
   }
 
@@ -163,28 +182,8 @@ export class ValidationHook extends tf.Callback {
         if (!bestScore || score.voi < bestScore.voi) bestScore = score;
       }
       best.push(bestScore!);
-      const previous = this.best.get(crop.name);
-      if (!previous || bestScore!.voi < previous.voi) {
-        const record: BestRecord = {
-          crop: crop.name,
-          epoch,
-          batch: this.batchesSeen,
-          voi: bestScore!.voi,
-          voiSplit: bestScore!.voiSplit,
-          voiMerge: bestScore!.voiMerge,
-          parameters: bestScore!.parameters,
-          postProcessor: this.postProcessor.name,
-          checkpoint: this.checkpointDir(crop.name),
-        };
-        if (this.options.saveCheckpoints ?? true) {
-          t = performance.now();
-          await saveCheckpoint(model, record.checkpoint, record);
-          seconds.save += (performance.now() - t) / 1000;
-        }
-        this.best.set(crop.name, record);
-        improved.push(crop.name);
-      }
     }
+    // Every score first: a failed save below must not lose them.
     await appendScores(
       this.options.runDir,
       all.map((s) => ({
@@ -199,9 +198,57 @@ export class ValidationHook extends tf.Callback {
         time: new Date().toISOString(),
       })),
     );
-    const evaluation: Evaluation = { epoch, batch: this.batchesSeen, best, all, improved, seconds };
+    const saveErrors: unknown[] = [];
+    const failedSaves: string[] = [];
+    for (const score of best) {
+      const previous = this.best.get(score.crop);
+      // Strictly lower only: a tie keeps the earlier checkpoint (as bestByCrop does).
+      if (previous && !(score.voi < previous.voi)) continue;
+      const record: BestRecord = {
+        crop: score.crop,
+        epoch,
+        batch: this.batchesSeen,
+        voi: score.voi,
+        voiSplit: score.voiSplit,
+        voiMerge: score.voiMerge,
+        parameters: score.parameters,
+        postProcessor: this.postProcessor.name,
+        checkpoint: this.checkpointDir(score.crop),
+      };
+      if (this.options.saveCheckpoints ?? true) {
+        const t = performance.now();
+        try {
+          await saveCheckpoint(model, record.checkpoint, record, this.options.saveOptions);
+        } catch (e) {
+          // The previous best stays on disk (saveCheckpoint writes whole or not at all) and stays
+          // the record to beat.
+          saveErrors.push(e);
+          failedSaves.push(score.crop);
+          continue;
+        } finally {
+          seconds.save += (performance.now() - t) / 1000;
+        }
+      }
+      this.best.set(score.crop, record);
+      improved.push(score.crop);
+    }
+    const evaluation: Evaluation = { epoch, batch: this.batchesSeen, best, all, improved, failedSaves, seconds };
     this.evaluations.push(evaluation);
     await this.options.onEvaluation?.(evaluation);
+    if (saveErrors.length > 0) {
+      throw saveErrors.length === 1
+        ? saveErrors[0]
+        : new AggregateError(saveErrors, `best checkpoints of ${failedSaves.join(', ')} could not be saved`);
+    }
     return evaluation;
+  }
+}
+
+function writeLogs(evaluation: Evaluation, logs?: tf.Logs): void {
+  if (!logs) return;
+  for (const s of evaluation.best) {
+    logs[`${s.crop}_voi`] = s.voi;
+    logs[`${s.crop}_voi_split`] = s.voiSplit;
+    logs[`${s.crop}_voi_merge`] = s.voiMerge;
   }
 }

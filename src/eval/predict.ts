@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import { roi, type Roi } from '../roi.js';
+import { roi, roiIsEmpty, roiIsMultipleOf, type Roi } from '../roi.js';
 import type { Crop } from '../types.js';
 
 export interface PredictOptions {
@@ -86,6 +86,12 @@ export async function predictCrop(model: tf.LayersModel, crop: Crop, options: Pr
 
   const vs = crop.voxelSize;
   const region = options.region ?? crop.labels.roi;
+  if (region.offset.length !== 3 || region.shape.length !== 3 || !roiIsMultipleOf(region, vs) || roiIsEmpty(region)) {
+    throw new OptionsError(
+      `region offset [${region.offset.join(', ')}] shape [${region.shape.join(', ')}] must be a non-empty 3D region ` +
+        `aligned to ${crop.name}'s voxel size [${vs.join(', ')}]`,
+    );
+  }
   const shape = region.shape.map((s, i) => s / vs[i]!);
   const starts = shape.map((n, i) => tileStarts(n, keep[i]!));
   const tiles: number[][] = [];
@@ -102,18 +108,30 @@ export async function predictCrop(model: tf.LayersModel, crop: Crop, options: Pr
       ),
     );
   let pending = readBatch(0);
-  for (let i = 0; i < tiles.length; i += batchSize) {
-    const raws = await pending;
-    if (i + batchSize < tiles.length) pending = readBatch(i + batchSize);
-    const batch = new Float32Array(raws.length * inVoxels);
-    raws.forEach((r, b) => batch.set(r, b * inVoxels));
-    const out = tf.tidy(() => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor);
-    const values = (await out.data()) as Float32Array;
-    out.dispose();
-    for (let b = 0; b < raws.length; b++) {
-      stitch(values, b, modelOut, outChannels, trimStart, keep, data, shape, tiles[i + b]!);
+  let prefetched: Promise<unknown> | null = null;
+  try {
+    for (let i = 0; i < tiles.length; i += batchSize) {
+      const raws = await pending;
+      prefetched = null;
+      if (i + batchSize < tiles.length) prefetched = pending = readBatch(i + batchSize);
+      const batch = new Float32Array(raws.length * inVoxels);
+      raws.forEach((r, b) => batch.set(r, b * inVoxels));
+      const out = tf.tidy(() => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor);
+      let values: Float32Array;
+      try {
+        values = (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
+      for (let b = 0; b < raws.length; b++) {
+        stitch(values, b, modelOut, outChannels, trimStart, keep, data, shape, tiles[i + b]!);
+      }
+      options.onProgress?.(Math.min(i + batchSize, tiles.length), tiles.length);
     }
-    options.onProgress?.(Math.min(i + batchSize, tiles.length), tiles.length);
+  } finally {
+    // A read started ahead for a batch we no longer run (the model or a callback threw): its
+    // failure must not become an unhandled rejection that kills the process.
+    prefetched?.catch(() => undefined);
   }
   return { data, shape: [...shape, outChannels], roi: region };
 }

@@ -172,7 +172,12 @@ async function prepare(
   target: TargetKind | TargetFn,
   targetOptions: TargetOptions,
 ): Promise<Setup> {
-  const samplers = await Promise.all(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));
+  // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
+  // first to fail in time, which would depend on read timing).
+  const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const samplers = settled.map((r) => (r as PromiseFulfilledResult<CropSampler>).value);
   const channels = crops[0]!.raw.channels;
   const mismatch = crops.find((c) => c.raw.channels !== channels);
   if (mismatch) {

@@ -9,7 +9,7 @@ import { roi, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
 import { integralVolume, validCentres, type ValidCentres } from './integral.js';
-import type { Rng } from './random.js';
+import { makeRng, type Rng } from './random.js';
 
 export interface SamplingOptions {
   /** Raw patch shape in voxels [z, y, x]. */
@@ -32,11 +32,17 @@ export interface SamplePlan {
 const MAX_PATCH_ELEMENTS = 2 ** 28;
 
 export function checkSamplingOptions(options: SamplingOptions): { input: number[]; output: number[]; minMasked: number } {
-  const input = [...options.inputShape];
-  const output = [...(options.outputShape ?? options.inputShape)];
-  const isShape = (s: number[]) => s.length === 3 && s.every((v) => Number.isInteger(v) && v > 0);
-  if (!isShape(input)) throw new OptionsError(`inputShape must be 3 positive integers [z, y, x], got [${input.join(', ')}]`);
-  if (!isShape(output)) throw new OptionsError(`outputShape must be 3 positive integers [z, y, x], got [${output.join(', ')}]`);
+  // Shapes are checked before use, so a missing or malformed one (plain JS callers) gets this message.
+  const shape = (name: string, s: unknown): number[] => {
+    const list = Array.isArray(s) ? [...(s as unknown[])] : null;
+    if (!list || list.length !== 3 || !list.every((v) => Number.isInteger(v) && (v as number) > 0)) {
+      const got = list ? `[${list.join(', ')}]` : String(s);
+      throw new OptionsError(`${name} must be 3 positive integers [z, y, x], got ${got}`);
+    }
+    return list as number[];
+  };
+  const input = shape('inputShape', options?.inputShape);
+  const output = options.outputShape === undefined ? [...input] : shape('outputShape', options.outputShape);
   if (output.some((o, i) => o > input[i]!)) {
     throw new OptionsError(`outputShape [${output.join(', ')}] is larger than inputShape [${input.join(', ')}]; the output is centred inside the input`);
   }
@@ -45,6 +51,14 @@ export function checkSamplingOptions(options: SamplingOptions): { input: number[
   }
   const minMasked = options.minMasked ?? 0;
   if (!(minMasked >= 0 && minMasked <= 1)) throw new OptionsError(`minMasked must be in [0, 1], got ${minMasked}`);
+  if (options.augment) {
+    // Bad augmentation options fail here, not at the first batch: plan one with a throwaway stream.
+    try {
+      planAugment(makeRng(0), options.augment, [output, input], [1, 1, 1]);
+    } catch (e) {
+      throw new OptionsError(`augment: ${(e as Error).message.replace(/^planAugment: /, '')}`);
+    }
+  }
   return { input, output, minMasked };
 }
 

@@ -6,10 +6,12 @@
  * expandDims + concat + reshape, whose gradients exist on every backend) and `Cropping3D`
  * (a slice). Both are registered with `tf.serialization.registerClass` when this module is
  * imported, under Keras' own class names and config keys, so `tf.loadLayersModel` reads saved
- * models back — import this module (or the package) before loading a checkpoint.
+ * models back — import this module (or the package) before loading a checkpoint. Convolutions are
+ * `PatchConv3D` (src/models/conv3d.ts): fast and correct on the wasm backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { PatchConv3D } from './conv3d.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = (number | null)[];
@@ -50,17 +52,20 @@ export class UpSampling3D extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      let x = single(inputs);
-      for (let a = 1; a <= 3; a++) {
-        const n = this.size[a - 1]!;
-        if (n === 1) continue;
-        const shape = x.shape.slice();
-        const e = tf.expandDims(x, a + 1);
-        const stacked = tf.concat(new Array<tf.Tensor>(n).fill(e), a + 1);
-        shape[a] = shape[a]! * n;
-        x = tf.reshape(stacked, shape);
+      const x = single(inputs) as tf.Tensor5D;
+      const [b, z, y, w, c] = x.shape;
+      const [sz, sy, sx] = this.size;
+      // Nearest-neighbour resizes of rank-4 views: y and x as an image per section, then z as an
+      // image of height z and width 1. Their gradients are native kernels on every backend
+      // (the expand + concat version's rank-6 split gradient is very slow on wasm).
+      let t: tf.Tensor = x;
+      if (sy !== 1 || sx !== 1) {
+        t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b * z, y, w, c]) as tf.Tensor4D, [y * sy, w * sx]);
       }
-      return x;
+      if (sz !== 1) {
+        t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b, z, 1, y * sy * w * sx * c]) as tf.Tensor4D, [z * sz, 1]);
+      }
+      return tf.reshape(t, [b, z * sz, y * sy, w * sx, c]);
     });
   }
 
@@ -221,21 +226,19 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
   }
 
   const input = tf.input({ shape: inputShape, name: `${name}_input` });
-  const block = (x: tf.SymbolicTensor, filters: number, tag: string): tf.SymbolicTensor => {
+  const block = (x: tf.SymbolicTensor | tf.SymbolicTensor[], filters: number, tag: string): tf.SymbolicTensor => {
     let y = x;
     for (let i = 0; i < convsPerBlock; i++) {
-      y = tf.layers
-        .conv3d({
-          filters,
-          kernelSize: 3,
-          padding,
-          activation: 'relu',
-          kernelInitializer: 'heNormal',
-          name: `${name}_${tag}_conv${i}`,
-        })
-        .apply(y) as tf.SymbolicTensor;
+      y = new PatchConv3D({
+        filters,
+        kernelSize: 3,
+        padding,
+        activation: 'relu',
+        kernelInitializer: 'heNormal',
+        name: `${name}_${tag}_conv${i}`,
+      }).apply(y) as tf.SymbolicTensor;
     }
-    return y;
+    return y as tf.SymbolicTensor;
   };
 
   const skips: tf.SymbolicTensor[] = [];
@@ -259,12 +262,15 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
         name: `${name}_crop${l}`,
       }).apply(skip) as tf.SymbolicTensor;
     }
-    x = tf.layers.concatenate({ axis: -1, name: `${name}_concat${l}` }).apply([skip, x]) as tf.SymbolicTensor;
-    x = block(x, baseFilters * 2 ** l, `up${l}`);
+    // conv(concat(skip, up)) as one layer over both inputs (see PatchConv3D).
+    x = block([skip, x], baseFilters * 2 ** l, `up${l}`);
   }
-  const output = tf.layers
-    .conv3d({ filters: outputChannels, kernelSize: 1, activation: finalActivation, name: `${name}_output` })
-    .apply(x) as tf.SymbolicTensor;
+  const output = new PatchConv3D({
+    filters: outputChannels,
+    kernelSize: 1,
+    activation: finalActivation,
+    name: `${name}_output`,
+  }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name });
 }
 

@@ -182,3 +182,34 @@ test('UnionFind: smallest element represents its set', () => {
   assert.equal(uf.find(5), 0);
   assert.equal(uf.find(1), 1);
 });
+
+test('growLabels: breadth-first from every segment, against brute-force nearest segment', async () => {
+  const { growLabels } = await import('../src/eval/components.js');
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let trial = 0; trial < 20; trial++) {
+    const shape = [3 + (trial % 3), 4, 5];
+    const n = shape[0]! * shape[1]! * shape[2]!;
+    const labels = new Uint32Array(n);
+    for (let i = 0; i < n; i++) if (rand() < 0.15) labels[i] = 1 + Math.floor(rand() * 4);
+    const grown = growLabels(labels, shape);
+    const any = labels.some((v) => v !== 0);
+    for (let v = 0; v < n; v++) {
+      if (labels[v] !== 0) assert.equal(grown[v], labels[v]);
+      else if (!any) assert.equal(grown[v], 0);
+      else {
+        // The grown id must belong to a segment voxel at the minimal city-block distance.
+        const [z, y, x] = [Math.floor(v / 20), Math.floor(v / 5) % 4, v % 5];
+        let best = Infinity;
+        const ids = new Set<number>();
+        for (let u = 0; u < n; u++) {
+          if (labels[u] === 0) continue;
+          const d = Math.abs(Math.floor(u / 20) - z) + Math.abs((Math.floor(u / 5) % 4) - y) + Math.abs((u % 5) - x);
+          if (d < best) (best = d), ids.clear();
+          if (d === best) ids.add(labels[u]!);
+        }
+        assert.ok(ids.has(grown[v]!), `voxel ${v}`);
+      }
+    }
+  }
+});

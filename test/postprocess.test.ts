@@ -8,10 +8,10 @@ import {
 } from '../src/eval/postprocess.js';
 
 test('boundary post-processor: default sweep and thresholded components', () => {
-  const pp = boundaryPostProcessor();
+  const pp = boundaryPostProcessor({ grow: false });
   assert.equal(pp.name, 'boundary');
   assert.deepEqual(
-    pp.parameters,
+    boundaryPostProcessor().parameters,
     [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((threshold) => ({ threshold })),
   );
   // 1x1x5, 2 channels (only channel 0 is used): interior, weak, interior, boundary, interior
@@ -61,4 +61,14 @@ test('custom post-processor passes through', () => {
   assert.deepEqual(pp.parameters, [{ a: 1 }, { a: 2 }]);
   assert.deepEqual([...pp.apply(new Float32Array(2), [1, 1, 2, 1], { a: 2 })], [2, 2]);
   assert.deepEqual(customPostProcessor('x', [], () => new Uint32Array(0)).parameters, [{}]);
+});
+
+test('boundary post-processor grows segments into the unlabelled voxels by default', () => {
+  // 1x1x7: interior, boundary, boundary, boundary, interior, boundary, interior
+  const pred = new Float32Array([0.9, 0.1, 0.1, 0.1, 0.9, 0.1, 0.9]);
+  const shape = [1, 1, 7, 1];
+  assert.deepEqual([...boundaryPostProcessor().apply(pred, shape, { threshold: 0.5 })], [1, 1, 1, 2, 2, 2, 3]);
+  assert.deepEqual([...boundaryPostProcessor({ grow: false }).apply(pred, shape, { threshold: 0.5 })], [1, 0, 0, 0, 2, 0, 3]);
+  // Nothing above the threshold: nothing to grow from.
+  assert.deepEqual([...boundaryPostProcessor().apply(pred, shape, { threshold: 0.95 })], [0, 0, 0, 0, 0, 0, 0]);
 });

@@ -3,7 +3,7 @@
  * ([z, y, x], Uint32Array), over a sweep of parameter sets. Each post-processor lists its
  * parameter sets; `apply` runs one of them.
  */
-import { affinityComponents, connectedComponents } from './components.js';
+import { affinityComponents, connectedComponents, growLabels } from './components.js';
 
 export type PostProcessParameters = Record<string, number>;
 
@@ -53,8 +53,9 @@ function thresholdOf(who: string, params: PostProcessParameters): number {
  * 0 on membranes and background). Instances are the 6-connected components of
  * `prediction[..., 0] > threshold`; everything else is 0.
  */
-export function boundaryPostProcessor(opts: { thresholds?: number[] } = {}): PostProcessor {
+export function boundaryPostProcessor(opts: { thresholds?: number[]; grow?: boolean } = {}): PostProcessor {
   const thresholds = opts.thresholds ?? [...DEFAULT_THRESHOLDS];
+  const grow = opts.grow ?? true;
   const name = 'boundary';
   return {
     name,
@@ -66,7 +67,8 @@ export function boundaryPostProcessor(opts: { thresholds?: number[] } = {}): Pos
       const n = z * y * x;
       const fg = new Uint8Array(n);
       for (let v = 0, i = 0; v < n; v++, i += c) fg[v] = prediction[i] > threshold ? 1 : 0;
-      return connectedComponents(fg, [z, y, x]).labels;
+      const components = connectedComponents(fg, [z, y, x]).labels;
+      return grow ? growLabels(components, [z, y, x]) : components;
     },
   };
 }

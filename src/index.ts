@@ -41,7 +41,7 @@ export { makeRng, type Rng } from './train/random.js';
 
 // Evaluation
 export { variationOfInformation, type VoiResult, type VoiOptions } from './eval/voi.js';
-export { connectedComponents, affinityComponents } from './eval/components.js';
+export { connectedComponents, affinityComponents, growLabels } from './eval/components.js';
 export {
   boundaryPostProcessor,
   affinityPostProcessor,
@@ -57,4 +57,5 @@ export { appendScores, readScores, bestByCrop } from './eval/scores.js';
 
 // Models and backends
 export { unet3d, modelOutputShape, modelInputShape, UpSampling3D, Cropping3D, type UNetOptions } from './models/unet.js';
+export { PatchConv3D, patchConv3d, type PatchConv3DArgs } from './models/conv3d.js';
 export { useFastestBackend, describeBackend } from './backend.js';

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench`: every benchmark, with the numbers the issues ask for. Creates its data once in
+ * bench/data/ (git-ignored) with zarr-python (/usr/bin/python3 with python3-zarr).
+ * `npm run bench -- read voi` runs only some of them.
+ */
+import { benchRead } from './read.js';
+import { benchPipeline } from './pipeline.js';
+import { benchVoi } from './voi.js';
+import { benchPredict } from './predict.js';
+
+const all: Record<string, () => Promise<Record<string, number | string>>> = {
+  read: () => benchRead(),
+  voi: () => benchVoi(),
+  pipeline: () => benchPipeline(),
+  predict: () => benchPredict(),
+};
+const chosen = process.argv.slice(2).filter((a) => a in all);
+for (const name of chosen.length ? chosen : Object.keys(all)) {
+  console.log(`\n== ${name}`);
+  const t = performance.now();
+  const results = await all[name]!();
+  for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(40)} ${typeof v === 'number' ? v.toFixed(3) : v}`);
+  console.log(`  (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+}

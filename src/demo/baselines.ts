@@ -1,0 +1,36 @@
+/**
+ * Trivial segmentations a trained model must beat: everything one segment, and the connected
+ * components of thresholded raw (bright cell interiors), best over a threshold sweep.
+ */
+import { connectedComponents, growLabels } from '../eval/components.js';
+import { variationOfInformation, type VoiLabelArray } from '../eval/voi.js';
+import type { Crop } from '../types.js';
+
+export interface Baselines {
+  oneSegment: number;
+  /** Connected components of thresholded raw, best threshold. */
+  rawThreshold: number;
+  rawThresholdParameter: number;
+  /** The same, grown into the unlabelled voxels as our boundary post-processing does. */
+  rawThresholdGrown: number;
+}
+
+export async function baselineScores(crop: Crop, thresholds = [0.3, 0.4, 0.5, 0.6, 0.7]): Promise<Baselines> {
+  const region = crop.labels.roi;
+  const [raw, gt, mask] = await Promise.all([crop.readRaw(region), crop.labels.read(region), crop.readMask(region)]);
+  const shape = region.shape.map((s, i) => s / crop.voxelSize[i]!);
+  const channels = crop.raw.channels;
+  const oneSegment = variationOfInformation(gt as VoiLabelArray, new Uint32Array(gt.length).fill(1), { mask }).voi;
+  let best = Infinity;
+  let bestGrown = Infinity;
+  let bestT = thresholds[0]!;
+  for (const t of thresholds) {
+    const fg = new Uint8Array(gt.length);
+    for (let i = 0; i < fg.length; i++) fg[i] = raw[i * channels]! > t ? 1 : 0;
+    const { labels } = connectedComponents(fg, shape);
+    const voi = variationOfInformation(gt as VoiLabelArray, labels, { mask }).voi;
+    if (voi < best) [best, bestT] = [voi, t];
+    bestGrown = Math.min(bestGrown, variationOfInformation(gt as VoiLabelArray, growLabels(labels, shape), { mask }).voi);
+  }
+  return { oneSegment, rawThreshold: best, rawThresholdParameter: bestT, rawThresholdGrown: bestGrown };
+}

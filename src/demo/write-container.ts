@@ -8,6 +8,10 @@
  * <dir>/test/crop_04/{raw,labels}          anisotropic 16×8×8 nm, raw uint8, labels uint32
  * ```
  *
+ * With `layout: 'simple'` the container holds one crop (crop_01's data) at its root,
+ * `<dir>/{raw,labels}` (train = test); with `layout: 'train-test'`, crop_01 at `<dir>/train/` and
+ * crop_03 at `<dir>/test/`.
+ *
  * Arrays carry `voxel_size`, `offset` (world units), `axis_names` and `units` attributes; chunks
  * are 32³ with the plain `bytes` codec. The container is built in a temporary sibling folder,
  * finished with a `.complete` marker, then renamed into place, so a half-written container is
@@ -26,7 +30,14 @@ export interface DemoOptions {
   seed?: number;
   /** Tiny crops (≈20×28×28 voxels) for tests and smoke runs. Default false. */
   small?: boolean;
+  /**
+   * DaCapo layout: 'crops' (default, the four crops above), 'simple' (crop_01 as `{raw,labels}` at
+   * the root: train = test) or 'train-test' (crop_01 as `train/`, crop_03 as `test/`).
+   */
+  layout?: DemoLayout;
 }
+
+export type DemoLayout = 'crops' | 'simple' | 'train-test';
 
 export type DemoRawDtype = 'uint8' | 'uint16' | 'float32';
 export type DemoLabelsDtype = 'uint32' | 'uint64';
@@ -34,7 +45,7 @@ export type DemoLabelsDtype = 'uint32' | 'uint64';
 export interface DemoCropSpec {
   name: string;
   split: 'train' | 'test';
-  /** Group path inside the container, e.g. 'train/crop_01'. */
+  /** Group path inside the container, e.g. 'train/crop_01' ('' for the root: simple layout). */
   path: string;
   voxelSize: [number, number, number];
   /** World units. */
@@ -106,7 +117,8 @@ function layouts(small: boolean): Layout[] {
 /** The crops `writeDemoContainer` writes (names, splits, world regions, dtypes). */
 export function demoCropSpecs(options: DemoOptions = {}): DemoCropSpec[] {
   const seed = options.seed ?? 1;
-  return layouts(options.small ?? false).map((l, i) => {
+  const layout = demoLayout(options);
+  const specs = layouts(options.small ?? false).map((l, i): DemoCropSpec => {
     const vs = l.voxelSize;
     const labelsOffset = l.labelsOffsetVox.map((o, a) => o * vs[a]!);
     const labelsRoi = roi(labelsOffset, l.labelsShape.map((s, a) => s * vs[a]!));
@@ -136,7 +148,26 @@ export function demoCropSpecs(options: DemoOptions = {}): DemoCropSpec[] {
       seed: seed * 1000 + i + 1,
     };
   });
+  if (layout === 'simple') return [{ ...specs[0]!, path: '' }];
+  if (layout === 'train-test') return [{ ...specs[0]!, path: 'train' }, { ...specs[2]!, path: 'test' }];
+  return specs;
 }
+
+function demoLayout(options: DemoOptions): DemoLayout {
+  const layout = options.layout ?? 'crops';
+  if (layout !== 'crops' && layout !== 'simple' && layout !== 'train-test') {
+    throw new Error(`demo container: layout must be 'crops', 'simple' or 'train-test', got ${JSON.stringify(layout)}`);
+  }
+  return layout;
+}
+
+/** Marker and root-attribute fields: `layout` only when it is not the default (older markers lack it). */
+function layoutField(options: DemoOptions): { layout?: DemoLayout } {
+  const layout = demoLayout(options);
+  return layout === 'crops' ? {} : { layout };
+}
+
+const join = (group: string, name: string): string => (group ? `${group}/${name}` : name);
 
 /** One line per crop, for printing. */
 export function describeDemoCrops(options: DemoOptions = {}): string[] {
@@ -144,7 +175,7 @@ export function describeDemoCrops(options: DemoOptions = {}): string[] {
     const vox = (r: Roi): string => r.shape.map((s, a) => s / c.voxelSize[a]!).join('×');
     const fmt = (r: Roi): string => `[${r.offset.join(', ')} : ${roiEnd(r).join(', ')}]`;
     return (
-      `${c.path}: voxel ${c.voxelSize.join('×')} nm, raw ${c.rawDtype} ${vox(c.rawRoi)} at ${fmt(c.rawRoi)}, ` +
+      `${c.path || '(root)'}: voxel ${c.voxelSize.join('×')} nm, raw ${c.rawDtype} ${vox(c.rawRoi)} at ${fmt(c.rawRoi)}, ` +
       `labels ${c.labelsDtype} ${vox(c.labelsRoi)} at ${fmt(c.labelsRoi)}` +
       (c.maskZeroSlab ? `, mask 0 on ${'zyx'[c.maskZeroSlab.axis]} ∈ [${c.maskZeroSlab.from}, ${c.maskZeroSlab.to})` : '')
     );
@@ -184,13 +215,15 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
   const seed = options.seed ?? 1;
   const small = options.small ?? false;
   await zarr.create(root, {
-    attributes: { tfjs_zarr_demo: { version: DEMO_FORMAT_VERSION, seed, small } },
+    attributes: { tfjs_zarr_demo: { version: DEMO_FORMAT_VERSION, seed, small, ...layoutField(options) } },
   });
-  await zarr.create(root.resolve('train'));
-  await zarr.create(root.resolve('test'));
+  if (demoLayout(options) === 'crops') {
+    await zarr.create(root.resolve('train'));
+    await zarr.create(root.resolve('test'));
+  }
 
   for (const spec of demoCropSpecs(options)) {
-    await zarr.create(root.resolve(spec.path));
+    if (spec.path !== '') await zarr.create(root.resolve(spec.path));
     const vs = spec.voxelSize;
     const rawShape = spec.rawRoi.shape.map((s, a) => s / vs[a]!) as [number, number, number];
     const labelsShape = spec.labelsRoi.shape.map((s, a) => s / vs[a]!) as [number, number, number];
@@ -208,7 +241,7 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
     } else {
       raw = vol.raw;
     }
-    await writeArray(root, `${spec.path}/raw`, spec.rawDtype, rawShape, raw, spatialAttributes(vs, spec.rawRoi.offset));
+    await writeArray(root, join(spec.path, 'raw'), spec.rawDtype, rawShape, raw, spatialAttributes(vs, spec.rawRoi.offset));
 
     // Labels: the synthetic ids over the labels region (a sub-box of raw).
     const start = spec.labelsRoi.offset.map((o, a) => (o - spec.rawRoi.offset[a]!) / vs[a]!);
@@ -227,7 +260,7 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
       for (let i = 0; i < m; i++) big[i] = ids[i] === 0 ? 0n : BigInt(ids[i]!) + spec.labelIdOffset;
       labels = big;
     }
-    await writeArray(root, `${spec.path}/labels`, spec.labelsDtype, labelsShape, labels, spatialAttributes(vs, spec.labelsRoi.offset));
+    await writeArray(root, join(spec.path, 'labels'), spec.labelsDtype, labelsShape, labels, spatialAttributes(vs, spec.labelsRoi.offset));
 
     if (spec.maskZeroSlab) {
       const mask = new Uint8Array(m).fill(1);
@@ -238,12 +271,12 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
             const c = axis === 0 ? z : axis === 1 ? y : x;
             if (c >= from && c < to) mask[(z * LY + y) * LX + x] = 0;
           }
-      await writeArray(root, `${spec.path}/mask`, 'uint8', labelsShape, mask, spatialAttributes(vs, spec.labelsRoi.offset));
+      await writeArray(root, join(spec.path, 'mask'), 'uint8', labelsShape, mask, spatialAttributes(vs, spec.labelsRoi.offset));
     }
   }
   await writeFile(
     path.join(dir, COMPLETE_MARKER),
-    JSON.stringify({ version: DEMO_FORMAT_VERSION, seed, small, written: new Date().toISOString() }) + '\n',
+    JSON.stringify({ version: DEMO_FORMAT_VERSION, seed, small, ...layoutField(options), written: new Date().toISOString() }) + '\n',
   );
 }
 
@@ -263,7 +296,8 @@ export async function isDemoContainerComplete(dir: string, options: DemoOptions 
     return (
       marker['version'] === DEMO_FORMAT_VERSION &&
       marker['seed'] === (options.seed ?? 1) &&
-      marker['small'] === (options.small ?? false)
+      marker['small'] === (options.small ?? false) &&
+      (marker['layout'] ?? 'crops') === demoLayout(options)
     );
   } catch {
     return false;

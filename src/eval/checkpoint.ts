@@ -23,6 +23,7 @@
  * missing. Saves to one directory from this process are queued one after the other; saving to
  * the same directory from several processes at once is not supported.
  */
+import { writeFully } from '../write-fully.js';
 import * as tf from '@tensorflow/tfjs';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -55,12 +56,7 @@ async function writeFileSynced(file: string, chunks: Iterable<Uint8Array | strin
   const fh = await fsp.open(file, 'w');
   try {
     for (const chunk of chunks) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-      let done = 0;
-      while (done < bytes.byteLength) {
-        const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done);
-        done += bytesWritten;
-      }
+      await writeFully(fh, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
     }
     await fh.sync();
   } finally {

@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DataFormatError } from '../errors.js';
+import { writeFully } from '../write-fully.js';
 
 export const SCORES_FILENAME = 'scores.jsonl';
 
@@ -53,13 +54,8 @@ export async function appendScores(runDir: string, rows: ScoreRow | readonly Sco
     await repairTail(fh);
     if (list.length > 0) {
       const text = list.map((r) => JSON.stringify(r) + '\n').join('');
-      const bytes = Buffer.from(text, 'utf8');
-      let done = 0;
-      while (done < bytes.byteLength) {
-        // 'a+' opens with O_APPEND: every write goes to the current end of the file.
-        const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done);
-        done += bytesWritten;
-      }
+      // 'a+' opens with O_APPEND: every write goes to the current end of the file.
+      await writeFully(fh, Buffer.from(text, 'utf8'));
     }
     await fh.sync();
   } finally {

@@ -13,6 +13,7 @@ import {
   describeDemoCrops,
   isDemoContainerComplete,
   COMPLETE_MARKER,
+  DEMO_NOISE,
 } from '../src/demo/write-container.js';
 
 test('syntheticCrop is deterministic in its seed', () => {
@@ -123,6 +124,7 @@ test('demo container: zarrita opens every array with the right attributes and da
         shape: spec.rawRoi.shape.map((s, a) => s / spec.voxelSize[a]!) as [number, number, number],
         seed: spec.seed,
         voxelSize: spec.voxelSize,
+        noise: DEMO_NOISE,
       });
       const scale = spec.rawDtype === 'uint8' ? 255 : spec.rawDtype === 'uint16' ? 65535 : 1;
       for (const i of [0, 17, rawData.length - 1]) {

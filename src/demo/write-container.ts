@@ -61,7 +61,9 @@ export interface DemoCropSpec {
   seed: number;
 }
 
-export const DEMO_FORMAT_VERSION = 1;
+export const DEMO_FORMAT_VERSION = 2;
+/** Standard deviation of the demo raw's Gaussian noise (intensities in [0, 1]). */
+export const DEMO_NOISE = 0.15;
 export const COMPLETE_MARKER = '.complete';
 const CHUNK = 32;
 const UNITS = ['nanometer', 'nanometer', 'nanometer'];
@@ -227,7 +229,8 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
     const vs = spec.voxelSize;
     const rawShape = spec.rawRoi.shape.map((s, a) => s / vs[a]!) as [number, number, number];
     const labelsShape = spec.labelsRoi.shape.map((s, a) => s / vs[a]!) as [number, number, number];
-    const vol = syntheticCrop({ shape: rawShape, seed: spec.seed, voxelSize: vs });
+    // Noise at EM-like levels: thresholding raw no longer segments the cells (see the demo's baselines).
+    const vol = syntheticCrop({ shape: rawShape, seed: spec.seed, voxelSize: vs, noise: DEMO_NOISE });
 
     // Raw, stored in its dtype.
     const n = vol.raw.length;

@@ -4,9 +4,10 @@
  * mask channel (known only where both voxels are), so the loss takes `maskChannels: 3`;
  * evaluation turns affinities into instances with `affinityPostProcessor` (components of the graph
  * of edges above a threshold, over a sweep of thresholds). The data is a container in the
- * train/test layout: `data.zarr/{train,test}/{raw,labels[,mask]}`.
+ * train/test layout: `data.zarr/{train,test}/{raw,labels[,mask]}`. Affinities learn slower than the
+ * boundary target: the first few epochs score as one segment before VOI drops (--epochs 20).
  *
- *   node --import tsx examples/affinities.ts              # a few minutes
+ *   node --import tsx examples/affinities.ts              # ~7 min on 2 cores (wasm)
  *   node --import tsx examples/affinities.ts --smoke      # a handful of batches on tiny data
  *
  * Options: --data DIR (the container, generated there once), --run DIR (scores, best checkpoint),

@@ -8,7 +8,7 @@
  * from a local server on 127.0.0.1 (any free port), trains from http://127.0.0.1:<port>/data.zarr
  * and closes the server. With a URL, it trains on that container instead:
  *
- *   node --import tsx examples/http.ts                                   # the local server
+ *   node --import tsx examples/http.ts                                   # local server, ~5 min
  *   node --import tsx examples/http.ts https://example.org/my/data.zarr  # your own container
  *   node --import tsx examples/http.ts --smoke                           # a handful of batches
  *
@@ -74,6 +74,9 @@ async function serve(folder: string): Promise<{ url: string; close: () => Promis
     res.writeHead(200, { 'Content-Length': info.size, 'Content-Type': 'application/octet-stream' });
     createReadStream(file).pipe(res);
   });
+  // Training blocks the event loop for seconds at a time, which would let the server's keep-alive
+  // timer close a connection just as the client reuses it (ECONNRESET): let clients close idle ones.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const close = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));

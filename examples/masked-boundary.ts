@@ -5,7 +5,7 @@
  * draws crops in proportion to their known voxels. Also shows `cropDataset`, the samples of one
  * crop, for looking at what the pipeline reads.
  *
- *   node --import tsx examples/masked-boundary.ts              # a few minutes
+ *   node --import tsx examples/masked-boundary.ts              # ~6 min on 2 cores (wasm)
  *   node --import tsx examples/masked-boundary.ts --smoke      # a handful of batches on tiny data
  *
  * Options: --data DIR (the container, generated there once), --run DIR (scores, best checkpoints),

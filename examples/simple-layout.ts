@@ -3,7 +3,7 @@
  * training and testing. Trains a small 3D U-Net on a boundary target and scores the crop by VOI
  * after every epoch, keeping the best checkpoint.
  *
- *   node --import tsx examples/simple-layout.ts              # a couple of minutes
+ *   node --import tsx examples/simple-layout.ts              # ~6 min on 2 cores (wasm)
  *   node --import tsx examples/simple-layout.ts --smoke      # a handful of batches on tiny data
  *
  * Options: --data DIR (the container, generated there once), --run DIR (scores, best checkpoint),

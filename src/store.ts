@@ -85,23 +85,29 @@ async function openHttp(location: string): Promise<OpenedStore> {
     }, { cause });
   };
   const store: AsyncReadable = {
-    async get(key: AbsolutePath) {
-      try {
-        return await fetchStore.get(key);
-      } catch (cause) {
-        return failed(key, cause);
-      }
-    },
+    get: (key: AbsolutePath) => withRetries(() => fetchStore.get(key)).catch((cause) => failed(key, cause)),
     // Sharded v3 arrays read shard indexes and inner chunks by byte range.
-    async getRange(key: AbsolutePath, range: RangeQuery) {
-      try {
-        return await fetchStore.getRange(key, range);
-      } catch (cause) {
-        return failed(key, cause);
-      }
-    },
+    getRange: (key: AbsolutePath, range: RangeQuery) =>
+      withRetries(() => fetchStore.getRange(key, range)).catch((cause) => failed(key, cause)),
   };
   return { container: location, kind: 'http', store, listMetadataKeys: async () => null };
+}
+
+/**
+ * Retries a request that failed at the network level (fetch's TypeError: reset, refused,
+ * timeout) a few times with a short back-off. A training step blocks the event loop for seconds,
+ * long enough for a server to close an idle keep-alive connection just as the client reuses it.
+ * HTTP error statuses are not retried.
+ */
+async function withRetries<T>(request: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof TypeError) || i >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * i));
+    }
+  }
 }
 
 async function openZip(location: string): Promise<OpenedStore> {

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   log(`Layout: ${split.layout}; train ${split.train.map((c) => c.name).join(', ')}; test ${split.test.map((c) => c.name).join(', ')}`);
 
   await rm(runDir, { recursive: true, force: true });
-  const model = unet3d({ inputShape: [...INPUT, 1], outputChannels: 1, baseFilters: smoke ? 4 : 8, depth: 2 });
+  const model = unet3d({ inputShape: [...INPUT, 1], outputChannels: 1, baseFilters: smoke ? 4 : 8, depth: 2, seed: 1 });
   model.compile({ optimizer: tf.train.adam(smoke ? 1e-3 : 3e-3), loss: maskedLoss('binaryCrossentropy') });
   log(`Model: ${model.name}, ${model.countParams()} parameters, input ${INPUT.join('×')} voxels, batch ${BATCH}`);
 

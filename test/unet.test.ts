@@ -121,3 +121,18 @@ test('save and load round trip gives identical predictions', async () => {
     }
   });
 });
+
+test('unet3d with a seed starts from the same weights every time', async () => {
+  const { unet3d: make } = await import('../src/models/unet.js');
+  const tfm = await import('@tensorflow/tfjs');
+  await tfm.setBackend('cpu');
+  const a = make({ inputShape: [8, 8, 8, 1], outputChannels: 1, baseFilters: 2, depth: 1, seed: 7 });
+  const b = make({ inputShape: [8, 8, 8, 1], outputChannels: 1, baseFilters: 2, depth: 1, seed: 7 });
+  const c = make({ inputShape: [8, 8, 8, 1], outputChannels: 1, baseFilters: 2, depth: 1, seed: 8 });
+  const wa = a.getWeights().map((w) => Array.from(w.dataSync()));
+  assert.deepEqual(b.getWeights().map((w) => Array.from(w.dataSync())), wa);
+  assert.notDeepEqual(c.getWeights().map((w) => Array.from(w.dataSync())), wa);
+  a.dispose();
+  b.dispose();
+  c.dispose();
+});

@@ -23,6 +23,8 @@ export interface PatchConv3DArgs extends LayerArgs {
   activation?: Activation;
   useBias?: boolean;
   kernelInitializer?: 'heNormal' | 'glorotUniform';
+  /** Seed of the kernel initializer (reproducible initial weights). */
+  seed?: number;
 }
 
 /**
@@ -113,6 +115,7 @@ export class PatchConv3D extends tf.layers.Layer {
   readonly activation: Activation;
   readonly useBias: boolean;
   readonly kernelInitializer: 'heNormal' | 'glorotUniform';
+  readonly seed: number | undefined;
   private kernel: tf.LayerVariable | null = null;
   private bias: tf.LayerVariable | null = null;
   private inputChannels: number[] = [];
@@ -125,6 +128,7 @@ export class PatchConv3D extends tf.layers.Layer {
     this.activation = args.activation ?? 'linear';
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = args.kernelInitializer ?? 'glorotUniform';
+    this.seed = args.seed;
     if (!Number.isInteger(this.filters) || this.filters < 1) throw new OptionsError(`PatchConv3D: filters must be a positive integer, got ${this.filters}`);
     if (!Number.isInteger(this.kernelSize) || this.kernelSize < 1 || this.kernelSize % 2 === 0) {
       throw new OptionsError(`PatchConv3D: kernelSize must be a positive odd integer, got ${this.kernelSize}`);
@@ -137,7 +141,8 @@ export class PatchConv3D extends tf.layers.Layer {
     this.inputChannels = shapes.map((s) => s[4]!);
     const cin = this.inputChannels.reduce((a, b) => a + b, 0);
     const k = this.kernelSize;
-    const init = this.kernelInitializer === 'heNormal' ? tf.initializers.heNormal({}) : tf.initializers.glorotUniform({});
+    const seed = this.seed;
+    const init = this.kernelInitializer === 'heNormal' ? tf.initializers.heNormal({ seed }) : tf.initializers.glorotUniform({ seed });
     this.kernel = this.addWeight('kernel', [k, k, k, cin, this.filters], 'float32', init);
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
     this.built = true;
@@ -203,6 +208,7 @@ export class PatchConv3D extends tf.layers.Layer {
       activation: this.activation,
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
 }

@@ -151,6 +151,8 @@ export interface UNetOptions {
   convsPerBlock?: number;
   /** Model name. Default 'unet3d'. */
   name?: string;
+  /** Seed for the initial weights (each layer gets seed + its index); random when absent. */
+  seed?: number;
 }
 
 /**
@@ -200,7 +202,10 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
     finalActivation = 'sigmoid',
     convsPerBlock = 2,
     name = 'unet3d',
+    seed,
   } = options;
+  let layerIndex = 0;
+  const nextSeed = () => (seed === undefined ? undefined : seed + layerIndex++);
   if (inputShape.length !== 4 || inputShape.some((v) => !Number.isInteger(v) || v < 1)) {
     throw new OptionsError(`unet3d: inputShape must be [z, y, x, c] positive integers, got ${JSON.stringify(inputShape)}`);
   }
@@ -235,6 +240,7 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
         padding,
         activation: 'relu',
         kernelInitializer: 'heNormal',
+        seed: nextSeed(),
         name: `${name}_${tag}_conv${i}`,
       }).apply(y) as tf.SymbolicTensor;
     }
@@ -269,6 +275,7 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
     filters: outputChannels,
     kernelSize: 1,
     activation: finalActivation,
+    seed: nextSeed(),
     name: `${name}_output`,
   }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name });

@@ -28,19 +28,14 @@ import {
   useFastestBackend,
   type Evaluation,
 } from '../src/index.js';
+import { exampleArgs } from './args.js';
 import { baselineScores, type Baselines } from '../src/demo/baselines.js';
 import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
 import { writeReport, type CropReport } from '../src/report/html.js';
 import { lineChartSvg } from '../src/report/plot.js';
 import { hconcat, imageToPng, labelSliceToRgb, sliceToGray, upscale } from '../src/report/png.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const value = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
-const smoke = flag('smoke') || process.env['TFJS_ZARR_SMOKE'] === '1';
+const { smoke, option: value } = exampleArgs();
 const seconds = Number(value('seconds', process.env['DEMO_SECONDS'] ?? (smoke ? '0' : '240')));
 const dataDir = path.resolve(value('data', smoke ? 'demo-data/demo-small.zarr' : 'demo-data/demo.zarr'));
 const runDir = path.resolve(value('run', smoke ? 'runs/demo-smoke' : 'runs/demo'));

@@ -30,15 +30,11 @@ import {
   unet3d,
   useFastestBackend,
 } from '../src/index.js';
+import { exampleArgs } from './args.js';
 import { ensureDemoContainer } from '../src/demo/write-container.js';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
-const smoke = args.includes('--smoke') || process.env['TFJS_ZARR_SMOKE'] === '1';
-const userUrl = args.find((a) => /^https?:\/\//i.test(a));
+const { smoke, option } = exampleArgs();
+const userUrl = process.argv.slice(2).find((a) => /^https?:\/\//i.test(a));
 const dataDir = path.resolve(option('data', `demo-data/http${smoke ? '-small' : ''}/data.zarr`));
 const runDir = path.resolve(option('run', `runs/http${smoke ? '-smoke' : ''}`));
 const EPOCHS = Number(option('epochs', smoke ? '2' : '10'));

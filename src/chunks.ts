@@ -32,6 +32,13 @@ function zarritaContext(arr: zarr.Array<zarr.DataType>): ZarritaContext | null {
   return null;
 }
 
+/** zarrita gives bool chunks as a BoolArray over 0/1 bytes: read those bytes. */
+function asStoredArray(data: unknown): StoredArray {
+  if (ArrayBuffer.isView(data)) return data as StoredArray;
+  const d = data as { buffer: ArrayBufferLike; byteOffset: number; length: number };
+  return new Uint8Array(d.buffer, d.byteOffset, d.length);
+}
+
 export interface ChunkReader {
   key(coords: number[]): string;
   read(coords: number[]): Promise<DecodedChunk>;
@@ -54,7 +61,7 @@ export function chunkReader(
       read: async (coords) => {
         try {
           const c = await arr.getChunk(coords);
-          return { data: c.data as StoredArray, shape: c.shape, stride: c.stride };
+          return { data: asStoredArray(c.data), shape: c.shape, stride: c.stride };
         } catch (cause) {
           return fail(coords, cause);
         }
@@ -76,7 +83,7 @@ export function chunkReader(
       if (!bytes) return { data: null, shape: chunkShape, stride: fillStride };
       try {
         const c = await ctx.codec.decode(bytes);
-        const data = c.data as StoredArray;
+        const data = asStoredArray(c.data);
         const expected = c.shape.reduce((a, b) => a * b, 1);
         if (data.length !== expected) {
           throw new Error(`decoded ${data.length} values, expected ${expected}`);

@@ -10,7 +10,7 @@ import type { Crop, CropSample, LabelArray, StoredArray } from './types.js';
 import type { ZarrVolume } from './volume.js';
 
 const LABEL_DTYPES = new Set(['uint8', 'uint16', 'uint32', 'uint64']);
-const MASK_DTYPES = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
+const MASK_DTYPES = new Set(['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
 
 export class ZarrCrop implements Crop {
   readonly name: string;

@@ -13,6 +13,7 @@ import { roi as makeRoi, roiIsMultipleOf, roiToString, type Roi } from './roi.js
 import type { DType, StoredArray, Volume } from './types.js';
 
 const TYPED_ARRAYS: Record<string, new (n: number) => StoredArray> = {
+  bool: Uint8Array, // read as 0/1 bytes
   int8: Int8Array,
   uint8: Uint8Array,
   int16: Int16Array,
@@ -79,7 +80,7 @@ export class ZarrVolume implements Volume {
       this.spatialAxes.map((a, i) => this.shape[a]! * this.voxelSize[i]!),
     );
     const fill = array.fillValue;
-    this.fillValue = typeof fill === 'bigint' ? fill : typeof fill === 'number' ? fill : 0;
+    this.fillValue = typeof fill === 'bigint' ? fill : typeof fill === 'number' ? fill : fill === true ? 1 : 0;
     if (this.dtype.endsWith('64') && this.dtype !== 'float64') this.fillValue = BigInt(this.fillValue);
     const where = { container: args.container, path: args.path };
     const reader = chunkReader(array, where);

@@ -36,7 +36,7 @@ export async function openDataSplit(config: string | DataConfig | DataConfigOpti
   const opened = await openStore(cfg.path);
   const nodes = await indexNodes(opened);
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
-  const ctx: Context = { cfg, opened, nodes, cache, root: zarr.root(opened.store) };
+  const ctx: Context = { cfg, opened, nodes, cache, root: zarr.root(opened.store), groupAttrs: new Map() };
 
   if ((await nodes.kind('')) === null) {
     const how = opened.kind === 'http' ? ' (HTTP 404 for zarr.json, .zgroup and .zarray)' : '';
@@ -83,6 +83,8 @@ interface Context {
   nodes: NodeIndex;
   cache: ChunkCache<DecodedChunk>;
   root: zarr.Location<Readable>;
+  /** Attributes of the groups read so far: layout discovery asks about the same groups again. */
+  groupAttrs: Map<string, Promise<Record<string, unknown>>>;
 }
 
 const join = (a: string, b: string) => (a ? `${a}/${b}` : b);
@@ -94,9 +96,13 @@ async function isVolumeNode(ctx: Context, path: string): Promise<boolean> {
   return false;
 }
 
-async function groupAttrs(ctx: Context, path: string): Promise<Record<string, unknown>> {
-  const group = await zarr.open(ctx.root.resolve(path), { kind: 'group' });
-  return group.attrs as Record<string, unknown>;
+function groupAttrs(ctx: Context, path: string): Promise<Record<string, unknown>> {
+  let attrs = ctx.groupAttrs.get(path);
+  if (!attrs) {
+    attrs = zarr.open(ctx.root.resolve(path), { kind: 'group' }).then((g) => g.attrs as Record<string, unknown>);
+    ctx.groupAttrs.set(path, attrs);
+  }
+  return attrs;
 }
 
 /** The crops of a train or test group: the group itself, or its sub-groups sorted by name. */

@@ -72,9 +72,11 @@ export class CropSampler {
   knownVoxels: number | null = null;
   private centres: ValidCentres | null = null;
   private readonly augment: AugmentOptions | false;
+  private readonly minMasked: number;
 
   private constructor(crop: Crop, options: SamplingOptions) {
-    const { input, output } = checkSamplingOptions(options);
+    const { input, output, minMasked } = checkSamplingOptions(options);
+    this.minMasked = minMasked;
     if (crop.voxelSize.length !== 3) {
       throw new OptionsError(`crop ${crop.name} has ${crop.voxelSize.length} spatial axes; training needs 3 (z, y, x)`);
     }
@@ -88,7 +90,7 @@ export class CropSampler {
   /** Prepares a sampler; reads the crop's mask once when `minMasked` > 0 or `countKnown`. */
   static async create(crop: Crop, options: SamplingOptions, countKnown = false): Promise<CropSampler> {
     const sampler = new CropSampler(crop, options);
-    const { minMasked } = checkSamplingOptions(options);
+    const minMasked = sampler.minMasked;
     if (minMasked > 0 || countKnown) {
       const known = await crop.readMask(crop.labels.roi);
       let count = 0;

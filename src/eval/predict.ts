@@ -48,8 +48,16 @@ function spatialShapeOf(shape: (number | null)[], what: string, model: tf.Layers
   return s.every((v) => v !== null) ? (s as number[]) : null;
 }
 
-/** Model output shape (spatial + channels) for a given input shape, by running it once on zeros. */
-function probeOutputShape(model: tf.LayersModel, input: number[], channels: number): number[] {
+/**
+ * Model output shape (spatial + channels) for a given input shape: the model's declared output
+ * shape when its input shape is fixed and the one used, else by running it once on zeros.
+ */
+function outputShapeFor(model: tf.LayersModel, input: number[], channels: number): number[] {
+  const declaredIn = model.inputs[0]!.shape.slice(1, 4);
+  const declaredOut = model.outputs[0]!.shape.slice(1);
+  if (declaredIn.every((d, i) => d === input[i]) && declaredOut.every((d) => d !== null)) {
+    return declaredOut as number[];
+  }
   return tf.tidy(() => {
     const out = model.predict(tf.zeros([1, ...input, channels])) as tf.Tensor;
     return out.shape.slice(1);
@@ -67,7 +75,7 @@ export async function predictCrop(model: tf.LayersModel, crop: Crop, options: Pr
   if (inputs[4] !== null && inputs[4] !== channels) {
     throw new OptionsError(`model ${model.name} takes ${inputs[4]} channels but ${crop.name} raw has ${channels}`);
   }
-  const outShapeFull = probeOutputShape(model, input, channels);
+  const outShapeFull = outputShapeFor(model, input, channels);
   const modelOut = outShapeFull.slice(0, 3);
   const outChannels = outShapeFull[3]!;
   const keep = [...(options.outputShape ?? modelOut)];

@@ -37,16 +37,28 @@ export async function indexNodes(opened: OpenedStore): Promise<NodeIndex> {
   return probingIndex(opened);
 }
 
+/** Folder and file name of a metadata key. */
+function splitKey(key: string): { dir: string; file: string } {
+  const slash = key.lastIndexOf('/');
+  return { dir: slash < 0 ? '' : key.slice(0, slash), file: key.slice(slash + 1) };
+}
+
+/** Records the node a zarr v2 metadata key (`.zarray`, `.zgroup`) declares; false for other keys. */
+function addV2Node(kinds: Map<string, NodeKind>, key: string): boolean {
+  const { dir, file } = splitKey(key);
+  if (file === '.zarray') kinds.set(dir, 'array');
+  else if (file === '.zgroup') kinds.set(dir, kinds.get(dir) ?? 'group');
+  else return false;
+  return true;
+}
+
 async function kindsFromKeys(opened: OpenedStore, keys: string[]): Promise<Map<string, NodeKind>> {
   const kinds = new Map<string, NodeKind>();
   await Promise.all(
     keys.map(async (key) => {
-      const slash = key.lastIndexOf('/');
-      const dir = slash < 0 ? '' : key.slice(0, slash);
-      const file = key.slice(slash + 1);
-      if (file === '.zarray') kinds.set(dir, 'array');
-      else if (file === '.zgroup') kinds.set(dir, kinds.get(dir) ?? 'group');
-      else if (file === 'zarr.json') {
+      if (addV2Node(kinds, key)) return;
+      const { dir, file } = splitKey(key);
+      if (file === 'zarr.json') {
         const meta = await getJson(opened, key);
         if (meta?.['node_type'] === 'array') kinds.set(dir, 'array');
         else if (meta?.['node_type'] === 'group') kinds.set(dir, kinds.get(dir) ?? 'group');
@@ -72,13 +84,7 @@ async function consolidatedKinds(opened: OpenedStore): Promise<Map<string, NodeK
   const v2 = await getJson(opened, '.zmetadata');
   const kinds = new Map<string, NodeKind>();
   if (v2 && typeof v2['metadata'] === 'object' && v2['metadata'] !== null) {
-    for (const key of Object.keys(v2['metadata'] as object)) {
-      const slash = key.lastIndexOf('/');
-      const dir = slash < 0 ? '' : key.slice(0, slash);
-      const file = key.slice(slash + 1);
-      if (file === '.zarray') kinds.set(dir, 'array');
-      else if (file === '.zgroup' && !kinds.has(dir)) kinds.set(dir, 'group');
-    }
+    for (const key of Object.keys(v2['metadata'] as object)) addV2Node(kinds, key);
     addImplicitGroups(kinds);
     return kinds;
   }

@@ -4,6 +4,7 @@
  * labels' region and where the stored mask is 0).
  */
 import { DataFormatError } from './errors.js';
+import { cOrderStrides, fillBox } from './gather.js';
 import { normalizeRaw, type Normalization } from './normalize.js';
 import { roiIntersect, roiIsEmpty, roiToString, type Roi } from './roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from './types.js';
@@ -74,27 +75,9 @@ function knownMask(
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);
-  const hi = inside.shape.map((s, i) => lo[i]! + s / voxelSize[i]!);
-  // Generic over the number of spatial axes: walk rows of the innermost axis.
-  const n = shape.length;
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const idx = lo.slice(0, n - 1);
-  const last = n - 1;
-  for (;;) {
-    let base = 0;
-    for (let i = 0; i < last; i++) base += idx[i]! * strides[i]!;
-    for (let x = lo[last]!; x < hi[last]!; x++) {
-      const v = base + x;
-      mask[v] = stored === null ? 1 : (stored as Uint8Array)[v] ? 1 : 0;
-    }
-    let axis = last - 1;
-    while (axis >= 0) {
-      idx[axis]!++;
-      if (idx[axis]! < hi[axis]!) break;
-      idx[axis] = lo[axis]!;
-      axis--;
-    }
-    if (axis < 0) break;
+  fillBox(mask, cOrderStrides(shape), lo, inside.shape.map((s, i) => s / voxelSize[i]!), 1);
+  if (stored !== null) {
+    for (let v = 0; v < mask.length; v++) if (mask[v] && !(stored as Uint8Array)[v]) mask[v] = 0;
   }
   return mask;
 }

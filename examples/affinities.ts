@@ -26,7 +26,7 @@ import {
   unet3d,
   useFastestBackend,
 } from '../src/index.js';
-import { exampleArgs } from './args.js';
+import { exampleArgs, printBest, printEvaluation } from './common.js';
 import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
 
 const { smoke, option } = exampleArgs();
@@ -66,22 +66,10 @@ const hook = new ValidationHook({
   crops: split.test,
   runDir,
   postProcessor: affinityPostProcessor(),
-  onEvaluation: (e) => {
-    for (const s of e.best) {
-      console.log(
-        `epoch ${e.epoch}: ${s.crop} VOI ${s.voi.toFixed(3)} (split ${s.voiSplit.toFixed(3)}, merge ${s.voiMerge.toFixed(3)}, ` +
-          `threshold ${s.parameters['threshold']})${e.improved.includes(s.crop) ? ' new best' : ''}`,
-      );
-    }
-  },
+  onEvaluation: printEvaluation,
 });
 const logLoss = new tf.CustomCallback({ onEpochEnd: (epoch, logs) => console.log(`epoch ${epoch}: loss ${logs?.['loss']?.toFixed(4)}`) });
 await model.fitDataset(dataset, { epochs: EPOCHS, batchesPerEpoch: BATCHES_PER_EPOCH, callbacks: [logLoss, hook], verbose: 0 });
 
 // 4. The best checkpoint per test crop, with the threshold that made it best.
-for (const [crop, best] of hook.best) {
-  console.log(
-    `best ${crop}: epoch ${best.epoch}, VOI ${best.voi.toFixed(3)} at threshold ${best.parameters['threshold']}, ` +
-      `checkpoint ${path.relative(process.cwd(), best.checkpoint)}`,
-  );
-}
+printBest(hook.best);

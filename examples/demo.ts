@@ -28,7 +28,7 @@ import {
   useFastestBackend,
   type Evaluation,
 } from '../src/index.js';
-import { exampleArgs } from './args.js';
+import { exampleArgs } from './common.js';
 import { baselineScores, type Baselines } from '../src/demo/baselines.js';
 import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
 import { writeReport, type CropReport } from '../src/report/html.js';

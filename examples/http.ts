@@ -30,7 +30,7 @@ import {
   unet3d,
   useFastestBackend,
 } from '../src/index.js';
-import { exampleArgs } from './args.js';
+import { exampleArgs, printBest, printEvaluation } from './common.js';
 import { ensureDemoContainer } from '../src/demo/write-container.js';
 
 const { smoke, option } = exampleArgs();
@@ -107,21 +107,12 @@ try {
   const hook = new ValidationHook({
     crops: split.test,
     runDir,
-    onEvaluation: (e) => {
-      for (const s of e.best) {
-        console.log(
-          `epoch ${e.epoch}: ${s.crop} VOI ${s.voi.toFixed(3)} (split ${s.voiSplit.toFixed(3)}, merge ${s.voiMerge.toFixed(3)}, ` +
-            `threshold ${s.parameters['threshold']})${e.improved.includes(s.crop) ? ' new best' : ''}`,
-        );
-      }
-    },
+    onEvaluation: printEvaluation,
   });
   await model.fitDataset(dataset, { epochs: EPOCHS, batchesPerEpoch: BATCHES_PER_EPOCH, callbacks: [hook], verbose: 0 });
 
   // 3. The best checkpoint per test crop (written locally, whatever the data's location).
-  for (const [crop, best] of hook.best) {
-    console.log(`best ${crop}: epoch ${best.epoch}, VOI ${best.voi.toFixed(3)}, checkpoint ${path.relative(process.cwd(), best.checkpoint)}`);
-  }
+  printBest(hook.best);
 } finally {
   await server?.close();
 }

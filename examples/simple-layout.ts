@@ -21,7 +21,7 @@ import {
   unet3d,
   useFastestBackend,
 } from '../src/index.js';
-import { exampleArgs } from './args.js';
+import { exampleArgs, printBest, printEvaluation } from './common.js';
 import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
 
 const { smoke, option } = exampleArgs();
@@ -53,19 +53,10 @@ await rm(runDir, { recursive: true, force: true }); // start afresh (the hook wo
 const hook = new ValidationHook({
   crops: split.test,
   runDir,
-  onEvaluation: (e) => {
-    for (const s of e.best) {
-      console.log(
-        `epoch ${e.epoch}: ${s.crop} VOI ${s.voi.toFixed(3)} (split ${s.voiSplit.toFixed(3)}, merge ${s.voiMerge.toFixed(3)}, ` +
-          `threshold ${s.parameters['threshold']})${e.improved.includes(s.crop) ? ' new best' : ''}`,
-      );
-    }
-  },
+  onEvaluation: printEvaluation,
 });
 const dataset = trainingDataset(split.train, { inputShape: INPUT, batchSize: smoke ? 2 : 4, seed: 1, target: 'boundary' });
 await model.fitDataset(dataset, { epochs: EPOCHS, batchesPerEpoch: BATCHES_PER_EPOCH, callbacks: [hook], verbose: 0 });
 
 // 6. The best checkpoint per test crop (load one with loadCheckpoint(dir)).
-for (const [crop, best] of hook.best) {
-  console.log(`best ${crop}: epoch ${best.epoch}, VOI ${best.voi.toFixed(3)}, checkpoint ${path.relative(process.cwd(), best.checkpoint)}`);
-}
+printBest(hook.best);

@@ -20,7 +20,9 @@ export function ensureTrainContainer(): string {
   return dir;
 }
 
-export async function benchPipeline(options: { batches?: number; fitBatches?: number } = {}): Promise<Record<string, number | string>> {
+export async function benchPipeline(
+  options: { batches?: number; fitBatches?: number } = {},
+): Promise<Record<string, number | string>> {
   const batches = options.batches ?? 40;
   const fitBatches = options.fitBatches ?? 6;
   const backend = await useFastestBackend({ quiet: true });
@@ -32,7 +34,11 @@ export async function benchPipeline(options: { batches?: number; fitBatches?: nu
     seed: 1,
     target: 'boundary' as const,
     minMasked: 0.5,
-    augment: { mirror: true, transpose: true, intensity: { scale: [0.9, 1.1] as [number, number], shift: [-0.1, 0.1] as [number, number] } },
+    augment: {
+      mirror: true,
+      transpose: true,
+      intensity: { scale: [0.9, 1.1] as [number, number], shift: [-0.1, 0.1] as [number, number] },
+    },
   };
 
   // The pipeline alone.
@@ -67,7 +73,8 @@ export async function benchPipeline(options: { batches?: number; fitBatches?: nu
   results['fitBatchSize'] = FIT_BATCH;
   results['modelSamplesPerSecond'] = (fitBatches * FIT_BATCH) / (wall / 1000);
   results['waitFraction'] = waiting / wall;
-  results['pipelineSpeedupOverModel'] = (results['pipelineSamplesPerSecond'] as number) / (results['modelSamplesPerSecond'] as number);
+  results['pipelineSpeedupOverModel'] =
+    (results['pipelineSamplesPerSecond'] as number) / (results['modelSamplesPerSecond'] as number);
   model.dispose();
   return results;
 }

@@ -3,8 +3,16 @@
  * with the time split between the model (inside model.predict) and our code (reads, stitching,
  * connected components over the threshold sweep, VOI).
  */
-import * as tf from '@tensorflow/tfjs';
-import { boundaryPostProcessor, openDataSplit, predictCrop, roi, unet3d, useFastestBackend, variationOfInformation } from '../src/index.js';
+import type * as tf from '@tensorflow/tfjs';
+import {
+  boundaryPostProcessor,
+  openDataSplit,
+  predictCrop,
+  roi,
+  unet3d,
+  useFastestBackend,
+  variationOfInformation,
+} from '../src/index.js';
 import { ensureTrainContainer } from './pipeline.js';
 
 export async function benchPredict(): Promise<Record<string, number | string>> {

@@ -19,6 +19,7 @@ for (const name of chosen.length ? chosen : Object.keys(all)) {
   console.log(`\n== ${name}`);
   const t = performance.now();
   const results = await all[name]!();
-  for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(40)} ${typeof v === 'number' ? v.toFixed(3) : v}`);
+  for (const [k, v] of Object.entries(results))
+    console.log(`  ${k.padEnd(40)} ${typeof v === 'number' ? v.toFixed(3) : v}`);
   console.log(`  (${((performance.now() - t) / 1000).toFixed(0)} s)`);
 }

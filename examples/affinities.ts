@@ -27,7 +27,7 @@ import {
   useFastestBackend,
 } from '../src/index.js';
 import { exampleArgs, printBest, printEvaluation } from './common.js';
-import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
+import { describeDemoCrops, ensureDemoContainer } from './synthetic/write-container.js';
 
 const { smoke, option } = exampleArgs();
 const dataDir = path.resolve(option('data', `demo-data/train-test${smoke ? '-small' : ''}/data.zarr`));
@@ -68,8 +68,15 @@ const hook = new ValidationHook({
   postProcessor: affinityPostProcessor(),
   onEvaluation: printEvaluation,
 });
-const logLoss = new tf.CustomCallback({ onEpochEnd: (epoch, logs) => console.log(`epoch ${epoch}: loss ${logs?.['loss']?.toFixed(4)}`) });
-await model.fitDataset(dataset, { epochs: EPOCHS, batchesPerEpoch: BATCHES_PER_EPOCH, callbacks: [logLoss, hook], verbose: 0 });
+const logLoss = new tf.CustomCallback({
+  onEpochEnd: (epoch, logs) => console.log(`epoch ${epoch}: loss ${logs?.['loss']?.toFixed(4)}`),
+});
+await model.fitDataset(dataset, {
+  epochs: EPOCHS,
+  batchesPerEpoch: BATCHES_PER_EPOCH,
+  callbacks: [logLoss, hook],
+  verbose: 0,
+});
 
 // 4. The best checkpoint per test crop, with the threshold that made it best.
 printBest(hook.best);

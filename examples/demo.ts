@@ -29,8 +29,8 @@ import {
   type Evaluation,
 } from '../src/index.js';
 import { exampleArgs } from './common.js';
-import { baselineScores, type Baselines } from '../src/demo/baselines.js';
-import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
+import { baselineScores, type Baselines } from './synthetic/baselines.js';
+import { describeDemoCrops, ensureDemoContainer } from './synthetic/write-container.js';
 import { writeReport, type CropReport } from '../src/report/html.js';
 import { lineChartSvg } from '../src/report/plot.js';
 import { hconcat, imageToPng, labelSliceToRgb, sliceToGray, upscale } from '../src/report/png.js';
@@ -62,7 +62,9 @@ async function main(): Promise<void> {
   log(`\nBackend: ${describeBackend()}`);
 
   const split = await openDataSplit(new DataConfig({ path: dataDir }));
-  log(`Layout: ${split.layout}; train ${split.train.map((c) => c.name).join(', ')}; test ${split.test.map((c) => c.name).join(', ')}`);
+  log(
+    `Layout: ${split.layout}; train ${split.train.map((c) => c.name).join(', ')}; test ${split.test.map((c) => c.name).join(', ')}`,
+  );
 
   await rm(runDir, { recursive: true, force: true });
   const model = unet3d({ inputShape: [...INPUT, 1], outputChannels: 1, baseFilters: smoke ? 4 : 8, depth: 2, seed: 1 });
@@ -79,9 +81,14 @@ async function main(): Promise<void> {
   });
 
   const printEvaluation = (e: Evaluation) => {
-    const parts = e.best.map((s) => `${s.crop} VOI ${s.voi.toFixed(3)} (split ${s.voiSplit.toFixed(3)}, merge ${s.voiMerge.toFixed(3)}, threshold ${s.parameters['threshold']})`);
+    const parts = e.best.map(
+      (s) =>
+        `${s.crop} VOI ${s.voi.toFixed(3)} (split ${s.voiSplit.toFixed(3)}, merge ${s.voiMerge.toFixed(3)}, threshold ${s.parameters['threshold']})`,
+    );
     clearLine();
-    log(`  after epoch ${e.epoch + 1}: ${parts.join('; ')}${e.improved.length ? `  [new best: ${e.improved.join(', ')}]` : ''}`);
+    log(
+      `  after epoch ${e.epoch + 1}: ${parts.join('; ')}${e.improved.length ? `  [new best: ${e.improved.join(', ')}]` : ''}`,
+    );
   };
   const hook = new ValidationHook({
     crops: split.test,
@@ -92,7 +99,9 @@ async function main(): Promise<void> {
     onEvaluation: printEvaluation,
   });
 
-  log(`\nTraining for ${smoke ? `${MAX_EPOCHS} epochs of ${BATCHES_PER_EPOCH} batches (smoke mode)` : `about ${seconds} s`}; run directory ${path.relative(process.cwd(), runDir)}`);
+  log(
+    `\nTraining for ${smoke ? `${MAX_EPOCHS} epochs of ${BATCHES_PER_EPOCH} batches (smoke mode)` : `about ${seconds} s`}; run directory ${path.relative(process.cwd(), runDir)}`,
+  );
   const start = performance.now();
   let samples = 0;
   let epochNow = 0;
@@ -122,12 +131,16 @@ async function main(): Promise<void> {
     verbose: 0,
   });
   clearLine();
-  log(`Trained ${epochNow} epochs (${samples} samples) in ${((performance.now() - start) / 1000).toFixed(0)} s on ${backend}.`);
+  log(
+    `Trained ${epochNow} epochs (${samples} samples) in ${((performance.now() - start) / 1000).toFixed(0)} s on ${backend}.`,
+  );
 
   // Baselines, the final table and the report.
   const scores = await readScores(runDir);
   const reports: CropReport[] = [];
-  const table: string[][] = [['crop', 'best epoch', 'VOI split', 'VOI merge', 'VOI', 'one segment', 'raw threshold', '+ grown', 'checkpoint']];
+  const table: string[][] = [
+    ['crop', 'best epoch', 'VOI split', 'VOI merge', 'VOI', 'one segment', 'raw threshold', '+ grown', 'checkpoint'],
+  ];
   const baselines = new Map<string, Baselines>();
   for (const crop of split.test) {
     const best = hook.best.get(crop.name)!;
@@ -154,7 +167,7 @@ async function main(): Promise<void> {
     notes: [
       `Backend ${describeBackend()}`,
       `${epochNow} epochs × ${BATCHES_PER_EPOCH} batches of ${BATCH} patches of ${INPUT.join('×')} voxels`,
-      'VOI = H(pred|gt) + H(gt|pred) in bits over labelled, known voxels; one segment = every voxel in one segment; raw threshold = connected components of thresholded raw (best threshold); grown = the same grown into unlabelled voxels, as the model\'s post-processing does.',
+      "VOI = H(pred|gt) + H(gt|pred) in bits over labelled, known voxels; one segment = every voxel in one segment; raw threshold = connected components of thresholded raw (best threshold); grown = the same grown into unlabelled voxels, as the model's post-processing does.",
     ],
   });
   log(`\nReport: ${path.relative(process.cwd(), index)}`);
@@ -162,9 +175,18 @@ async function main(): Promise<void> {
     const b = baselines.get(c.name)!;
     return hook.best.get(c.name)!.voi < Math.min(b.oneSegment, b.rawThreshold, b.rawThresholdGrown);
   });
-  log(beaten ? 'Every test crop beats the trivial segmentations.' : 'Not every test crop beats the trivial segmentations yet (train longer: --seconds 600).');
+  log(
+    beaten
+      ? 'Every test crop beats the trivial segmentations.'
+      : 'Not every test crop beats the trivial segmentations yet (train longer: --seconds 600).',
+  );
 
-  async function cropReport(crop: (typeof split.test)[number], best: NonNullable<ReturnType<typeof hook.best.get>>, base: Baselines, rows: typeof scores): Promise<CropReport> {
+  async function cropReport(
+    crop: (typeof split.test)[number],
+    best: NonNullable<ReturnType<typeof hook.best.get>>,
+    base: Baselines,
+    rows: typeof scores,
+  ): Promise<CropReport> {
     const bestModel = await loadCheckpoint(best.checkpoint);
     const prediction = await predictCrop(bestModel, crop, { outputShape: PREDICT_OUTPUT, batchSize: 4 });
     bestModel.dispose();
@@ -187,7 +209,10 @@ async function main(): Promise<void> {
       const b = of.reduce((x, y) => (y.voi < x.voi ? y : x));
       return b;
     });
-    const span = (v: number): [number, number][] => [[(epochs[0] ?? 0) + 1, v], [(epochs[epochs.length - 1] ?? 1) + 1, v]];
+    const span = (v: number): [number, number][] => [
+      [(epochs[0] ?? 0) + 1, v],
+      [(epochs[epochs.length - 1] ?? 1) + 1, v],
+    ];
     const plotSvg = lineChartSvg(
       [
         { name: 'VOI (best threshold)', points: bestPerEpoch.map((r) => [r.epoch + 1, r.voi]) },
@@ -209,7 +234,11 @@ async function main(): Promise<void> {
       plotSvg,
       slicePng: imageToPng(upscale(panel, 3)),
       sliceCaption: `section z = ${z}: raw | ground truth | prediction | segmentation (threshold ${best.parameters['threshold']})`,
-      baselines: { 'one segment': base.oneSegment, 'raw threshold': base.rawThreshold, 'raw threshold, grown': base.rawThresholdGrown },
+      baselines: {
+        'one segment': base.oneSegment,
+        'raw threshold': base.rawThreshold,
+        'raw threshold, grown': base.rawThresholdGrown,
+      },
     };
   }
 }
@@ -221,7 +250,9 @@ function clearLine(): void {
 function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   rows.forEach((r, i) => {
-    log(`  ${r.map((v, c) => (c === 0 || c === r.length - 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')}`);
+    log(
+      `  ${r.map((v, c) => (c === 0 || c === r.length - 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')}`,
+    );
     if (i === 0) log(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   });
 }

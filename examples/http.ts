@@ -31,7 +31,7 @@ import {
   useFastestBackend,
 } from '../src/index.js';
 import { exampleArgs, printBest, printEvaluation } from './common.js';
-import { ensureDemoContainer } from '../src/demo/write-container.js';
+import { ensureDemoContainer } from './synthetic/write-container.js';
 
 const { smoke, option } = exampleArgs();
 const userUrl = process.argv.slice(2).find((a) => /^https?:\/\//i.test(a));
@@ -96,12 +96,20 @@ try {
 
   // 2. Open over HTTP: chunks are fetched on demand (and cached) as patches are read.
   const split = await openDataSplit(url);
-  console.log(`Layout ${split.layout}: train ${split.train.map((c) => c.name).join(', ')}; test ${split.test.map((c) => c.name).join(', ')}`);
+  console.log(
+    `Layout ${split.layout}: train ${split.train.map((c) => c.name).join(', ')}; test ${split.test.map((c) => c.name).join(', ')}`,
+  );
 
   const channels = split.train[0]!.raw.channels;
   const model = unet3d({ inputShape: [...INPUT, channels], outputChannels: 1, baseFilters: smoke ? 4 : 8, depth: 2 });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: maskedLoss('binaryCrossentropy') });
-  const dataset = trainingDataset(split.train, { inputShape: INPUT, batchSize: smoke ? 2 : 4, seed: 1, target: 'boundary', minMasked: 0.5 });
+  const dataset = trainingDataset(split.train, {
+    inputShape: INPUT,
+    batchSize: smoke ? 2 : 4,
+    seed: 1,
+    target: 'boundary',
+    minMasked: 0.5,
+  });
 
   await rm(runDir, { recursive: true, force: true }); // start afresh (the hook would resume from it)
   const hook = new ValidationHook({
@@ -109,7 +117,12 @@ try {
     runDir,
     onEvaluation: printEvaluation,
   });
-  await model.fitDataset(dataset, { epochs: EPOCHS, batchesPerEpoch: BATCHES_PER_EPOCH, callbacks: [hook], verbose: 0 });
+  await model.fitDataset(dataset, {
+    epochs: EPOCHS,
+    batchesPerEpoch: BATCHES_PER_EPOCH,
+    callbacks: [hook],
+    verbose: 0,
+  });
 
   // 3. The best checkpoint per test crop (written locally, whatever the data's location).
   printBest(hook.best);

@@ -25,7 +25,7 @@ import {
   useFastestBackend,
 } from '../src/index.js';
 import { exampleArgs, printBest, printEvaluation } from './common.js';
-import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
+import { describeDemoCrops, ensureDemoContainer } from './synthetic/write-container.js';
 
 const { smoke, option } = exampleArgs();
 const dataDir = path.resolve(option('data', smoke ? 'demo-data/demo-small.zarr' : 'demo-data/demo.zarr'));
@@ -45,7 +45,9 @@ await useFastestBackend({ quiet: true });
 console.log(`Backend: ${describeBackend()}`);
 
 const split = await openDataSplit(dataDir);
-console.log(`Layout ${split.layout}: train ${split.train.map((c) => c.name).join(', ')}; test ${split.test.map((c) => c.name).join(', ')}`);
+console.log(
+  `Layout ${split.layout}: train ${split.train.map((c) => c.name).join(', ')}; test ${split.test.map((c) => c.name).join(', ')}`,
+);
 
 // 2. One crop's samples: { raw [z,y,x,c], labels [z,y,x,1], mask [z,y,x,1] } tensors.
 const masked = split.train.find((c) => c.mask !== null) ?? split.train[0]!;
@@ -54,7 +56,9 @@ const sample = samples[0] as Record<'raw' | 'labels' | 'mask', tf.Tensor>;
 const known = tf.tidy(() => sample.mask.mean().dataSync()[0]!);
 console.log(
   `One sample of ${masked.name}: ` +
-    Object.entries(sample).map(([k, t]) => `${k} [${t.shape.join(', ')}] ${t.dtype}`).join(', ') +
+    Object.entries(sample)
+      .map(([k, t]) => `${k} [${t.shape.join(', ')}] ${t.dtype}`)
+      .join(', ') +
     `; ${(100 * known).toFixed(0)}% of its voxels known`,
 );
 tf.dispose(sample);
@@ -82,8 +86,15 @@ const hook = new ValidationHook({
   predict: { outputShape: PREDICT_OUTPUT },
   onEvaluation: printEvaluation,
 });
-const logLoss = new tf.CustomCallback({ onEpochEnd: (epoch, logs) => console.log(`epoch ${epoch}: loss ${logs?.['loss']?.toFixed(4)}`) });
-await model.fitDataset(dataset, { epochs: EPOCHS, batchesPerEpoch: BATCHES_PER_EPOCH, callbacks: [logLoss, hook], verbose: 0 });
+const logLoss = new tf.CustomCallback({
+  onEpochEnd: (epoch, logs) => console.log(`epoch ${epoch}: loss ${logs?.['loss']?.toFixed(4)}`),
+});
+await model.fitDataset(dataset, {
+  epochs: EPOCHS,
+  batchesPerEpoch: BATCHES_PER_EPOCH,
+  callbacks: [logLoss, hook],
+  verbose: 0,
+});
 
 // 5. The best checkpoint per test crop (load one with loadCheckpoint(dir)).
 printBest(hook.best);

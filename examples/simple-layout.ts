@@ -22,7 +22,7 @@ import {
   useFastestBackend,
 } from '../src/index.js';
 import { exampleArgs, printBest, printEvaluation } from './common.js';
-import { describeDemoCrops, ensureDemoContainer } from '../src/demo/write-container.js';
+import { describeDemoCrops, ensureDemoContainer } from './synthetic/write-container.js';
 
 const { smoke, option } = exampleArgs();
 const dataDir = path.resolve(option('data', `demo-data/simple${smoke ? '-small' : ''}/data.zarr`));
@@ -34,7 +34,9 @@ const INPUT: [number, number, number] = smoke ? [8, 16, 16] : [16, 48, 48];
 // 1. Data: a synthetic EM-like crop written once as data.zarr/{raw,labels}.
 const layout = 'simple';
 await ensureDemoContainer(dataDir, { small: smoke, layout });
-console.log(`Container ${path.relative(process.cwd(), dataDir)}: ${describeDemoCrops({ small: smoke, layout }).join('')}`);
+console.log(
+  `Container ${path.relative(process.cwd(), dataDir)}: ${describeDemoCrops({ small: smoke, layout }).join('')}`,
+);
 
 // 2. Backend: tfjs-node when installed, else wasm, else cpu.
 await useFastestBackend({ quiet: true });
@@ -55,7 +57,12 @@ const hook = new ValidationHook({
   runDir,
   onEvaluation: printEvaluation,
 });
-const dataset = trainingDataset(split.train, { inputShape: INPUT, batchSize: smoke ? 2 : 4, seed: 1, target: 'boundary' });
+const dataset = trainingDataset(split.train, {
+  inputShape: INPUT,
+  batchSize: smoke ? 2 : 4,
+  seed: 1,
+  target: 'boundary',
+});
 await model.fitDataset(dataset, { epochs: EPOCHS, batchesPerEpoch: BATCHES_PER_EPOCH, callbacks: [hook], verbose: 0 });
 
 // 6. The best checkpoint per test crop (load one with loadCheckpoint(dir)).

@@ -133,7 +133,14 @@ interface Spec {
 }
 
 function spec(p: string, arr: Nd, voxelSize: number[], offset: number[]): Spec {
-  return { path: p, arr, voxelSize, offset, axisNames: ['z', 'y', 'x'], units: ['nanometer', 'nanometer', 'nanometer'] };
+  return {
+    path: p,
+    arr,
+    voxelSize,
+    offset,
+    axisNames: ['z', 'y', 'x'],
+    units: ['nanometer', 'nanometer', 'nanometer'],
+  };
 }
 
 function specRoi(s: Spec): RoiJ {
@@ -167,7 +174,14 @@ function readWorld(s: Spec, roi: RoiJ): Nd {
   for (let i = 0; i < out.length; i++) {
     const idx = unravel(i, n).map((v, d) => v + begin[d]!);
     if (idx.every((v, d) => v >= 0 && v < s.arr.shape[d]!)) {
-      set(out, i, get(s.arr.data, idx.reduce((acc, v, d) => acc + v * st[d]!, 0)));
+      set(
+        out,
+        i,
+        get(
+          s.arr.data,
+          idx.reduce((acc, v, d) => acc + v * st[d]!, 0),
+        ),
+      );
     }
   }
   return { dtype: s.arr.dtype, data: out, shape: n };
@@ -232,10 +246,13 @@ function makeRois(c: CropSpec): [string, RoiJ][] {
   const Rend = R.offset.map((o, i) => o + R.shape[i]!);
   const Lend = L.offset.map((o, i) => o + L.shape[i]!);
   return [
-    ['inside', {
-      offset: L.offset.map((o, i) => (L.shape[i]! >= 3 * v[i]! ? o + v[i]! : o)),
-      shape: L.shape.map((s, i) => Math.min(Math.max(s - 2 * v[i]!, v[i]!), 3 * v[i]!)),
-    }],
+    [
+      'inside',
+      {
+        offset: L.offset.map((o, i) => (L.shape[i]! >= 3 * v[i]! ? o + v[i]! : o)),
+        shape: L.shape.map((s, i) => Math.min(Math.max(s - 2 * v[i]!, v[i]!), 3 * v[i]!)),
+      },
+    ],
     ['raw_low_corner', { offset: R.offset.map((o, i) => o - 2 * v[i]!), shape: v.map((x) => 4 * x) }],
     ['raw_high_corner', { offset: Rend.map((e, i) => e - 2 * v[i]!), shape: v.map((x) => 3 * x) }],
     ['labels_high_corner', { offset: Lend.map((e, i) => e - 2 * v[i]!), shape: v.map((x) => 4 * x) }],
@@ -268,7 +285,17 @@ function cropExpected(name: string | null, c: CropSpec) {
   }
   const Lend = L.offset.map((o, i) => o + L.shape[i]!);
   const straddle = { offset: Lend.map((e, i) => e - 2 * v[i]!), shape: v.map((x) => 3 * x) };
-  cropReads.push(cropRead(c, grow(straddle, v.map((x) => 2 * x)), straddle, 'context_2_voxels_straddling_labels'));
+  cropReads.push(
+    cropRead(
+      c,
+      grow(
+        straddle,
+        v.map((x) => 2 * x),
+      ),
+      straddle,
+      'context_2_voxels_straddling_labels',
+    ),
+  );
   return { name, voxel_size: v, arrays, volume_reads: volumeReads, crop_reads: cropReads };
 }
 
@@ -280,7 +307,12 @@ function attrs(s: Spec) {
   return { voxel_size: s.voxelSize, offset: s.offset, axis_names: s.axisNames, units: s.units };
 }
 
-async function writeRegular(store: FileSystemStore, s: Spec, chunkShape: number[], codecs: { name: string; configuration: Record<string, unknown> }[]) {
+async function writeRegular(
+  store: FileSystemStore,
+  s: Spec,
+  chunkShape: number[],
+  codecs: { name: string; configuration: Record<string, unknown> }[],
+) {
   const arr = await zarr.create(zarr.root(store).resolve(s.path), {
     shape: s.arr.shape,
     dtype: s.arr.dtype,
@@ -326,16 +358,29 @@ function littleEndianBytes(a: Typed): Uint8Array {
  * 2^64-1 "empty" index entry. Returns the shard keys written and skipped.
  */
 async function writeSharded(store: FileSystemStore, s: Spec, shardShape: number[], innerShape: number[]) {
-  const innerCodecs = [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'gzip', configuration: { level: 5 } }];
-  const indexCodecs = [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'crc32c' }] as { name: string; configuration: Record<string, unknown> }[];
+  const innerCodecs = [
+    { name: 'bytes', configuration: { endian: 'little' } },
+    { name: 'gzip', configuration: { level: 5 } },
+  ];
+  const indexCodecs = [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'crc32c' }] as {
+    name: string;
+    configuration: Record<string, unknown>;
+  }[];
   await zarr.create(zarr.root(store).resolve(s.path), {
     shape: s.arr.shape,
     dtype: s.arr.dtype,
     chunkShape: shardShape,
-    codecs: [{
-      name: 'sharding_indexed',
-      configuration: { chunk_shape: innerShape, codecs: innerCodecs, index_codecs: indexCodecs, index_location: 'end' },
-    }],
+    codecs: [
+      {
+        name: 'sharding_indexed',
+        configuration: {
+          chunk_shape: innerShape,
+          codecs: innerCodecs,
+          index_codecs: indexCodecs,
+          index_location: 'end',
+        },
+      },
+    ],
     fillValue: 0,
     dimensionNames: s.axisNames,
     attributes: attrs(s),
@@ -360,7 +405,10 @@ async function writeSharded(store: FileSystemStore, s: Spec, shardShape: number[
       for (let k = 0; k < chunk.length; k++) {
         const idx = unravel(k, innerShape).map((v, d) => v + origin[d]!);
         if (idx.every((v, d) => v < s.arr.shape[d]!)) {
-          const v = get(s.arr.data, idx.reduce((acc, x, d) => acc + x * st[d]!, 0));
+          const v = get(
+            s.arr.data,
+            idx.reduce((acc, x, d) => acc + x * st[d]!, 0),
+          );
           set(chunk, k, v);
           if (v !== 0 && v !== 0n) nonzero = true;
         }
@@ -398,7 +446,10 @@ function chunkIsZero(a: Nd, chunkShape: number[], coord: number[]): boolean {
   for (let k = 0; k < size(chunkShape); k++) {
     const idx = unravel(k, chunkShape).map((v, d) => v + coord[d]! * chunkShape[d]!);
     if (idx.every((v, d) => v < a.shape[d]!)) {
-      const v = get(a.data, idx.reduce((acc, x, d) => acc + x * st[d]!, 0));
+      const v = get(
+        a.data,
+        idx.reduce((acc, x, d) => acc + x * st[d]!, 0),
+      );
       if (v !== 0 && v !== 0n) return false;
     }
   }
@@ -425,7 +476,7 @@ function dumpJson(file: string, obj: unknown): void {
   // every list of scalars on one line (as make_fixtures.py does)
   text = text.replace(/\[\s*([^[\]{}]*?)\s*\]/g, (_m, inner: string) => `[${inner.replace(/,\s+/g, ',')}]`);
   JSON.parse(text);
-  fs.writeFileSync(file, text + '\n');
+  fs.writeFileSync(file, `${text}\n`);
 }
 
 async function main(): Promise<void> {
@@ -454,14 +505,21 @@ async function main(): Promise<void> {
   fillBox(rawT, [4, 8, 8], [8, 10, 12], 0); // shard c/1/1/1 entirely zero → not written
   fillBox(rawT, [0, 0, 0], [2, 4, 4], 0); // inner chunk (0,0,0) of shard c/0/0/0 empty
   const testRaw = spec('test/raw', rawT, vTest, [-80, 0, 8]);
-  const testLabels = spec('test/labels',
-    blocky(r, 'uint32', [6, 6, 8], [1, 2, 4000000000, 77], [2, 2, 2]), vTest, [-40, 8, 16]);
+  const testLabels = spec(
+    'test/labels',
+    blocky(r, 'uint32', [6, 6, 8], [1, 2, 4000000000, 77], [2, 2, 2]),
+    vTest,
+    [-40, 8, 16],
+  );
 
   const store = new FileSystemStore(CONTAINER);
   await zarr.create(zarr.root(store), { attributes: {} });
   await zarr.create(zarr.root(store).resolve('train'), { attributes: {} });
   await zarr.create(zarr.root(store).resolve('test'), { attributes: {} });
-  const zstd = [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'zstd', configuration: { level: 3, checksum: false } }];
+  const zstd = [
+    { name: 'bytes', configuration: { endian: 'little' } },
+    { name: 'zstd', configuration: { level: 3, checksum: false } },
+  ];
   const bytesOnly = [{ name: 'bytes', configuration: { endian: 'little' } }];
   await writeRegular(store, trainRaw, [4, 5, 6], zstd);
   await writeRegular(store, trainLabels, [3, 3, 4], bytesOnly);
@@ -481,7 +539,9 @@ async function main(): Promise<void> {
     train: [cropExpected(null, train)],
     test: [cropExpected(null, test)],
   });
-  console.log(`wrote ${CONTAINER}: dropped ${dropped.join(', ')}; shards ${sharded.written.join(', ')}, skipped ${sharded.skipped.join(', ')}`);
+  console.log(
+    `wrote ${CONTAINER}: dropped ${dropped.join(', ')}; shards ${sharded.written.join(', ')}, skipped ${sharded.skipped.join(', ')}`,
+  );
 }
 
 await main();

@@ -168,9 +168,7 @@ export async function useFastestBackend(options: BackendOptions = {}): Promise<s
       first = env;
       requestedBy = `TFJS_ZARR_BACKEND=${env}`;
     } else if (!options.quiet) {
-      console.warn(
-        `tfjs-zarr: ignoring TFJS_ZARR_BACKEND=${env} (expected one of ${ORDER.join(', ')})`,
-      );
+      console.warn(`tfjs-zarr: ignoring TFJS_ZARR_BACKEND=${env} (expected one of ${ORDER.join(', ')})`);
     }
   }
   if (first === undefined && options.prefer !== undefined) {
@@ -217,9 +215,7 @@ export function describeBackend(): string {
     if (requested != null && current === requested) {
       parts.push(`chosen by ${requestedBy}`);
     } else if (tfNote) {
-      parts.push(
-        `${tfNote}; install @tensorflow/tfjs-node where libtensorflow can be downloaded for a faster backend`,
-      );
+      parts.push(`${tfNote}; install @tensorflow/tfjs-node where libtensorflow can be downloaded for a faster backend`);
     }
   }
   return parts.length > 0 ? `${current} (${parts.join('; ')})` : current;

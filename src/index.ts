@@ -2,15 +2,14 @@
  * tfjs-zarr: train TensorFlow.js segmentation models on DaCapo-style zarr crops.
  */
 // Reading
-export { DataConfig, type DataConfigOptions } from './config.js';
-export { openDataSplit, type DataSplit, type Layout } from './split.js';
+export { DataConfig, type DataConfigOptions, openDataSplit, type DataSplit, type Layout } from './zarr/index.js';
 export { DataFormatError, OptionsError } from './errors.js';
 export * from './roi.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
-export { ZarrCrop } from './crop.js';
-export { ZarrVolume } from './volume.js';
-export { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY, type CacheStats } from './chunk-cache.js';
-export { rawNormalization, type Normalization } from './normalize.js';
+export { ZarrCrop } from './zarr/crop.js';
+export { ZarrVolume } from './zarr/volume.js';
+export { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY, type CacheStats } from './zarr/chunk-cache.js';
+export { rawNormalization, type Normalization } from './zarr/normalize.js';
 
 // Training
 export {
@@ -51,11 +50,18 @@ export {
   type PostProcessParameters,
 } from './eval/postprocess.js';
 export { predictCrop, tileStarts, type PredictOptions, type Prediction } from './eval/predict.js';
-export { ValidationHook, type ValidationHookOptions, type Evaluation, type CropScore, type BestRecord } from './eval/hook.js';
+export {
+  ValidationHook,
+  type ValidationHookOptions,
+  type Evaluation,
+  type CropScore,
+  type BestRecord,
+} from './eval/hook.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo } from './eval/checkpoint.js';
 export { appendScores, readScores, bestByCrop } from './eval/scores.js';
 
 // Models and backends
-export { unet3d, modelOutputShape, modelInputShape, UpSampling3D, Cropping3D, type UNetOptions } from './models/unet.js';
+export { unet3d, modelOutputShape, modelInputShape, type UNetOptions } from './models/unet.js';
+export { UpSampling3D, Cropping3D } from './models/layers.js';
 export { PatchConv3D, patchConv3d, type PatchConv3DArgs } from './models/conv3d.js';
 export { useFastestBackend, describeBackend } from './backend.js';

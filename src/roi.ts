@@ -20,7 +20,10 @@ export function roiEnd(r: Roi): number[] {
 }
 
 export function roiFromBounds(begin: readonly number[], end: readonly number[]): Roi {
-  return roi(begin, begin.map((b, i) => Math.max(0, end[i]! - b)));
+  return roi(
+    begin,
+    begin.map((b, i) => Math.max(0, end[i]! - b)),
+  );
 }
 
 export function roiIsEmpty(r: Roi): boolean {
@@ -55,7 +58,10 @@ export function roiGrow(r: Roi, before: readonly number[], after: readonly numbe
 }
 
 export function roiShift(r: Roi, by: readonly number[]): Roi {
-  return roi(r.offset.map((o, i) => o + by[i]!), r.shape);
+  return roi(
+    r.offset.map((o, i) => o + by[i]!),
+    r.shape,
+  );
 }
 
 export function roiEquals(a: Roi, b: Roi): boolean {

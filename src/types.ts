@@ -2,13 +2,30 @@ import type { Roi } from './roi.js';
 
 /** zarr's dtype names for the arrays we read. */
 export type DType =
-  | 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32'
-  | 'int64' | 'uint64' | 'float32' | 'float64';
+  | 'bool'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'float32'
+  | 'float64';
 
 /** What `volume.read` returns: stored values, C order over [spatial..., channels]. */
 export type StoredArray =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** Label ids exactly as stored (uint64 ids arrive as BigUint64Array, never through float). */
 export type LabelArray = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;

@@ -12,22 +12,28 @@ function coordSample(labelShape: number[], rawSpatial: number[], Big = false): A
   const ctx = rawSpatial.map((r, i) => (r - labelShape[i]!) / 2);
   const [RZ, RY, RX] = rawSpatial as [number, number, number];
   const raw = new Float32Array(RZ * RY * RX * 3);
-  for (let z = 0; z < RZ; z++) for (let y = 0; y < RY; y++) for (let x = 0; x < RX; x++) {
-    const i = ((z * RY + y) * RX + x) * 3;
-    raw[i] = z; raw[i + 1] = y; raw[i + 2] = x;
-  }
+  for (let z = 0; z < RZ; z++)
+    for (let y = 0; y < RY; y++)
+      for (let x = 0; x < RX; x++) {
+        const i = ((z * RY + y) * RX + x) * 3;
+        raw[i] = z;
+        raw[i + 1] = y;
+        raw[i + 2] = x;
+      }
   const [LZ, LY, LX] = labelShape as [number, number, number];
   const n = LZ * LY * LX;
   const labels = Big ? new BigUint64Array(n) : new Uint32Array(n);
   const mask = new Uint8Array(n);
-  for (let z = 0; z < LZ; z++) for (let y = 0; y < LY; y++) for (let x = 0; x < LX; x++) {
-    const i = (z * LY + y) * LX + x;
-    const w = [z + ctx[0]!, y + ctx[1]!, x + ctx[2]!];
-    const id = encode(w);
-    if (labels instanceof BigUint64Array) labels[i] = BigInt(id) * 2n ** 32n + 5n;
-    else labels[i] = id;
-    mask[i] = maskOf(w);
-  }
+  for (let z = 0; z < LZ; z++)
+    for (let y = 0; y < LY; y++)
+      for (let x = 0; x < LX; x++) {
+        const i = (z * LY + y) * LX + x;
+        const w = [z + ctx[0]!, y + ctx[1]!, x + ctx[2]!];
+        const id = encode(w);
+        if (labels instanceof BigUint64Array) labels[i] = BigInt(id) * 2n ** 32n + 5n;
+        else labels[i] = id;
+        mask[i] = maskOf(w);
+      }
   return { raw, rawShape: [...rawSpatial, 3], labels, mask, labelShape };
 }
 
@@ -43,37 +49,52 @@ const decodeLabel = (v: number | bigint): number[] => {
 function checkAligned(out: AugmentSample): void {
   const [LZ, LY, LX] = out.labelShape as [number, number, number];
   const [RZ, RY, RX] = out.rawShape as [number, number, number];
-  const cz = (RZ - LZ) / 2, cy = (RY - LY) / 2, cx = (RX - LX) / 2;
-  for (let z = 0; z < LZ; z++) for (let y = 0; y < LY; y++) for (let x = 0; x < LX; x++) {
-    const i = (z * LY + y) * LX + x;
-    const w = decodeLabel(out.labels[i]!);
-    const r = (((z + cz) * RY + (y + cy)) * RX + (x + cx)) * 3;
-    assert.deepEqual([out.raw[r], out.raw[r + 1], out.raw[r + 2]], w, `label voxel ${z},${y},${x}`);
-    assert.equal(out.mask[i], maskOf(w), `mask at ${z},${y},${x}`);
-  }
+  const cz = (RZ - LZ) / 2,
+    cy = (RY - LY) / 2,
+    cx = (RX - LX) / 2;
+  for (let z = 0; z < LZ; z++)
+    for (let y = 0; y < LY; y++)
+      for (let x = 0; x < LX; x++) {
+        const i = (z * LY + y) * LX + x;
+        const w = decodeLabel(out.labels[i]!);
+        const r = (((z + cz) * RY + (y + cy)) * RX + (x + cx)) * 3;
+        assert.deepEqual([out.raw[r], out.raw[r + 1], out.raw[r + 2]], w, `label voxel ${z},${y},${x}`);
+        assert.equal(out.mask[i], maskOf(w), `mask at ${z},${y},${x}`);
+      }
 }
 
 /** Reference: out[o] = in[q], q[t[i]] = mirror[t[i]] ? n - 1 - o[i] : o[i]. */
 function checkGeometry(plan: AugmentPlan, inp: AugmentSample, out: AugmentSample): void {
-  const s = inp.labelShape, t = plan.transpose;
+  const s = inp.labelShape,
+    t = plan.transpose;
   const os = out.labelShape;
-  assert.deepEqual(os, t.map((a) => s[a]));
-  for (let z = 0; z < os[0]!; z++) for (let y = 0; y < os[1]!; y++) for (let x = 0; x < os[2]!; x++) {
-    const o = [z, y, x];
-    const q = [0, 0, 0];
-    for (let i = 0; i < 3; i++) q[t[i]!] = plan.mirror[t[i]!] ? s[t[i]!]! - 1 - o[i]! : o[i]!;
-    assert.equal(out.labels[(z * os[1]! + y) * os[2]! + x], inp.labels[(q[0]! * s[1]! + q[1]!) * s[2]! + q[2]!]);
-  }
+  assert.deepEqual(
+    os,
+    t.map((a) => s[a]),
+  );
+  for (let z = 0; z < os[0]!; z++)
+    for (let y = 0; y < os[1]!; y++)
+      for (let x = 0; x < os[2]!; x++) {
+        const o = [z, y, x];
+        const q = [0, 0, 0];
+        for (let i = 0; i < 3; i++) q[t[i]!] = plan.mirror[t[i]!] ? s[t[i]!]! - 1 - o[i]! : o[i]!;
+        assert.equal(out.labels[(z * os[1]! + y) * os[2]! + x], inp.labels[(q[0]! * s[1]! + q[1]!) * s[2]! + q[2]!]);
+      }
 }
 
 test('makeRng: deterministic, forks depend on seed and label only', () => {
-  const a = makeRng(42), b = makeRng('42');
+  const a = makeRng(42),
+    b = makeRng('42');
   const xs = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(Array.from({ length: 5 }, () => b.next()), xs);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => b.next()),
+    xs,
+  );
   assert.ok(xs.every((v) => v >= 0 && v < 1));
   const f1 = makeRng(42).fork('sample/3');
   const p = makeRng(42);
-  p.next(); p.next();
+  p.next();
+  p.next();
   const f2 = p.fork('sample/3');
   assert.equal(f1.next(), f2.next());
   assert.notEqual(makeRng(42).fork(3).next(), makeRng(42).fork(4).next());
@@ -107,7 +128,8 @@ test('cube: raw, labels and mask stay aligned; all mirrors and permutations occu
 });
 
 test('raw bigger than labels (even context): aligned everywhere', () => {
-  const labelShape = [4, 6, 6], rawSpatial = [8, 10, 10];
+  const labelShape = [4, 6, 6],
+    rawSpatial = [8, 10, 10];
   const inp = coordSample(labelShape, rawSpatial);
   const transposes = new Set<string>();
   const mirrors = new Set<string>();
@@ -125,7 +147,8 @@ test('raw bigger than labels (even context): aligned everywhere', () => {
 });
 
 test('odd context: that axis is never mirrored; anisotropic voxels are never transposed', () => {
-  const labelShape = [4, 6, 6], rawSpatial = [7, 10, 9];
+  const labelShape = [4, 6, 6],
+    rawSpatial = [7, 10, 9];
   const inp = coordSample(labelShape, [8, 10, 10]);
   for (let s = 0; s < 50; s++) {
     const plan = planAugment(makeRng(s), {}, [labelShape, rawSpatial], [1, 1, 1]);
@@ -141,7 +164,10 @@ test('odd context: that axis is never mirrored; anisotropic voxels are never tra
   }
   // A plan that does not suit the sample is refused.
   const badPlan: AugmentPlan = { mirror: [true, false, false], transpose: [0, 1, 2], intensity: null, gamma: null };
-  assert.throws(() => applyAugment(badPlan, { ...inp, raw: new Float32Array(7 * 10 * 10 * 3), rawShape: [7, 10, 10, 3] }), /odd/);
+  assert.throws(
+    () => applyAugment(badPlan, { ...inp, raw: new Float32Array(7 * 10 * 10 * 3), rawShape: [7, 10, 10, 3] }),
+    /odd/,
+  );
   const badT: AugmentPlan = { mirror: [false, false, false], transpose: [1, 0, 2], intensity: null, gamma: null };
   assert.throws(() => applyAugment(badT, inp), /transposes axes/);
 });
@@ -157,7 +183,10 @@ test('per-axis mirror option and transpose off', () => {
 });
 
 test('determinism from the seed; the draw count does not depend on the options', () => {
-  const opts = { intensity: { scale: [0.8, 1.2] as [number, number], shift: [-0.1, 0.1] as [number, number] }, gamma: [0.5, 2] as [number, number] };
+  const opts = {
+    intensity: { scale: [0.8, 1.2] as [number, number], shift: [-0.1, 0.1] as [number, number] },
+    gamma: [0.5, 2] as [number, number],
+  };
   const a = planAugment(makeRng('x').fork(7), opts, [6, 6, 6], [1, 1, 1]);
   const b = planAugment(makeRng('x').fork(7), opts, [6, 6, 6], [1, 1, 1]);
   assert.deepEqual(a, b);
@@ -167,7 +196,8 @@ test('determinism from the seed; the draw count does not depend on the options',
   // Turning intensity off leaves the geometry drawn from the same stream unchanged.
   const c = planAugment(makeRng('x').fork(7), {}, [6, 6, 6], [1, 1, 1]);
   assert.deepEqual([c.mirror, c.transpose], [a.mirror, a.transpose]);
-  const r1 = makeRng(9), r2 = makeRng(9);
+  const r1 = makeRng(9),
+    r2 = makeRng(9);
   planAugment(r1, {}, [6, 6, 6], [1, 1, 1]);
   planAugment(r2, opts, [6, 6, 6], [1, 1, 1]);
   assert.equal(r1.next(), r2.next());
@@ -177,7 +207,12 @@ test('determinism from the seed; the draw count does not depend on the options',
 });
 
 test('intensity and gamma on raw only, values as specified', () => {
-  const opts = { mirror: false, transpose: false, intensity: { scale: [0.5, 1.5] as [number, number], shift: [-0.2, 0.2] as [number, number] }, gamma: [0.5, 2] as [number, number] };
+  const opts = {
+    mirror: false,
+    transpose: false,
+    intensity: { scale: [0.5, 1.5] as [number, number], shift: [-0.2, 0.2] as [number, number] },
+    gamma: [0.5, 2] as [number, number],
+  };
   const inp = coordSample([3, 3, 3], [3, 3, 3]);
   inp.raw = inp.raw.map((v, i) => ((v * 7 + i) % 11) / 10 - 0.05); // some values outside [0, 1]
   for (let s = 0; s < 10; s++) {
@@ -188,7 +223,7 @@ test('intensity and gamma on raw only, values as specified', () => {
     const out = applyAugment(plan, inp);
     for (let i = 0; i < inp.raw.length; i++) {
       const v = Math.min(1, Math.max(0, inp.raw[i]! * scale + shift));
-      assert.ok(Math.abs(out.raw[i]! - Math.pow(v, plan.gamma!)) < 1e-6);
+      assert.ok(Math.abs(out.raw[i]! - v ** plan.gamma!) < 1e-6);
     }
     assert.deepEqual(out.labels, inp.labels);
     assert.deepEqual(out.mask, inp.mask);
@@ -206,7 +241,8 @@ test('intensity and gamma on raw only, values as specified', () => {
 });
 
 test('BigUint64Array labels keep their type and exact ids', () => {
-  const labelShape = [4, 4, 4], rawSpatial = [6, 8, 8];
+  const labelShape = [4, 4, 4],
+    rawSpatial = [6, 8, 8];
   const inp = coordSample(labelShape, rawSpatial, true);
   assert.ok(inp.labels instanceof BigUint64Array);
   for (let s = 0; s < 30; s++) {
@@ -219,7 +255,11 @@ test('BigUint64Array labels keep their type and exact ids', () => {
   for (const Type of [Uint8Array, Uint16Array, Int32Array]) {
     const labels = new Type(8).map((_, i) => i);
     const out = applyAugment(planAugment(makeRng(3), {}, [2, 2, 2], [1, 1, 1]), {
-      raw: new Float32Array(8), rawShape: [2, 2, 2, 1], labels, mask: new Uint8Array(8), labelShape: [2, 2, 2],
+      raw: new Float32Array(8),
+      rawShape: [2, 2, 2, 1],
+      labels,
+      mask: new Uint8Array(8),
+      labelShape: [2, 2, 2],
     });
     assert.equal(out.labels.constructor, Type);
     assert.deepEqual([...out.labels].sort(), [0, 1, 2, 3, 4, 5, 6, 7]);

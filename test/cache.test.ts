@@ -42,8 +42,22 @@ test('ChunkCache: concurrent requests for one key load it once; loads run at mos
 
 test('ChunkCache: a failed load is not cached', async () => {
   const cache = new ChunkCache<number>();
-  await assert.rejects(cache.get('k', () => Promise.reject(new Error('boom')), () => 1), /boom/);
-  assert.equal(await cache.get('k', () => Promise.resolve(3), () => 1), 3);
+  await assert.rejects(
+    cache.get(
+      'k',
+      () => Promise.reject(new Error('boom')),
+      () => 1,
+    ),
+    /boom/,
+  );
+  assert.equal(
+    await cache.get(
+      'k',
+      () => Promise.resolve(3),
+      () => 1,
+    ),
+    3,
+  );
 });
 
 test('overlapping patch reads decode each chunk once while it is cached', async () => {
@@ -57,7 +71,12 @@ test('overlapping patch reads decode each chunk once while it is cached', async 
   const afterFull = split.cache.stats();
   assert.equal(afterFull.misses, total);
   // Any sub-region now comes from the cache alone.
-  await raw.read(roi(raw.roi.offset.map((o, i) => o + vs[i]!), raw.roi.shape.map((s, i) => s - 2 * vs[i]!)));
+  await raw.read(
+    roi(
+      raw.roi.offset.map((o, i) => o + vs[i]!),
+      raw.roi.shape.map((s, i) => s - 2 * vs[i]!),
+    ),
+  );
   await raw.read(raw.roi);
   const after = split.cache.stats();
   assert.equal(after.misses, total);

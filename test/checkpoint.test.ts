@@ -4,14 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm, readFile, readdir, rename, mkdir, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  saveCheckpoint,
-  loadCheckpoint,
-  readCheckpointInfo,
-  recoverCheckpoint,
-  fileSaveHandler,
-  fileLoadHandler,
-} from '../src/eval/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, readCheckpointInfo, recoverCheckpoint } from '../src/eval/checkpoint.js';
+import { fileSaveHandler, fileLoadHandler } from '../src/eval/model-files.js';
 import { unet3d } from '../src/models/unet.js';
 
 let root: string;
@@ -63,7 +57,7 @@ async function predict(model: tf.LayersModel, x: tf.Tensor): Promise<Float32Arra
 
 async function siblings(dir: string): Promise<string[]> {
   const base = path.basename(dir);
-  return (await readdir(path.dirname(dir))).filter((n) => n.startsWith(base + '.'));
+  return (await readdir(path.dirname(dir))).filter((n) => n.startsWith(`${base}.`));
 }
 
 test('save → load round trip gives identical predictions; files are model.json, weights.bin, checkpoint.json', async () => {
@@ -76,7 +70,7 @@ test('save → load round trip gives identical predictions; files are model.json
   assert.deepEqual(await siblings(dir), []);
   assert.deepEqual(await readCheckpointInfo(dir), info);
   // pretty JSON
-  assert.match(await readFile(path.join(dir, 'checkpoint.json'), 'utf8'), /\n  "epoch": 3,\n/);
+  assert.match(await readFile(path.join(dir, 'checkpoint.json'), 'utf8'), /\n {2}"epoch": 3,\n/);
 
   const x = input();
   const expected = await predict(model, x);
@@ -195,9 +189,10 @@ test('fileSaveHandler concatenates weightData given as several ArrayBuffers', as
   assert.deepEqual(json.userDefinedMetadata, { note: 'kept' });
   assert.equal('trainingConfig' in json, false);
   const back = await fileLoadHandler(path.join(dir, 'model.json')).load!();
-  assert.deepEqual([...new Uint8Array(tf.io.CompositeArrayBuffer.join(back.weightData!))], [
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-  ]);
+  assert.deepEqual(
+    [...new Uint8Array(tf.io.CompositeArrayBuffer.join(back.weightData!))],
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+  );
   assert.deepEqual(back.userDefinedMetadata, { note: 'kept' });
 });
 
@@ -212,20 +207,25 @@ test('a crash before the swap leaves the previous checkpoint intact and no tempo
   assert.notDeepEqual(await predict(second, x), expected);
   let called = false;
   await assert.rejects(
-    saveCheckpoint(second, dir, { epoch: 2 }, {
-      beforeSwap: async () => {
-        called = true;
-        // everything is already written to the temporary directory at this point
-        const [tmp] = await siblings(dir);
-        assert.match(tmp!, /^crop_01\.tmp-\d+-[0-9a-f]+$/);
-        assert.deepEqual((await readdir(path.join(path.dirname(dir), tmp!))).sort(), [
-          'checkpoint.json',
-          'model.json',
-          'weights.bin',
-        ]);
-        throw new Error('simulated crash');
+    saveCheckpoint(
+      second,
+      dir,
+      { epoch: 2 },
+      {
+        beforeSwap: async () => {
+          called = true;
+          // everything is already written to the temporary directory at this point
+          const [tmp] = await siblings(dir);
+          assert.match(tmp!, /^crop_01\.tmp-\d+-[0-9a-f]+$/);
+          assert.deepEqual((await readdir(path.join(path.dirname(dir), tmp!))).sort(), [
+            'checkpoint.json',
+            'model.json',
+            'weights.bin',
+          ]);
+          throw new Error('simulated crash');
+        },
       },
-    }),
+    ),
     /simulated crash/,
   );
   assert.ok(called);
@@ -301,11 +301,16 @@ test('the next save restores a leftover .old- first, then replaces it and cleans
   // a stale .old- next to an intact checkpoint is removed too
   const b = tinyModel(41);
   let seen: string[] = [];
-  await saveCheckpoint(b, dir, { epoch: 2 }, {
-    beforeSwap: async () => {
-      seen = (await readdir(path.dirname(dir))).sort();
+  await saveCheckpoint(
+    b,
+    dir,
+    { epoch: 2 },
+    {
+      beforeSwap: async () => {
+        seen = (await readdir(path.dirname(dir))).sort();
+      },
     },
-  });
+  );
   // by the time of the swap, the old checkpoint was back at dir and the leftovers gone
   assert.equal(seen.length, 2);
   assert.ok(seen.includes('crop_04'));

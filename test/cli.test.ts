@@ -28,7 +28,7 @@ function runCli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
       { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -48,7 +48,10 @@ function sections(output: string, names: string[]): Map<string, string> {
   for (const n of names) {
     const re = new RegExp(`${n}(?![0-9A-Za-z_])`, 'g');
     for (const m of output.matchAll(re)) marks.push([n, m.index!]);
-    assert.ok(marks.some(([k]) => k === n), `output lists crop ${n}:\n${output}`);
+    assert.ok(
+      marks.some(([k]) => k === n),
+      `output lists crop ${n}:\n${output}`,
+    );
   }
   marks.sort((a, b) => a[1] - b[1]);
   const out = new Map<string, string>(names.map((n) => [n, '']));
@@ -76,7 +79,10 @@ describe('cli inspect', () => {
     assert.equal(run.code, 0, `exit code 0; stderr:\n${run.stderr}`);
     const exp = loadExpected('crops');
     const crops = [...exp.train, ...exp.test];
-    const bySection = sections(run.stdout, crops.map((c) => c.name!));
+    const bySection = sections(
+      run.stdout,
+      crops.map((c) => c.name!),
+    );
     for (const c of crops) {
       const s = bySection.get(c.name!)!;
       assertArrayListed(s, c.arrays.raw, `${c.name} raw`);

@@ -47,10 +47,21 @@ function bruteForceCC(fg: Uint8Array, [nz, ny, nx]: number[]) {
     fg.length,
     (v) => fg[v] !== 0,
     (v) => {
-      const x = v % nx, y = Math.floor(v / nx) % ny, z = Math.floor(v / (nx * ny));
+      const x = v % nx,
+        y = Math.floor(v / nx) % ny,
+        z = Math.floor(v / (nx * ny));
       const out: number[] = [];
-      for (const [dz, dy, dx] of [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]) {
-        const zz = z + dz, yy = y + dy, xx = x + dx;
+      for (const [dz, dy, dx] of [
+        [1, 0, 0],
+        [-1, 0, 0],
+        [0, 1, 0],
+        [0, -1, 0],
+        [0, 0, 1],
+        [0, 0, -1],
+      ]) {
+        const zz = z + dz,
+          yy = y + dy,
+          xx = x + dx;
         if (zz >= 0 && zz < nz && yy >= 0 && yy < ny && xx >= 0 && xx < nx) out.push(idx(zz, yy, xx));
       }
       return out;
@@ -119,7 +130,9 @@ function bruteForceAffinity(aff: Float32Array, [nz, ny, nx]: number[], offsets: 
       for (let x = 0; x < nx; x++) {
         const v = (z * ny + y) * nx + x;
         offsets.forEach(([dz, dy, dx], k) => {
-          const zz = z + dz, yy = y + dy, xx = x + dx;
+          const zz = z + dz,
+            yy = y + dy,
+            xx = x + dx;
           if (zz < 0 || zz >= nz || yy < 0 || yy >= ny || xx < 0 || xx >= nx) return;
           if (!(aff[v * c + k] > threshold)) return;
           const u = (zz * ny + yy) * nx + xx;
@@ -127,7 +140,11 @@ function bruteForceAffinity(aff: Float32Array, [nz, ny, nx]: number[], offsets: 
           adj[u].push(v);
         });
       }
-  return bruteForce(n, () => true, (v) => adj[v]);
+  return bruteForce(
+    n,
+    () => true,
+    (v) => adj[v],
+  );
 }
 
 test('affinity components: hand case', () => {
@@ -146,9 +163,23 @@ test('affinity components: hand case', () => {
 test('affinity components match brute force on random volumes', () => {
   const rand = mulberry32(2);
   const offsetSets = [
-    [[-1, 0, 0], [0, -1, 0], [0, 0, -1]],
-    [[-1, 0, 0], [0, -1, 0], [0, 0, -1], [0, 0, -3], [0, -2, 0], [-2, 0, 0]],
-    [[1, 0, 0], [0, 1, -1]],
+    [
+      [-1, 0, 0],
+      [0, -1, 0],
+      [0, 0, -1],
+    ],
+    [
+      [-1, 0, 0],
+      [0, -1, 0],
+      [0, 0, -1],
+      [0, 0, -3],
+      [0, -2, 0],
+      [-2, 0, 0],
+    ],
+    [
+      [1, 0, 0],
+      [0, 1, -1],
+    ],
   ];
   for (let trial = 0; trial < 40; trial++) {
     const shape = [1 + Math.floor(rand() * 6), 1 + Math.floor(rand() * 7), 1 + Math.floor(rand() * 8)];
@@ -165,7 +196,19 @@ test('affinity components match brute force on random volumes', () => {
 });
 
 test('affinity components: errors', () => {
-  assert.throws(() => affinityComponents(new Float32Array(8), [2, 2, 2], [[-1, 0, 0], [0, 0, -1]], 0.5), /length 8/);
+  assert.throws(
+    () =>
+      affinityComponents(
+        new Float32Array(8),
+        [2, 2, 2],
+        [
+          [-1, 0, 0],
+          [0, 0, -1],
+        ],
+        0.5,
+      ),
+    /length 8/,
+  );
   assert.throws(() => affinityComponents(new Float32Array(8), [2, 2, 2], [], 0.5), /offset/);
   assert.throws(() => affinityComponents(new Float32Array(8), [2, 2, 2], [[0, 1]], 0.5), /offsets/);
 });
@@ -186,7 +229,7 @@ test('UnionFind: smallest element represents its set', () => {
 test('growLabels: breadth-first from every segment, against brute-force nearest segment', async () => {
   const { growLabels } = await import('../src/eval/components.js');
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let trial = 0; trial < 20; trial++) {
     const shape = [3 + (trial % 3), 4, 5];
     const n = shape[0]! * shape[1]! * shape[2]!;

@@ -14,7 +14,10 @@ async function gradients(backend: string, conv: (x: tf.Tensor5D, w: tf.Tensor5D)
   return tf.tidy(() => {
     const x = tf.tensor5d(X, [2, 6, 7, 8, 3]);
     const w = tf.tensor5d(W, [3, 3, 3, 3, 4]);
-    const f = (a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor5D, b as tf.Tensor5D).square().sum();
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      conv(a as tf.Tensor5D, b as tf.Tensor5D)
+        .square()
+        .sum();
     const [gx, gw] = tf.grads(f)([x, w]);
     return { y: conv(x, w).dataSync(), gx: gx!.dataSync(), gw: gw!.dataSync() };
   });
@@ -47,7 +50,9 @@ test('PatchConv3D over two inputs equals a conv3d of their concatenation, on was
     const layer = new PatchConv3D({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' });
     const y = layer.apply([a, b]) as tf.Tensor;
     const [kernel, bias] = layer.getWeights();
-    const expected = tf.relu(tf.add(tf.conv3d(tf.concat([a, b], 4) as tf.Tensor5D, kernel as tf.Tensor5D, 1, 'same'), bias!));
+    const expected = tf.relu(
+      tf.add(tf.conv3d(tf.concat([a, b], 4) as tf.Tensor5D, kernel as tf.Tensor5D, 1, 'same'), bias!),
+    );
     assert.ok(tf.max(tf.abs(tf.sub(y, expected))).dataSync()[0]! < 1e-4, backend);
     tf.dispose([a, b, y, expected]);
   }
@@ -57,7 +62,13 @@ test('PatchConv3D training leaks no tensors on wasm', async () => {
   await tf.setBackend('wasm');
   const model = tf.sequential({
     layers: [
-      new PatchConv3D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [6, 6, 6, 1] } as never),
+      new PatchConv3D({
+        filters: 3,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        inputShape: [6, 6, 6, 1],
+      } as never),
       new PatchConv3D({ filters: 1, kernelSize: 1, activation: 'sigmoid' }),
     ],
   });

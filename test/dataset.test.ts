@@ -102,12 +102,19 @@ interface MemCropSpec {
   mask?: (g: V3) => number;
 }
 
-function fill<T extends StoredArray>(arr: T, offset: V3, shape: V3, C: number, f: (g: V3, c: number) => number | bigint): T {
+function fill<T extends StoredArray>(
+  arr: T,
+  offset: V3,
+  shape: V3,
+  C: number,
+  f: (g: V3, c: number) => number | bigint,
+): T {
   let i = 0;
   for (let z = 0; z < shape[0]; z++)
     for (let y = 0; y < shape[1]; y++)
       for (let x = 0; x < shape[2]; x++)
-        for (let c = 0; c < C; c++) (arr as unknown as (number | bigint)[])[i++] = f([offset[0] + z, offset[1] + y, offset[2] + x], c);
+        for (let c = 0; c < C; c++)
+          (arr as unknown as (number | bigint)[])[i++] = f([offset[0] + z, offset[1] + y, offset[2] + x], c);
   return arr;
 }
 
@@ -123,15 +130,41 @@ class MemCrop implements Crop {
     const n = (s: V3) => s[0] * s[1] * s[2];
     this.name = spec.name;
     this.voxelSize = vs;
-    this.raw = new MemVolume(`${spec.name}/raw`, 'float32', vs, spec.rawOffset, spec.rawShape, C,
-      fill(new Float32Array(n(spec.rawShape) * C), spec.rawOffset, spec.rawShape, C, spec.raw));
+    this.raw = new MemVolume(
+      `${spec.name}/raw`,
+      'float32',
+      vs,
+      spec.rawOffset,
+      spec.rawShape,
+      C,
+      fill(new Float32Array(n(spec.rawShape) * C), spec.rawOffset, spec.rawShape, C, spec.raw),
+    );
     const labels = spec.uint64
-      ? fill(new BigUint64Array(n(spec.labelsShape)), spec.labelsOffset, spec.labelsShape, 1, (g) => BigInt(spec.labels(g)))
-      : fill(new Uint32Array(n(spec.labelsShape)), spec.labelsOffset, spec.labelsShape, 1, (g) => Number(spec.labels(g)));
-    this.labels = new MemVolume(`${spec.name}/labels`, spec.uint64 ? 'uint64' : 'uint32', vs, spec.labelsOffset, spec.labelsShape, 1, labels);
+      ? fill(new BigUint64Array(n(spec.labelsShape)), spec.labelsOffset, spec.labelsShape, 1, (g) =>
+          BigInt(spec.labels(g)),
+        )
+      : fill(new Uint32Array(n(spec.labelsShape)), spec.labelsOffset, spec.labelsShape, 1, (g) =>
+          Number(spec.labels(g)),
+        );
+    this.labels = new MemVolume(
+      `${spec.name}/labels`,
+      spec.uint64 ? 'uint64' : 'uint32',
+      vs,
+      spec.labelsOffset,
+      spec.labelsShape,
+      1,
+      labels,
+    );
     this.mask = spec.mask
-      ? new MemVolume(`${spec.name}/mask`, 'uint8', vs, spec.labelsOffset, spec.labelsShape, 1,
-          fill(new Uint8Array(n(spec.labelsShape)), spec.labelsOffset, spec.labelsShape, 1, (g) => spec.mask!(g)))
+      ? new MemVolume(
+          `${spec.name}/mask`,
+          'uint8',
+          vs,
+          spec.labelsOffset,
+          spec.labelsShape,
+          1,
+          fill(new Uint8Array(n(spec.labelsShape)), spec.labelsOffset, spec.labelsShape, 1, (g) => spec.mask!(g)),
+        )
       : null;
   }
 
@@ -179,7 +212,13 @@ const decode = (v: number): V3 => {
 const hash = (g: readonly number[]) => ((g[0]! * 73856093) ^ (g[1]! * 19349663) ^ (g[2]! * 83492791)) >>> 0;
 
 /** A crop whose raw holds `encode(g)` over the labels' region grown by `context` voxels. */
-function coordCrop(name: string, labelsOffset: V3, labelsShape: V3, context: number, extra: Partial<MemCropSpec> = {}): MemCrop {
+function coordCrop(
+  name: string,
+  labelsOffset: V3,
+  labelsShape: V3,
+  context: number,
+  extra: Partial<MemCropSpec> = {},
+): MemCrop {
   return new MemCrop({
     name,
     rawOffset: labelsOffset.map((o) => o - context) as V3,
@@ -201,7 +240,11 @@ interface Taken {
   mask: Float32Array;
 }
 
-async function take(ds: tf.data.Dataset<tf.TensorContainerObject>, n: number, check?: (v: Record<string, tf.Tensor>) => void): Promise<Taken[]> {
+async function take(
+  ds: tf.data.Dataset<tf.TensorContainerObject>,
+  n: number,
+  check?: (v: Record<string, tf.Tensor>) => void,
+): Promise<Taken[]> {
   const it = await ds.iterator();
   const out: Taken[] = [];
   for (let i = 0; i < n; i++) {
@@ -226,7 +269,11 @@ interface Batch {
   ysShape: number[];
 }
 
-async function batches(ds: tf.data.Dataset<TrainingElement>, n: number, delay?: (i: number) => number): Promise<Batch[]> {
+async function batches(
+  ds: tf.data.Dataset<TrainingElement>,
+  n: number,
+  delay?: (i: number) => number,
+): Promise<Batch[]> {
   const it = await ds.iterator();
   const out: Batch[] = [];
   for (let i = 0; i < n; i++) {
@@ -236,7 +283,12 @@ async function batches(ds: tf.data.Dataset<TrainingElement>, n: number, delay?: 
     const { xs, ys } = r.value;
     assert.equal(xs.dtype, 'float32');
     assert.equal(ys.dtype, 'float32');
-    out.push({ xs: xs.dataSync() as Float32Array, ys: ys.dataSync() as Float32Array, xsShape: xs.shape, ysShape: ys.shape });
+    out.push({
+      xs: xs.dataSync() as Float32Array,
+      ys: ys.dataSync() as Float32Array,
+      xsShape: xs.shape,
+      ysShape: ys.shape,
+    });
     tf.dispose([xs, ys]);
   }
   return out;
@@ -260,11 +312,14 @@ const mean = (a: ArrayLike<number>) => {
 };
 
 async function rejects(p: Promise<unknown> | (() => unknown), pattern: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: Error) => {
-    assert.ok(e instanceof OptionsError, `expected an OptionsError, got ${e.constructor.name}: ${e.message}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  await assert.rejects(
+    async () => (typeof p === 'function' ? p() : p),
+    (e: Error) => {
+      assert.ok(e instanceof OptionsError, `expected an OptionsError, got ${e.constructor.name}: ${e.message}`);
+      assert.match(e.message, pattern);
+      return true;
+    },
+  );
 }
 
 function throwsOptions(f: () => unknown, pattern: RegExp): void {
@@ -294,7 +349,8 @@ test('cropDataset: shapes, dtypes, and each sample is the crop read with the out
   const split = await crops();
   const crop = split.train[0]!; // crop_01: float32 raw with context, uint8 labels 6×6×8, uint8 mask
   assert.equal(crop.name, 'crop_01');
-  const input = [4, 6, 6], output = [2, 2, 4];
+  const input = [4, 6, 6],
+    output = [2, 2, 4];
   const samples = await take(cropDataset(crop, { inputShape: input, outputShape: output, seed: 3 }), 6, (v) => {
     assert.deepEqual(v.raw!.shape, [4, 6, 6, 1]);
     assert.equal(v.raw!.dtype, 'float32');
@@ -320,12 +376,17 @@ test('cropDataset: shapes, dtypes, and each sample is the crop read with the out
         reads.push({ centre, sample: await crop.read(w(inBegin, input), w(outBegin, output)) });
       }
   for (const s of samples) {
-    const match = reads.find(({ sample: r }) =>
-      r.raw.every((v, i) => v === s.raw[i]) &&
-      r.mask.every((v, i) => v === s.mask[i]) &&
-      Array.from(r.labels as ArrayLike<number | bigint>).every((v, i) => Number(v) === s.labels[i]));
+    const match = reads.find(
+      ({ sample: r }) =>
+        r.raw.every((v, i) => v === s.raw[i]) &&
+        r.mask.every((v, i) => v === s.mask[i]) &&
+        Array.from(r.labels as ArrayLike<number | bigint>).every((v, i) => Number(v) === s.labels[i]),
+    );
     assert.ok(match, 'the sample is the crop read at some output centre inside the labels region');
-    assert.ok(s.raw.every((v) => v >= 0 && v <= 1), 'raw normalized');
+    assert.ok(
+      s.raw.every((v) => v >= 0 && v <= 1),
+      'raw normalized',
+    );
     assert.ok(s.mask.every((v) => v === 0 || v === 1));
   }
   // And not all at the same place.
@@ -339,7 +400,10 @@ test('cropDataset: the output centre voxel is uniform over the labels region', a
   const counts = new Map<string, number>();
   for (const s of samples) {
     const g = decode(s.raw[0]!);
-    assert.ok(g[0] >= 10 && g[0] < 13 && g[1] >= -3 && g[1] < 1 && g[2] >= 5 && g[2] < 10, `centre ${g} inside the labels`);
+    assert.ok(
+      g[0] >= 10 && g[0] < 13 && g[1] >= -3 && g[1] < 1 && g[2] >= 5 && g[2] < 10,
+      `centre ${g} inside the labels`,
+    );
     assert.equal(s.labels[0], encode(g), 'labels and raw of the same voxel');
     assert.equal(s.mask[0], 1);
     counts.set(g.join(), (counts.get(g.join()) ?? 0) + 1);
@@ -359,10 +423,14 @@ test('cropDataset: the output centre voxel is uniform over the labels region', a
 test('cropDataset: a crop smaller than the patch is zero-padded, mask 0 outside the labels', async () => {
   const split = await crops();
   const crop = split.test.find((c) => c.name === 'crop_04')!; // labels 3×5×5 (uint64), raw 7×9×9
-  const samples = await take(cropDataset(crop, { inputShape: [12, 12, 12], outputShape: [8, 8, 8], seed: 1 }), 5, (v) => {
-    assert.deepEqual(v.raw!.shape, [12, 12, 12, 1]);
-    assert.deepEqual(v.labels!.shape, [8, 8, 8, 1]);
-  });
+  const samples = await take(
+    cropDataset(crop, { inputShape: [12, 12, 12], outputShape: [8, 8, 8], seed: 1 }),
+    5,
+    (v) => {
+      assert.deepEqual(v.raw!.shape, [12, 12, 12, 1]);
+      assert.deepEqual(v.labels!.shape, [8, 8, 8, 1]);
+    },
+  );
   for (const s of samples) {
     const known = s.mask.reduce((a, b) => a + b, 0);
     assert.ok(known > 0 && known <= 75, `known ${known}`);
@@ -375,7 +443,9 @@ test('cropDataset: a crop smaller than the patch is zero-padded, mask 0 outside 
   for (const s of await take(cropDataset(tiny, { inputShape: [8, 8, 8], outputShape: [6, 6, 6], seed: 5 }), 5)) {
     let known = 0;
     for (let v = 0; v < 216; v++) {
-      const z = Math.floor(v / 36), y = Math.floor(v / 6) % 6, x = v % 6;
+      const z = Math.floor(v / 36),
+        y = Math.floor(v / 6) % 6,
+        x = v % 6;
       const r = s.raw[((z + 1) * 8 + (y + 1)) * 8 + (x + 1)]!;
       if (s.mask[v]) {
         known++;
@@ -384,7 +454,10 @@ test('cropDataset: a crop smaller than the patch is zero-padded, mask 0 outside 
         assert.equal(s.labels[v], 0);
         if (r !== 0) {
           const g = decode(r);
-          assert.ok(g.some((c, a) => c < 0 || c >= [2, 3, 2][a]!), 'mask 0 only outside the labels');
+          assert.ok(
+            g.some((c, a) => c < 0 || c >= [2, 3, 2][a]!),
+            'mask 0 only outside the labels',
+          );
         }
       }
     }
@@ -401,14 +474,18 @@ test('cropDataset: every sample honours minMasked, exactly (box parts outside th
   const minMasked = 0.625; // ≥ 5 of 8
   // Brute force: centres c with at least 5 known voxels in [c − 1, c + 1).
   const valid = new Set<string>();
-  for (let z = 0; z < 5; z++) for (let y = 0; y < 6; y++) for (let x = 0; x < 6; x++) {
-    let k = 0;
-    for (let dz = -1; dz < 1; dz++) for (let dy = -1; dy < 1; dy++) for (let dx = -1; dx < 1; dx++) {
-      const g: V3 = [z + dz, y + dy, x + dx];
-      if (g.every((v, a) => v >= 0 && v < shape[a]!)) k += known(g);
-    }
-    if (k >= 5) valid.add([z, y, x].join());
-  }
+  for (let z = 0; z < 5; z++)
+    for (let y = 0; y < 6; y++)
+      for (let x = 0; x < 6; x++) {
+        let k = 0;
+        for (let dz = -1; dz < 1; dz++)
+          for (let dy = -1; dy < 1; dy++)
+            for (let dx = -1; dx < 1; dx++) {
+              const g: V3 = [z + dz, y + dy, x + dx];
+              if (g.every((v, a) => v >= 0 && v < shape[a]!)) k += known(g);
+            }
+        if (k >= 5) valid.add([z, y, x].join());
+      }
   assert.ok(valid.size > 5 && valid.size < 150, `${valid.size} valid centres`);
   const seen = new Set<string>();
   let exact = 0;
@@ -428,14 +505,22 @@ test('minMasked that no location satisfies: a clear error at setup, not an endle
   const split = await crops();
   const crop03 = split.test.find((c) => c.name === 'crop_03')!; // labels 8×6×6, mask with a 0 slab
   // The output is taller (y) than the labels: never fully known.
-  const it = await cropDataset(crop03, { inputShape: [4, 8, 4], outputShape: [2, 8, 2], minMasked: 1, seed: 1 }).iterator();
+  const it = await cropDataset(crop03, {
+    inputShape: [4, 8, 4],
+    outputShape: [2, 8, 2],
+    minMasked: 1,
+    seed: 1,
+  }).iterator();
   await rejects(it.next(), /crop_03.*minMasked|minMasked.*crop_03/s);
   const ds = trainingDataset(split.test, { inputShape: [4, 8, 4], outputShape: [2, 8, 2], minMasked: 1 });
   await rejects(ds.setup(), /crop_03/);
   await rejects(async () => (await ds.iterator()).next(), /no output patch.*known/);
   // A crop with no known voxel at all.
   const unknown = coordCrop('all_unknown', [0, 0, 0], [4, 4, 4], 0, { mask: () => 0 });
-  await rejects(trainingDataset([unknown], { inputShape: [2, 2, 2], minMasked: 0.01 }).setup(), /all_unknown.*0 known/s);
+  await rejects(
+    trainingDataset([unknown], { inputShape: [2, 2, 2], minMasked: 0.01 }).setup(),
+    /all_unknown.*0 known/s,
+  );
   // minMasked = 0 accepts anything, even that crop.
   const ok = await batches(trainingDataset([unknown], { inputShape: [2, 2, 2], minMasked: 0 }), 1);
   assert.equal(ok.length, 1);
@@ -452,7 +537,17 @@ test('trainingDataset: xs/ys shapes and dtypes for boundary, affinities, semanti
 
   const [a] = await batches(trainingDataset(split.train, { ...base, target: 'affinities' }), 1);
   assert.deepEqual(a!.ysShape, [3, 4, 2, 4, 6]);
-  const [a2] = await batches(trainingDataset(split.train, { ...base, target: 'affinities', offsets: [[0, 0, -1], [0, 0, -2]] }), 1);
+  const [a2] = await batches(
+    trainingDataset(split.train, {
+      ...base,
+      target: 'affinities',
+      offsets: [
+        [0, 0, -1],
+        [0, 0, -2],
+      ],
+    }),
+    1,
+  );
   assert.deepEqual(a2!.ysShape, [3, 4, 2, 4, 4]);
 
   // Semantic: class ids 0..2, one-hot over 3 channels + 1 mask channel.
@@ -465,7 +560,10 @@ test('trainingDataset: xs/ys shapes and dtypes for boundary, affinities, semanti
   }
 
   // Two raw channels, and a user target with 2 channels and 1 mask channel.
-  const twoChannels = coordCrop('two', [0, 0, 0], [6, 6, 6], 1, { channels: 2, raw: (g, c) => (c === 0 ? 0.25 : 0.75) });
+  const twoChannels = coordCrop('two', [0, 0, 0], [6, 6, 6], 1, {
+    channels: 2,
+    raw: (g, c) => (c === 0 ? 0.25 : 0.75),
+  });
   const user: TargetFn = (labels, mask) => {
     const target = new Float32Array(labels.length * 2).fill(0.5);
     return { target, channels: 2, mask: Float32Array.from(mask), maskChannels: 1 };
@@ -473,7 +571,8 @@ test('trainingDataset: xs/ys shapes and dtypes for boundary, affinities, semanti
   const [u] = await batches(trainingDataset([twoChannels], { ...base, target: user }), 1);
   assert.deepEqual(u!.xsShape, [3, 6, 6, 6, 2]);
   assert.deepEqual(u!.ysShape, [3, 4, 2, 4, 3]);
-  const c0 = channel(u!.xs, u!.xsShape, 0, 0), c1 = channel(u!.xs, u!.xsShape, 0, 1);
+  const c0 = channel(u!.xs, u!.xsShape, 0, 0),
+    c1 = channel(u!.xs, u!.xsShape, 0, 1);
   assert.ok(c0.every((v) => v === 0 || v === 0.25) && c1.every((v) => v === 0 || v === 0.75));
   assert.ok(channel(u!.ys, u!.ysShape, 2, 1).every((v) => v === 0.5));
 });
@@ -482,9 +581,18 @@ test('trainingDataset: same seed → identical bytes whatever the prefetch depth
   const split = await crops();
   const all = [...split.train, ...split.test]; // 4 crops, 3 voxel sizes, masks on two
   const options = {
-    inputShape: [4, 6, 6], outputShape: [2, 4, 4], batchSize: 3, seed: 7, minMasked: 0.25,
+    inputShape: [4, 6, 6],
+    outputShape: [2, 4, 4],
+    batchSize: 3,
+    seed: 7,
+    minMasked: 0.25,
     cropWeights: 'size' as const,
-    augment: { mirror: true, transpose: true, intensity: { scale: [0.8, 1.2] as [number, number], shift: [-0.1, 0.1] as [number, number] }, gamma: [0.7, 1.4] as [number, number] },
+    augment: {
+      mirror: true,
+      transpose: true,
+      intensity: { scale: [0.8, 1.2] as [number, number], shift: [-0.1, 0.1] as [number, number] },
+      gamma: [0.7, 1.4] as [number, number],
+    },
   };
   const n = 6;
   const reference = bytes(await batches(trainingDataset(all, { ...options, prefetch: 0 }), n));
@@ -509,7 +617,8 @@ test('trainingDataset: same seed → identical bytes whatever the prefetch depth
   const a1 = await take(cropDataset(c, { inputShape: [4, 4, 4], seed: 3, augment: {} }), 8);
   const a2 = await take(cropDataset(c, { inputShape: [4, 4, 4], seed: 3, augment: {} }), 8);
   const a3 = await take(cropDataset(c, { inputShape: [4, 4, 4], seed: 4, augment: {} }), 8);
-  const flat = (t: Taken[]) => Buffer.concat(t.flatMap((s) => [s.raw, s.labels, s.mask].map((a) => Buffer.from(a.buffer))));
+  const flat = (t: Taken[]) =>
+    Buffer.concat(t.flatMap((s) => [s.raw, s.labels, s.mask].map((a) => Buffer.from(a.buffer))));
   assert.ok(flat(a1).equals(flat(a2)));
   assert.ok(!flat(a1).equals(flat(a3)));
 });
@@ -519,9 +628,15 @@ test('trainingDataset: every sample honours minMasked (mask channel of ys)', asy
   const all = [...split.train, ...split.test];
   for (const minMasked of [0.3, 0.75, 1]) {
     const ds = trainingDataset(all, {
-      inputShape: [4, 4, 4], outputShape: [2, 2, 2], batchSize: 4, seed: 11, minMasked, augment: {},
+      inputShape: [4, 4, 4],
+      outputShape: [2, 2, 2],
+      batchSize: 4,
+      seed: 11,
+      minMasked,
+      augment: {},
     });
-    let seenFull = 0, seenMin = 1;
+    let seenFull = 0,
+      seenMin = 1;
     for (const b of await batches(ds, 15)) {
       assert.deepEqual(b.ysShape, [4, 2, 2, 2, 2]);
       for (let s = 0; s < 4; s++) {
@@ -540,14 +655,26 @@ test('trainingDataset: crop weights are respected (equal, numbers, size, masked)
   // Constant raw per crop tells which crop a sample came from.
   const constCrop = (name: string, value: number, shape: V3, knownX = shape[2]) =>
     new MemCrop({
-      name, rawOffset: [0, 0, 0], rawShape: shape, raw: () => value,
-      labelsOffset: [0, 0, 0], labelsShape: shape, labels: () => 1,
+      name,
+      rawOffset: [0, 0, 0],
+      rawShape: shape,
+      raw: () => value,
+      labelsOffset: [0, 0, 0],
+      labelsShape: shape,
+      labels: () => 1,
       mask: knownX < shape[2] ? (g) => (g[2] < knownX ? 1 : 0) : undefined,
     });
-  const fractions = async (cs: Crop[], cropWeights: Parameters<typeof trainingDataset>[1]['cropWeights'], minMasked = 0) => {
+  const fractions = async (
+    cs: Crop[],
+    cropWeights: Parameters<typeof trainingDataset>[1]['cropWeights'],
+    minMasked = 0,
+  ) => {
     const counts = new Map<number, number>();
     let total = 0;
-    for (const b of await batches(trainingDataset(cs, { inputShape: [1, 1, 1], batchSize: 16, seed: 21, cropWeights, minMasked }), 60)) {
+    for (const b of await batches(
+      trainingDataset(cs, { inputShape: [1, 1, 1], batchSize: 16, seed: 21, cropWeights, minMasked }),
+      60,
+    )) {
       for (const v of b.xs) {
         counts.set(v, (counts.get(v) ?? 0) + 1);
         total++;
@@ -555,7 +682,8 @@ test('trainingDataset: crop weights are respected (equal, numbers, size, masked)
     }
     return (value: number) => (counts.get(value) ?? 0) / total;
   };
-  const A = constCrop('a', 0.25, [4, 4, 4]), B = constCrop('b', 0.5, [4, 4, 8]);
+  const A = constCrop('a', 0.25, [4, 4, 4]),
+    B = constCrop('b', 0.5, [4, 4, 8]);
   const near = (got: number, want: number, what: string) =>
     assert.ok(Math.abs(got - want) < 0.05, `${what}: ${got.toFixed(3)}, expected ≈ ${want.toFixed(3)}`); // 960 samples: σ ≤ 0.016
 
@@ -568,7 +696,8 @@ test('trainingDataset: crop weights are respected (equal, numbers, size, masked)
   f = await fractions([A, B], 'size'); // 64 vs 128 voxels
   near(f(0.25), 1 / 3, 'size');
   // masked: same size, known voxels 16 vs 48.
-  const M1 = constCrop('m1', 0.25, [4, 4, 4], 1), M2 = constCrop('m2', 0.5, [4, 4, 4], 3);
+  const M1 = constCrop('m1', 0.25, [4, 4, 4], 1),
+    M2 = constCrop('m2', 0.5, [4, 4, 4], 3);
   f = await fractions([M1, M2], 'masked');
   near(f(0.25), 0.25, 'masked');
   // with minMasked the known count still drives the weights
@@ -584,7 +713,10 @@ test('trainingDataset: crop weights are respected (equal, numbers, size, masked)
 test('raw and labels stay aligned through trainingDataset and cropDataset with augmentation', async () => {
   // raw = labels = encode(global voxel); a user target passes the labels through as the target.
   const identity: TargetFn = (labels, mask) => ({
-    target: Float32Array.from(labels as Uint32Array), channels: 1, mask: Float32Array.from(mask), maskChannels: 1,
+    target: Float32Array.from(labels as Uint32Array),
+    channels: 1,
+    mask: Float32Array.from(mask),
+    maskChannels: 1,
   });
   const cases: { voxelSize: V3; input: V3; output: V3 }[] = [
     { voxelSize: [4, 4, 4], input: [8, 8, 8], output: [4, 4, 4] }, // everything mirrors and transposes
@@ -592,26 +724,39 @@ test('raw and labels stay aligned through trainingDataset and cropDataset with a
     { voxelSize: [8, 4, 4], input: [6, 8, 8], output: [4, 6, 6] }, // anisotropic: z stays z
   ];
   for (const { voxelSize, input, output } of cases) {
-    const crop = coordCrop('coords', [3, -2, 1], [7, 9, 10], 3, { voxelSize, mask: (g) => (hash(g) % 5 !== 0 ? 1 : 0) });
+    const crop = coordCrop('coords', [3, -2, 1], [7, 9, 10], 3, {
+      voxelSize,
+      mask: (g) => (hash(g) % 5 !== 0 ? 1 : 0),
+    });
     const ctx = input.map((s, i) => Math.floor((s - output[i]!) / 2));
     const orientations = new Set<string>();
     const ds = trainingDataset([crop], {
-      inputShape: input, outputShape: output, batchSize: 4, seed: 5, target: identity, augment: { mirror: true, transpose: true },
+      inputShape: input,
+      outputShape: output,
+      batchSize: 4,
+      seed: 5,
+      target: identity,
+      augment: { mirror: true, transpose: true },
     });
     for (const b of await batches(ds, 10)) {
       for (let s = 0; s < 4; s++) {
-        const ids = channel(b.ys, b.ysShape, s, 0), mask = channel(b.ys, b.ysShape, s, 1), raw = channel(b.xs, b.xsShape, s, 0);
+        const ids = channel(b.ys, b.ysShape, s, 0),
+          mask = channel(b.ys, b.ysShape, s, 1),
+          raw = channel(b.xs, b.xsShape, s, 0);
         let checked = 0;
         for (let v = 0; v < ids.length; v++) {
           if (!mask[v]) continue;
-          const z = Math.floor(v / (output[1] * output[2])), y = Math.floor(v / output[2]) % output[1], x = v % output[2];
+          const z = Math.floor(v / (output[1] * output[2])),
+            y = Math.floor(v / output[2]) % output[1],
+            x = v % output[2];
           const r = raw[((z + ctx[0]!) * input[1] + (y + ctx[1]!)) * input[2] + (x + ctx[2]!)]!;
           assert.equal(ids[v], r, `sample ${s}: labels and raw disagree at output voxel ${[z, y, x]}`);
           checked++;
         }
         assert.ok(checked > 0);
         // Orientation: how the global coordinate changes along each output axis.
-        const at = (z: number, y: number, x: number) => decode(raw[((z + ctx[0]!) * input[1] + (y + ctx[1]!)) * input[2] + (x + ctx[2]!)]!);
+        const at = (z: number, y: number, x: number) =>
+          decode(raw[((z + ctx[0]!) * input[1] + (y + ctx[1]!)) * input[2] + (x + ctx[2]!)]!);
         const o = at(0, 0, 0);
         const steps = [at(1, 0, 0), at(0, 1, 0), at(0, 0, 1)].map((p) => p.map((c, i) => c - o[i]!).join(''));
         orientations.add(steps.join('|'));
@@ -625,10 +770,15 @@ test('raw and labels stay aligned through trainingDataset and cropDataset with a
   }
   // cropDataset: int32 labels against raw.
   const crop = coordCrop('coords', [0, 0, 0], [6, 6, 6], 2);
-  for (const s of await take(cropDataset(crop, { inputShape: [6, 6, 6], outputShape: [4, 4, 4], seed: 2, augment: {} }), 20)) {
+  for (const s of await take(
+    cropDataset(crop, { inputShape: [6, 6, 6], outputShape: [4, 4, 4], seed: 2, augment: {} }),
+    20,
+  )) {
     for (let v = 0; v < 64; v++) {
       if (!s.mask[v]) continue;
-      const z = v >> 4, y = (v >> 2) & 3, x = v & 3;
+      const z = v >> 4,
+        y = (v >> 2) & 3,
+        x = v & 3;
       assert.equal(s.labels[v], s.raw[((z + 1) * 6 + (y + 1)) * 6 + (x + 1)]);
     }
   }
@@ -641,15 +791,22 @@ test('labels beyond int32 are relabelled consecutively per sample; ids that fit 
     return j;
   };
   const big = new MemCrop({
-    name: 'big', uint64: true, rawOffset: [0, 0, 0], rawShape: [6, 6, 6], raw: (g) => cell(g),
-    labelsOffset: [0, 0, 0], labelsShape: [6, 6, 6],
+    name: 'big',
+    uint64: true,
+    rawOffset: [0, 0, 0],
+    rawShape: [6, 6, 6],
+    raw: (g) => cell(g),
+    labelsOffset: [0, 0, 0],
+    labelsShape: [6, 6, 6],
     labels: (g) => (cell(g) === 0 ? 0n : 2n ** 40n + BigInt(cell(g)) * 2n ** 33n + 7n),
   });
   for (const s of await take(cropDataset(big, { inputShape: [4, 4, 4], seed: 1, augment: {} }), 20)) {
-    const forward = new Map<number, number>(), backward = new Map<number, number>();
+    const forward = new Map<number, number>(),
+      backward = new Map<number, number>();
     let next = 1;
     for (let v = 0; v < 64; v++) {
-      const j = s.raw[v]!, id = s.labels[v]!;
+      const j = s.raw[v]!,
+        id = s.labels[v]!;
       if (!s.mask[v]) {
         assert.equal(id, 0);
         continue;
@@ -669,8 +826,14 @@ test('labels beyond int32 are relabelled consecutively per sample; ids that fit 
   }
   // The same crop with small uint64 ids: kept as they are.
   const small = new MemCrop({
-    name: 'small', uint64: true, rawOffset: [0, 0, 0], rawShape: [6, 6, 6], raw: (g) => cell(g),
-    labelsOffset: [0, 0, 0], labelsShape: [6, 6, 6], labels: (g) => BigInt(cell(g) * 1000),
+    name: 'small',
+    uint64: true,
+    rawOffset: [0, 0, 0],
+    rawShape: [6, 6, 6],
+    raw: (g) => cell(g),
+    labelsOffset: [0, 0, 0],
+    labelsShape: [6, 6, 6],
+    labels: (g) => BigInt(cell(g) * 1000),
   });
   for (const s of await take(cropDataset(small, { inputShape: [4, 4, 4], seed: 1 }), 5)) {
     s.labels.forEach((id, v) => assert.equal(id, s.mask[v] ? s.raw[v]! * 1000 : 0));
@@ -694,7 +857,10 @@ test('labels beyond int32 are relabelled consecutively per sample; ids that fit 
   }
   for (const s of await take(cropDataset(crop04, { inputShape: [3, 5, 5], seed: 2 }), 5)) {
     const nonZero = new Set(Array.from(s.labels).filter((v) => v !== 0));
-    assert.ok([...nonZero].every((v) => v >= 1 && v <= nonZero.size), 'consecutive ids from 1');
+    assert.ok(
+      [...nonZero].every((v) => v >= 1 && v <= nonZero.size),
+      'consecutive ids from 1',
+    );
   }
 });
 
@@ -719,7 +885,10 @@ test('bad options fail early with a clear message', async () => {
     throwsOptions(() => make({ inputShape: undefined as unknown as number[] }), /inputShape/);
   }
   const ok = { inputShape: [4, 4, 4] };
-  throwsOptions(() => trainingDataset(train, { ...ok, cropWeights: [1, 2, 3] }), /3 entries for 2 crops \(crop_01, crop_02\)/);
+  throwsOptions(
+    () => trainingDataset(train, { ...ok, cropWeights: [1, 2, 3] }),
+    /3 entries for 2 crops \(crop_01, crop_02\)/,
+  );
   throwsOptions(() => trainingDataset(train, { ...ok, cropWeights: [1, -1] }), /non-negative/);
   throwsOptions(() => trainingDataset(train, { ...ok, cropWeights: [0, 0] }), /not all zero/);
   throwsOptions(() => trainingDataset(train, { ...ok, cropWeights: [1, NaN] }), /non-negative/);
@@ -729,10 +898,17 @@ test('bad options fail early with a clear message', async () => {
   throwsOptions(() => trainingDataset([], ok), /at least one crop/);
   throwsOptions(() => trainingDataset(train, { ...ok, target: 'semantic' }), /numClasses/);
   // numClasses smaller than a label found: at setup, naming the crop and the label.
-  await rejects(trainingDataset(train, { ...ok, target: 'semantic', numClasses: 4 }).setup(), /crop_0[12] has label \d+.*numClasses is 4/);
-  await rejects(async () => (await trainingDataset(train, { ...ok, target: 'semantic', numClasses: 4 }).iterator()).next(), /numClasses/);
+  await rejects(
+    trainingDataset(train, { ...ok, target: 'semantic', numClasses: 4 }).setup(),
+    /crop_0[12] has label \d+.*numClasses is 4/,
+  );
+  await rejects(
+    async () => (await trainingDataset(train, { ...ok, target: 'semantic', numClasses: 4 }).iterator()).next(),
+    /numClasses/,
+  );
   // Crops with different raw channel counts.
-  const one = coordCrop('one', [0, 0, 0], [4, 4, 4], 0), two = coordCrop('two', [0, 0, 0], [4, 4, 4], 0, { channels: 2 });
+  const one = coordCrop('one', [0, 0, 0], [4, 4, 4], 0),
+    two = coordCrop('two', [0, 0, 0], [4, 4, 4], 0, { channels: 2 });
   await rejects(trainingDataset([one, two], ok).setup(), /two has 2 raw channels, one has 1/);
   // 'masked' weights where no crop has a known voxel.
   const unknown = coordCrop('unknown', [0, 0, 0], [4, 4, 4], 0, { mask: () => 0 });

@@ -29,7 +29,9 @@ const ATTRIBUTE_PATTERN: Record<string, RegExp> = {
 
 /** The message with the container path taken out, so 'raw' in 'bad_int32_raw.zarr' doesn't count. */
 function withoutContainer(message: string, container: string): string {
-  const variants = [path.join(FIXTURES, container), fixturePath(container), container].sort((a, b) => b.length - a.length);
+  const variants = [path.join(FIXTURES, container), fixturePath(container), container].sort(
+    (a, b) => b.length - a.length,
+  );
   let m = message;
   for (const v of variants) m = m.split(v).join('<container>');
   return m;
@@ -49,7 +51,10 @@ describe('bad containers', () => {
     test(`${container}: ${bad.what}`, async () => {
       const err = await errorOf(fixturePath(container));
       assert.ok(err !== undefined, `${container} opened and read without an error`);
-      assert.ok(err instanceof DataFormatError, `expected a DataFormatError, got ${(err as Error)?.name}: ${(err as Error)?.message}`);
+      assert.ok(
+        err instanceof DataFormatError,
+        `expected a DataFormatError, got ${(err as Error)?.name}: ${(err as Error)?.message}`,
+      );
       const message = err.message;
       assert.match(message, new RegExp(container.replace(/\./g, '\\.')), 'names the container');
       const rest = withoutContainer(message, container);

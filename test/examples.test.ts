@@ -27,7 +27,12 @@ function runExample(script: string, args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', `examples/${script}`, ...args],
-      { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 << 20, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
+      {
+        cwd: REPO_ROOT,
+        timeout: 120_000,
+        maxBuffer: 16 << 20,
+        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, output: `${stdout}\n--- stderr ---\n${stderr}`, seconds: (performance.now() - start) / 1000 });
@@ -56,13 +61,30 @@ describe('examples in smoke mode', () => {
     test(`examples/${script} --smoke`, async () => {
       const name = path.basename(script, '.ts');
       const runDir = path.join(tmp, `${name}-run`);
-      const run = await runExample(script, ['--smoke', '--run', runDir, '--data', path.join(tmp, `${name}-data`, 'data.zarr')]);
+      const run = await runExample(script, [
+        '--smoke',
+        '--run',
+        runDir,
+        '--data',
+        path.join(tmp, `${name}-data`, 'data.zarr'),
+      ]);
       assert.equal(run.code, 0, `exit code ${run.code} after ${run.seconds.toFixed(1)} s:\n${run.output}`);
       assert.match(run.output, /Backend: \w+/, run.output);
       for (const crop of testCrops) {
-        assert.match(run.output, new RegExp(`epoch 0: ${crop} VOI \\d+\\.\\d+`), `VOI of ${crop} after epoch 0:\n${run.output}`);
-        assert.match(run.output, new RegExp(`best ${crop}: epoch \\d+, VOI \\d+\\.\\d+`), `best checkpoint of ${crop}:\n${run.output}`);
-        assert.ok(existsSync(path.join(runDir, 'best', crop, 'model.json')), `${runDir}/best/${crop}/model.json exists`);
+        assert.match(
+          run.output,
+          new RegExp(`epoch 0: ${crop} VOI \\d+\\.\\d+`),
+          `VOI of ${crop} after epoch 0:\n${run.output}`,
+        );
+        assert.match(
+          run.output,
+          new RegExp(`best ${crop}: epoch \\d+, VOI \\d+\\.\\d+`),
+          `best checkpoint of ${crop}:\n${run.output}`,
+        );
+        assert.ok(
+          existsSync(path.join(runDir, 'best', crop, 'model.json')),
+          `${runDir}/best/${crop}/model.json exists`,
+        );
       }
       assert.ok(existsSync(path.join(runDir, 'scores.jsonl')), 'scores.jsonl exists');
     });
@@ -70,10 +92,17 @@ describe('examples in smoke mode', () => {
 
   test('examples/demo.ts --smoke: final table and report', async () => {
     const runDir = path.join(tmp, 'demo-run');
-    const run = await runExample('demo.ts', ['--smoke', '--run', runDir, '--data', path.join(tmp, 'demo-data', 'demo.zarr')]);
+    const run = await runExample('demo.ts', [
+      '--smoke',
+      '--run',
+      runDir,
+      '--data',
+      path.join(tmp, 'demo-data', 'demo.zarr'),
+    ]);
     assert.equal(run.code, 0, `exit code ${run.code} after ${run.seconds.toFixed(1)} s:\n${run.output}`);
     assert.match(run.output, /best epoch/, run.output);
-    for (const crop of ['crop_03', 'crop_04']) assert.match(run.output, new RegExp(`${crop} VOI \\d+\\.\\d+`), run.output);
+    for (const crop of ['crop_03', 'crop_04'])
+      assert.match(run.output, new RegExp(`${crop} VOI \\d+\\.\\d+`), run.output);
     assert.ok(existsSync(path.join(runDir, 'report', 'index.html')), `${runDir}/report/index.html exists`);
   });
 });

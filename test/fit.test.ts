@@ -9,8 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { maskedLoss, openDataSplit, trainingDataset, type DataSplit, type TrainingDatasetOptions } from '../src/index.js';
-import { writeDemoContainer } from '../src/demo/write-container.js';
+import {
+  maskedLoss,
+  openDataSplit,
+  trainingDataset,
+  type DataSplit,
+  type TrainingDatasetOptions,
+} from '../src/index.js';
+import { writeDemoContainer } from '../examples/synthetic/write-container.js';
 
 let dir = '';
 let split: DataSplit;
@@ -32,26 +38,46 @@ const OUTPUT = [4, 12, 12]; // two valid 3×3×3 convolutions
 
 function tinyModel(seed: number): tf.Sequential {
   const model = tf.sequential();
-  model.add(tf.layers.conv3d({
-    inputShape: [...INPUT, 1], filters: 6, kernelSize: 3, padding: 'valid', activation: 'relu',
-    kernelInitializer: tf.initializers.glorotUniform({ seed }),
-  }));
-  model.add(tf.layers.conv3d({
-    filters: 1, kernelSize: 3, padding: 'valid', activation: 'sigmoid',
-    kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-  }));
+  model.add(
+    tf.layers.conv3d({
+      inputShape: [...INPUT, 1],
+      filters: 6,
+      kernelSize: 3,
+      padding: 'valid',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    }),
+  );
+  model.add(
+    tf.layers.conv3d({
+      filters: 1,
+      kernelSize: 3,
+      padding: 'valid',
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+    }),
+  );
   model.compile({ optimizer: tf.train.adam(0.02), loss: maskedLoss('binaryCrossentropy') });
   return model;
 }
 
 test('fitDataset: a tiny conv3d model learns the boundary target (mean loss of the last epochs < the first)', async () => {
-  assert.deepEqual(split.train.map((c) => c.name), ['crop_01', 'crop_02']);
+  assert.deepEqual(
+    split.train.map((c) => c.name),
+    ['crop_01', 'crop_02'],
+  );
   const model = tinyModel(1);
   const data = trainingDataset(split.train, {
-    inputShape: INPUT, outputShape: OUTPUT, batchSize: 2, seed: 3, target: 'boundary', minMasked: 0.5,
+    inputShape: INPUT,
+    outputShape: OUTPUT,
+    batchSize: 2,
+    seed: 3,
+    target: 'boundary',
+    minMasked: 0.5,
   });
   const batchLosses: number[][] = [];
-  const epochs = 10, batchesPerEpoch = 6;
+  const epochs = 10,
+    batchesPerEpoch = 6;
   const history = await model.fitDataset(data, {
     epochs,
     batchesPerEpoch,
@@ -63,7 +89,10 @@ test('fitDataset: a tiny conv3d model learns the boundary target (mean loss of t
   });
   const perEpoch = batchLosses.map((l) => l.reduce((a, b) => a + b, 0) / l.length);
   assert.equal(perEpoch.length, epochs);
-  assert.ok(perEpoch.every((l) => Number.isFinite(l) && l > 0), `losses ${perEpoch}`);
+  assert.ok(
+    perEpoch.every((l) => Number.isFinite(l) && l > 0),
+    `losses ${perEpoch}`,
+  );
   assert.deepEqual(
     (history.history.loss as number[]).map((l) => l.toFixed(4)),
     perEpoch.map((l) => l.toFixed(4)),
@@ -71,11 +100,15 @@ test('fitDataset: a tiny conv3d model learns the boundary target (mean loss of t
   );
   const first = perEpoch[0]!;
   const last = (perEpoch.at(-1)! + perEpoch.at(-2)!) / 2;
-  assert.ok(last < 0.8 * first, `loss went from ${first.toFixed(4)} to ${last.toFixed(4)} (per epoch: ${perEpoch.map((l) => l.toFixed(3))})`);
+  assert.ok(
+    last < 0.8 * first,
+    `loss went from ${first.toFixed(4)} to ${last.toFixed(4)} (per epoch: ${perEpoch.map((l) => l.toFixed(3))})`,
+  );
   // Better than the best constant prediction on the very batches of the last two epochs (the same
   // seed gives the same batches again): the model uses the raw, not only the class balance.
   const it = await data.iterator();
-  let ones = 0, known = 0;
+  let ones = 0,
+    known = 0;
   for (let b = 0; b < epochs * batchesPerEpoch; b++) {
     const { xs, ys } = (await it.next()).value;
     if (b >= (epochs - 2) * batchesPerEpoch) {
@@ -89,18 +122,33 @@ test('fitDataset: a tiny conv3d model learns the boundary target (mean loss of t
   }
   const p = ones / known;
   const constant = -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
-  assert.ok(last < 0.9 * constant, `loss ${last.toFixed(4)} vs ${constant.toFixed(4)} for the best constant prediction (p = ${p.toFixed(3)})`);
+  assert.ok(
+    last < 0.9 * constant,
+    `loss ${last.toFixed(4)} vs ${constant.toFixed(4)} for the best constant prediction (p = ${p.toFixed(3)})`,
+  );
   model.dispose();
 });
 
 test('fitDataset: tensors flat across epochs with augmentation, batchesPerEpoch and a validation dataset', async () => {
   const model = tinyModel(2);
   const common: TrainingDatasetOptions = {
-    inputShape: INPUT, outputShape: OUTPUT, batchSize: 2, target: 'boundary', minMasked: 0.25, prefetch: 3,
+    inputShape: INPUT,
+    outputShape: OUTPUT,
+    batchSize: 2,
+    target: 'boundary',
+    minMasked: 0.25,
+    prefetch: 3,
   };
   const train = trainingDataset(split.train, {
-    ...common, seed: 5, cropWeights: 'masked',
-    augment: { mirror: true, transpose: true, intensity: { scale: [0.8, 1.2], shift: [-0.1, 0.1] }, gamma: [0.8, 1.25] },
+    ...common,
+    seed: 5,
+    cropWeights: 'masked',
+    augment: {
+      mirror: true,
+      transpose: true,
+      intensity: { scale: [0.8, 1.2], shift: [-0.1, 0.1] },
+      gamma: [0.8, 1.25],
+    },
   });
   const validation = trainingDataset(split.test, { ...common, seed: 6 });
   const atEpochEnd: number[] = [];
@@ -124,11 +172,20 @@ test('fitDataset: tensors flat across epochs with augmentation, batchesPerEpoch 
     });
   await fit(4);
   assert.equal(atEpochEnd.length, 4);
-  assert.ok(valLosses.every((l) => Number.isFinite(l) && l > 0), `validation losses ${valLosses}`);
-  assert.ok(atEpochEnd.every((n) => n === atEpochEnd[0]), `tensors at the end of each epoch: ${atEpochEnd.join(', ')}`);
+  assert.ok(
+    valLosses.every((l) => Number.isFinite(l) && l > 0),
+    `validation losses ${valLosses}`,
+  );
+  assert.ok(
+    atEpochEnd.every((n) => n === atEpochEnd[0]),
+    `tensors at the end of each epoch: ${atEpochEnd.join(', ')}`,
+  );
   // Within an epoch too, once the optimizer's slots exist (after the first batch).
   const steady = atBatchEnd.flat().slice(1);
-  assert.ok(steady.every((n) => n === steady[0]), `tensors at the end of each batch: ${atBatchEnd.map((e) => e.join(' ')).join(' | ')}`);
+  assert.ok(
+    steady.every((n) => n === steady[0]),
+    `tensors at the end of each batch: ${atBatchEnd.map((e) => e.join(' ')).join(' | ')}`,
+  );
   // A second run on the same model and datasets (new iterators) leaves the count where it was.
   const afterFirst = tf.memory().numTensors;
   await fit(2);

@@ -26,7 +26,7 @@ import {
   type Evaluation,
 } from '../src/index.js';
 import type { ScoreRow } from '../src/eval/scores.js';
-import { writeDemoContainer } from '../src/demo/write-container.js';
+import { writeDemoContainer } from '../examples/synthetic/write-container.js';
 
 let root: string;
 let train: Crop[];
@@ -41,7 +41,10 @@ before(async () => {
   const split = await openDataSplit(dir);
   train = split.train;
   testCrops = split.test;
-  assert.deepEqual(testCrops.map((c) => c.name), ['crop_03', 'crop_04']);
+  assert.deepEqual(
+    testCrops.map((c) => c.name),
+    ['crop_03', 'crop_04'],
+  );
 });
 
 after(async () => {
@@ -56,13 +59,20 @@ function tinyNet(seed: number): tf.LayersModel {
   const model = tf.sequential();
   model.add(
     tf.layers.conv3d({
-      inputShape: [12, 12, 12, 1], filters: 4, kernelSize: 3, padding: 'valid', activation: 'relu',
+      inputShape: [12, 12, 12, 1],
+      filters: 4,
+      kernelSize: 3,
+      padding: 'valid',
+      activation: 'relu',
       kernelInitializer: tf.initializers.glorotUniform({ seed }),
     }),
   );
   model.add(
     tf.layers.conv3d({
-      filters: 1, kernelSize: 3, padding: 'valid', activation: 'sigmoid',
+      filters: 1,
+      kernelSize: 3,
+      padding: 'valid',
+      activation: 'sigmoid',
       kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
     }),
   );
@@ -71,7 +81,13 @@ function tinyNet(seed: number): tf.LayersModel {
 }
 
 function dataset() {
-  return trainingDataset(train, { inputShape: [12, 12, 12], outputShape: [8, 8, 8], batchSize: 2, seed: 7, target: 'boundary' });
+  return trainingDataset(train, {
+    inputShape: [12, 12, 12],
+    outputShape: [8, 8, 8],
+    batchSize: 2,
+    seed: 7,
+    target: 'boundary',
+  });
 }
 
 async function weightsOf(model: tf.LayersModel): Promise<Float32Array[]> {
@@ -108,13 +124,22 @@ async function assertCheckpointFiles(dir: string): Promise<void> {
 test('every epoch inside fitDataset: History keys, complete scores.jsonl, best checkpoints at the best epochs', async () => {
   const runDir = path.join(root, 'run-epochs');
   const model = tinyNet(1);
-  const hook = new ValidationHook({ crops: testCrops, runDir, postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }) });
+  const hook = new ValidationHook({
+    crops: testCrops,
+    runDir,
+    postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }),
+  });
   const recorder = new Recorder();
   // 6 epochs: with these seeds the best VOI improves at some epochs and not at others (printed
   // below); the checks hold whatever the curve.
   const epochs = 6;
   const t0 = performance.now();
-  const history = await model.fitDataset(dataset(), { epochs, batchesPerEpoch: 3, verbose: 0, callbacks: [hook, recorder] });
+  const history = await model.fitDataset(dataset(), {
+    epochs,
+    batchesPerEpoch: 3,
+    verbose: 0,
+    callbacks: [hook, recorder],
+  });
   const seconds = (performance.now() - t0) / 1000;
 
   // History: every crop's three keys, one value per epoch, equal to the hook's best scores.
@@ -139,7 +164,8 @@ test('every epoch inside fitDataset: History keys, complete scores.jsonl, best c
   assert.equal(rows.length, epochs * testCrops.length * THRESHOLDS.length);
   const seen = new Set(rows.map((r) => `${r.epoch}|${r.crop}|${r.parameters['threshold']}`));
   for (let e = 0; e < epochs; e++) {
-    for (const c of testCrops) for (const t of THRESHOLDS) assert.ok(seen.has(`${e}|${c.name}|${t}`), `row ${e} ${c.name} ${t}`);
+    for (const c of testCrops)
+      for (const t of THRESHOLDS) assert.ok(seen.has(`${e}|${c.name}|${t}`), `row ${e} ${c.name} ${t}`);
     // per epoch and crop, the History value is the minimum over the sweep
     for (const c of testCrops) {
       const vois = rows.filter((r) => r.epoch === e && r.crop === c.name).map((r) => r.voi);
@@ -190,14 +216,22 @@ test('every epoch inside fitDataset: History keys, complete scores.jsonl, best c
   }
   // no leftovers of the atomic saves
   assert.deepEqual(await bestDirs(runDir), ['crop_03', 'crop_04']);
-  const curve = hook.evaluations.map((e) => e.best.map((s) => s.voi.toFixed(3)).join('/') + (e.improved.length ? '*' : '')).join(' ');
-  console.log(`# ${epochs} epochs with evaluation: ${seconds.toFixed(2)} s; VOI crop_03/crop_04 per epoch (* improved): ${curve}`);
+  const curve = hook.evaluations
+    .map((e) => e.best.map((s) => s.voi.toFixed(3)).join('/') + (e.improved.length ? '*' : ''))
+    .join(' ');
+  console.log(
+    `# ${epochs} epochs with evaluation: ${seconds.toFixed(2)} s; VOI crop_03/crop_04 per epoch (* improved): ${curve}`,
+  );
 });
 
 test('evaluation does not disturb training and leaks no tensors', async () => {
   const withHook = tinyNet(3);
   const without = tinyNet(3);
-  const hook = new ValidationHook({ crops: testCrops, runDir: path.join(root, 'run-disturb'), postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }) });
+  const hook = new ValidationHook({
+    crops: testCrops,
+    runDir: path.join(root, 'run-disturb'),
+    postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }),
+  });
   await withHook.fitDataset(dataset(), { epochs: 2, batchesPerEpoch: 3, verbose: 0, callbacks: [hook] });
   await without.fitDataset(dataset(), { epochs: 2, batchesPerEpoch: 3, verbose: 0 });
   assert.equal(hook.evaluations.length, 2);
@@ -206,7 +240,11 @@ test('evaluation does not disturb training and leaks no tensors', async () => {
   a.forEach((x, i) => assert.deepEqual(x, b[i], `weight ${i} differs after training with the hook`));
 
   // evaluate() alone: with checkpoint saves (a fresh run directory) and without improvement.
-  const hook2 = new ValidationHook({ crops: testCrops, runDir: path.join(root, 'run-leak'), postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }) });
+  const hook2 = new ValidationHook({
+    crops: testCrops,
+    runDir: path.join(root, 'run-leak'),
+    postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }),
+  });
   for (const epoch of [0, 1]) {
     const n = tf.memory().numTensors;
     const ev = await hook2.evaluate(withHook, epoch);
@@ -218,17 +256,37 @@ test('evaluation does not disturb training and leaks no tensors', async () => {
 test('everyBatches inside fitDataset: evaluations counted across epochs, epoch logs in History', async () => {
   const runDir = path.join(root, 'run-batches');
   const model = tinyNet(5);
-  const hook = new ValidationHook({ crops: testCrops, runDir, everyBatches: 2, postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }) });
+  const hook = new ValidationHook({
+    crops: testCrops,
+    runDir,
+    everyBatches: 2,
+    postProcessor: boundaryPostProcessor({ thresholds: THRESHOLDS }),
+  });
   const batchLogs: Record<string, unknown>[] = [];
   const spy = new (class extends tf.Callback {
     override async onBatchEnd(_b: number, logs?: tf.Logs): Promise<void> {
       batchLogs.push({ ...logs });
     }
   })();
-  const history = await model.fitDataset(dataset(), { epochs: 2, batchesPerEpoch: 3, verbose: 0, callbacks: [hook, spy] });
+  const history = await model.fitDataset(dataset(), {
+    epochs: 2,
+    batchesPerEpoch: 3,
+    verbose: 0,
+    callbacks: [hook, spy],
+  });
   // batches 1..6: evaluated after batches 2 (epoch 0), 4 and 6 (epoch 1)
-  assert.deepEqual(hook.evaluations.map((e) => [e.epoch, e.batch]), [[0, 2], [1, 4], [1, 6]]);
-  assert.deepEqual(batchLogs.map((l) => 'crop_03_voi' in l), [false, true, false, true, false, true]);
+  assert.deepEqual(
+    hook.evaluations.map((e) => [e.epoch, e.batch]),
+    [
+      [0, 2],
+      [1, 4],
+      [1, 6],
+    ],
+  );
+  assert.deepEqual(
+    batchLogs.map((l) => 'crop_03_voi' in l),
+    [false, true, false, true, false, true],
+  );
   assert.equal(batchLogs[1]!['crop_04_voi'], hook.evaluations[0]!.best[1]!.voi);
   // History gets each epoch's latest evaluation
   for (const c of testCrops) {
@@ -251,11 +309,22 @@ test('everyBatches inside fitDataset: evaluations counted across epochs, epoch l
 test('every: 2 evaluates after every second epoch only', async () => {
   const runDir = path.join(root, 'run-every2');
   const model = tinyNet(6);
-  const hook = new ValidationHook({ crops: testCrops.slice(1), runDir, every: 2, postProcessor: boundaryPostProcessor({ thresholds: [0.5] }) });
+  const hook = new ValidationHook({
+    crops: testCrops.slice(1),
+    runDir,
+    every: 2,
+    postProcessor: boundaryPostProcessor({ thresholds: [0.5] }),
+  });
   const history = await model.fitDataset(dataset(), { epochs: 4, batchesPerEpoch: 1, verbose: 0, callbacks: [hook] });
-  assert.deepEqual(hook.evaluations.map((e) => e.epoch), [1, 3]);
+  assert.deepEqual(
+    hook.evaluations.map((e) => e.epoch),
+    [1, 3],
+  );
   assert.equal(history.history['crop_04_voi']?.length, 2);
-  assert.deepEqual((await readScores(runDir)).map((r) => r.epoch), [1, 3]);
+  assert.deepEqual(
+    (await readScores(runDir)).map((r) => r.epoch),
+    [1, 3],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +335,15 @@ test('every: 2 evaluates after every second epoch only', async () => {
 /** Predicts the constant `v` everywhere (1×1×1 conv, zero kernel, bias v). */
 function constantNet(v: number): tf.LayersModel {
   const model = tf.sequential();
-  model.add(tf.layers.conv3d({ inputShape: [8, 8, 8, 1], filters: 1, kernelSize: 1, kernelInitializer: 'zeros', biasInitializer: tf.initializers.constant({ value: v }) }));
+  model.add(
+    tf.layers.conv3d({
+      inputShape: [8, 8, 8, 1],
+      filters: 1,
+      kernelSize: 1,
+      kernelInitializer: 'zeros',
+      biasInitializer: tf.initializers.constant({ value: v }),
+    }),
+  );
   return model;
 }
 
@@ -303,7 +380,10 @@ test('controlled scores: replaced only on improvement, failed saves keep the pre
     const vois = [0, 1, 2, 3, 4].map((l) => variationOfInformation(g, coarsen(g, l), { mask }).voi);
     // levels 0..3 are what the bests below go through; 4 (everything merged) may equal 3
     for (let l = 1; l < vois.length; l++) {
-      assert.ok(l < 4 ? vois[l]! > vois[l - 1]! : vois[l]! >= vois[l - 1]!, `${c.name}: level ${l} must be worse than ${l - 1} (${vois})`);
+      assert.ok(
+        l < 4 ? vois[l]! > vois[l - 1]! : vois[l]! >= vois[l - 1]!,
+        `${c.name}: level ${l} must be worse than ${l - 1} (${vois})`,
+      );
     }
     expectedVoi.set(c.name, vois);
   }

@@ -48,7 +48,10 @@ test('http reads give up with a DataFormatError naming the key when resets persi
   try {
     const remote = await openDataSplit(`${server.url}/traintest.zarr`);
     const crop = remote.train[0]!;
-    await assert.rejects(crop.raw.read(crop.raw.roi), (e: unknown) => e instanceof DataFormatError && /train\/raw/.test(e.message));
+    await assert.rejects(
+      crop.raw.read(crop.raw.roi),
+      (e: unknown) => e instanceof DataFormatError && /train\/raw/.test(e.message),
+    );
   } finally {
     await server.close();
   }

@@ -10,13 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DataFormatError, openDataSplit } from '../src/index.js';
-import {
-  assertSplitMeta,
-  assertSplitReads,
-  FIXTURES,
-  loadExpected,
-  type SplitLike,
-} from './helpers/fixtures.js';
+import { assertSplitMeta, assertSplitReads, FIXTURES, loadExpected, type SplitLike } from './helpers/fixtures.js';
 import { startStaticServer, type StaticServer } from './helpers/static-server.js';
 
 const open = (p: string): Promise<SplitLike> => openDataSplit(p) as unknown as Promise<SplitLike>;
@@ -30,7 +24,11 @@ describe('http', () => {
     await server.close();
   });
 
-  for (const [name, exp] of [['crops.zarr', 'crops'], ['simple.zarr', 'simple'], ['v3.zarr', 'v3']] as const) {
+  for (const [name, exp] of [
+    ['crops.zarr', 'crops'],
+    ['simple.zarr', 'simple'],
+    ['v3.zarr', 'v3'],
+  ] as const) {
     test(`${name} over http reads as the local container`, async (t) => {
       try {
         const split = await open(`${server.url}/${name}`);

@@ -11,10 +11,12 @@ function randomMask(seed: string, shape: number[], p: number): Uint8Array {
 
 function bruteSum(mask: Uint8Array, shape: number[], begin: number[], end: number[]): number {
   let s = 0;
-  for (let z = begin[0]!; z < end[0]!; z++) for (let y = begin[1]!; y < end[1]!; y++) for (let x = begin[2]!; x < end[2]!; x++) {
-    if (z < 0 || y < 0 || x < 0 || z >= shape[0]! || y >= shape[1]! || x >= shape[2]!) continue;
-    if (mask[(z * shape[1]! + y) * shape[2]! + x]) s++;
-  }
+  for (let z = begin[0]!; z < end[0]!; z++)
+    for (let y = begin[1]!; y < end[1]!; y++)
+      for (let x = begin[2]!; x < end[2]!; x++) {
+        if (z < 0 || y < 0 || x < 0 || z >= shape[0]! || y >= shape[1]! || x >= shape[2]!) continue;
+        if (mask[(z * shape[1]! + y) * shape[2]! + x]) s++;
+      }
   return s;
 }
 
@@ -24,15 +26,24 @@ test('integralVolume: corner entries and total', () => {
   const t = integralVolume(mask, shape);
   assert.ok(t instanceof Float64Array);
   assert.equal(t.length, 4 * 5 * 6);
-  assert.equal(t[t.length - 1], mask.reduce((a, v) => a + (v ? 1 : 0), 0));
+  assert.equal(
+    t[t.length - 1],
+    mask.reduce((a, v) => a + (v ? 1 : 0), 0),
+  );
   for (let y = 0; y <= 4; y++) for (let x = 0; x <= 5; x++) assert.equal(t[y * 6 + x], 0);
-  for (let z = 0; z <= 3; z++) for (let y = 0; y <= 4; y++) for (let x = 0; x <= 5; x++) {
-    assert.equal(t[(z * 5 + y) * 6 + x], bruteSum(mask, shape, [0, 0, 0], [z, y, x]));
-  }
+  for (let z = 0; z <= 3; z++)
+    for (let y = 0; y <= 4; y++)
+      for (let x = 0; x <= 5; x++) {
+        assert.equal(t[(z * 5 + y) * 6 + x], bruteSum(mask, shape, [0, 0, 0], [z, y, x]));
+      }
 });
 
 test('boxSum equals brute force, including boxes sticking out or fully outside', () => {
-  for (const shape of [[6, 7, 8], [1, 5, 9], [4, 1, 3]]) {
+  for (const shape of [
+    [6, 7, 8],
+    [1, 5, 9],
+    [4, 1, 3],
+  ]) {
     const mask = randomMask(`b${shape}`, shape, 0.6);
     const t = integralVolume(mask, shape);
     const rng = makeRng(`boxes${shape}`);
@@ -64,11 +75,13 @@ test('validCentres equals brute force', () => {
       const vc = validCentres(t, c.shape, c.box, c.f, c.low, c.high);
       const boxVolume = c.box[0]! * c.box[1]! * c.box[2]!;
       const expected: number[] = [];
-      for (let z = c.low[0]!; z < c.high[0]!; z++) for (let y = c.low[1]!; y < c.high[1]!; y++) for (let x = c.low[2]!; x < c.high[2]!; x++) {
-        const begin = [z, y, x].map((v, i) => v - Math.floor(c.box[i]! / 2));
-        const end = begin.map((b, i) => b + c.box[i]!);
-        if (bruteSum(mask, c.shape, begin, end) / boxVolume >= c.f - 1e-12) expected.push(z, y, x);
-      }
+      for (let z = c.low[0]!; z < c.high[0]!; z++)
+        for (let y = c.low[1]!; y < c.high[1]!; y++)
+          for (let x = c.low[2]!; x < c.high[2]!; x++) {
+            const begin = [z, y, x].map((v, i) => v - Math.floor(c.box[i]! / 2));
+            const end = begin.map((b, i) => b + c.box[i]!);
+            if (bruteSum(mask, c.shape, begin, end) / boxVolume >= c.f - 1e-12) expected.push(z, y, x);
+          }
       assert.deepEqual([...vc.toArray()], expected, `case ${ci} p ${p}`);
       assert.equal(vc.count, expected.length / 3);
       for (let i = 0; i < vc.count; i += Math.max(1, Math.floor(vc.count / 37))) {
@@ -99,7 +112,8 @@ test('validCentres.sample is uniform-ish over valid positions and deterministic'
   const valid = new Set<string>();
   const a = vc.toArray();
   for (let i = 0; i < a.length; i += 3) valid.add(`${a[i]},${a[i + 1]},${a[i + 2]}`);
-  const r1 = makeRng(5), r2 = makeRng(5);
+  const r1 = makeRng(5),
+    r2 = makeRng(5);
   for (let k = 0; k < 200; k++) {
     const p = vc.sample(r1)!;
     assert.ok(valid.has(p.join(',')));
@@ -113,9 +127,11 @@ test('validCentres.sample is uniform-ish over valid positions and deterministic'
 test('validCentres is fast enough for 128^3 positions', () => {
   const shape = [128, 128, 128];
   const big = new Uint8Array(128 ** 3);
-  for (let z = 0; z < 128; z++) for (let y = 0; y < 128; y++) for (let x = 0; x < 128; x++) {
-    big[(z * 128 + y) * 128 + x] = (x + y + z) % 5 === 0 || z > 64 ? 1 : 0;
-  }
+  for (let z = 0; z < 128; z++)
+    for (let y = 0; y < 128; y++)
+      for (let x = 0; x < 128; x++) {
+        big[(z * 128 + y) * 128 + x] = (x + y + z) % 5 === 0 || z > 64 ? 1 : 0;
+      }
   const t0 = performance.now();
   const t = integralVolume(big, shape);
   const vc = validCentres(t, shape, [32, 64, 64], 0.5, [0, 0, 0], shape);

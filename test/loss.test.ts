@@ -32,12 +32,21 @@ function randomBatch(seed: string, shape: number[], C: number, M: number, oneHot
     for (let m = 0; m < M; m++) yTrue[i * (C + M) + C + m] = rng.next() < 0.6 ? 1 : 0;
   }
   // A few saturated predictions to exercise the clipping.
-  yPred[0] = 0; yPred[1] = 1;
+  yPred[0] = 0;
+  yPred[1] = 1;
   return { yTrue, yPred, n };
 }
 
-function hand(kind: 'bce' | 'mse' | 'cce', yTrue: Float32Array, yPred: Float32Array, n: number, C: number, M: number): number {
-  let num = 0, den = 0;
+function hand(
+  kind: 'bce' | 'mse' | 'cce',
+  yTrue: Float32Array,
+  yPred: Float32Array,
+  n: number,
+  C: number,
+  M: number,
+): number {
+  let num = 0,
+    den = 0;
   for (let i = 0; i < n; i++) {
     const mk = (c: number) => yTrue[i * (C + M) + C + (M === 1 ? 0 : c)]!;
     if (kind === 'cce') {
@@ -48,7 +57,8 @@ function hand(kind: 'bce' | 'mse' | 'cce', yTrue: Float32Array, yPred: Float32Ar
       continue;
     }
     for (let c = 0; c < C; c++) {
-      const t = yTrue[i * (C + M) + c]!, p = yPred[i * C + c]!;
+      const t = yTrue[i * (C + M) + c]!,
+        p = yPred[i * C + c]!;
       const q = clip(p, EPS, ONE_MINUS_EPS);
       const l = kind === 'bce' ? -(t * Math.log(q) + (1 - t) * Math.log(1 - q)) : (p - t) ** 2;
       num += l * mk(c);
@@ -64,7 +74,11 @@ function close(a: number, b: number, rel = 1e-4) {
 
 test('BCE and MSE equal a hand computation (1-channel mask broadcast, and per-channel mask)', () => {
   const shape = [2, 3, 4, 5];
-  for (const [C, M] of [[1, 1], [3, 1], [3, 3]] as const) {
+  for (const [C, M] of [
+    [1, 1],
+    [3, 1],
+    [3, 3],
+  ] as const) {
     const { yTrue, yPred, n } = randomBatch(`bce${C}${M}`, shape, C, M);
     const t = tf.tensor(yTrue, [...shape, C + M]);
     const p = tf.tensor(yPred, [...shape, C]);
@@ -98,7 +112,8 @@ test('a custom per-voxel loss is masked too', () => {
   const p = tf.tensor(yPred, [...shape, C]);
   // Per voxel, rank 4: mean absolute error over channels.
   const mae = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.abs(tf.sub(a, b)), -1);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < n; i++) {
     let l = 0;
     for (let c = 0; c < C; c++) l += Math.abs(yTrue[i * 3 + c]! - yPred[i * 2 + c]!) / C;
@@ -122,7 +137,10 @@ test('an all-masked batch gives 0, not NaN', () => {
     const l = maskedLoss(loss)(yTrue, yPred);
     assert.equal(l.dataSync()[0], 0, loss);
     const g = tf.grad((p: tf.Tensor) => maskedLoss(loss)(yTrue, p))(tf.fill([...shape, C], 0.3));
-    assert.ok(g.dataSync().every((v) => v === 0), `${loss} gradient`); // -0 === 0
+    assert.ok(
+      g.dataSync().every((v) => v === 0),
+      `${loss} gradient`,
+    ); // -0 === 0
     tf.dispose([yTrue, yPred, l, g]);
   }
 });
@@ -130,24 +148,32 @@ test('an all-masked batch gives 0, not NaN', () => {
 test('gradients flow, and are zero at masked voxels', () => {
   const shape = [1, 3, 4, 5];
   for (const [loss, C, M] of [
-    ['binaryCrossentropy', 2, 1], ['binaryCrossentropy', 3, 3], ['meanSquaredError', 2, 1], ['categoricalCrossentropy', 3, 1],
+    ['binaryCrossentropy', 2, 1],
+    ['binaryCrossentropy', 3, 3],
+    ['meanSquaredError', 2, 1],
+    ['categoricalCrossentropy', 3, 1],
   ] as const) {
     const { yTrue, yPred, n } = randomBatch(`g${loss}${M}`, shape, C, M, loss === 'categoricalCrossentropy');
-    yPred[0] = 0.3; yPred[1] = 0.6; // keep away from the clip bounds so gradients are non-zero
+    yPred[0] = 0.3;
+    yPred[1] = 0.6; // keep away from the clip bounds so gradients are non-zero
     const t = tf.tensor(yTrue, [...shape, C + M]);
     const p = tf.tensor(yPred, [...shape, C]);
     const fn = maskedLoss(loss, { maskChannels: M });
-    const g = tf.grad((q: tf.Tensor) => fn(t, q))(p).dataSync();
+    const g = tf
+      .grad((q: tf.Tensor) => fn(t, q))(p)
+      .dataSync();
     let nonZero = 0;
-    for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) {
-      const m = yTrue[i * (C + M) + C + (M === 1 ? 0 : c)]!;
-      if (m === 0) assert.ok(g[i * C + c] === 0, `${loss} masked voxel ${i} channel ${c}: ${g[i * C + c]}`);
-      else if (g[i * C + c] !== 0) nonZero++;
-    }
+    for (let i = 0; i < n; i++)
+      for (let c = 0; c < C; c++) {
+        const m = yTrue[i * (C + M) + C + (M === 1 ? 0 : c)]!;
+        if (m === 0) assert.ok(g[i * C + c] === 0, `${loss} masked voxel ${i} channel ${c}: ${g[i * C + c]}`);
+        else if (g[i * C + c] !== 0) nonZero++;
+      }
     assert.ok(nonZero > 0, `${loss}: some gradient flows`);
     // Numerical check on one known voxel.
     const idx = Array.from({ length: n * C }, (_, k) => k).find((k) => {
-      const i = Math.floor(k / C), c = k % C;
+      const i = Math.floor(k / C),
+        c = k % C;
       const q = yPred[k]!;
       return yTrue[i * (C + M) + C + (M === 1 ? 0 : c)] === 1 && q > 0.05 && q < 0.95;
     })!;
@@ -164,7 +190,9 @@ test('gradients flow, and are zero at masked voxels', () => {
 
 test('maskedLoss works with model.compile + fitDataset (ys = target ⊕ mask) and leaks no tensors', async () => {
   const input = tf.input({ shape: [4, 4, 4, 1] });
-  const out = tf.layers.conv3d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'sigmoid' }).apply(input) as tf.SymbolicTensor;
+  const out = tf.layers
+    .conv3d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'sigmoid' })
+    .apply(input) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
   model.compile({ optimizer: 'adam', loss: maskedLoss('binaryCrossentropy') });
   const xs = tf.randomUniform([2, 4, 4, 4, 1]);
@@ -184,7 +212,13 @@ test('maskedLoss works with model.compile + fitDataset (ys = target ⊕ mask) an
 test('shape errors are clear', () => {
   const t = tf.zeros([1, 2, 2, 2, 4]);
   assert.throws(() => maskedLoss('binaryCrossentropy')(t, tf.zeros([1, 2, 2, 2, 2])), /yPred .* 3 channel/);
-  assert.throws(() => maskedLoss('binaryCrossentropy', { maskChannels: 2 })(tf.zeros([1, 2, 2, 2, 5]), tf.zeros([1, 2, 2, 2, 3])), /maskChannels = 2 must be 1 or/);
+  assert.throws(
+    () => maskedLoss('binaryCrossentropy', { maskChannels: 2 })(tf.zeros([1, 2, 2, 2, 5]), tf.zeros([1, 2, 2, 2, 3])),
+    /maskChannels = 2 must be 1 or/,
+  );
   assert.throws(() => maskedLoss('nope' as 'meanSquaredError'), /unknown loss/);
-  assert.throws(() => maskedLoss((a) => tf.sum(a, -1, true).squeeze([0]))(t, tf.zeros([1, 2, 2, 2, 3])), /returned shape/);
+  assert.throws(
+    () => maskedLoss((a) => tf.sum(a, -1, true).squeeze([0]))(t, tf.zeros([1, 2, 2, 2, 3])),
+    /returned shape/,
+  );
 });

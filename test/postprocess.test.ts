@@ -31,10 +31,18 @@ test('affinity post-processor: default offsets, components of strong edges', () 
   assert.equal(pp.parameters.length, 7);
   // 1x2x2 volume, channels [z, y, x] affinities to the previous voxel on each axis
   const pred = new Float32Array([
-    0, 0, 0, // (0,0): nothing before it
-    0, 0, 0.9, // (0,1): linked to (0,0) along x
-    0, 0.2, 0, // (1,0): weak link to (0,0) along y
-    0, 0.7, 0.1, // (1,1): linked to (0,1) along y at threshold < 0.7
+    0,
+    0,
+    0, // (0,0): nothing before it
+    0,
+    0,
+    0.9, // (0,1): linked to (0,0) along x
+    0,
+    0.2,
+    0, // (1,0): weak link to (0,0) along y
+    0,
+    0.7,
+    0.1, // (1,1): linked to (0,1) along y at threshold < 0.7
   ]);
   const shape = [1, 2, 2, 3];
   assert.deepEqual([...pp.apply(pred, shape, { threshold: 0.5 })], [1, 1, 2, 1]);
@@ -68,7 +76,10 @@ test('boundary post-processor grows segments into the unlabelled voxels by defau
   const pred = new Float32Array([0.9, 0.1, 0.1, 0.1, 0.9, 0.1, 0.9]);
   const shape = [1, 1, 7, 1];
   assert.deepEqual([...boundaryPostProcessor().apply(pred, shape, { threshold: 0.5 })], [1, 1, 1, 2, 2, 2, 3]);
-  assert.deepEqual([...boundaryPostProcessor({ grow: false }).apply(pred, shape, { threshold: 0.5 })], [1, 0, 0, 0, 2, 0, 3]);
+  assert.deepEqual(
+    [...boundaryPostProcessor({ grow: false }).apply(pred, shape, { threshold: 0.5 })],
+    [1, 0, 0, 0, 2, 0, 3],
+  );
   // Nothing above the threshold: nothing to grow from.
   assert.deepEqual([...boundaryPostProcessor().apply(pred, shape, { threshold: 0.95 })], [0, 0, 0, 0, 0, 0, 0]);
 });

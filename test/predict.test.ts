@@ -19,8 +19,17 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { openDataSplit, predictCrop, tileStarts, OptionsError, roi, roiGrow, type Crop, type Roi } from '../src/index.js';
-import { writeDemoContainer } from '../src/demo/write-container.js';
+import {
+  openDataSplit,
+  predictCrop,
+  tileStarts,
+  OptionsError,
+  roi,
+  roiGrow,
+  type Crop,
+  type Roi,
+} from '../src/index.js';
+import { writeDemoContainer } from '../examples/synthetic/write-container.js';
 import { fixturePath } from './helpers/fixtures.js';
 
 let root: string;
@@ -48,14 +57,46 @@ after(async () => {
  * Two 3×3×3 convolutions (receptive radius 2) and a 1×1×1 head; `spatial` null for any size.
  * Seeded, so two calls with the same seed have the same weights whatever the input shape.
  */
-function convNet(spatial: number[] | null, padding: 'same' | 'valid', outChannels: number, seed: number): tf.LayersModel {
+function convNet(
+  spatial: number[] | null,
+  padding: 'same' | 'valid',
+  outChannels: number,
+  seed: number,
+): tf.LayersModel {
   const inputShape = [...(spatial ?? [null, null, null]), 1] as number[];
   const k = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
   const b = (s: number) => tf.initializers.randomUniform({ minval: -0.2, maxval: 0.2, seed: seed + s });
   const model = tf.sequential();
-  model.add(tf.layers.conv3d({ inputShape, filters: 3, kernelSize: 3, padding, activation: 'tanh', kernelInitializer: k(1), biasInitializer: b(2) }));
-  model.add(tf.layers.conv3d({ filters: 2, kernelSize: 3, padding, activation: 'tanh', kernelInitializer: k(3), biasInitializer: b(4) }));
-  model.add(tf.layers.conv3d({ filters: outChannels, kernelSize: 1, activation: 'sigmoid', kernelInitializer: k(5), biasInitializer: b(6) }));
+  model.add(
+    tf.layers.conv3d({
+      inputShape,
+      filters: 3,
+      kernelSize: 3,
+      padding,
+      activation: 'tanh',
+      kernelInitializer: k(1),
+      biasInitializer: b(2),
+    }),
+  );
+  model.add(
+    tf.layers.conv3d({
+      filters: 2,
+      kernelSize: 3,
+      padding,
+      activation: 'tanh',
+      kernelInitializer: k(3),
+      biasInitializer: b(4),
+    }),
+  );
+  model.add(
+    tf.layers.conv3d({
+      filters: outChannels,
+      kernelSize: 1,
+      activation: 'sigmoid',
+      kernelInitializer: k(5),
+      biasInitializer: b(6),
+    }),
+  );
   return model;
 }
 
@@ -82,7 +123,10 @@ async function wholeVolume(
   cut: number[],
 ): Promise<{ data: Float32Array; shape: number[] }> {
   const vs = c.voxelSize;
-  const grown = roiGrow(region, grow.map((g, i) => g * vs[i]!));
+  const grown = roiGrow(
+    region,
+    grow.map((g, i) => g * vs[i]!),
+  );
   const raw = await c.readRaw(grown);
   const inShape = voxels(grown, vs);
   const out = tf.tidy(() => {
@@ -107,7 +151,10 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string,
       at = i;
     }
   }
-  assert.ok(worst <= tol, `${what}: max |tiled − whole| = ${worst} at ${at} (tiled ${actual[at]}, whole ${expected[at]})`);
+  assert.ok(
+    worst <= tol,
+    `${what}: max |tiled − whole| = ${worst} at ${at} (tiled ${actual[at]}, whole ${expected[at]})`,
+  );
 }
 
 /** Not a constant: a wrongly placed tile would show. */
@@ -118,7 +165,10 @@ function assertVaries(data: Float32Array, what: string): void {
     min = Math.min(min, v);
     max = Math.max(max, v);
   }
-  assert.ok(max - min > 1e-3, `${what}: prediction is (nearly) constant [${min}, ${max}]; the test would prove nothing`);
+  assert.ok(
+    max - min > 1e-3,
+    `${what}: prediction is (nearly) constant [${min}, ${max}]; the test would prove nothing`,
+  );
 }
 
 test('tileStarts: a regular grid, the last tile moved inward, one tile when the length fits', () => {
@@ -133,7 +183,8 @@ test('tileStarts: a regular grid, the last tile moved inward, one tile when the 
       const s = tileStarts(n, t);
       // covers [0, n), never starts outside, never leaves a gap
       assert.equal(s[0], 0);
-      for (let i = 1; i < s.length; i++) assert.ok(s[i]! > s[i - 1]! && s[i]! <= s[i - 1]! + t, `gap in ${s} (n ${n}, t ${t})`);
+      for (let i = 1; i < s.length; i++)
+        assert.ok(s[i]! > s[i - 1]! && s[i]! <= s[i - 1]! + t, `gap in ${s} (n ${n}, t ${t})`);
       if (n >= t) assert.equal(s.at(-1)! + t, n, `last tile ends at n (n ${n}, t ${t})`);
       else assert.deepEqual(s, [0]);
     }
@@ -235,7 +286,10 @@ test('bad tiling options are OptionsErrors', async () => {
   await assert.rejects(predictCrop(model, crop03, { outputShape: [7, 8, 8] }), OptionsError);
   // a region that is not voxel aligned
   const r = crop03.labels.roi;
-  await assert.rejects(predictCrop(model, crop03, { region: roi(r.offset, [r.shape[0]! - 3, r.shape[1]!, r.shape[2]!]) }), OptionsError);
+  await assert.rejects(
+    predictCrop(model, crop03, { region: roi(r.offset, [r.shape[0]! - 3, r.shape[1]!, r.shape[2]!]) }),
+    OptionsError,
+  );
   // an empty region
   await assert.rejects(predictCrop(model, crop03, { region: roi(r.offset, [0, 8, 8]) }), OptionsError);
 });

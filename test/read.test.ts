@@ -69,15 +69,25 @@ for (const [fixture, expectedName] of COMPLETE) {
 
     test('volume.read: stored values over world rois, channels last, zero-filled outside', async () => {
       const { split } = await opened();
-      const crops = exp.layout === 'simple' ? [[split.train[0]!, exp.train[0]!] as const]
-        : [...exp.train.map((c, i) => [split.train[i]!, c] as const), ...exp.test.map((c, i) => [split.test[i]!, c] as const)];
+      const crops =
+        exp.layout === 'simple'
+          ? [[split.train[0]!, exp.train[0]!] as const]
+          : [
+              ...exp.train.map((c, i) => [split.train[i]!, c] as const),
+              ...exp.test.map((c, i) => [split.test[i]!, c] as const),
+            ];
       for (const [crop, c] of crops) await assertVolumeReads(crop, c, `${fixture} ${crop.name}`);
     });
 
     test('crop.read: normalized raw, exact labels, mask', async () => {
       const { split } = await opened();
-      const crops = exp.layout === 'simple' ? [[split.train[0]!, exp.train[0]!] as const]
-        : [...exp.train.map((c, i) => [split.train[i]!, c] as const), ...exp.test.map((c, i) => [split.test[i]!, c] as const)];
+      const crops =
+        exp.layout === 'simple'
+          ? [[split.train[0]!, exp.train[0]!] as const]
+          : [
+              ...exp.train.map((c, i) => [split.train[i]!, c] as const),
+              ...exp.test.map((c, i) => [split.test[i]!, c] as const),
+            ];
       for (const [crop, c] of crops) await assertCropReads(crop, c, `${fixture} ${crop.name}`);
     });
   });
@@ -112,13 +122,18 @@ describe('simple.zarr specifics', () => {
     // chunk labels/0/1/0 covers voxels z 0-2, y 4-7, x 0-3 → world offset + voxel * 4
     const got = await labels.read({ offset: [8, 4 + 16, 12], shape: [12, 16, 16] });
     assert.equal(got.length, 3 * 4 * 4);
-    assert.ok(Array.from(got as BigUint64Array).every((v) => v === 0n), 'all zero');
+    assert.ok(
+      Array.from(got as BigUint64Array).every((v) => v === 0n),
+      'all zero',
+    );
   });
 });
 
 describe('traintest.zarr specifics', () => {
   test('group names are options: swapping trainGroupName and validateGroupName swaps the crops', async () => {
-    const split = await open(new DataConfig({ path: fixturePath('traintest.zarr'), trainGroupName: 'test', validateGroupName: 'train' }));
+    const split = await open(
+      new DataConfig({ path: fixturePath('traintest.zarr'), trainGroupName: 'test', validateGroupName: 'train' }),
+    );
     const exp = loadExpected('traintest');
     assert.equal(split.train.length, 1);
     assert.equal(split.test.length, 1);
@@ -131,9 +146,18 @@ describe('traintest.zarr specifics', () => {
 describe('crops.zarr specifics', () => {
   test('crops are sorted by name although written out of order; masks only where stored', async () => {
     const split = await open(fixturePath('crops.zarr'));
-    assert.deepEqual(split.train.map((c) => c.name), ['crop_01', 'crop_02']);
-    assert.deepEqual(split.test.map((c) => c.name), ['crop_03', 'crop_04']);
-    assert.deepEqual([...split.train, ...split.test].map((c) => c.mask === null), [false, true, false, true]);
+    assert.deepEqual(
+      split.train.map((c) => c.name),
+      ['crop_01', 'crop_02'],
+    );
+    assert.deepEqual(
+      split.test.map((c) => c.name),
+      ['crop_03', 'crop_04'],
+    );
+    assert.deepEqual(
+      [...split.train, ...split.test].map((c) => c.mask === null),
+      [false, true, false, true],
+    );
     assert.equal(split.test[0]!.raw.path, 'test/crop_03/raw');
   });
 
@@ -188,8 +212,14 @@ describe('defaults.zarr (no attributes at all)', () => {
     const { warnings } = await opened();
     const relevant = warnings.filter((w) => MISSING_ATTR_WARNING.test(w));
     assert.ok(relevant.length > 0, `expected a warning about missing attributes, got ${JSON.stringify(warnings)}`);
-    assert.ok(relevant.some((w) => /raw/.test(w)), `a warning names the raw array: ${JSON.stringify(relevant)}`);
-    assert.ok(relevant.some((w) => /labels/.test(w)), `a warning names the labels array: ${JSON.stringify(relevant)}`);
+    assert.ok(
+      relevant.some((w) => /raw/.test(w)),
+      `a warning names the raw array: ${JSON.stringify(relevant)}`,
+    );
+    assert.ok(
+      relevant.some((w) => /labels/.test(w)),
+      `a warning names the labels array: ${JSON.stringify(relevant)}`,
+    );
   });
 
   test('reads with default geometry', async () => {

@@ -125,14 +125,31 @@ test('slice helpers: gray scaling, label colours, side-by-side panels', () => {
   // Second panel, first pixel (label 0 → black); gap pixels white; below a short panel: background.
   assert.deepEqual(Array.from(d.pixels.subarray(6 * 3, 6 * 3 + 3)), [0, 0, 0]);
   assert.deepEqual(Array.from(d.pixels.subarray(4 * 3, 4 * 3 + 3)), [255, 255, 255]);
-  assert.deepEqual(Array.from(d.pixels.subarray((5 * panel.width + 0) * 3, (5 * panel.width + 0) * 3 + 3)), [255, 255, 255]);
+  assert.deepEqual(
+    Array.from(d.pixels.subarray((5 * panel.width + 0) * 3, (5 * panel.width + 0) * 3 + 3)),
+    [255, 255, 255],
+  );
 });
 
 test('lineChartSvg draws every series with axes, ticks and a legend', () => {
   const svg = lineChartSvg(
     [
-      { name: 'crop_03 VOI', points: [[1, 2.5], [2, 1.9], [3, 1.2]] },
-      { name: 'split <&>', points: [[1, 1.5], [2, 1.0], [3, 0.7]] },
+      {
+        name: 'crop_03 VOI',
+        points: [
+          [1, 2.5],
+          [2, 1.9],
+          [3, 1.2],
+        ],
+      },
+      {
+        name: 'split <&>',
+        points: [
+          [1, 1.5],
+          [2, 1.0],
+          [3, 0.7],
+        ],
+      },
     ],
     { title: 'VOI per epoch', xLabel: 'epoch', yLabel: 'VOI' },
   );
@@ -157,16 +174,43 @@ test('writeReport writes index.html with linked SVG and PNG files', async () => 
   const runDir = await mkdtemp(path.join(tmpdir(), 'tfjs-zarr-report-'));
   try {
     const png = encodePng(2, 1, new Uint8Array([0, 255]), 1);
-    const svg = lineChartSvg([{ name: 'voi', points: [[1, 2], [2, 1]] }], { title: 'x', xLabel: 'epoch', yLabel: 'VOI' });
+    const svg = lineChartSvg(
+      [
+        {
+          name: 'voi',
+          points: [
+            [1, 2],
+            [2, 1],
+          ],
+        },
+      ],
+      { title: 'x', xLabel: 'epoch', yLabel: 'VOI' },
+    );
     const index = await writeReport(runDir, {
       title: 'Run <1>',
       notes: ['backend: wasm'],
       crops: [
         {
-          name: 'crop_03', bestEpoch: 2, voi: 1.234, voiSplit: 0.5, voiMerge: 0.734,
-          checkpoint: 'best/crop_03', plotSvg: svg, slicePng: png, baselines: { 'threshold raw': 3.1 },
+          name: 'crop_03',
+          bestEpoch: 2,
+          voi: 1.234,
+          voiSplit: 0.5,
+          voiMerge: 0.734,
+          checkpoint: 'best/crop_03',
+          plotSvg: svg,
+          slicePng: png,
+          baselines: { 'threshold raw': 3.1 },
         },
-        { name: 'crop/04', bestEpoch: 1, voi: 2, voiSplit: 1, voiMerge: 1, checkpoint: path.join(runDir, 'best', 'crop_04'), plotSvg: svg, slicePng: png },
+        {
+          name: 'crop/04',
+          bestEpoch: 1,
+          voi: 2,
+          voiSplit: 1,
+          voiMerge: 1,
+          checkpoint: path.join(runDir, 'best', 'crop_04'),
+          plotSvg: svg,
+          slicePng: png,
+        },
       ],
     });
     assert.equal(index, path.join(runDir, 'report', 'index.html'));

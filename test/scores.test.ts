@@ -81,7 +81,7 @@ test('a bad line before the last one is an error', async () => {
   await mkdir(runDir, { recursive: true });
   await writeFile(
     scoresPath(runDir),
-    JSON.stringify(row('crop_01', 0, 2)) + '\n{"epoch": 1, "cr\n' + JSON.stringify(row('crop_01', 2, 1)) + '\n',
+    `${JSON.stringify(row('crop_01', 0, 2))}\n{"epoch": 1, "cr\n${JSON.stringify(row('crop_01', 2, 1))}\n`,
   );
   await assert.rejects(readScores(runDir), (e: unknown) => e instanceof DataFormatError && /line 2/.test(e.message));
 });

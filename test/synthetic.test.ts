@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
-import { syntheticCrop } from '../src/demo/synthetic.js';
+import { syntheticCrop } from '../examples/synthetic/synthetic.js';
 import {
   writeDemoContainer,
   ensureDemoContainer,
@@ -14,7 +14,7 @@ import {
   isDemoContainerComplete,
   COMPLETE_MARKER,
   DEMO_NOISE,
-} from '../src/demo/write-container.js';
+} from '../examples/synthetic/write-container.js';
 
 test('syntheticCrop is deterministic in its seed', () => {
   const a = syntheticCrop({ shape: [12, 40, 36], seed: 5 });
@@ -69,7 +69,10 @@ test('demo container: zarrita opens every array with the right attributes and da
     await writeDemoContainer(container, { seed: 3, small: true });
     assert.ok(await isDemoContainerComplete(container, { seed: 3, small: true }));
     const specs = demoCropSpecs({ seed: 3, small: true });
-    assert.deepEqual(specs.map((s) => s.path), ['train/crop_01', 'train/crop_02', 'test/crop_03', 'test/crop_04']);
+    assert.deepEqual(
+      specs.map((s) => s.path),
+      ['train/crop_01', 'train/crop_02', 'test/crop_03', 'test/crop_04'],
+    );
     assert.equal(describeDemoCrops({ small: true }).length, 4);
     const root = zarr.root(new FileSystemStore(container));
     const rootGroup = await zarr.open(root, { kind: 'group' });
@@ -96,13 +99,18 @@ test('demo container: zarrita opens every array with the right attributes and da
         assert.deepEqual(arr.attrs['offset'], r.offset);
         assert.deepEqual(arr.attrs['axis_names'], ['z', 'y', 'x']);
         assert.deepEqual(arr.attrs['units'], ['nanometer', 'nanometer', 'nanometer']);
-        assert.deepEqual(arr.shape, r.shape.map((s, a) => s / spec.voxelSize[a]!));
+        assert.deepEqual(
+          arr.shape,
+          r.shape.map((s, a) => s / spec.voxelSize[a]!),
+        );
         for (let a = 0; a < 3; a++) assert.equal(r.offset[a]! % spec.voxelSize[a]!, 0);
       }
       // raw covers labels
       for (let a = 0; a < 3; a++) {
         assert.ok(spec.rawRoi.offset[a]! <= spec.labelsRoi.offset[a]!);
-        assert.ok(spec.rawRoi.offset[a]! + spec.rawRoi.shape[a]! >= spec.labelsRoi.offset[a]! + spec.labelsRoi.shape[a]!);
+        assert.ok(
+          spec.rawRoi.offset[a]! + spec.rawRoi.shape[a]! >= spec.labelsRoi.offset[a]! + spec.labelsRoi.shape[a]!,
+        );
       }
       if (spec.rawRoi.shape.some((s, a) => s !== spec.labelsRoi.shape[a])) sawContext = true;
 

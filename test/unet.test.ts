@@ -1,15 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {
-  unet3d,
-  modelOutputShape,
-  modelInputShape,
-  unetOutputSize,
-  unetValidInputSize,
-  UpSampling3D,
-  Cropping3D,
-} from '../src/models/unet.js';
+import { unet3d, modelOutputShape, modelInputShape, unetOutputSize, unetValidInputSize } from '../src/models/unet.js';
+import { UpSampling3D, Cropping3D } from '../src/models/layers.js';
 import { useFastestBackend } from '../src/backend.js';
 
 async function withBackend(name: 'cpu' | 'wasm', fn: () => Promise<void>): Promise<void> {
@@ -58,7 +51,13 @@ test('UpSampling3D repeats voxels and Cropping3D crops', () => {
         const src = (z >> 1) * 4 + (y >> 1) * 2 + (xx >> 1) + 1;
         assert.equal(u[0]![z]![y]![xx]![0], src);
       }
-  const crop = new Cropping3D({ cropping: [[1, 0], [0, 2], [1, 1]] }).apply(up) as tf.Tensor;
+  const crop = new Cropping3D({
+    cropping: [
+      [1, 0],
+      [0, 2],
+      [1, 1],
+    ],
+  }).apply(up) as tf.Tensor;
   assert.deepEqual(crop.shape, [1, 3, 2, 2, 1]);
   const c = crop.arraySync() as number[][][][][];
   assert.equal(c[0]![0]![0]![0]![0], u[0]![1]![0]![1]![0]);
@@ -69,8 +68,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   test(`two training steps on ${backend} (same and valid padding)`, async () => {
     await withBackend(backend, async () => {
       for (const padding of ['same', 'valid'] as const) {
-        const inputShape: [number, number, number, number] =
-          padding === 'same' ? [8, 8, 8, 1] : [20, 20, 20, 1];
+        const inputShape: [number, number, number, number] = padding === 'same' ? [8, 8, 8, 1] : [20, 20, 20, 1];
         const model = unet3d({ inputShape, outputChannels: 2, baseFilters: 2, depth: 1, padding });
         const out = modelOutputShape(model);
         model.compile({ optimizer: tf.train.adam(1e-2), loss: 'meanSquaredError' });
@@ -80,7 +78,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const h = await model.fit(xs, ys, { epochs: 2, batchSize: 2, verbose: 0 });
         const losses = h.history['loss'] as number[];
         assert.equal(losses.length, 2);
-        assert.ok(losses.every((l) => Number.isFinite(l)), String(losses));
+        assert.ok(
+          losses.every((l) => Number.isFinite(l)),
+          String(losses),
+        );
         const after = model.getWeights().map((w) => w.dataSync());
         // Every kernel moved (gradients flow through UpSampling3D / Cropping3D).
         const changed = before.filter((b, i) => b.some((v, j) => v !== after[i]![j]));
@@ -96,7 +97,14 @@ test('save and load round trip gives identical predictions', async () => {
   await withBackend('cpu', async () => {
     for (const padding of ['same', 'valid'] as const) {
       const inputShape: [number, number, number, number] = padding === 'same' ? [8, 8, 8, 1] : [20, 20, 20, 1];
-      const model = unet3d({ inputShape, outputChannels: 3, baseFilters: 2, depth: 1, padding, finalActivation: 'softmax' });
+      const model = unet3d({
+        inputShape,
+        outputChannels: 3,
+        baseFilters: 2,
+        depth: 1,
+        padding,
+        finalActivation: 'softmax',
+      });
       let artifacts: tf.io.ModelArtifacts | undefined;
       await model.save(
         tf.io.withSaveHandler(async (a) => {
@@ -130,8 +138,14 @@ test('unet3d with a seed starts from the same weights every time', async () => {
   const b = make({ inputShape: [8, 8, 8, 1], outputChannels: 1, baseFilters: 2, depth: 1, seed: 7 });
   const c = make({ inputShape: [8, 8, 8, 1], outputChannels: 1, baseFilters: 2, depth: 1, seed: 8 });
   const wa = a.getWeights().map((w) => Array.from(w.dataSync()));
-  assert.deepEqual(b.getWeights().map((w) => Array.from(w.dataSync())), wa);
-  assert.notDeepEqual(c.getWeights().map((w) => Array.from(w.dataSync())), wa);
+  assert.deepEqual(
+    b.getWeights().map((w) => Array.from(w.dataSync())),
+    wa,
+  );
+  assert.notDeepEqual(
+    c.getWeights().map((w) => Array.from(w.dataSync())),
+    wa,
+  );
   a.dispose();
   b.dispose();
   c.dispose();

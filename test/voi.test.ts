@@ -33,7 +33,9 @@ function naiveVoi(
     n++;
   }
   if (n === 0) return { voiSplit: 0, voiMerge: 0 };
-  let hab = 0, ha = 0, hb = 0;
+  let hab = 0,
+    ha = 0,
+    hb = 0;
   for (const c of pairs.values()) hab -= (c / n) * Math.log2(c / n);
   for (const c of a.values()) ha -= (c / n) * Math.log2(c / n);
   for (const c of b.values()) hb -= (c / n) * Math.log2(c / n);
@@ -59,16 +61,8 @@ test('funlib.evaluate reference values', () => {
   const truth = new Uint32Array([1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4]);
   const pred = new Uint32Array([3, 3, 3, 3, 4, 5, 6, 6, 5, 5, 5]);
   assertVoi(variationOfInformation(truth, pred), 0.6140806820148608, 0.7272727272727271);
-  assertVoi(
-    variationOfInformation(new Uint64(truth), new Uint64(pred)),
-    0.6140806820148608,
-    0.7272727272727271,
-  );
-  assertVoi(
-    variationOfInformation(new Uint32Array([1, 1, 2, 2]), new Uint32Array([2, 2, 2, 2])),
-    0,
-    1,
-  );
+  assertVoi(variationOfInformation(new Uint64(truth), new Uint64(pred)), 0.6140806820148608, 0.7272727272727271);
+  assertVoi(variationOfInformation(new Uint32Array([1, 1, 2, 2]), new Uint32Array([2, 2, 2, 2])), 0, 1);
 });
 
 /** BigUint64Array from small numbers. */
@@ -83,11 +77,7 @@ test('hand-computed cases: gt background, pred 0, masks', () => {
   // gt 1 split evenly in two: 1 bit over half the voxels.
   assertVoi(variationOfInformation(new Uint8Array([1, 1, 2, 2]), new Uint8Array([1, 2, 3, 3])), 0.5, 0);
   // gt 0 voxels are ignored, even where pred merges them with gt 2.
-  assertVoi(
-    variationOfInformation(new Uint8Array([0, 0, 1, 1, 2, 2]), new Uint8Array([3, 3, 1, 2, 3, 3])),
-    0.5,
-    0,
-  );
+  assertVoi(variationOfInformation(new Uint8Array([0, 0, 1, 1, 2, 2]), new Uint8Array([3, 3, 1, 2, 3, 3])), 0.5, 0);
   // pred 0 is an ordinary segment.
   assertVoi(variationOfInformation(new Uint16Array([1, 1, 2, 2]), new Uint16Array([0, 0, 0, 0])), 0, 1);
   assertVoi(variationOfInformation(new Uint16Array([1, 1, 2, 2]), new Uint16Array([0, 0, 1, 1])), 0, 0);
@@ -102,11 +92,7 @@ test('hand-computed cases: gt background, pred 0, masks', () => {
   assertVoi(variationOfInformation(gt, pred, { mask: null }), 1, 0);
   // 3 gt segments, pred merges two of them: merge = (2/3)·1 bit... over 6 voxels: 4/6 voxels in a
   // pred segment holding two gt segments evenly.
-  assertVoi(
-    variationOfInformation(new Uint32Array([1, 1, 2, 2, 3, 3]), new Uint32Array([7, 7, 7, 7, 8, 8])),
-    0,
-    4 / 6,
-  );
+  assertVoi(variationOfInformation(new Uint32Array([1, 1, 2, 2, 3, 3]), new Uint32Array([7, 7, 7, 7, 8, 8])), 0, 4 / 6);
 });
 
 test('no counted voxels gives zeros', () => {
@@ -174,7 +160,8 @@ test('random volumes match a naive implementation, all dtypes, masks and gt back
     const gt = new Uint32Array(n);
     const pred = new Uint32Array(n);
     const mask = new Uint8Array(n);
-    let g = 0, p = 0;
+    let g = 0,
+      p = 0;
     for (let i = 0; i < n; i++) {
       if (!runny || rand() < 0.1) g = Math.floor(rand() * ng);
       if (!runny || rand() < 0.1) p = Math.floor(rand() * np);
@@ -208,7 +195,7 @@ test('many distinct pairs (hash table growth)', () => {
   const gt = new Uint32Array(n);
   const pred = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    gt[i] = (rand() * 0xffffffff) >>> 0 | 1;
+    gt[i] = ((rand() * 0xffffffff) >>> 0) | 1;
     pred[i] = Math.floor(rand() * 3000);
   }
   const ref = naiveVoi(gt, pred);

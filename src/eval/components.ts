@@ -174,7 +174,9 @@ export function affinityComponents(
         const base = v * c;
         for (let k = 0; k < c; k++) {
           if (!(affinities[base + k] > threshold)) continue;
-          const zz = z + oz[k], yy = y + oy[k], xx = x + ox[k];
+          const zz = z + oz[k],
+            yy = y + oy[k],
+            xx = x + ox[k];
           if (zz < 0 || zz >= nz || yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
           union(parent, v, v + delta[k]);
         }
@@ -194,7 +196,8 @@ export function affinityComponents(
 export function growLabels(labels: Uint32Array, shape: readonly number[]): Uint32Array {
   const [Z, Y, X] = shape as [number, number, number];
   const n = Z * Y * X;
-  if (labels.length !== n) throw new Error(`growLabels: labels have ${labels.length} voxels, shape [${shape.join(', ')}] needs ${n}`);
+  if (labels.length !== n)
+    throw new Error(`growLabels: labels have ${labels.length} voxels, shape [${shape.join(', ')}] needs ${n}`);
   const out = Uint32Array.from(labels);
   const queue = new Int32Array(n);
   let head = 0;

@@ -96,7 +96,8 @@ export class ValidationHook extends tf.Callback {
     if (!options || !Array.isArray(options.crops) || options.crops.length === 0) {
       throw new OptionsError('ValidationHook needs crops (e.g. split.test)');
     }
-    if (typeof options.runDir !== 'string' || options.runDir === '') throw new OptionsError('ValidationHook needs a runDir');
+    if (typeof options.runDir !== 'string' || options.runDir === '')
+      throw new OptionsError('ValidationHook needs a runDir');
     const every = options.every ?? 1;
     if (!Number.isInteger(every) || every < 1) throw new OptionsError(`every must be a positive integer, got ${every}`);
     if (options.everyBatches !== undefined && !(Number.isInteger(options.everyBatches) && options.everyBatches >= 1)) {
@@ -119,7 +120,8 @@ export class ValidationHook extends tf.Callback {
     this.restoring ??= (async () => {
       for (const crop of this.options.crops) {
         const info = (await readCheckpointInfo(this.checkpointDir(crop.name))) as BestRecord | null;
-        if (info && typeof info.voi === 'number') this.best.set(crop.name, { ...info, checkpoint: this.checkpointDir(crop.name) });
+        if (info && typeof info.voi === 'number')
+          this.best.set(crop.name, { ...info, checkpoint: this.checkpointDir(crop.name) });
       }
     })().catch((e: unknown) => {
       this.restoring = null; // try again next time rather than overwrite bests we could not read

@@ -78,9 +78,7 @@ export function boundaryPostProcessor(opts: { thresholds?: number[]; grow?: bool
  * the components of the graph of edges with affinity > threshold (isolated voxels are singleton
  * segments).
  */
-export function affinityPostProcessor(
-  opts: { offsets?: number[][]; thresholds?: number[] } = {},
-): PostProcessor {
+export function affinityPostProcessor(opts: { offsets?: number[][]; thresholds?: number[] } = {}): PostProcessor {
   const offsets = (opts.offsets ?? DEFAULT_AFFINITY_OFFSETS).map((o) => [...o]);
   const thresholds = opts.thresholds ?? [...DEFAULT_THRESHOLDS];
   const name = 'affinity';
@@ -90,9 +88,7 @@ export function affinityPostProcessor(
     apply(prediction, shape, params) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
       if (c !== offsets.length) {
-        throw new Error(
-          `${name}: prediction has ${c} channels but ${offsets.length} offsets were given`,
-        );
+        throw new Error(`${name}: prediction has ${c} channels but ${offsets.length} offsets were given`);
       }
       const threshold = thresholdOf(name, params);
       return affinityComponents(prediction, [z, y, x], offsets, threshold).labels;

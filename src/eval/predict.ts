@@ -44,7 +44,8 @@ export function tileStarts(length: number, tile: number): number[] {
 
 function spatialShapeOf(shape: (number | null)[], what: string, model: tf.LayersModel): number[] | null {
   const s = shape.slice(1, 4);
-  if (shape.length !== 5) throw new OptionsError(`model ${model.name}: ${what} must be [batch, z, y, x, c], got [${shape.join(', ')}]`);
+  if (shape.length !== 5)
+    throw new OptionsError(`model ${model.name}: ${what} must be [batch, z, y, x, c], got [${shape.join(', ')}]`);
   return s.every((v) => v !== null) ? (s as number[]) : null;
 }
 
@@ -64,7 +65,11 @@ function outputShapeFor(model: tf.LayersModel, input: number[], channels: number
   });
 }
 
-export async function predictCrop(model: tf.LayersModel, crop: Crop, options: PredictOptions = {}): Promise<Prediction> {
+export async function predictCrop(
+  model: tf.LayersModel,
+  crop: Crop,
+  options: PredictOptions = {},
+): Promise<Prediction> {
   const inputs = model.inputs[0]!.shape;
   const channels = crop.raw.channels;
   const modelIn = spatialShapeOf(inputs, 'input', model);
@@ -112,7 +117,12 @@ export async function predictCrop(model: tf.LayersModel, crop: Crop, options: Pr
   const readBatch = (i: number) =>
     Promise.all(
       tiles.slice(i, i + batchSize).map((t) =>
-        crop.readRaw(roi(t.map((s, a) => region.offset[a]! + (s - context[a]!) * vs[a]!), input.map((n, a) => n * vs[a]!))),
+        crop.readRaw(
+          roi(
+            t.map((s, a) => region.offset[a]! + (s - context[a]!) * vs[a]!),
+            input.map((n, a) => n * vs[a]!),
+          ),
+        ),
       ),
     );
   let pending = readBatch(0);
@@ -124,7 +134,9 @@ export async function predictCrop(model: tf.LayersModel, crop: Crop, options: Pr
       if (i + batchSize < tiles.length) prefetched = pending = readBatch(i + batchSize);
       const batch = new Float32Array(raws.length * inVoxels);
       raws.forEach((r, b) => batch.set(r, b * inVoxels));
-      const out = tf.tidy(() => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor);
+      const out = tf.tidy(
+        () => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor,
+      );
       let values: Float32Array;
       try {
         values = (await out.data()) as Float32Array;

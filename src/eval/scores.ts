@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DataFormatError } from '../errors.js';
-import { writeFully } from '../write-fully.js';
+import { writeFully } from '../fs/files.js';
 
 export const SCORES_FILENAME = 'scores.jsonl';
 
@@ -53,7 +53,7 @@ export async function appendScores(runDir: string, rows: ScoreRow | readonly Sco
   try {
     await repairTail(fh);
     if (list.length > 0) {
-      const text = list.map((r) => JSON.stringify(r) + '\n').join('');
+      const text = list.map((r) => `${JSON.stringify(r)}\n`).join('');
       // 'a+' opens with O_APPEND: every write goes to the current end of the file.
       await writeFully(fh, Buffer.from(text, 'utf8'));
     }

@@ -91,7 +91,10 @@ class IntList {
 class DirectTable {
   readonly cells: Uint32Array;
   readonly nonzero = new IntList();
-  constructor(readonly rows: number, readonly cols: number) {
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+  ) {
     this.cells = new Uint32Array(rows * cols);
   }
   add(k: number, count: number): void {
@@ -164,7 +167,8 @@ class PairHashTable {
     for (let i = 0; i < oldCounts.length; i++) {
       const c = oldCounts[i];
       if (c === 0) continue;
-      const g = oldKeys[i << 1], p = oldKeys[(i << 1) + 1];
+      const g = oldKeys[i << 1],
+        p = oldKeys[(i << 1) + 1];
       let s = hash2(g, p) & mask;
       while (counts[s] !== 0) s = (s + 1) & mask;
       keys[s << 1] = g;
@@ -238,7 +242,8 @@ class DenseIndex {
     for (let i = 0; i < oldIds.length; i++) {
       const id = oldIds[i];
       if (id === 0) continue;
-      const lo = oldKeys[i << 1], hi = oldKeys[(i << 1) + 1];
+      const lo = oldKeys[i << 1],
+        hi = oldKeys[(i << 1) + 1];
       let s = hash2(lo, hi) & mask;
       while (ids[s] !== 0) s = (s + 1) & mask;
       keys[s << 1] = lo;
@@ -339,8 +344,12 @@ function countRaw(gt: NarrowLabelArray, pred: NarrowLabelArray, mask: Mask, tabl
 
 /** As countRaw, for lanes with any stride (uint64 arrays holding 32-bit ids). */
 function countRawStrided(gt: Lane, pred: Lane, mask: Mask, n: number, table: DirectTable): void {
-  const gd = gt.data, gs = gt.stride, go = gt.off;
-  const pd = pred.data, ps = pred.stride, po = pred.off;
+  const gd = gt.data,
+    gs = gt.stride,
+    go = gt.off;
+  const pd = pred.data,
+    ps = pred.stride,
+    po = pred.off;
   const cols = table.cols;
   let cg = 0;
   let cp = 0;
@@ -388,13 +397,21 @@ function countDense(
   pIndex: DenseIndex,
   table: PairHashTable,
 ): void {
-  const gd = gt.data, pd = pred.data;
-  const gWide = gt.wide, pWide = pred.wide;
+  const gd = gt.data,
+    pd = pred.data;
+  const gWide = gt.wide,
+    pWide = pred.wide;
   // last seen raw ids and their dense indices, per array
-  let gLo = 0, gHi = 0, gIdx = -1;
-  let pLo = 0, pHi = 0, pIdx = -1;
+  let gLo = 0,
+    gHi = 0,
+    gIdx = -1;
+  let pLo = 0,
+    pHi = 0,
+    pIdx = -1;
   // current run of equal dense pairs
-  let cg = -1, cp = -1, run = 0;
+  let cg = -1,
+    cp = -1,
+    run = 0;
   for (let i = 0; i < n; i++) {
     let lo: number, hi: number;
     if (gWide) {
@@ -470,29 +487,26 @@ function entropies(pairs: PairList): VoiResult {
  * correspondence matters). Voxels with gt = 0 or mask = 0 are ignored; with no voxel left, all
  * scores are 0.
  */
-export function variationOfInformation(
-  gt: VoiLabelArray,
-  pred: VoiLabelArray,
-  options: VoiOptions = {},
-): VoiResult {
+export function variationOfInformation(gt: VoiLabelArray, pred: VoiLabelArray, options: VoiOptions = {}): VoiResult {
   if (gt.length !== pred.length) {
-    throw new Error(
-      `variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`,
-    );
+    throw new Error(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
   }
   const mask = options.mask ?? null;
   if (mask !== null && mask.length !== gt.length) {
-    throw new Error(
-      `variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`,
-    );
+    throw new Error(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
   }
   const n = gt.length;
   const limit = directLimit(n);
 
   const gRange = laneOf(gt);
   const pRange = gRange === null ? null : laneOf(pred);
-  if (gRange !== null && pRange !== null && gRange.min >= 0 && pRange.min >= 0 &&
-      gRange.max * (pRange.max + 1) <= limit) {
+  if (
+    gRange !== null &&
+    pRange !== null &&
+    gRange.min >= 0 &&
+    pRange.min >= 0 &&
+    gRange.max * (pRange.max + 1) <= limit
+  ) {
     if (gRange.max === 0) return { voiSplit: 0, voiMerge: 0, voi: 0 };
     const table = new DirectTable(gRange.max, pRange.max + 1);
     if (gRange.lane.stride === 1 && pRange.lane.stride === 1) {

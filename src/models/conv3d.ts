@@ -34,7 +34,16 @@ export interface PatchConv3DArgs extends LayerArgs {
 function patchConv3dForward(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same' | 'valid'): tf.Tensor5D {
   const [k, , , cin, cout] = kernel.shape;
   const r = (k - 1) / 2;
-  const padded = padding === 'same' && r > 0 ? tf.pad(x, [[0, 0], [r, r], [r, r], [r, r], [0, 0]]) : x;
+  const padded =
+    padding === 'same' && r > 0
+      ? tf.pad(x, [
+          [0, 0],
+          [r, r],
+          [r, r],
+          [r, r],
+          [0, 0],
+        ])
+      : x;
   const [b, pz, py, px] = padded.shape;
   const [oz, oy, ox] = [pz - k + 1, py - k + 1, px - k + 1];
   if (oz < 1 || oy < 1 || ox < 1) {
@@ -43,7 +52,12 @@ function patchConv3dForward(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same'
   const flat = tf.reshape(padded, [b, pz, py * px * cin]);
   let sum: tf.Tensor4D | null = null;
   for (let dz = 0; dz < k; dz++) {
-    const sections = tf.reshape(tf.slice(flat, [0, dz, 0], [b, oz, py * px * cin]), [b * oz, py, px, cin]) as tf.Tensor4D;
+    const sections = tf.reshape(tf.slice(flat, [0, dz, 0], [b, oz, py * px * cin]), [
+      b * oz,
+      py,
+      px,
+      cin,
+    ]) as tf.Tensor4D;
     const w2 = tf.reshape(tf.slice(kernel, [dz, 0, 0, 0, 0], [1, k, k, cin, cout]), [k, k, cin, cout]) as tf.Tensor4D;
     const y = tf.conv2d(sections, w2, 1, 'valid');
     sum = sum ? (tf.add(sum, y) as tf.Tensor4D) : y;
@@ -60,7 +74,16 @@ function kernelGradient(x: tf.Tensor5D, dy: tf.Tensor5D, k: number, padding: 'sa
   const cin = x.shape[4];
   const cout = dy.shape[4];
   const r = (k - 1) / 2;
-  const padded = padding === 'same' && r > 0 ? tf.pad(x, [[0, 0], [r, r], [r, r], [r, r], [0, 0]]) : x;
+  const padded =
+    padding === 'same' && r > 0
+      ? tf.pad(x, [
+          [0, 0],
+          [r, r],
+          [r, r],
+          [r, r],
+          [0, 0],
+        ])
+      : x;
   const [b, pz, py, px] = padded.shape;
   const [, oz, oy, ox] = dy.shape;
   const flat = tf.reshape(padded, [b, pz, py * px * cin]);
@@ -99,7 +122,17 @@ export function patchConv3d(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same'
         const dx =
           padding === 'same'
             ? patchConv3dForward(g, flipped, 'same')
-            : patchConv3dForward(tf.pad(g, [[0, 0], [r, r], [r, r], [r, r], [0, 0]]), flipped, 'valid');
+            : patchConv3dForward(
+                tf.pad(g, [
+                  [0, 0],
+                  [r, r],
+                  [r, r],
+                  [r, r],
+                  [0, 0],
+                ]),
+                flipped,
+                'valid',
+              );
         return [dx, dw];
       },
     };
@@ -129,7 +162,8 @@ export class PatchConv3D extends tf.layers.Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = args.kernelInitializer ?? 'glorotUniform';
     this.seed = args.seed;
-    if (!Number.isInteger(this.filters) || this.filters < 1) throw new OptionsError(`PatchConv3D: filters must be a positive integer, got ${this.filters}`);
+    if (!Number.isInteger(this.filters) || this.filters < 1)
+      throw new OptionsError(`PatchConv3D: filters must be a positive integer, got ${this.filters}`);
     if (!Number.isInteger(this.kernelSize) || this.kernelSize < 1 || this.kernelSize % 2 === 0) {
       throw new OptionsError(`PatchConv3D: kernelSize must be a positive odd integer, got ${this.kernelSize}`);
     }
@@ -137,12 +171,16 @@ export class PatchConv3D extends tf.layers.Layer {
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
-    if (shapes.some((s) => s[4] == null)) throw new OptionsError('PatchConv3D: the channel axis of the input must be known');
+    if (shapes.some((s) => s[4] == null))
+      throw new OptionsError('PatchConv3D: the channel axis of the input must be known');
     this.inputChannels = shapes.map((s) => s[4]!);
     const cin = this.inputChannels.reduce((a, b) => a + b, 0);
     const k = this.kernelSize;
     const seed = this.seed;
-    const init = this.kernelInitializer === 'heNormal' ? tf.initializers.heNormal({ seed }) : tf.initializers.glorotUniform({ seed });
+    const init =
+      this.kernelInitializer === 'heNormal'
+        ? tf.initializers.heNormal({ seed })
+        : tf.initializers.glorotUniform({ seed });
     this.kernel = this.addWeight('kernel', [k, k, k, cin, this.filters], 'float32', init);
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
     this.built = true;
@@ -187,16 +225,16 @@ export class PatchConv3D extends tf.layers.Layer {
   }
 
   private activate(y: tf.Tensor): tf.Tensor {
-      switch (this.activation) {
-        case 'relu':
-          return tf.relu(y);
-        case 'sigmoid':
-          return tf.sigmoid(y);
-        case 'softmax':
-          return tf.softmax(y, -1);
-        default:
-          return y;
-      }
+    switch (this.activation) {
+      case 'relu':
+        return tf.relu(y);
+      case 'sigmoid':
+        return tf.sigmoid(y);
+      case 'softmax':
+        return tf.softmax(y, -1);
+      default:
+        return y;
+    }
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,136 +1,12 @@
 /**
- * A small 3D U-Net for tf.layers, channels-last ([b, z, y, x, c]).
- *
- * tfjs 4.22 has no upSampling3d and cannot train conv3dTranspose, and only has cropping2D, so two
- * small custom layers fill the gaps: `UpSampling3D` (nearest-neighbour repeat, built from
- * expandDims + concat + reshape, whose gradients exist on every backend) and `Cropping3D`
- * (a slice). Both are registered with `tf.serialization.registerClass` when this module is
- * imported, under Keras' own class names and config keys, so `tf.loadLayersModel` reads saved
- * models back — import this module (or the package) before loading a checkpoint. Convolutions are
- * `PatchConv3D` (src/models/conv3d.ts): fast and correct on the wasm backend.
+ * A small 3D U-Net for tf.layers, channels-last ([b, z, y, x, c]). Up-sampling and cropping are
+ * the custom layers of `layers.ts` (registered for loading checkpoints when imported);
+ * convolutions are `PatchConv3D` (`conv3d.ts`): fast and correct on the wasm backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import { PatchConv3D } from './conv3d.js';
-
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-type Shape = (number | null)[];
-
-function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-  if (Array.isArray(inputs)) {
-    if (inputs.length !== 1) throw new Error(`expected one input tensor, got ${inputs.length}`);
-    return inputs[0]!;
-  }
-  return inputs;
-}
-
-function singleShape(shape: tf.Shape | tf.Shape[]): Shape {
-  if (Array.isArray(shape[0])) return (shape as tf.Shape[])[0]! as Shape;
-  return shape as Shape;
-}
-
-/** Repeats every voxel `size[i]` times along spatial axis i of a [b, z, y, x, c] tensor. */
-export class UpSampling3D extends tf.layers.Layer {
-  static className = 'UpSampling3D';
-  readonly size: [number, number, number];
-
-  constructor(args: LayerArgs & { size?: number | number[] } = {}) {
-    super(args);
-    const s = args.size ?? 2;
-    const size = typeof s === 'number' ? [s, s, s] : s;
-    if (size.length !== 3 || size.some((v) => !Number.isInteger(v) || v < 1)) {
-      throw new OptionsError(`UpSampling3D: size must be a positive integer or three of them, got ${JSON.stringify(s)}`);
-    }
-    this.size = [size[0]!, size[1]!, size[2]!];
-    this.inputSpec = [{ ndim: 5 }];
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = singleShape(inputShape);
-    return [s[0]!, ...[1, 2, 3].map((a) => (s[a] == null ? null : s[a]! * this.size[a - 1]!)), s[4]!];
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = single(inputs) as tf.Tensor5D;
-      const [b, z, y, w, c] = x.shape;
-      const [sz, sy, sx] = this.size;
-      // Nearest-neighbour resizes of rank-4 views: y and x as an image per section, then z as an
-      // image of height z and width 1. Their gradients are native kernels on every backend
-      // (the expand + concat version's rank-6 split gradient is very slow on wasm).
-      let t: tf.Tensor = x;
-      if (sy !== 1 || sx !== 1) {
-        t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b * z, y, w, c]) as tf.Tensor4D, [y * sy, w * sx]);
-      }
-      if (sz !== 1) {
-        t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b, z, 1, y * sy * w * sx * c]) as tf.Tensor4D, [z * sz, 1]);
-      }
-      return tf.reshape(t, [b, z * sz, y * sy, w * sx, c]);
-    });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), size: [...this.size], data_format: 'channels_last' };
-  }
-}
-
-/** Removes `cropping[i] = [before, after]` voxels along spatial axis i of a [b, z, y, x, c] tensor. */
-export class Cropping3D extends tf.layers.Layer {
-  static className = 'Cropping3D';
-  readonly cropping: [[number, number], [number, number], [number, number]];
-
-  constructor(args: LayerArgs & { cropping?: number | number[] | number[][] } = {}) {
-    super(args);
-    const c = args.cropping ?? 1;
-    let pairs: number[][];
-    if (typeof c === 'number') pairs = [[c, c], [c, c], [c, c]];
-    else if (c.length === 3 && c.every((v) => typeof v === 'number')) pairs = (c as number[]).map((v) => [v, v]);
-    else pairs = c as number[][];
-    if (
-      pairs.length !== 3 ||
-      pairs.some((p) => !Array.isArray(p) || p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))
-    ) {
-      throw new OptionsError(`Cropping3D: cropping must be an integer, three integers or three [before, after] pairs, got ${JSON.stringify(c)}`);
-    }
-    this.cropping = pairs.map((p) => [p[0]!, p[1]!]) as [[number, number], [number, number], [number, number]];
-    this.inputSpec = [{ ndim: 5 }];
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = singleShape(inputShape);
-    return [
-      s[0]!,
-      ...[1, 2, 3].map((a) => {
-        const [b, e] = this.cropping[a - 1]!;
-        return s[a] == null ? null : s[a]! - b - e;
-      }),
-      s[4]!,
-    ];
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = single(inputs);
-      const begin = [0, ...this.cropping.map((p) => p[0]), 0];
-      const size = x.shape.map((d, i) => (i === 0 || i === 4 ? -1 : d - this.cropping[i - 1]![0] - this.cropping[i - 1]![1]));
-      if (size.some((d) => d !== -1 && d <= 0)) {
-        throw new Error(`Cropping3D: cropping ${JSON.stringify(this.cropping)} removes all of [${x.shape.join(', ')}]`);
-      }
-      return tf.slice(x, begin, size);
-    });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      cropping: this.cropping.map((p) => [...p]),
-      data_format: 'channels_last',
-    };
-  }
-}
-
-tf.serialization.registerClass(UpSampling3D);
-tf.serialization.registerClass(Cropping3D);
+import { Cropping3D, UpSampling3D } from './layers.js';
 
 export type Padding = 'same' | 'valid';
 export type FinalActivation = 'sigmoid' | 'softmax' | 'linear';
@@ -207,18 +83,24 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
   let layerIndex = 0;
   const nextSeed = () => (seed === undefined ? undefined : seed + layerIndex++);
   if (inputShape.length !== 4 || inputShape.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new OptionsError(`unet3d: inputShape must be [z, y, x, c] positive integers, got ${JSON.stringify(inputShape)}`);
+    throw new OptionsError(
+      `unet3d: inputShape must be [z, y, x, c] positive integers, got ${JSON.stringify(inputShape)}`,
+    );
   }
   if (!Number.isInteger(outputChannels) || outputChannels < 1) {
     throw new OptionsError(`unet3d: outputChannels must be a positive integer, got ${outputChannels}`);
   }
-  if (!Number.isInteger(depth) || depth < 0) throw new OptionsError(`unet3d: depth must be an integer ≥ 0, got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 0)
+    throw new OptionsError(`unet3d: depth must be an integer ≥ 0, got ${depth}`);
   if (!Number.isInteger(baseFilters) || baseFilters < 1) {
     throw new OptionsError(`unet3d: baseFilters must be a positive integer, got ${baseFilters}`);
   }
-  if (padding !== 'same' && padding !== 'valid') throw new OptionsError(`unet3d: padding must be 'same' or 'valid', got ${String(padding)}`);
+  if (padding !== 'same' && padding !== 'valid')
+    throw new OptionsError(`unet3d: padding must be 'same' or 'valid', got ${String(padding)}`);
   if (!['sigmoid', 'softmax', 'linear'].includes(finalActivation)) {
-    throw new OptionsError(`unet3d: finalActivation must be 'sigmoid', 'softmax' or 'linear', got ${String(finalActivation)}`);
+    throw new OptionsError(
+      `unet3d: finalActivation must be 'sigmoid', 'softmax' or 'linear', got ${String(finalActivation)}`,
+    );
   }
   for (let a = 0; a < 3; a++) {
     if (unetOutputSize(inputShape[a]!, { depth, padding, convsPerBlock }) == null) {
@@ -286,7 +168,8 @@ export function modelOutputShape(model: tf.LayersModel): number[] {
   const out = model.outputs[0];
   if (out == null) throw new Error(`model ${model.name} has no output`);
   const shape = out.shape.slice(1);
-  if (shape.some((d) => d == null)) throw new Error(`model ${model.name} has an undefined output size: [${out.shape.join(', ')}]`);
+  if (shape.some((d) => d == null))
+    throw new Error(`model ${model.name} has an undefined output size: [${out.shape.join(', ')}]`);
   return shape as number[];
 }
 
@@ -295,6 +178,7 @@ export function modelInputShape(model: tf.LayersModel): number[] {
   const inp = model.inputs[0];
   if (inp == null) throw new Error(`model ${model.name} has no input`);
   const shape = inp.shape.slice(1);
-  if (shape.some((d) => d == null)) throw new Error(`model ${model.name} has an undefined input size: [${inp.shape.join(', ')}]`);
+  if (shape.some((d) => d == null))
+    throw new Error(`model ${model.name} has an undefined input size: [${inp.shape.join(', ')}]`);
   return shape as number[];
 }

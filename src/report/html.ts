@@ -74,7 +74,9 @@ export async function writeReport(runDir: string, report: RunReport): Promise<st
     rows.push(
       `<tr><td><a href="#${escapeXml(anchor)}">${escapeXml(crop.name)}</a></td><td>${crop.bestEpoch}</td>` +
         `<td><b>${fmt(crop.voi)}</b></td><td>${fmt(crop.voiSplit)}</td><td>${fmt(crop.voiMerge)}</td>` +
-        baselineNames.map((b) => `<td>${crop.baselines?.[b] === undefined ? '–' : fmt(crop.baselines[b]!)}</td>`).join('') +
+        baselineNames
+          .map((b) => `<td>${crop.baselines?.[b] === undefined ? '–' : fmt(crop.baselines[b]!)}</td>`)
+          .join('') +
         `<td><a href="${escapeXml(href(ckptRel))}"><code>${escapeXml(crop.checkpoint)}</code></a></td></tr>`,
     );
     const baselineList = Object.entries(crop.baselines ?? {});

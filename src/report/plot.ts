@@ -17,7 +17,18 @@ export interface LineChartOptions {
   markers?: boolean;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 export function escapeXml(s: string): string {
   return s
@@ -116,21 +127,29 @@ export function lineChartSvg(series: readonly Series[], options: LineChartOption
   );
   // Grid and ticks.
   out.push('<g class="grid" stroke="#e5e5e5" stroke-width="1">');
-  for (const t of yTicks) out.push(`<line x1="${margin.left}" x2="${margin.left + pw}" y1="${num(sy(t))}" y2="${num(sy(t))}"/>`);
-  for (const t of xTicks) out.push(`<line x1="${num(sx(t))}" x2="${num(sx(t))}" y1="${margin.top}" y2="${margin.top + ph}"/>`);
+  for (const t of yTicks)
+    out.push(`<line x1="${margin.left}" x2="${margin.left + pw}" y1="${num(sy(t))}" y2="${num(sy(t))}"/>`);
+  for (const t of xTicks)
+    out.push(`<line x1="${num(sx(t))}" x2="${num(sx(t))}" y1="${margin.top}" y2="${margin.top + ph}"/>`);
   out.push('</g>');
   out.push('<g class="axes" stroke="#333" stroke-width="1">');
   out.push(`<line x1="${margin.left}" x2="${margin.left + pw}" y1="${margin.top + ph}" y2="${margin.top + ph}"/>`);
   out.push(`<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + ph}"/>`);
-  for (const t of xTicks) out.push(`<line x1="${num(sx(t))}" x2="${num(sx(t))}" y1="${margin.top + ph}" y2="${margin.top + ph + 5}"/>`);
-  for (const t of yTicks) out.push(`<line x1="${margin.left - 5}" x2="${margin.left}" y1="${num(sy(t))}" y2="${num(sy(t))}"/>`);
+  for (const t of xTicks)
+    out.push(`<line x1="${num(sx(t))}" x2="${num(sx(t))}" y1="${margin.top + ph}" y2="${margin.top + ph + 5}"/>`);
+  for (const t of yTicks)
+    out.push(`<line x1="${margin.left - 5}" x2="${margin.left}" y1="${num(sy(t))}" y2="${num(sy(t))}"/>`);
   out.push('</g>');
   out.push('<g class="tick-labels" fill="#333">');
   for (const t of xTicks) {
-    out.push(`<text x="${num(sx(t))}" y="${margin.top + ph + 18}" text-anchor="middle">${escapeXml(fmtTick(t, xStep))}</text>`);
+    out.push(
+      `<text x="${num(sx(t))}" y="${margin.top + ph + 18}" text-anchor="middle">${escapeXml(fmtTick(t, xStep))}</text>`,
+    );
   }
   for (const t of yTicks) {
-    out.push(`<text x="${margin.left - 8}" y="${num(sy(t) + 4)}" text-anchor="end">${escapeXml(fmtTick(t, yStep))}</text>`);
+    out.push(
+      `<text x="${margin.left - 8}" y="${num(sy(t) + 4)}" text-anchor="end">${escapeXml(fmtTick(t, yStep))}</text>`,
+    );
   }
   out.push('</g>');
   out.push(
@@ -142,11 +161,16 @@ export function lineChartSvg(series: readonly Series[], options: LineChartOption
 
   // Series.
   // An id unique to this chart, so several charts can be inlined in one page.
-  const clipId = `plot-${hashString(options.title + '\u0000' + series.map((s) => s.name).join('\u0000'))}`;
-  out.push(`<defs><clipPath id="${clipId}"><rect x="${margin.left}" y="${margin.top}" width="${pw}" height="${ph}"/></clipPath></defs>`);
+  const clipId = `plot-${hashString(`${options.title}\u0000${series.map((s) => s.name).join('\u0000')}`)}`;
+  out.push(
+    `<defs><clipPath id="${clipId}"><rect x="${margin.left}" y="${margin.top}" width="${pw}" height="${ph}"/></clipPath></defs>`,
+  );
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
-    const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])).slice().sort((a, b) => a[0] - b[0]);
+    const pts = s.points
+      .filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))
+      .slice()
+      .sort((a, b) => a[0] - b[0]);
     out.push(`<g class="series" data-name="${escapeXml(s.name)}" clip-path="url(#${clipId})">`);
     if (pts.length > 1) {
       out.push(
@@ -183,5 +207,5 @@ export function lineChartSvg(series: readonly Series[], options: LineChartOption
     out.push('</g>');
   }
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -48,10 +48,13 @@ export function encodePng(width: number, height: number, data: Uint8Array, chann
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`encodePng: width and height must be positive integers, got ${width}×${height}`);
   }
-  if (channels !== 1 && channels !== 3 && channels !== 4) throw new Error(`encodePng: channels must be 1, 3 or 4, got ${channels}`);
+  if (channels !== 1 && channels !== 3 && channels !== 4)
+    throw new Error(`encodePng: channels must be 1, 3 or 4, got ${channels}`);
   const rowBytes = width * channels;
   if (data.length !== rowBytes * height) {
-    throw new Error(`encodePng: expected ${rowBytes * height} bytes for ${width}×${height}×${channels}, got ${data.length}`);
+    throw new Error(
+      `encodePng: expected ${rowBytes * height} bytes for ${width}×${height}×${channels}, got ${data.length}`,
+    );
   }
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
@@ -112,13 +115,22 @@ function toRgb(image: PixelImage): PixelImage {
 
 /** Values of a [z, y, x] (C order) volume accepted by the slice helpers. */
 export type VolumeValues =
-  | Float32Array | Float64Array | Uint8Array | Uint16Array | Uint32Array | Int32Array | Int16Array | Int8Array
-  | BigUint64Array | BigInt64Array;
+  | Float32Array
+  | Float64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | BigUint64Array
+  | BigInt64Array;
 
 function checkSlice(values: { length: number }, shape: readonly number[], z: number): [number, number] {
   if (shape.length !== 3) throw new Error(`expected a [z, y, x] shape, got [${shape.join(', ')}]`);
   const [Z, Y, X] = shape as [number, number, number];
-  if (values.length !== Z * Y * X) throw new Error(`volume has ${values.length} values, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
+  if (values.length !== Z * Y * X)
+    throw new Error(`volume has ${values.length} values, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
   if (!Number.isInteger(z) || z < 0 || z >= Z) throw new Error(`slice ${z} outside [0, ${Z})`);
   return [Y, X];
 }
@@ -157,7 +169,7 @@ export function sliceToGray(
     if (span <= 0) data[i] = 128;
     else {
       const t = Math.round(((v - lo) / span) * 255);
-      data[i] = Number.isNaN(t) ? 0 : t < 0 ? 0 : t > 255 ? 255 : t;
+      data[i] = Number.isNaN(t) ? 0 : t < 0 ? 0 : Math.min(t, 255);
     }
   }
   return { width: X, height: Y, channels: 1, data };
@@ -188,8 +200,8 @@ export function labelColor(id: number | bigint): [number, number, number] {
   const h = fmix32(lo ^ fmix32(hi + 0x9e3779b9));
   // HSV with high saturation and value: distinct, never near black.
   const hue = (h & 0xffff) / 0x10000;
-  const sat = 0.55 + ((h >>> 16) & 0xff) / 255 * 0.4;
-  const val = 0.75 + ((h >>> 24) & 0xff) / 255 * 0.25;
+  const sat = 0.55 + (((h >>> 16) & 0xff) / 255) * 0.4;
+  const val = 0.75 + (((h >>> 24) & 0xff) / 255) * 0.25;
   return hsvToRgb(hue, sat, val);
 }
 
@@ -234,7 +246,10 @@ export function labelSliceToRgb(labels: VolumeValues, shape: readonly number[], 
  * Panels side by side (top-aligned) as one RGB image, `gap` pixels of `background` between them
  * and around shorter panels.
  */
-export function hconcat(images: readonly PixelImage[], options: { gap?: number; background?: number } = {}): PixelImage {
+export function hconcat(
+  images: readonly PixelImage[],
+  options: { gap?: number; background?: number } = {},
+): PixelImage {
   if (images.length === 0) throw new Error('hconcat: no images');
   const gap = options.gap ?? 4;
   const bg = options.background ?? 255;
@@ -254,7 +269,8 @@ export function hconcat(images: readonly PixelImage[], options: { gap?: number; 
 
 /** Nearest-neighbour enlargement by an integer factor (small crops are hard to see at 1:1). */
 export function upscale(image: PixelImage, factor: number): PixelImage {
-  if (!Number.isInteger(factor) || factor < 1) throw new Error(`upscale: factor must be a positive integer, got ${factor}`);
+  if (!Number.isInteger(factor) || factor < 1)
+    throw new Error(`upscale: factor must be a positive integer, got ${factor}`);
   if (factor === 1) return image;
   const c = image.channels;
   const width = image.width * factor;

@@ -72,7 +72,9 @@ export function planAugment(
   voxelSize: readonly number[],
 ): AugmentPlan {
   const shapes: readonly (readonly number[])[] =
-    shape.length > 0 && Array.isArray(shape[0]) ? (shape as readonly (readonly number[])[]) : [shape as readonly number[]];
+    shape.length > 0 && Array.isArray(shape[0])
+      ? (shape as readonly (readonly number[])[])
+      : [shape as readonly number[]];
   const d = voxelSize.length;
   if (d === 0) throw new Error('planAugment: voxelSize is empty');
   for (const s of shapes) {
@@ -86,8 +88,8 @@ export function planAugment(
   }
   const intensity = options.intensity ?? false;
   const gammaRange = options.gamma ?? false;
-  const scaleRange = intensity ? intensity.scale ?? [1, 1] : [1, 1];
-  const shiftRange = intensity ? intensity.shift ?? [0, 0] : [0, 0];
+  const scaleRange = intensity ? (intensity.scale ?? [1, 1]) : [1, 1];
+  const shiftRange = intensity ? (intensity.shift ?? [0, 0]) : [0, 0];
   checkRange('intensity.scale', scaleRange);
   checkRange('intensity.shift', shiftRange);
   if (gammaRange) {
@@ -98,7 +100,9 @@ export function planAugment(
   // Fixed number of draws, in a fixed order: d mirror coins, d − 1 shuffle numbers, scale, shift, gamma.
   const mirrorDraws = Array.from({ length: d }, () => rng.next());
   const shuffleDraws = Array.from({ length: d - 1 }, () => rng.next());
-  const uScale = rng.next(), uShift = rng.next(), uGamma = rng.next();
+  const uScale = rng.next(),
+    uShift = rng.next(),
+    uGamma = rng.next();
 
   const mirror = mirrorDraws.map((u, a) => {
     const wanted = Array.isArray(mirrorOpt) ? mirrorOpt[a]! : mirrorOpt;
@@ -137,7 +141,9 @@ export function planAugment(
 
 function checkRange(name: string, r: readonly number[]): void {
   if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => Number.isFinite(v)) || r[0]! > r[1]!) {
-    throw new Error(`planAugment: ${name} must be [low, high] finite numbers with low ≤ high, got ${JSON.stringify(r)}`);
+    throw new Error(
+      `planAugment: ${name} must be [low, high] finite numbers with low ≤ high, got ${JSON.stringify(r)}`,
+    );
   }
 }
 
@@ -164,7 +170,8 @@ export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample:
   const nRaw = rawShape.reduce((a, b) => a * b, 1);
   const nLab = labelShape.reduce((a, b) => a * b, 1);
   if (raw.length !== nRaw) throw new Error(`applyAugment: raw has ${raw.length} elements, rawShape needs ${nRaw}`);
-  if (labels.length !== nLab) throw new Error(`applyAugment: labels have ${labels.length} elements, labelShape needs ${nLab}`);
+  if (labels.length !== nLab)
+    throw new Error(`applyAugment: labels have ${labels.length} elements, labelShape needs ${nLab}`);
   if (mask.length !== nLab) throw new Error(`applyAugment: mask has ${mask.length} elements, labelShape needs ${nLab}`);
   for (let i = 0; i < d; i++) {
     const a = plan.transpose[i]!;
@@ -175,7 +182,9 @@ export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample:
       );
     }
     if (plan.mirror[i] && (rawSpatial[i]! - labelShape[i]!) % 2 !== 0) {
-      throw new Error(`applyAugment: the plan mirrors axis ${i}, where raw and labels differ by an odd number of voxels`);
+      throw new Error(
+        `applyAugment: the plan mirrors axis ${i}, where raw and labels differ by an odd number of voxels`,
+      );
     }
   }
 
@@ -185,11 +194,12 @@ export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample:
 
   const g = plan.gamma;
   if (plan.intensity !== null || g !== null) {
-    const scale = plan.intensity?.scale ?? 1, shift = plan.intensity?.shift ?? 0;
+    const scale = plan.intensity?.scale ?? 1,
+      shift = plan.intensity?.shift ?? 0;
     for (let i = 0; i < outRaw.length; i++) {
       let v = outRaw[i]! * scale + shift;
-      v = v < 0 ? 0 : v > 1 ? 1 : v;
-      if (g !== null) v = Math.pow(v, g);
+      v = v < 0 ? 0 : Math.min(v, 1);
+      if (g !== null) v = v ** g;
       outRaw[i] = v;
     }
   }
@@ -212,7 +222,12 @@ interface Typed {
 }
 
 /** Mirror + transpose of a C-order [spatial..., channels] array into a new array of the same type. */
-function remap(srcIn: AugmentLabels | Float32Array, shape: readonly number[], channels: number, plan: AugmentPlan): Typed {
+function remap(
+  srcIn: AugmentLabels | Float32Array,
+  shape: readonly number[],
+  channels: number,
+  plan: AugmentPlan,
+): Typed {
   const src = srcIn as unknown as Typed;
   const d = shape.length;
   const n = src.length;
@@ -231,7 +246,8 @@ function remap(srcIn: AugmentLabels | Float32Array, shape: readonly number[], ch
   const step = plan.transpose.map((a) => (plan.mirror[a] ? -inStride[a]! : inStride[a]!));
 
   const last = d - 1;
-  const nx = outShape[last]!, stepX = step[last]!;
+  const nx = outShape[last]!,
+    stepX = step[last]!;
   const rowLen = nx * channels;
   const contiguous = stepX === channels; // the last axis is neither transposed nor mirrored
   const counter = new Array<number>(d).fill(0);
@@ -243,7 +259,8 @@ function remap(srcIn: AugmentLabels | Float32Array, shape: readonly number[], ch
       let q = p;
       for (let x = 0; x < nx; x++, q += stepX) dst[o + x] = src[q]!;
     } else {
-      let q = p, w = o;
+      let q = p,
+        w = o;
       for (let x = 0; x < nx; x++, q += stepX) for (let c = 0; c < channels; c++) dst[w++] = src[q + c]!;
     }
     // Advance the odometer over the output axes before the last one.

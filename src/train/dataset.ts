@@ -100,19 +100,25 @@ export function trainingDataset(
   const { input, output } = checkSamplingOptions(options);
   if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
   const batchSize = options.batchSize ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);
   const prefetch = options.prefetch ?? 2;
-  if (!Number.isInteger(prefetch) || prefetch < 0) throw new OptionsError(`prefetch must be a non-negative integer, got ${prefetch}`);
+  if (!Number.isInteger(prefetch) || prefetch < 0)
+    throw new OptionsError(`prefetch must be a non-negative integer, got ${prefetch}`);
   const weights = options.cropWeights ?? 'equal';
   if (Array.isArray(weights)) {
     if (weights.length !== crops.length) {
-      throw new OptionsError(`cropWeights has ${weights.length} entries for ${crops.length} crops (${crops.map((c) => c.name).join(', ')})`);
+      throw new OptionsError(
+        `cropWeights has ${weights.length} entries for ${crops.length} crops (${crops.map((c) => c.name).join(', ')})`,
+      );
     }
     if (weights.some((w) => !(w >= 0) || !Number.isFinite(w)) || weights.every((w) => w === 0)) {
       throw new OptionsError(`cropWeights must be non-negative numbers, not all zero; got [${weights.join(', ')}]`);
     }
   } else if (!['equal', 'size', 'masked'].includes(weights)) {
-    throw new OptionsError(`cropWeights must be 'equal', 'size', 'masked' or a list of numbers, got ${JSON.stringify(weights)}`);
+    throw new OptionsError(
+      `cropWeights must be 'equal', 'size', 'masked' or a list of numbers, got ${JSON.stringify(weights)}`,
+    );
   }
   const target = options.target ?? 'boundary';
   const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
@@ -138,7 +144,9 @@ export function trainingDataset(
         xs.set(sample.raw, b * inVoxels * s.channels);
         const t = makeTarget(target, sample.labels, sample.mask, sample.labelShape, targetOptions);
         if (t.channels !== s.targetChannels || t.maskChannels !== s.maskChannels) {
-          throw new OptionsError(`the target gave ${t.channels}+${t.maskChannels} channels, earlier samples ${s.targetChannels}+${s.maskChannels}`);
+          throw new OptionsError(
+            `the target gave ${t.channels}+${t.maskChannels} channels, earlier samples ${s.targetChannels}+${s.maskChannels}`,
+          );
         }
         interleave(ys, b * outVoxels * ysChannels, t.target, t.channels, t.mask, t.maskChannels, outVoxels);
       }),
@@ -181,11 +189,19 @@ async function prepare(
   const channels = crops[0]!.raw.channels;
   const mismatch = crops.find((c) => c.raw.channels !== channels);
   if (mismatch) {
-    throw new OptionsError(`crop ${mismatch.name} has ${mismatch.raw.channels} raw channels, ${crops[0]!.name} has ${channels}`);
+    throw new OptionsError(
+      `crop ${mismatch.name} has ${mismatch.raw.channels} raw channels, ${crops[0]!.name} has ${channels}`,
+    );
   }
   if (target === 'semantic') await checkClasses(crops, targetOptions.numClasses!);
   const w = samplers.map((s, i) =>
-    Array.isArray(weights) ? weights[i]! : weights === 'size' ? s.labelVoxels : weights === 'masked' ? s.knownVoxels! : 1,
+    Array.isArray(weights)
+      ? weights[i]!
+      : weights === 'size'
+        ? s.labelVoxels
+        : weights === 'masked'
+          ? s.knownVoxels!
+          : 1,
   );
   if (w.every((x) => x === 0)) throw new OptionsError('every crop has weight 0 (no known voxels?)');
   const cumulative: number[] = [];
@@ -205,7 +221,9 @@ async function checkClasses(crops: readonly Crop[], numClasses: number): Promise
     let max = 0;
     for (let i = 0; i < labels.length; i++) if (Number(labels[i]) > max) max = Number(labels[i]);
     if (max >= numClasses) {
-      throw new OptionsError(`crop ${crop.name} has label ${max}, but numClasses is ${numClasses} (classes are 0..${numClasses - 1})`);
+      throw new OptionsError(
+        `crop ${crop.name} has label ${max}, but numClasses is ${numClasses} (classes are 0..${numClasses - 1})`,
+      );
     }
   }
 }

@@ -29,7 +29,9 @@ export function integralVolume(mask: Uint8Array, shape: readonly number[]): Floa
   if (mask.length !== Z * Y * X) {
     throw new Error(`integralVolume: mask has ${mask.length} elements, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
   }
-  const Y1 = Y + 1, X1 = X + 1, S = Y1 * X1;
+  const Y1 = Y + 1,
+    X1 = X + 1,
+    S = Y1 * X1;
   const t = new Float64Array((Z + 1) * S);
   // Row prefix sums along x, then accumulate along y, then along z.
   for (let z = 0; z < Z; z++) {
@@ -44,7 +46,8 @@ export function integralVolume(mask: Uint8Array, shape: readonly number[]): Floa
     }
     const plane = (z + 1) * S;
     for (let y = 1; y <= Y; y++) {
-      const row = plane + y * X1, prev = row - X1;
+      const row = plane + y * X1,
+        prev = row - X1;
       for (let x = 1; x <= X; x++) t[row + x]! += t[prev + x]!;
     }
     if (z > 0) {
@@ -67,20 +70,33 @@ export function boxSum(
 ): number {
   const [Z, Y, X] = checkShape('boxSum', shape);
   checkTable('boxSum', table, Z, Y, X);
-  const z0 = clamp(begin[0]!, Z), z1 = clamp(end[0]!, Z);
-  const y0 = clamp(begin[1]!, Y), y1 = clamp(end[1]!, Y);
-  const x0 = clamp(begin[2]!, X), x1 = clamp(end[2]!, X);
+  const z0 = clamp(begin[0]!, Z),
+    z1 = clamp(end[0]!, Z);
+  const y0 = clamp(begin[1]!, Y),
+    y1 = clamp(end[1]!, Y);
+  const x0 = clamp(begin[2]!, X),
+    x1 = clamp(end[2]!, X);
   if (z1 <= z0 || y1 <= y0 || x1 <= x0) return 0;
-  const X1 = X + 1, S = (Y + 1) * X1;
-  const a = z0 * S, b = z1 * S, c = y0 * X1, d = y1 * X1;
+  const X1 = X + 1,
+    S = (Y + 1) * X1;
+  const a = z0 * S,
+    b = z1 * S,
+    c = y0 * X1,
+    d = y1 * X1;
   return (
-    table[b + d + x1]! - table[b + d + x0]! - table[b + c + x1]! + table[b + c + x0]! -
-    table[a + d + x1]! + table[a + d + x0]! + table[a + c + x1]! - table[a + c + x0]!
+    table[b + d + x1]! -
+    table[b + d + x0]! -
+    table[b + c + x1]! +
+    table[b + c + x0]! -
+    table[a + d + x1]! +
+    table[a + d + x0]! +
+    table[a + c + x1]! -
+    table[a + c + x0]!
   );
 }
 
 function clamp(v: number, n: number): number {
-  return v < 0 ? 0 : v > n ? n : v;
+  return v < 0 ? 0 : Math.min(v, n);
 }
 
 /**
@@ -102,7 +118,14 @@ export class ValidCentres {
   private readonly ny: number;
 
   /** @internal */
-  constructor(low: number[], high: number[], runRow: Int32Array, runX0: Int32Array, runStart: Float64Array, count: number) {
+  constructor(
+    low: number[],
+    high: number[],
+    runRow: Int32Array,
+    runX0: Int32Array,
+    runStart: Float64Array,
+    count: number,
+  ) {
     this.low = low;
     this.high = high;
     this.runRow = runRow;
@@ -118,7 +141,8 @@ export class ValidCentres {
       throw new RangeError(`ValidCentres.at: index ${i} outside [0, ${this.count})`);
     }
     // Last run whose start ≤ i.
-    let lo = 0, hi = this.runStart.length - 1;
+    let lo = 0,
+      hi = this.runStart.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
       if (this.runStart[mid]! <= i) lo = mid;
@@ -145,7 +169,8 @@ export class ValidCentres {
     for (let r = 0; r < this.runRow.length; r++) {
       const len = (r + 1 < this.runStart.length ? this.runStart[r + 1]! : this.count) - this.runStart[r]!;
       const row = this.runRow[r]!;
-      const z = this.low[0]! + Math.floor(row / this.ny), y = this.low[1]! + (row % this.ny);
+      const z = this.low[0]! + Math.floor(row / this.ny),
+        y = this.low[1]! + (row % this.ny);
       for (let j = 0; j < len; j++) {
         out[k++] = z;
         out[k++] = y;
@@ -176,20 +201,28 @@ export function validCentres(
   if (boxShape.length !== 3 || !boxShape.every((s) => Number.isInteger(s) && s >= 1)) {
     throw new Error(`validCentres: boxShape must be 3 positive integers, got [${boxShape.join(', ')}]`);
   }
-  if (centreLow.length !== 3 || centreHigh.length !== 3 ||
-      ![...centreLow, ...centreHigh].every((v) => Number.isInteger(v))) {
+  if (
+    centreLow.length !== 3 ||
+    centreHigh.length !== 3 ||
+    ![...centreLow, ...centreHigh].every((v) => Number.isInteger(v))
+  ) {
     throw new Error(
       `validCentres: centreLow/centreHigh must be 3 integers each, got [${centreLow.join(', ')}] / [${centreHigh.join(', ')}]`,
     );
   }
   if (Number.isNaN(minFraction)) throw new Error('validCentres: minFraction is NaN');
-  const low = [...centreLow], high = [...centreHigh];
-  const nz = Math.max(0, high[0]! - low[0]!), ny = Math.max(0, high[1]! - low[1]!), nx = Math.max(0, high[2]! - low[2]!);
+  const low = [...centreLow],
+    high = [...centreHigh];
+  const nz = Math.max(0, high[0]! - low[0]!),
+    ny = Math.max(0, high[1]! - low[1]!),
+    nx = Math.max(0, high[2]! - low[2]!);
   const boxVolume = boxShape[0]! * boxShape[1]! * boxShape[2]!;
   const need = Math.max(0, Math.ceil(minFraction * boxVolume - 1e-9));
   const half = boxShape.map((s) => Math.floor(s / 2));
 
-  const runRow: number[] = [], runX0: number[] = [], runStart: number[] = [];
+  const runRow: number[] = [],
+    runX0: number[] = [],
+    runStart: number[] = [];
   let count = 0;
   const push = (row: number, x0: number, len: number): void => {
     runRow.push(row);
@@ -202,9 +235,11 @@ export function validCentres(
     if (need === 0) {
       for (let row = 0; row < nz * ny; row++) push(row, low[2]!, nx);
     } else {
-      const X1 = X + 1, S = (Y + 1) * X1;
+      const X1 = X + 1,
+        S = (Y + 1) * X1;
       // Clipped box bounds along x for every candidate x, shared by all rows.
-      const xa = new Int32Array(nx), xb = new Int32Array(nx);
+      const xa = new Int32Array(nx),
+        xb = new Int32Array(nx);
       for (let i = 0; i < nx; i++) {
         const b = low[2]! + i - half[2]!;
         xa[i] = clamp(b, X);
@@ -212,20 +247,31 @@ export function validCentres(
       }
       for (let iz = 0; iz < nz; iz++) {
         const bz = low[0]! + iz - half[0]!;
-        const z0 = clamp(bz, Z), z1 = clamp(bz + boxShape[0]!, Z);
+        const z0 = clamp(bz, Z),
+          z1 = clamp(bz + boxShape[0]!, Z);
         for (let iy = 0; iy < ny; iy++) {
           const row = iz * ny + iy;
           const by = low[1]! + iy - half[1]!;
-          const y0 = clamp(by, Y), y1 = clamp(by + boxShape[1]!, Y);
+          const y0 = clamp(by, Y),
+            y1 = clamp(by + boxShape[1]!, Y);
           if (z1 <= z0 || y1 <= y0) continue; // box entirely outside: 0 known < need
-          const p11 = z1 * S + y1 * X1, p10 = z1 * S + y0 * X1;
-          const p01 = z0 * S + y1 * X1, p00 = z0 * S + y0 * X1;
+          const p11 = z1 * S + y1 * X1,
+            p10 = z1 * S + y0 * X1;
+          const p01 = z0 * S + y1 * X1,
+            p00 = z0 * S + y0 * X1;
           let runBegin = -1;
           for (let i = 0; i < nx; i++) {
-            const a = xa[i]!, b = xb[i]!;
+            const a = xa[i]!,
+              b = xb[i]!;
             const s =
-              table[p11 + b]! - table[p11 + a]! - table[p10 + b]! + table[p10 + a]! -
-              table[p01 + b]! + table[p01 + a]! + table[p00 + b]! - table[p00 + a]!;
+              table[p11 + b]! -
+              table[p11 + a]! -
+              table[p10 + b]! +
+              table[p10 + a]! -
+              table[p01 + b]! +
+              table[p01 + a]! +
+              table[p00 + b]! -
+              table[p00 + a]!;
             if (s >= need) {
               if (runBegin < 0) runBegin = i;
             } else if (runBegin >= 0) {
@@ -238,5 +284,12 @@ export function validCentres(
       }
     }
   }
-  return new ValidCentres(low, high, Int32Array.from(runRow), Int32Array.from(runX0), Float64Array.from(runStart), count);
+  return new ValidCentres(
+    low,
+    high,
+    Int32Array.from(runRow),
+    Int32Array.from(runX0),
+    Float64Array.from(runStart),
+    count,
+  );
 }

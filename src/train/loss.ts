@@ -38,15 +38,21 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
   const eps = options.epsilon ?? 1e-7;
   if (!Number.isInteger(M) || M < 1) throw new Error(`maskedLoss: maskChannels must be a positive integer, got ${M}`);
   if (!(eps > 0 && eps < 0.5)) throw new Error(`maskedLoss: epsilon must be in (0, 0.5), got ${eps}`);
-  if (typeof loss !== 'function' &&
-      loss !== 'binaryCrossentropy' && loss !== 'meanSquaredError' && loss !== 'categoricalCrossentropy') {
+  if (
+    typeof loss !== 'function' &&
+    loss !== 'binaryCrossentropy' &&
+    loss !== 'meanSquaredError' &&
+    loss !== 'categoricalCrossentropy'
+  ) {
     throw new Error(
       `maskedLoss: unknown loss '${String(loss)}' (expected 'binaryCrossentropy', 'meanSquaredError', ` +
         `'categoricalCrossentropy' or a function)`,
     );
   }
   if (loss === 'categoricalCrossentropy' && M !== 1) {
-    throw new Error(`maskedLoss: categoricalCrossentropy is per voxel and needs a 1-channel mask, got maskChannels = ${M}`);
+    throw new Error(
+      `maskedLoss: categoricalCrossentropy is per voxel and needs a 1-channel mask, got maskChannels = ${M}`,
+    );
   }
   const name = typeof loss === 'function' ? loss.name || 'custom loss' : loss;
 
@@ -60,8 +66,11 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
           `maskedLoss(${name}): yTrue [${yTrue.shape.join(', ')}] must hold the target and ${M} mask channel(s) on its last axis`,
         );
       }
-      if (yPred.rank !== rank || yPred.shape[rank - 1] !== C ||
-          !yPred.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i])) {
+      if (
+        yPred.rank !== rank ||
+        yPred.shape[rank - 1] !== C ||
+        !yPred.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i])
+      ) {
         throw new Error(
           `maskedLoss(${name}): yPred [${yPred.shape.join(', ')}] must match yTrue [${yTrue.shape.join(', ')}] ` +
             `with ${C} channel(s) (the last ${M} of yTrue's ${total} channels are the mask)`,
@@ -98,8 +107,11 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
           perVoxel = loss(target, pred).toFloat();
           if (perVoxel.rank === rank - 1) perVoxel = tf.expandDims(perVoxel, -1);
           const k = perVoxel.shape[rank - 1];
-          if (perVoxel.rank !== rank || !perVoxel.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i]) ||
-              (k !== 1 && k !== C)) {
+          if (
+            perVoxel.rank !== rank ||
+            !perVoxel.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i]) ||
+            (k !== 1 && k !== C)
+          ) {
             throw new Error(
               `maskedLoss(${name}): the loss function returned shape [${perVoxel.shape.join(', ')}]; expected ` +
                 `[${yTrue.shape.slice(0, rank - 1).join(', ')}] (per voxel) or with 1 or ${C} channels`,

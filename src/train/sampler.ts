@@ -31,11 +31,15 @@ export interface SamplePlan {
 /** Largest patch we agree to allocate (elements of one raw patch). */
 const MAX_PATCH_ELEMENTS = 2 ** 28;
 
-export function checkSamplingOptions(options: SamplingOptions): { input: number[]; output: number[]; minMasked: number } {
+export function checkSamplingOptions(options: SamplingOptions): {
+  input: number[];
+  output: number[];
+  minMasked: number;
+} {
   // Shapes are checked before use, so a missing or malformed one (plain JS callers) gets this message.
   const shape = (name: string, s: unknown): number[] => {
     const list = Array.isArray(s) ? [...(s as unknown[])] : null;
-    if (!list || list.length !== 3 || !list.every((v) => Number.isInteger(v) && (v as number) > 0)) {
+    if (list?.length !== 3 || !list.every((v) => Number.isInteger(v) && (v as number) > 0)) {
       const got = list ? `[${list.join(', ')}]` : String(s);
       throw new OptionsError(`${name} must be 3 positive integers [z, y, x], got ${got}`);
     }
@@ -44,10 +48,14 @@ export function checkSamplingOptions(options: SamplingOptions): { input: number[
   const input = shape('inputShape', options?.inputShape);
   const output = options.outputShape === undefined ? [...input] : shape('outputShape', options.outputShape);
   if (output.some((o, i) => o > input[i]!)) {
-    throw new OptionsError(`outputShape [${output.join(', ')}] is larger than inputShape [${input.join(', ')}]; the output is centred inside the input`);
+    throw new OptionsError(
+      `outputShape [${output.join(', ')}] is larger than inputShape [${input.join(', ')}]; the output is centred inside the input`,
+    );
   }
   if (input.reduce((a, b) => a * b, 1) > MAX_PATCH_ELEMENTS) {
-    throw new OptionsError(`inputShape [${input.join(', ')}] is larger than anything we can read in one patch (${MAX_PATCH_ELEMENTS} voxels)`);
+    throw new OptionsError(
+      `inputShape [${input.join(', ')}] is larger than anything we can read in one patch (${MAX_PATCH_ELEMENTS} voxels)`,
+    );
   }
   const minMasked = options.minMasked ?? 0;
   if (!(minMasked >= 0 && minMasked <= 1)) throw new OptionsError(`minMasked must be in [0, 1], got ${minMasked}`);
@@ -98,7 +106,14 @@ export class CropSampler {
       sampler.knownVoxels = count;
       if (minMasked > 0) {
         const table = integralVolume(known, sampler.labelShape);
-        sampler.centres = validCentres(table, sampler.labelShape, sampler.output, minMasked, [0, 0, 0], sampler.labelShape);
+        sampler.centres = validCentres(
+          table,
+          sampler.labelShape,
+          sampler.output,
+          minMasked,
+          [0, 0, 0],
+          sampler.labelShape,
+        );
         if (sampler.centres.count === 0) {
           throw new OptionsError(
             `crop ${crop.name}: no output patch of shape [${sampler.output.join(', ')}] is at least ` +
@@ -133,8 +148,14 @@ export class CropSampler {
     const outBegin = plan.centre.map((c, i) => c - Math.floor(this.output[i]! / 2));
     const inBegin = outBegin.map((b, i) => b - Math.floor((this.input[i]! - this.output[i]!) / 2));
     return {
-      raw: roi(inBegin.map((b, i) => base[i]! + b * vs[i]!), this.input.map((s, i) => s * vs[i]!)),
-      labels: roi(outBegin.map((b, i) => base[i]! + b * vs[i]!), this.output.map((s, i) => s * vs[i]!)),
+      raw: roi(
+        inBegin.map((b, i) => base[i]! + b * vs[i]!),
+        this.input.map((s, i) => s * vs[i]!),
+      ),
+      labels: roi(
+        outBegin.map((b, i) => base[i]! + b * vs[i]!),
+        this.output.map((s, i) => s * vs[i]!),
+      ),
     };
   }
 

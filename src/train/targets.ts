@@ -152,9 +152,12 @@ export function affinitiesTarget(
   for (let k = 0; k < K; k++) {
     const [dz, dy, dx] = offsets[k] as [number, number, number];
     const delta = (dz * Y + dy) * X + dx;
-    const z0 = Math.max(0, -dz), z1 = Math.min(Z, Z - dz);
-    const y0 = Math.max(0, -dy), y1 = Math.min(Y, Y - dy);
-    const x0 = Math.max(0, -dx), x1 = Math.min(X, X - dx);
+    const z0 = Math.max(0, -dz),
+      z1 = Math.min(Z, Z - dz);
+    const y0 = Math.max(0, -dy),
+      y1 = Math.min(Y, Y - dy);
+    const x0 = Math.max(0, -dx),
+      x1 = Math.min(X, X - dx);
     for (let z = z0; z < z1; z++) {
       for (let y = y0; y < y1; y++) {
         const row = (z * Y + y) * X;
@@ -270,7 +273,9 @@ export function targetChannels(
  * (the layout `maskedLoss({ maskChannels })` splits again).
  */
 export function concatTargetMask(r: TargetResult): Float32Array {
-  const C = r.channels, M = r.maskChannels, W = C + M;
+  const C = r.channels,
+    M = r.maskChannels,
+    W = C + M;
   const n = r.target.length / C;
   const out = new Float32Array(n * W);
   for (let i = 0; i < n; i++) {
@@ -296,9 +301,13 @@ function validateResult(r: TargetResult, shape: readonly number[]): void {
     bad(`maskChannels = ${r.maskChannels}; it must be 1 or channels (${r.channels})`);
   }
   if (r.target.length !== n * r.channels) {
-    bad(`a target of ${r.target.length} elements; [${shape.join(', ')}] × ${r.channels} channels needs ${n * r.channels}`);
+    bad(
+      `a target of ${r.target.length} elements; [${shape.join(', ')}] × ${r.channels} channels needs ${n * r.channels}`,
+    );
   }
   if (r.mask.length !== n * r.maskChannels) {
-    bad(`a mask of ${r.mask.length} elements; [${shape.join(', ')}] × ${r.maskChannels} channels needs ${n * r.maskChannels}`);
+    bad(
+      `a mask of ${r.mask.length} elements; [${shape.join(', ')}] × ${r.maskChannels} channels needs ${n * r.maskChannels}`,
+    );
   }
 }

@@ -104,8 +104,16 @@ export function loadBadExpected(): Record<string, BadExpected> {
 // ------------------------------------------------------------------------------------------
 
 type AnyTyped =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
 export interface VolumeLike {
   path: string;
@@ -126,7 +134,10 @@ export interface CropLike {
   labels: VolumeLike;
   mask: VolumeLike | null;
   voxelSize?: readonly number[];
-  read(roi: RoiJ, labelsRoi?: RoiJ): Promise<{
+  read(
+    roi: RoiJ,
+    labelsRoi?: RoiJ,
+  ): Promise<{
     raw: Float32Array;
     rawShape: number[];
     labels: AnyTyped;
@@ -182,7 +193,11 @@ export function assertFlatEqual(
   label: string,
   tolerance = 0,
 ): void {
-  assert.equal(got.length, expected.length, `${label}: ${got.length} values, expected ${expected.length} (shape ${shape.join('×')})`);
+  assert.equal(
+    got.length,
+    expected.length,
+    `${label}: ${got.length} values, expected ${expected.length} (shape ${shape.join('×')})`,
+  );
   const bad: string[] = [];
   let nbad = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -199,7 +214,9 @@ export function assertFlatEqual(
     if (!ok) {
       nbad++;
       if (bad.length < 5) {
-        bad.push(`  [${unravel(i, shape).join(', ')}] (flat ${i}): got ${String(g)}${typeof g === 'bigint' ? 'n' : ''}, expected ${String(e)}`);
+        bad.push(
+          `  [${unravel(i, shape).join(', ')}] (flat ${i}): got ${String(g)}${typeof g === 'bigint' ? 'n' : ''}, expected ${String(e)}`,
+        );
       }
     }
   }
@@ -223,7 +240,10 @@ export function assertVolumeMeta(vol: VolumeLike | null, exp: ArrayExpected | nu
   assert.deepEqual([...vol.shape], exp.shape, `${where}: shape`);
   if (exp.axis_names === null) {
     assert.equal(vol.axisNames.length, exp.shape.length, `${where}: one axis name per axis`);
-    assert.ok(vol.axisNames.every((n) => !n.includes('^')), `${where}: default axes are all spatial, got ${vol.axisNames.join(',')}`);
+    assert.ok(
+      vol.axisNames.every((n) => !n.includes('^')),
+      `${where}: default axes are all spatial, got ${vol.axisNames.join(',')}`,
+    );
   } else {
     assert.deepEqual([...vol.axisNames], exp.axis_names, `${where}: axisNames`);
   }
@@ -264,7 +284,11 @@ export async function assertVolumeReads(crop: CropLike, exp: CropExpected, where
     assert.ok(vol, `${where}: no ${r.array} array`);
     const label = `${where} ${r.array}.read(${r.kind} offset [${r.roi.offset}] shape [${r.roi.shape}])`;
     const got = await vol.read({ offset: [...r.roi.offset], shape: [...r.roi.shape] });
-    assert.equal(got.constructor.name, STORED_CLASS[vol.dtype], `${label}: stored dtype ${vol.dtype} arrives as ${STORED_CLASS[vol.dtype]}`);
+    assert.equal(
+      got.constructor.name,
+      STORED_CLASS[vol.dtype],
+      `${label}: stored dtype ${vol.dtype} arrives as ${STORED_CLASS[vol.dtype]}`,
+    );
     assertFlatEqual(got, r.values, r.shape, label);
   }
 }
@@ -276,9 +300,10 @@ export async function assertCropReads(crop: CropLike, exp: CropExpected, where: 
   for (const r of exp.crop_reads) {
     const label = `${where} crop.read(${r.kind})`;
     const roi = { offset: [...r.roi.offset], shape: [...r.roi.shape] };
-    const s = r.labels_roi === null
-      ? await crop.read(roi)
-      : await crop.read(roi, { offset: [...r.labels_roi.offset], shape: [...r.labels_roi.shape] });
+    const s =
+      r.labels_roi === null
+        ? await crop.read(roi)
+        : await crop.read(roi, { offset: [...r.labels_roi.offset], shape: [...r.labels_roi.shape] });
     assert.ok(s.raw instanceof Float32Array, `${label}: raw is a Float32Array`);
     assert.deepEqual([...s.rawShape], r.raw_shape, `${label}: rawShape [z, y, x, c]`);
     assertFlatEqual(s.raw, r.raw, r.raw_shape, `${label} raw`, RAW_TOLERANCE);
@@ -286,7 +311,10 @@ export async function assertCropReads(crop: CropLike, exp: CropExpected, where: 
     if (exp.arrays.labels.dtype === 'uint64') {
       assert.ok(s.labels instanceof BigUint64Array, `${label}: uint64 labels arrive as BigUint64Array`);
     } else {
-      assert.ok(!(s.labels instanceof Float32Array) && !(s.labels instanceof Float64Array), `${label}: labels are integers`);
+      assert.ok(
+        !(s.labels instanceof Float32Array) && !(s.labels instanceof Float64Array),
+        `${label}: labels are integers`,
+      );
     }
     assertFlatEqual(s.labels, r.labels, r.label_shape, `${label} labels`);
     assert.ok(s.mask instanceof Uint8Array, `${label}: mask is a Uint8Array`);
@@ -296,8 +324,12 @@ export async function assertCropReads(crop: CropLike, exp: CropExpected, where: 
 
 export async function assertSplitReads(split: SplitLike, exp: ContainerExpected): Promise<void> {
   const pairs: [CropLike, CropExpected, string][] = [
-    ...exp.train.map((c, i) => [split.train[i]!, c, `${exp.container} train[${i}]`] as [CropLike, CropExpected, string]),
-    ...(exp.layout === 'simple' ? [] : exp.test.map((c, i) => [split.test[i]!, c, `${exp.container} test[${i}]`] as [CropLike, CropExpected, string])),
+    ...exp.train.map(
+      (c, i) => [split.train[i]!, c, `${exp.container} train[${i}]`] as [CropLike, CropExpected, string],
+    ),
+    ...(exp.layout === 'simple'
+      ? []
+      : exp.test.map((c, i) => [split.test[i]!, c, `${exp.container} test[${i}]`] as [CropLike, CropExpected, string])),
   ];
   for (const [crop, c, where] of pairs) {
     await assertVolumeReads(crop, c, where);
@@ -325,10 +357,7 @@ export async function captureWarnings<T>(fn: () => Promise<T>): Promise<{ result
 }
 
 /** Opens a split and reads every array over its whole region and every crop over its labels. */
-export async function openAndReadAll(
-  open: (p: string) => Promise<SplitLike>,
-  p: string,
-): Promise<SplitLike> {
+export async function openAndReadAll(open: (p: string) => Promise<SplitLike>, p: string): Promise<SplitLike> {
   const split = await open(p);
   for (const crop of [...split.train, ...split.test]) {
     for (const vol of [crop.raw, crop.labels, crop.mask]) {

@@ -33,7 +33,7 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     } catch {
       return done(400, 'bad path');
     }
-    const file = path.resolve(base, '.' + rel);
+    const file = path.resolve(base, `.${rel}`);
     if (file !== base && !file.startsWith(base + path.sep)) return done(404, 'not found');
     let stat: fs.Stats;
     try {
@@ -46,7 +46,8 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     const range = req.headers.range;
     if (range) {
       const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-      if (!m || (m[1] === '' && m[2] === '')) return done(416, 'bad range', { 'Content-Range': `bytes */${data.length}` });
+      if (!m || (m[1] === '' && m[2] === ''))
+        return done(416, 'bad range', { 'Content-Range': `bytes */${data.length}` });
       let start: number;
       let end: number;
       if (m[1] === '') {

@@ -2,9 +2,9 @@
  * Trivial segmentations a trained model must beat: everything one segment, and the connected
  * components of thresholded raw (bright cell interiors), best over a threshold sweep.
  */
-import { connectedComponents, growLabels } from '../eval/components.js';
-import { variationOfInformation, type VoiLabelArray } from '../eval/voi.js';
-import type { Crop } from '../types.js';
+import { connectedComponents, growLabels } from '../../src/eval/components.js';
+import { variationOfInformation, type VoiLabelArray } from '../../src/eval/voi.js';
+import type { Crop } from '../../src/types.js';
 
 export interface Baselines {
   oneSegment: number;
@@ -30,7 +30,10 @@ export async function baselineScores(crop: Crop, thresholds = [0.3, 0.4, 0.5, 0.
     const { labels } = connectedComponents(fg, shape);
     const voi = variationOfInformation(gt as VoiLabelArray, labels, { mask }).voi;
     if (voi < best) [best, bestT] = [voi, t];
-    bestGrown = Math.min(bestGrown, variationOfInformation(gt as VoiLabelArray, growLabels(labels, shape), { mask }).voi);
+    bestGrown = Math.min(
+      bestGrown,
+      variationOfInformation(gt as VoiLabelArray, growLabels(labels, shape), { mask }).voi,
+    );
   }
   return { oneSegment, rawThreshold: best, rawThresholdParameter: bestT, rawThresholdGrown: bestGrown };
 }

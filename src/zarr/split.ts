@@ -4,6 +4,7 @@
  *   data.zarr/{train,test}/{raw,labels[,mask]}             one crop each
  *   data.zarr/{train,test}/<any name>/{raw,labels[,mask]}  many crops, named by their folder
  */
+import { allInOrder } from '../settle.js';
 import * as zarr from 'zarrita';
 import type { Readable } from '@zarrita/storage';
 import { ChunkCache } from './chunk-cache.js';
@@ -11,11 +12,12 @@ import type { DecodedChunk } from './chunks.js';
 import { registerFastCodecs } from './codecs.js';
 import { DataConfig, type DataConfigOptions } from './config.js';
 import { ZarrCrop } from './crop.js';
-import { DataFormatError } from './errors.js';
-import { hasMultiscales, readMultiscales, readSpatialMetadata, type SpatialMetadata } from './metadata.js';
+import { DataFormatError } from '../errors.js';
+import { readSpatialMetadata, type SpatialMetadata } from './metadata/funlib.js';
+import { hasMultiscales, readMultiscales } from './metadata/ome.js';
 import { indexNodes, type NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
-import { openStore, type OpenedStore } from './store.js';
+import { openStore, type OpenedStore } from './stores/index.js';
 import { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
@@ -32,7 +34,8 @@ export interface DataSplit {
 
 export async function openDataSplit(config: string | DataConfig | DataConfigOptions): Promise<DataSplit> {
   registerFastCodecs();
-  const cfg = config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
+  const cfg =
+    config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
   const opened = await openStore(cfg.path);
   const nodes = await indexNodes(opened);
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
@@ -67,12 +70,15 @@ export async function openDataSplit(config: string | DataConfig | DataConfigOpti
   }
   if (!hasTrain || !hasTest) {
     const missing = hasTrain ? cfg.validateGroupName : cfg.trainGroupName;
-    throw new DataFormatError(`has no ${missing}/ group (both ${cfg.trainGroupName}/ and ${cfg.validateGroupName}/ are needed)`, {
-      container: cfg.path,
-      path: missing,
-    });
+    throw new DataFormatError(
+      `has no ${missing}/ group (both ${cfg.trainGroupName}/ and ${cfg.validateGroupName}/ are needed)`,
+      {
+        container: cfg.path,
+        path: missing,
+      },
+    );
   }
-  const [train, test] = await Promise.all([cropsIn(ctx, cfg.trainGroupName), cropsIn(ctx, cfg.validateGroupName)]);
+  const [train, test] = await allInOrder([cropsIn(ctx, cfg.trainGroupName), cropsIn(ctx, cfg.validateGroupName)]);
   const layout: Layout = train.layout === 'crops' || test.layout === 'crops' ? 'crops' : 'train-test';
   return { config: cfg, container: cfg.path, layout, train: train.crops, test: test.crops, cache };
 }
@@ -142,7 +148,7 @@ async function cropsIn(ctx: Context, group: string): Promise<{ layout: Layout; c
     });
   }
   cropNames.sort();
-  return { layout: 'crops', crops: await Promise.all(cropNames.map((n) => openCrop(ctx, join(group, n), n))) };
+  return { layout: 'crops', crops: await allInOrder(cropNames.map((n) => openCrop(ctx, join(group, n), n))) };
 }
 
 async function openCrop(ctx: Context, group: string, name: string): Promise<ZarrCrop> {
@@ -164,7 +170,7 @@ async function openCrop(ctx: Context, group: string, name: string): Promise<Zarr
       path: labelsPath,
     });
   }
-  const [raw, labels, mask] = await Promise.all([
+  const [raw, labels, mask] = await allInOrder<[ZarrVolume, ZarrVolume, ZarrVolume | null]>([
     openVolume(ctx, rawPath),
     openVolume(ctx, labelsPath),
     hasMask ? openVolume(ctx, maskPath) : Promise.resolve(null),
@@ -187,7 +193,11 @@ async function openVolume(ctx: Context, path: string): Promise<ZarrVolume> {
   try {
     array = await zarr.open(ctx.root.resolve(arrayPath), { kind: 'array' });
   } catch (cause) {
-    throw new DataFormatError(`cannot open the array: ${(cause as Error).message}`, { container: cfg.path, path: arrayPath }, { cause });
+    throw new DataFormatError(
+      `cannot open the array: ${(cause as Error).message}`,
+      { container: cfg.path, path: arrayPath },
+      { cause },
+    );
   }
   const where = { container: cfg.path, path: arrayPath };
   if (metadata) {

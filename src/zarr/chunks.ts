@@ -3,8 +3,8 @@
  * zarr specifies) from a present one, decode, and name the chunk key when decoding fails.
  */
 import type * as zarr from 'zarrita';
-import { DataFormatError } from './errors.js';
-import type { StoredArray } from './types.js';
+import { DataFormatError } from '../errors.js';
+import type { StoredArray } from '../types.js';
 
 export interface DecodedChunk {
   /** Null for a chunk that is not stored: every voxel is the array's fill value. */
@@ -44,14 +44,16 @@ export interface ChunkReader {
   read(coords: number[]): Promise<DecodedChunk>;
 }
 
-export function chunkReader(
-  arr: zarr.Array<zarr.DataType>,
-  where: { container: string; path: string },
-): ChunkReader {
+export function chunkReader(arr: zarr.Array<zarr.DataType>, where: { container: string; path: string }): ChunkReader {
   const ctx = zarritaContext(arr);
   const key = (coords: number[]) => ctx?.encodeChunkKey(coords) ?? coords.join('.');
   const fail = (coords: number[], cause: unknown): never => {
-    const reason = cause instanceof Error ? (cause.cause instanceof Error ? `${cause.message}: ${cause.cause.message}` : cause.message) : String(cause);
+    const reason =
+      cause instanceof Error
+        ? cause.cause instanceof Error
+          ? `${cause.message}: ${cause.cause.message}`
+          : cause.message
+        : String(cause);
     throw new DataFormatError(`chunk ${key(coords)} could not be read: ${reason}`, where, { cause });
   };
   if (!ctx) {

@@ -4,13 +4,13 @@
  * wherever the region leaves the array.
  */
 import type * as zarr from 'zarrita';
-import { ChunkCache } from './chunk-cache.js';
+import type { ChunkCache } from './chunk-cache.js';
 import { chunkReader, type ChunkReader, type DecodedChunk } from './chunks.js';
-import { DataFormatError, OptionsError } from './errors.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 import { copyBox, cOrderStrides, fillBox } from './gather.js';
-import type { SpatialMetadata } from './metadata.js';
-import { roi as makeRoi, roiIsMultipleOf, roiToString, type Roi } from './roi.js';
-import type { DType, StoredArray, Volume } from './types.js';
+import type { SpatialMetadata } from './metadata/funlib.js';
+import { roi as makeRoi, roiIsMultipleOf, roiToString, type Roi } from '../roi.js';
+import type { DType, StoredArray, Volume } from '../types.js';
 
 const TYPED_ARRAYS: Record<string, new (n: number) => StoredArray> = {
   bool: Uint8Array, // read as 0/1 bytes
@@ -89,8 +89,10 @@ export class ZarrVolume implements Volume {
     this.reader = {
       key: reader.key,
       read: (coords) =>
-        cache.get(`${cacheId}|${coords.join(',')}`, () => reader.read(coords), (c) =>
-          c.data ? c.data.byteLength : 64,
+        cache.get(
+          `${cacheId}|${coords.join(',')}`,
+          () => reader.read(coords),
+          (c) => (c.data ? c.data.byteLength : 64),
         ),
     };
   }

@@ -2,8 +2,8 @@
  * Raw intensity normalization by dtype (DaCapo's convention): uint8 → /255, uint16 → /65535,
  * float32/float64 as stored (assumed in [0, 1]). Any other dtype needs an explicit scale.
  */
-import { DataFormatError } from './errors.js';
-import type { StoredArray } from './types.js';
+import { DataFormatError } from '../errors.js';
+import type { StoredArray } from '../types.js';
 
 export interface Normalization {
   scale: number;

@@ -3,7 +3,7 @@
  * metadata files where the store can list, from consolidated metadata, or by probing (http).
  */
 import type { AbsolutePath } from '@zarrita/storage';
-import type { OpenedStore } from './store.js';
+import type { OpenedStore } from './stores/index.js';
 
 export type NodeKind = 'array' | 'group';
 

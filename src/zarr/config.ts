@@ -53,6 +53,10 @@ export class DataConfig {
 }
 
 function defaultName(location: string): string {
-  const last = location.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? location;
+  const last =
+    location
+      .replace(/[/\\]+$/, '')
+      .split(/[/\\]/)
+      .pop() ?? location;
   return last.replace(/\.zip$/i, '').replace(/\.(zarr|n5)$/i, '') || 'data';
 }

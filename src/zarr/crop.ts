@@ -3,11 +3,11 @@
  * voxel size. `read` returns normalized raw, exact label ids and a known-ness mask (0 outside the
  * labels' region and where the stored mask is 0).
  */
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from '../errors.js';
 import { cOrderStrides, fillBox } from './gather.js';
 import { normalizeRaw, type Normalization } from './normalize.js';
-import { roiIntersect, roiIsEmpty, roiToString, type Roi } from './roi.js';
-import type { Crop, CropSample, LabelArray, StoredArray } from './types.js';
+import { roiIntersect, roiIsEmpty, roiToString, type Roi } from '../roi.js';
+import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import type { ZarrVolume } from './volume.js';
 
 const LABEL_DTYPES = new Set(['uint8', 'uint16', 'uint32', 'uint64']);
@@ -21,7 +21,13 @@ export class ZarrCrop implements Crop {
   readonly voxelSize: readonly number[];
   readonly normalization: Normalization;
 
-  constructor(name: string, raw: ZarrVolume, labels: ZarrVolume, mask: ZarrVolume | null, normalization: Normalization) {
+  constructor(
+    name: string,
+    raw: ZarrVolume,
+    labels: ZarrVolume,
+    mask: ZarrVolume | null,
+    normalization: Normalization,
+  ) {
     this.name = name;
     this.raw = raw;
     this.labels = labels;
@@ -75,7 +81,13 @@ function knownMask(
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);
-  fillBox(mask, cOrderStrides(shape), lo, inside.shape.map((s, i) => s / voxelSize[i]!), 1);
+  fillBox(
+    mask,
+    cOrderStrides(shape),
+    lo,
+    inside.shape.map((s, i) => s / voxelSize[i]!),
+    1,
+  );
   if (stored !== null) {
     for (let v = 0; v < mask.length; v++) if (mask[v] && !(stored as Uint8Array)[v]) mask[v] = 0;
   }

@@ -51,7 +51,8 @@ export function syntheticCrop(options: SyntheticOptions): SyntheticCrop {
     throw new Error(`syntheticCrop: shape must be three positive integers, got ${JSON.stringify(shape)}`);
   }
   const nCells = options.cells ?? defaultCellCount(shape);
-  if (!Number.isInteger(nCells) || nCells < 1) throw new Error(`syntheticCrop: cells must be a positive integer, got ${nCells}`);
+  if (!Number.isInteger(nCells) || nCells < 1)
+    throw new Error(`syntheticCrop: cells must be a positive integer, got ${nCells}`);
   const vs = options.voxelSize ?? [1, 1, 1];
   const unit = Math.min(...vs);
   // Physical scale per axis, in units of the finest axis.
@@ -196,7 +197,7 @@ export function syntheticCrop(options: SyntheticOptions): SyntheticCrop {
   }
   for (let i = 0; i < n; i++) {
     const v = raw[i]!;
-    raw[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    raw[i] = v < 0 ? 0 : Math.min(v, 1);
   }
   return { raw, labels, shape: [Z, Y, X], cells: nCells };
 }

@@ -3,7 +3,7 @@
  * `TypedArray.set` over contiguous runs when both sides are contiguous along it (the common case
  * of C-order chunks and outputs), element by element otherwise.
  */
-import type { StoredArray } from './types.js';
+import type { StoredArray } from '../types.js';
 
 export function copyBox(
   src: StoredArray,

@@ -21,8 +21,8 @@ import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
 import { mkdir, readFile, rename, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Roi } from '../roi.js';
-import { roi, roiEnd } from '../roi.js';
+import type { Roi } from '../../src/roi.js';
+import { roi, roiEnd } from '../../src/roi.js';
 import { syntheticCrop } from './synthetic.js';
 
 export interface DemoOptions {
@@ -90,28 +90,56 @@ function layouts(small: boolean): Layout[] {
     small ? tiny : full;
   return [
     {
-      name: 'crop_01', split: 'train', voxelSize: [8, 8, 8],
-      labelsShape: S([40, 112, 112], [16, 24, 24]), labelsOffsetVox: [100, 200, 300],
-      before: S([4, 8, 6], [2, 3, 1]), after: S([2, 5, 9], [1, 2, 3]),
-      rawDtype: 'uint8', labelsDtype: 'uint32', labelIdOffset: 0n, mask: 'none',
+      name: 'crop_01',
+      split: 'train',
+      voxelSize: [8, 8, 8],
+      labelsShape: S([40, 112, 112], [16, 24, 24]),
+      labelsOffsetVox: [100, 200, 300],
+      before: S([4, 8, 6], [2, 3, 1]),
+      after: S([2, 5, 9], [1, 2, 3]),
+      rawDtype: 'uint8',
+      labelsDtype: 'uint32',
+      labelIdOffset: 0n,
+      mask: 'none',
     },
     {
-      name: 'crop_02', split: 'train', voxelSize: [16, 8, 8],
-      labelsShape: S([32, 96, 128], [10, 24, 28]), labelsOffsetVox: [30, 400, 120],
-      before: [0, 0, 0], after: [0, 0, 0],
-      rawDtype: 'uint16', labelsDtype: 'uint64', labelIdOffset: 1n << 32n, mask: 'slab',
+      name: 'crop_02',
+      split: 'train',
+      voxelSize: [16, 8, 8],
+      labelsShape: S([32, 96, 128], [10, 24, 28]),
+      labelsOffsetVox: [30, 400, 120],
+      before: [0, 0, 0],
+      after: [0, 0, 0],
+      rawDtype: 'uint16',
+      labelsDtype: 'uint64',
+      labelIdOffset: 1n << 32n,
+      mask: 'slab',
     },
     {
-      name: 'crop_03', split: 'test', voxelSize: [8, 8, 8],
-      labelsShape: S([48, 96, 96], [16, 24, 24]), labelsOffsetVox: [260, 40, 512],
-      before: S([3, 10, 4], [1, 2, 3]), after: S([5, 2, 8], [2, 3, 1]),
-      rawDtype: 'float32', labelsDtype: 'uint32', labelIdOffset: 0n, mask: 'slab',
+      name: 'crop_03',
+      split: 'test',
+      voxelSize: [8, 8, 8],
+      labelsShape: S([48, 96, 96], [16, 24, 24]),
+      labelsOffsetVox: [260, 40, 512],
+      before: S([3, 10, 4], [1, 2, 3]),
+      after: S([5, 2, 8], [2, 3, 1]),
+      rawDtype: 'float32',
+      labelsDtype: 'uint32',
+      labelIdOffset: 0n,
+      mask: 'slab',
     },
     {
-      name: 'crop_04', split: 'test', voxelSize: [16, 8, 8],
-      labelsShape: S([32, 96, 112], [10, 24, 24]), labelsOffsetVox: [64, 640, 64],
-      before: [0, 0, 0], after: [0, 0, 0],
-      rawDtype: 'uint8', labelsDtype: 'uint32', labelIdOffset: 0n, mask: 'none',
+      name: 'crop_04',
+      split: 'test',
+      voxelSize: [16, 8, 8],
+      labelsShape: S([32, 96, 112], [10, 24, 24]),
+      labelsOffsetVox: [64, 640, 64],
+      before: [0, 0, 0],
+      after: [0, 0, 0],
+      rawDtype: 'uint8',
+      labelsDtype: 'uint32',
+      labelIdOffset: 0n,
+      mask: 'none',
     },
   ];
 }
@@ -123,7 +151,10 @@ export function demoCropSpecs(options: DemoOptions = {}): DemoCropSpec[] {
   const specs = layouts(options.small ?? false).map((l, i): DemoCropSpec => {
     const vs = l.voxelSize;
     const labelsOffset = l.labelsOffsetVox.map((o, a) => o * vs[a]!);
-    const labelsRoi = roi(labelsOffset, l.labelsShape.map((s, a) => s * vs[a]!));
+    const labelsRoi = roi(
+      labelsOffset,
+      l.labelsShape.map((s, a) => s * vs[a]!),
+    );
     const rawRoi = roi(
       labelsOffset.map((o, a) => o - l.before[a]! * vs[a]!),
       l.labelsShape.map((s, a) => (s + l.before[a]! + l.after[a]!) * vs[a]!),
@@ -151,7 +182,11 @@ export function demoCropSpecs(options: DemoOptions = {}): DemoCropSpec[] {
     };
   });
   if (layout === 'simple') return [{ ...specs[0]!, path: '' }];
-  if (layout === 'train-test') return [{ ...specs[0]!, path: 'train' }, { ...specs[2]!, path: 'test' }];
+  if (layout === 'train-test')
+    return [
+      { ...specs[0]!, path: 'train' },
+      { ...specs[2]!, path: 'test' },
+    ];
   return specs;
 }
 
@@ -179,7 +214,9 @@ export function describeDemoCrops(options: DemoOptions = {}): string[] {
     return (
       `${c.path || '(root)'}: voxel ${c.voxelSize.join('×')} nm, raw ${c.rawDtype} ${vox(c.rawRoi)} at ${fmt(c.rawRoi)}, ` +
       `labels ${c.labelsDtype} ${vox(c.labelsRoi)} at ${fmt(c.labelsRoi)}` +
-      (c.maskZeroSlab ? `, mask 0 on ${'zyx'[c.maskZeroSlab.axis]} ∈ [${c.maskZeroSlab.from}, ${c.maskZeroSlab.to})` : '')
+      (c.maskZeroSlab
+        ? `, mask 0 on ${'zyx'[c.maskZeroSlab.axis]} ∈ [${c.maskZeroSlab.from}, ${c.maskZeroSlab.to})`
+        : '')
     );
   });
 }
@@ -244,7 +281,14 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
     } else {
       raw = vol.raw;
     }
-    await writeArray(root, join(spec.path, 'raw'), spec.rawDtype, rawShape, raw, spatialAttributes(vs, spec.rawRoi.offset));
+    await writeArray(
+      root,
+      join(spec.path, 'raw'),
+      spec.rawDtype,
+      rawShape,
+      raw,
+      spatialAttributes(vs, spec.rawRoi.offset),
+    );
 
     // Labels: the synthetic ids over the labels region (a sub-box of raw).
     const start = spec.labelsRoi.offset.map((o, a) => (o - spec.rawRoi.offset[a]!) / vs[a]!);
@@ -263,7 +307,14 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
       for (let i = 0; i < m; i++) big[i] = ids[i] === 0 ? 0n : BigInt(ids[i]!) + spec.labelIdOffset;
       labels = big;
     }
-    await writeArray(root, join(spec.path, 'labels'), spec.labelsDtype, labelsShape, labels, spatialAttributes(vs, spec.labelsRoi.offset));
+    await writeArray(
+      root,
+      join(spec.path, 'labels'),
+      spec.labelsDtype,
+      labelsShape,
+      labels,
+      spatialAttributes(vs, spec.labelsRoi.offset),
+    );
 
     if (spec.maskZeroSlab) {
       const mask = new Uint8Array(m).fill(1);
@@ -274,12 +325,25 @@ async function buildContainer(dir: string, options: DemoOptions): Promise<void> 
             const c = axis === 0 ? z : axis === 1 ? y : x;
             if (c >= from && c < to) mask[(z * LY + y) * LX + x] = 0;
           }
-      await writeArray(root, join(spec.path, 'mask'), 'uint8', labelsShape, mask, spatialAttributes(vs, spec.labelsRoi.offset));
+      await writeArray(
+        root,
+        join(spec.path, 'mask'),
+        'uint8',
+        labelsShape,
+        mask,
+        spatialAttributes(vs, spec.labelsRoi.offset),
+      );
     }
   }
   await writeFile(
     path.join(dir, COMPLETE_MARKER),
-    JSON.stringify({ version: DEMO_FORMAT_VERSION, seed, small, ...layoutField(options), written: new Date().toISOString() }) + '\n',
+    `${JSON.stringify({
+      version: DEMO_FORMAT_VERSION,
+      seed,
+      small,
+      ...layoutField(options),
+      written: new Date().toISOString(),
+    })}\n`,
   );
 }
 

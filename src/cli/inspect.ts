@@ -1,0 +1,80 @@
+/**
+ * `tfjs-zarr inspect <path|url|file.zip>`: the data split as the library sees it — per crop its
+ * arrays, dtype, shape, voxel size, offset, world ROI, mask, and the raw normalization.
+ */
+import { parseArgs } from 'node:util';
+import { roiToString } from '../roi.js';
+import type { ZarrCrop } from '../zarr/crop.js';
+import { openDataSplit } from '../zarr/split.js';
+import type { ZarrVolume } from '../zarr/volume.js';
+import { UsageError } from './usage.js';
+
+export const summary = 'list the train and test crops of a DaCapo-style zarr container';
+
+export const usage = `usage: tfjs-zarr inspect <path|url|file.zip> [--raw NAME] [--labels NAME] [--mask NAME]
+                         [--train NAME] [--test NAME]
+
+  List the train and test crops of a DaCapo-style zarr container: per crop its arrays, dtype,
+  shape, voxel size, offset, world ROI, mask, and the raw normalization.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      raw: { type: 'string' },
+      labels: { type: 'string' },
+      mask: { type: 'string' },
+      train: { type: 'string' },
+      test: { type: 'string' },
+    },
+  });
+  const target = positionals[0];
+  if (!target || positionals.length > 1) throw new UsageError('inspect takes one container path or URL');
+  const split = await openDataSplit({
+    path: target,
+    rawName: values.raw,
+    gtName: values.labels,
+    maskName: values.mask,
+    trainGroupName: values.train,
+    validateGroupName: values.test,
+  });
+  console.log(`${target}  (${split.layout} layout)`);
+  if (split.layout === 'simple') {
+    console.log('train = test (simple layout: one crop)');
+    console.log(describeCrop(split.train[0]!));
+  } else {
+    console.log(`train: ${split.train.length} crop(s)`);
+    for (const c of split.train) console.log(describeCrop(c));
+    console.log(`test: ${split.test.length} crop(s)`);
+    for (const c of split.test) console.log(describeCrop(c));
+  }
+  return 0;
+}
+
+function describeVolume(role: string, v: ZarrVolume): string[] {
+  return [
+    `    ${role.padEnd(7)} ${v.path}  ${v.dtype}  shape [${v.shape.join(', ')}]  axes [${v.axisNames.join(', ')}]`,
+    `            voxel size [${v.voxelSize.join(', ')}]${unitsOf(v)}  offset [${v.offset.join(', ')}]  ` +
+      `chunks [${v.chunks.join(', ')}]`,
+    `            ROI ${roiToString(v.roi)}`,
+  ];
+}
+
+function unitsOf(v: ZarrVolume): string {
+  const units = [...new Set(v.units.filter((u) => u))];
+  return units.length ? ` ${units.join('/')}` : '';
+}
+
+function describeCrop(crop: ZarrCrop): string {
+  return [
+    `  ${crop.name}`,
+    ...describeVolume('raw', crop.raw),
+    `            normalization: ${crop.normalization.description}`,
+    ...describeVolume('labels', crop.labels),
+    ...(crop.mask
+      ? describeVolume('mask', crop.mask)
+      : ["    mask    none (every voxel inside the labels' ROI is known)"]),
+  ].join('\n');
+}

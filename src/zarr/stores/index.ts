@@ -1,0 +1,19 @@
+/**
+ * Opens the store a location names: a local folder, an http(s) URL, or a .zip file. Each medium
+ * lives in its own module and is loaded only when used, so the reading core has no static
+ * dependency on `node:` modules.
+ */
+import type { OpenedStore } from './types.js';
+
+export type { OpenedStore } from './types.js';
+export { METADATA_FILES } from './types.js';
+
+export function isUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+export async function openStore(location: string): Promise<OpenedStore> {
+  if (isUrl(location)) return (await import('./http.js')).openHttp(location);
+  if (/\.zip$/i.test(location)) return (await import('./zip.js')).openZip(location);
+  return (await import('./directory.js')).openDirectory(location);
+}

@@ -1,16 +1,19 @@
 /**
- * Pipeline benchmark: samples/s of trainingDataset alone (batch 4 of 64^3 raw + labels + mask,
- * boundary target, augmentation on) and, in a short fitDataset run of a small 3D U-Net on the
- * fastest backend, the fraction of wall time the training loop waits for data.
+ * Pipeline benchmark (issue 10): samples/s of trainingDataset alone on the bench container (two
+ * 192³ train crops written by zarr-python, one with a mask; uint8 raw, uint64 labels), batches of
+ * 4 × 64³ and 4 × 16×48×48 with the boundary target, `minMasked` 0.5, mirror, transpose and
+ * intensity augmentation, for 0 (in-thread), 1 and 2 workers; the process's resident memory; and a
+ * consumer that wants 130 samples/s (a 30 ms step per batch of 4, blocking the main thread as
+ * tfjs-node's kernels do): the fraction of its time spent waiting for data.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { openDataSplit, trainingDataset, maskedLoss, unet3d, useFastestBackend } from '../src/index.js';
+import { openDataSplit, trainingDataset, type TrainingDatasetOptions } from '../src/index.js';
 
-const FIT_BATCH = 1;
 const here = path.dirname(new URL(import.meta.url).pathname);
+const BATCH = 4;
 
 export function ensureTrainContainer(): string {
   const dir = path.join(here, 'data', 'train192.zarr');
@@ -20,17 +23,19 @@ export function ensureTrainContainer(): string {
   return dir;
 }
 
+const mib = (bytes: number) => bytes / 2 ** 20;
+
 export async function benchPipeline(
-  options: { batches?: number; fitBatches?: number } = {},
+  options: { batches?: number; workers?: number[]; consumerBatches?: number } = {},
 ): Promise<Record<string, number | string>> {
   const batches = options.batches ?? 40;
-  const fitBatches = options.fitBatches ?? 6;
-  const backend = await useFastestBackend({ quiet: true });
+  const consumerBatches = options.consumerBatches ?? 60;
+  const workerCounts = options.workers ?? (process.env['BENCH_WORKERS'] ?? '0,1,2').split(',').map(Number);
+  await tf.setBackend('cpu');
   const split = await openDataSplit(ensureTrainContainer());
-  const results: Record<string, number | string> = { backend };
-  const datasetOptions = {
-    inputShape: [64, 64, 64],
-    batchSize: 4,
+  const results: Record<string, number | string> = {};
+  const base = {
+    batchSize: BATCH,
     seed: 1,
     target: 'boundary' as const,
     minMasked: 0.5,
@@ -40,46 +45,50 @@ export async function benchPipeline(
       intensity: { scale: [0.9, 1.1] as [number, number], shift: [-0.1, 0.1] as [number, number] },
     },
   };
-
-  // The pipeline alone.
-  const it = await trainingDataset(split.train, datasetOptions).iterator();
-  tf.dispose((await it.next()).value); // setup (mask tables) out of the timing
-  let t = performance.now();
-  for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
-  const pipelineSeconds = (performance.now() - t) / 1000;
-  results['pipelineSamplesPerSecond'] = (batches * 4) / pipelineSeconds;
-
-  // fitDataset with a timed wrapper around the same pipeline.
-  const inner = await trainingDataset(split.train, { ...datasetOptions, batchSize: FIT_BATCH, seed: 2 }).iterator();
-  let waiting = 0;
-  const timed = tf.data.generator(async function* () {
-    for (;;) {
-      const t0 = performance.now();
-      const r = await inner.next();
-      waiting += performance.now() - t0;
-      yield r.value;
+  const shapes: [string, number[]][] = [
+    ['64^3', [64, 64, 64]],
+    ['16x48x48', [16, 48, 48]],
+  ];
+  let peakRss = 0;
+  for (const workers of workerCounts) {
+    for (const [name, inputShape] of shapes) {
+      const ds = trainingDataset(split.train, { ...base, inputShape, workers } as TrainingDatasetOptions);
+      const it = await ds.iterator();
+      tf.dispose((await it.next()).value); // setup (pool start, mask tables) out of the timing
+      const t = performance.now();
+      for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
+      const seconds = (performance.now() - t) / 1000;
+      results[`${name} workers=${workers} samples/s`] = (batches * BATCH) / seconds;
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      (ds as { close?: () => void }).close?.();
     }
-  } as unknown as () => Iterator<tf.TensorContainer>);
-  // Batch 1 of the same 64^3 patches: batch 4 does not fit the wasm backend's 4 GiB heap.
-  const model = unet3d({ inputShape: [64, 64, 64, 1], outputChannels: 1, baseFilters: 8, depth: 2 });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: maskedLoss('binaryCrossentropy') });
-  // Warm-up step (kernel compilation) out of the timing.
-  await model.fitDataset(timed, { epochs: 1, batchesPerEpoch: 1, verbose: 0 });
-  waiting = 0;
-  t = performance.now();
-  await model.fitDataset(timed, { epochs: 1, batchesPerEpoch: fitBatches, verbose: 0 });
-  const wall = performance.now() - t;
-  results['fitSecondsPerBatch'] = wall / 1000 / fitBatches;
-  results['fitBatchSize'] = FIT_BATCH;
-  results['modelSamplesPerSecond'] = (fitBatches * FIT_BATCH) / (wall / 1000);
-  results['waitFraction'] = waiting / wall;
-  results['pipelineSpeedupOverModel'] =
-    (results['pipelineSamplesPerSecond'] as number) / (results['modelSamplesPerSecond'] as number);
-  model.dispose();
+    // A consumer wanting 130 samples/s: 30 ms of blocking work per batch of 4.
+    const ds = trainingDataset(split.train, { ...base, inputShape: [64, 64, 64], workers } as TrainingDatasetOptions);
+    const it = await ds.iterator();
+    tf.dispose((await it.next()).value);
+    let waiting = 0;
+    const t = performance.now();
+    for (let i = 0; i < consumerBatches; i++) {
+      const t0 = performance.now();
+      const r = await it.next();
+      waiting += performance.now() - t0;
+      const until = performance.now() + 30;
+      while (performance.now() < until); // the model's step
+      tf.dispose(r.value);
+    }
+    const wall = performance.now() - t;
+    results[`64^3 workers=${workers} consumer 130/s: waiting`] = `${((100 * waiting) / wall).toFixed(1)} %`;
+    results[`64^3 workers=${workers} consumer 130/s: samples/s`] = (consumerBatches * BATCH) / (wall / 1000);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    results[`workers=${workers} rss MiB`] = mib(process.memoryUsage().rss);
+    (ds as { close?: () => void }).close?.();
+  }
+  results['peak rss MiB (main process)'] = mib(peakRss);
+  results['chunk cache cap MiB (whole pool)'] = mib(split.config.cacheBytes);
   return results;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchPipeline();
-  for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(32)} ${typeof v === 'number' ? v.toFixed(3) : v}`);
+  for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(44)} ${typeof v === 'number' ? v.toFixed(1) : v}`);
 }

@@ -188,9 +188,9 @@ export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample:
     }
   }
 
-  const outRaw = remap(raw, rawSpatial, channels, plan) as Float32Array;
-  const outLabels = remap(labels, labelShape, 1, plan) as L;
-  const outMask = remap(mask, labelShape, 1, plan) as Uint8Array;
+  const outRaw = remap(raw, rawSpatial, channels, plan);
+  const outLabels = remap(labels, labelShape, 1, plan);
+  const outMask = remap(mask, labelShape, 1, plan);
 
   const g = plan.gamma;
   if (plan.intensity !== null || g !== null) {
@@ -213,55 +213,92 @@ export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample:
   };
 }
 
-/** Typed-array view shared by all the arrays remapped here. */
-interface Typed {
-  readonly length: number;
-  [i: number]: number | bigint;
-  subarray(begin: number, end: number): Typed;
-  set(src: Typed, offset: number): void;
+/**
+ * Where each output voxel of a mirrored/transposed C-order [spatial..., channels] array comes
+ * from: output voxel (i_0, ..., i_{d-1}) reads source element `base + Σ i_a · steps[a]` (channel 0;
+ * channels follow contiguously). The one geometry that `applyAugment` and the fused batch
+ * assembly (train/assemble.ts) share.
+ */
+export interface Remap {
+  /** Output spatial shape. */
+  readonly shape: readonly number[];
+  readonly base: number;
+  /** Source step per output axis, in elements (negative on mirrored axes). */
+  readonly steps: readonly number[];
 }
 
-/** Mirror + transpose of a C-order [spatial..., channels] array into a new array of the same type. */
-function remap(
-  srcIn: AugmentLabels | Float32Array,
+export function remapOf(
   shape: readonly number[],
   channels: number,
-  plan: AugmentPlan,
-): Typed {
-  const src = srcIn as unknown as Typed;
+  plan: Pick<AugmentPlan, 'mirror' | 'transpose'> | null,
+): Remap {
   const d = shape.length;
-  const n = src.length;
-  const dst = new (srcIn.constructor as new (n: number) => Typed)(n);
-  if (n === 0) return dst;
-
   const inStride = new Array<number>(d);
   let s = channels;
   for (let a = d - 1; a >= 0; a--) {
     inStride[a] = s;
     s *= shape[a]!;
   }
+  if (plan === null) return { shape: [...shape], base: 0, steps: inStride };
   let base = 0;
   for (let a = 0; a < d; a++) if (plan.mirror[a]) base += (shape[a]! - 1) * inStride[a]!;
-  const outShape = plan.transpose.map((a) => shape[a]!);
-  const step = plan.transpose.map((a) => (plan.mirror[a] ? -inStride[a]! : inStride[a]!));
+  return {
+    shape: plan.transpose.map((a) => shape[a]!),
+    base,
+    steps: plan.transpose.map((a) => (plan.mirror[a] ? -inStride[a]! : inStride[a]!)),
+  };
+}
 
+type Words = Uint8Array | Uint16Array | Uint32Array;
+
+/** Mirror + transpose of a C-order [spatial..., channels] array into a new array of the same type. */
+function remap<T extends AugmentLabels | Float32Array>(
+  src: T,
+  shape: readonly number[],
+  channels: number,
+  plan: AugmentPlan,
+): T {
+  const dst = new (src.constructor as new (n: number) => T)(src.length);
+  if (src.length === 0) return dst;
+  // Elements are moved as unsigned words (64-bit ids as two 32-bit words: no BigInt per voxel).
+  const per = src.BYTES_PER_ELEMENT === 8 ? 2 : 1;
+  const view = (a: T): Words | Float32Array =>
+    a instanceof Float32Array
+      ? a
+      : a.BYTES_PER_ELEMENT === 1
+        ? new Uint8Array(a.buffer, a.byteOffset, a.length)
+        : a.BYTES_PER_ELEMENT === 2
+          ? new Uint16Array(a.buffer, a.byteOffset, a.length)
+          : new Uint32Array(a.buffer, a.byteOffset, a.length * per);
+  remapInto(view(src), view(dst), remapOf(shape, channels * per, plan), channels * per);
+  return dst;
+}
+
+/** Writes the remapped `src` into `dst` (C order over the output shape, `channels` per voxel). */
+export function remapInto(src: Words | Float32Array, dst: Words | Float32Array, map: Remap, channels: number): void {
+  const d = map.shape.length;
+  const outShape = map.shape;
+  const step = map.steps;
   const last = d - 1;
   const nx = outShape[last]!,
     stepX = step[last]!;
   const rowLen = nx * channels;
+  const n = outShape.reduce((a, b) => a * b, 1) * channels;
   const contiguous = stepX === channels; // the last axis is neither transposed nor mirrored
   const counter = new Array<number>(d).fill(0);
-  let p = base;
+  const out = dst as Uint32Array,
+    from = src as Uint32Array;
+  let p = map.base;
   for (let o = 0; o < n; o += rowLen) {
     if (contiguous) {
-      dst.set(src.subarray(p, p + rowLen), o);
+      for (let k = 0; k < rowLen; k++) out[o + k] = from[p + k]!;
     } else if (channels === 1) {
       let q = p;
-      for (let x = 0; x < nx; x++, q += stepX) dst[o + x] = src[q]!;
+      for (let x = 0; x < nx; x++, q += stepX) out[o + x] = from[q]!;
     } else {
       let q = p,
         w = o;
-      for (let x = 0; x < nx; x++, q += stepX) for (let c = 0; c < channels; c++) dst[w++] = src[q + c]!;
+      for (let x = 0; x < nx; x++, q += stepX) for (let c = 0; c < channels; c++) out[w++] = from[q + c]!;
     }
     // Advance the odometer over the output axes before the last one.
     for (let i = last - 1; i >= 0; i--) {
@@ -271,5 +308,4 @@ function remap(
       p -= step[i]! * outShape[i]!;
     }
   }
-  return dst;
 }

@@ -7,25 +7,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import type { Crop, LabelArray } from '../types.js';
-import { makeRng, type Rng } from './random.js';
+import {
+  BatchMaker,
+  checkBatchOptions,
+  prepare,
+  type BatchArrays,
+  type BatchOptions,
+  type CropWeights,
+  type Setup,
+} from './batch.js';
+import { makeRng } from './random.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
-import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
 
 export interface CropDatasetOptions extends SamplingOptions {
   seed?: number | string;
 }
 
-export type CropWeights = 'equal' | 'size' | 'masked' | number[];
+export type { CropWeights };
 
-export interface TrainingDatasetOptions extends SamplingOptions {
-  batchSize?: number;
-  seed?: number | string;
-  target?: TargetKind | TargetFn;
-  /** Affinity offsets (target 'affinities'). */
-  offsets?: number[][];
-  /** Number of classes (target 'semantic'). */
-  numClasses?: number;
-  cropWeights?: CropWeights;
+export interface TrainingDatasetOptions extends BatchOptions {
   /** Batches prepared ahead of the one being consumed (default 2). */
   prefetch?: number;
 }
@@ -81,14 +81,6 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
   } as unknown as () => Iterator<tf.TensorContainerObject>);
 }
 
-interface Setup {
-  samplers: CropSampler[];
-  cumulative: number[];
-  channels: number;
-  targetChannels: number;
-  maskChannels: number;
-}
-
 /**
  * Batches `{ xs, ys }` for `model.fitDataset`, interleaving the crops by `cropWeights`:
  * xs [b, z, y, x, c] normalized raw; ys [b, z', y', x', C + M] the target ⊕ its mask.
@@ -97,156 +89,32 @@ export function trainingDataset(
   crops: readonly Crop[],
   options: TrainingDatasetOptions,
 ): tf.data.Dataset<TrainingElement> & { setup(): Promise<Setup> } {
-  const { input, output } = checkSamplingOptions(options);
-  if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
-  const batchSize = options.batchSize ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);
+  const { input, output, batchSize } = checkBatchOptions(crops, options);
   const prefetch = options.prefetch ?? 2;
   if (!Number.isInteger(prefetch) || prefetch < 0)
     throw new OptionsError(`prefetch must be a non-negative integer, got ${prefetch}`);
-  const weights = options.cropWeights ?? 'equal';
-  if (Array.isArray(weights)) {
-    if (weights.length !== crops.length) {
-      throw new OptionsError(
-        `cropWeights has ${weights.length} entries for ${crops.length} crops (${crops.map((c) => c.name).join(', ')})`,
-      );
-    }
-    if (weights.some((w) => !(w >= 0) || !Number.isFinite(w)) || weights.every((w) => w === 0)) {
-      throw new OptionsError(`cropWeights must be non-negative numbers, not all zero; got [${weights.join(', ')}]`);
-    }
-  } else if (!['equal', 'size', 'masked'].includes(weights)) {
-    throw new OptionsError(
-      `cropWeights must be 'equal', 'size', 'masked' or a list of numbers, got ${JSON.stringify(weights)}`,
-    );
-  }
-  const target = options.target ?? 'boundary';
-  const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
-  if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
-    throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
-  }
-  const root = makeRng(options.seed ?? 0);
 
   let setupPromise: Promise<Setup> | null = null;
-  const setup = () => (setupPromise ??= prepare(crops, options, weights, target, targetOptions));
-
-  const makeBatch = async (s: Setup, index: number) => {
-    const inVoxels = input[0]! * input[1]! * input[2]!;
-    const outVoxels = output[0]! * output[1]! * output[2]!;
-    const ysChannels = s.targetChannels + s.maskChannels;
-    const xs = new Float32Array(batchSize * inVoxels * s.channels);
-    const ys = new Float32Array(batchSize * outVoxels * ysChannels);
-    await Promise.all(
-      Array.from({ length: batchSize }, async (_, b) => {
-        const rng = root.fork(index * batchSize + b);
-        const sampler = s.samplers[pickCrop(s.cumulative, rng.fork('crop'))]!;
-        const sample = await sampler.read(sampler.draw(rng.fork('sample')));
-        xs.set(sample.raw, b * inVoxels * s.channels);
-        const t = makeTarget(target, sample.labels, sample.mask, sample.labelShape, targetOptions);
-        if (t.channels !== s.targetChannels || t.maskChannels !== s.maskChannels) {
-          throw new OptionsError(
-            `the target gave ${t.channels}+${t.maskChannels} channels, earlier samples ${s.targetChannels}+${s.maskChannels}`,
-          );
-        }
-        interleave(ys, b * outVoxels * ysChannels, t.target, t.channels, t.mask, t.maskChannels, outVoxels);
-      }),
-    );
-    return { xs, ys, ysChannels, channels: s.channels };
-  };
+  const setup = () => (setupPromise ??= prepare(crops, options));
+  let maker: Promise<BatchMaker> | null = null;
+  const batchMaker = () => (maker ??= setup().then((s) => new BatchMaker(s, options)));
 
   const dataset = tf.data.generator(async function* () {
-    const s = await setup();
-    const queue: Promise<Awaited<ReturnType<typeof makeBatch>>>[] = [];
+    const m = await batchMaker();
+    const { channels, targetChannels: C, maskChannels: M } = m.layout;
+    const queue: Promise<BatchArrays>[] = [];
     for (let next = 0; ; ) {
       while (queue.length <= prefetch) {
-        const p = makeBatch(s, next++);
+        const p = m.make(next++);
         p.catch(() => undefined); // surfaced when awaited; avoid unhandled rejections meanwhile
         queue.push(p);
       }
       const batch = await queue.shift()!;
       yield {
-        xs: tf.tensor5d(batch.xs, [batchSize, input[0]!, input[1]!, input[2]!, batch.channels]),
-        ys: tf.tensor5d(batch.ys, [batchSize, output[0]!, output[1]!, output[2]!, batch.ysChannels]),
+        xs: tf.tensor5d(batch.xs, [batchSize, input[0]!, input[1]!, input[2]!, channels]),
+        ys: tf.tensor5d(batch.ys, [batchSize, output[0]!, output[1]!, output[2]!, C + M]),
       };
     }
   } as unknown as () => Iterator<TrainingElement>);
   return Object.assign(dataset, { setup });
-}
-
-async function prepare(
-  crops: readonly Crop[],
-  options: TrainingDatasetOptions,
-  weights: CropWeights,
-  target: TargetKind | TargetFn,
-  targetOptions: TargetOptions,
-): Promise<Setup> {
-  // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
-  // first to fail in time, which would depend on read timing).
-  const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const samplers = settled.map((r) => (r as PromiseFulfilledResult<CropSampler>).value);
-  const channels = crops[0]!.raw.channels;
-  const mismatch = crops.find((c) => c.raw.channels !== channels);
-  if (mismatch) {
-    throw new OptionsError(
-      `crop ${mismatch.name} has ${mismatch.raw.channels} raw channels, ${crops[0]!.name} has ${channels}`,
-    );
-  }
-  if (target === 'semantic') await checkClasses(crops, targetOptions.numClasses!);
-  const w = samplers.map((s, i) =>
-    Array.isArray(weights)
-      ? weights[i]!
-      : weights === 'size'
-        ? s.labelVoxels
-        : weights === 'masked'
-          ? s.knownVoxels!
-          : 1,
-  );
-  if (w.every((x) => x === 0)) throw new OptionsError('every crop has weight 0 (no known voxels?)');
-  const cumulative: number[] = [];
-  w.reduce((acc, x) => (cumulative.push(acc + x), acc + x), 0);
-  let counts = targetChannels(target, targetOptions);
-  if (!counts) {
-    // A user target: run it once on a tiny sample to learn its channel counts.
-    const probe = makeTarget(target, new Uint32Array(8), new Uint8Array(8).fill(1), [2, 2, 2], targetOptions);
-    counts = { channels: probe.channels, maskChannels: probe.maskChannels };
-  }
-  return { samplers, cumulative, channels, targetChannels: counts.channels, maskChannels: counts.maskChannels };
-}
-
-async function checkClasses(crops: readonly Crop[], numClasses: number): Promise<void> {
-  for (const crop of crops) {
-    const labels = await crop.labels.read(crop.labels.roi);
-    let max = 0;
-    for (let i = 0; i < labels.length; i++) if (Number(labels[i]) > max) max = Number(labels[i]);
-    if (max >= numClasses) {
-      throw new OptionsError(
-        `crop ${crop.name} has label ${max}, but numClasses is ${numClasses} (classes are 0..${numClasses - 1})`,
-      );
-    }
-  }
-}
-
-function pickCrop(cumulative: number[], rng: Rng): number {
-  const r = rng.next() * cumulative[cumulative.length - 1]!;
-  const i = cumulative.findIndex((c) => r < c);
-  return i < 0 ? cumulative.length - 1 : i;
-}
-
-function interleave(
-  out: Float32Array,
-  offset: number,
-  target: Float32Array,
-  C: number,
-  mask: Float32Array,
-  M: number,
-  voxels: number,
-): void {
-  const W = C + M;
-  for (let v = 0; v < voxels; v++) {
-    const o = offset + v * W;
-    for (let c = 0; c < C; c++) out[o + c] = target[v * C + c]!;
-    for (let c = 0; c < M; c++) out[o + C + c] = mask[v * M + c]!;
-  }
 }

@@ -56,24 +56,19 @@ export const DEFAULT_AFFINITY_OFFSETS: readonly (readonly number[])[] = Object.f
 ]);
 
 /**
- * Equality and non-zero tests on ids without bigint arithmetic in the hot loops: 64-bit ids are
- * compared as two 32-bit words through a Uint32Array view of the same buffer.
+ * Ids as unsigned words, without bigint arithmetic in the hot loops: 64-bit ids are two 32-bit
+ * words (`per` = 2) of the same buffer, compared word by word.
  */
-interface IdOps {
-  same(i: number, j: number): boolean;
-  nonZero(i: number): boolean;
+export interface IdWords {
+  words: Uint8Array | Uint16Array | Uint32Array | Int32Array;
+  per: 1 | 2;
 }
 
-function idOps(labels: TargetLabels): IdOps {
+export function idWords(labels: TargetLabels): IdWords {
   if (labels instanceof BigUint64Array) {
-    const w = new Uint32Array(labels.buffer, labels.byteOffset, labels.length * 2);
-    return {
-      same: (i, j) => w[2 * i] === w[2 * j] && w[2 * i + 1] === w[2 * j + 1],
-      nonZero: (i) => (w[2 * i]! | w[2 * i + 1]!) !== 0,
-    };
+    return { words: new Uint32Array(labels.buffer, labels.byteOffset, labels.length * 2), per: 2 };
   }
-  const a = labels;
-  return { same: (i, j) => a[i] === a[j], nonZero: (i) => a[i] !== 0 };
+  return { words: labels, per: 1 };
 }
 
 function check(fn: string, labels: TargetLabels, mask: Uint8Array, shape: readonly number[]): number {
@@ -103,27 +98,43 @@ function maskToFloat(mask: Uint8Array): Float32Array {
  */
 export function boundaryTarget(labels: TargetLabels, mask: Uint8Array, shape: readonly number[]): TargetResult {
   const n = check('boundaryTarget', labels, mask, shape);
+  const inside = new Uint8Array(n);
+  boundaryInto(idWords(labels), shape, inside);
+  return { target: Float32Array.from(inside), channels: 1, mask: maskToFloat(mask), maskChannels: 1 };
+}
+
+/**
+ * The boundary target into `out` (n voxels, 1 = interior). Each pair of 6-neighbours is compared
+ * once; a pair with different ids makes both voxels boundary. The result does not change under
+ * mirroring or transposing the axes, so it can be computed before augmentation remaps it.
+ */
+export function boundaryInto({ words, per }: IdWords, shape: readonly number[], out: Uint8Array): void {
   const [Z, Y, X] = shape as [number, number, number];
-  const { same, nonZero } = idOps(labels);
-  const target = new Float32Array(n);
   const sz = Y * X;
-  for (let z = 0; z < Z; z++) {
-    for (let y = 0; y < Y; y++) {
-      const row = z * sz + y * X;
-      for (let x = 0; x < X; x++) {
-        const i = row + x;
-        if (!nonZero(i)) continue;
-        if (x > 0 && !same(i, i - 1)) continue;
-        if (x < X - 1 && !same(i, i + 1)) continue;
-        if (y > 0 && !same(i, i - X)) continue;
-        if (y < Y - 1 && !same(i, i + X)) continue;
-        if (z > 0 && !same(i, i - sz)) continue;
-        if (z < Z - 1 && !same(i, i + sz)) continue;
-        target[i] = 1;
-      }
+  const n = Z * sz;
+  if (per === 1) {
+    const w = words;
+    for (let i = 0; i < n; i++) out[i] = w[i] !== 0 ? 1 : 0;
+    // Flat passes over the pairs along x (rows), y (within each z slab) and z.
+    for (let row = 0; row < n; row += X) {
+      for (let i = row, end = row + X - 1; i < end; i++) if (w[i] !== w[i + 1]) out[i] = out[i + 1] = 0;
     }
+    for (let slab = 0; slab < n; slab += sz) {
+      for (let i = slab, end = slab + sz - X; i < end; i++) if (w[i] !== w[i + X]) out[i] = out[i + X] = 0;
+    }
+    for (let i = 0, end = n - sz; i < end; i++) if (w[i] !== w[i + sz]) out[i] = out[i + sz] = 0;
+    return;
   }
-  return { target, channels: 1, mask: maskToFloat(mask), maskChannels: 1 };
+  const w = words;
+  for (let i = 0; i < n; i++) out[i] = (w[2 * i]! | w[2 * i + 1]!) !== 0 ? 1 : 0;
+  const pairs = (from: number, to: number, d: number) => {
+    for (let i = from, a = 2 * from, b = 2 * (from + d); i < to; i++, a += 2, b += 2) {
+      if (w[a] !== w[b] || w[a + 1] !== w[b + 1]) out[i] = out[i + d] = 0;
+    }
+  };
+  for (let row = 0; row < n; row += X) pairs(row, row + X - 1, 1);
+  for (let slab = 0; slab < n; slab += sz) pairs(slab, slab + sz - X, X);
+  pairs(0, n - sz, sz);
 }
 
 /**
@@ -144,12 +155,43 @@ export function affinitiesTarget(
       throw new Error(`affinitiesTarget: each offset must be [dz, dy, dx] integers, got [${o.join(', ')}]`);
     }
   }
-  const [Z, Y, X] = shape as [number, number, number];
   const K = offsets.length;
-  const { same, nonZero } = idOps(labels);
   const target = new Float32Array(n * K);
   const outMask = new Float32Array(n * K);
-  for (let k = 0; k < K; k++) {
+  affinitiesInto(
+    idWords(labels),
+    mask,
+    shape,
+    offsets,
+    { out: target, offset: 0, stride: K },
+    { out: outMask, offset: 0, stride: K },
+  );
+  return { target, channels: K, mask: outMask, maskChannels: K };
+}
+
+/** Where a per-voxel channel block is written: channel k of voxel i at `out[offset + i·stride + k]`. */
+export interface Strided {
+  out: Float32Array;
+  offset: number;
+  stride: number;
+}
+
+/**
+ * Affinities (see affinitiesTarget) into strided outputs, e.g. straight into a batch's ys.
+ * `mask` null: every voxel known. Entries it does not set are left as they are (zero in a fresh array).
+ */
+export function affinitiesInto(
+  { words: w, per }: IdWords,
+  mask: Uint8Array | null,
+  shape: readonly number[],
+  offsets: readonly (readonly number[])[],
+  target: Strided,
+  maskOut: Strided,
+): void {
+  const [Z, Y, X] = shape as [number, number, number];
+  const t = target.out,
+    m = maskOut.out;
+  for (let k = 0; k < offsets.length; k++) {
     const [dz, dy, dx] = offsets[k] as [number, number, number];
     const delta = (dz * Y + dy) * X + dx;
     const z0 = Math.max(0, -dz),
@@ -164,14 +206,16 @@ export function affinitiesTarget(
         for (let x = x0; x < x1; x++) {
           const i = row + x;
           const j = i + delta;
-          const o = i * K + k;
-          if (nonZero(i) && same(i, j)) target[o] = 1;
-          if (mask[i] !== 0 && mask[j] !== 0) outMask[o] = 1;
+          const same =
+            per === 1
+              ? w[i] !== 0 && w[i] === w[j]
+              : (w[2 * i]! | w[2 * i + 1]!) !== 0 && w[2 * i] === w[2 * j] && w[2 * i + 1] === w[2 * j + 1];
+          if (same) t[target.offset + i * target.stride + k] = 1;
+          if (mask === null || (mask[i] !== 0 && mask[j] !== 0)) m[maskOut.offset + i * maskOut.stride + k] = 1;
         }
       }
     }
   }
-  return { target, channels: K, mask: outMask, maskChannels: K };
 }
 
 /**
@@ -189,27 +233,24 @@ export function semanticTarget(
     throw new Error(`semanticTarget: numClasses must be a positive integer, got ${numClasses}`);
   }
   const target = new Float32Array(n * numClasses);
-  const fail = (l: number | bigint): never => {
-    throw new Error(
-      `semanticTarget: label ${l} is not a class id for numClasses = ${numClasses} ` +
-        `(class ids must be in [0, ${numClasses - 1}])`,
-    );
-  };
-  if (labels instanceof BigUint64Array) {
-    const limit = BigInt(numClasses);
-    for (let i = 0; i < n; i++) {
-      const l = labels[i]!;
-      if (l >= limit) fail(l);
-      target[i * numClasses + Number(l)] = 1;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const l = labels[i]!;
-      if (l >= numClasses || l < 0) fail(l);
-      target[i * numClasses + l] = 1;
-    }
-  }
+  semanticInto(idWords(labels), n, numClasses, { out: target, offset: 0, stride: numClasses });
   return { target, channels: numClasses, mask: maskToFloat(mask), maskChannels: 1 };
+}
+
+/** One-hot classes (see semanticTarget) of `n` voxels into a strided output; throws on a bad id. */
+export function semanticInto({ words: w, per }: IdWords, n: number, numClasses: number, target: Strided): void {
+  const t = target.out;
+  for (let i = 0; i < n; i++) {
+    const l = per === 1 ? w[i]! : w[2 * i + 1] === 0 ? w[2 * i]! : -1;
+    if (!(l >= 0 && l < numClasses)) {
+      const id = per === 1 ? BigInt(w[i]!) : (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
+      throw new Error(
+        `semanticTarget: label ${id} is not a class id for numClasses = ${numClasses} ` +
+          `(class ids must be in [0, ${numClasses - 1}])`,
+      );
+    }
+    t[target.offset + i * target.stride + l] = 1;
+  }
 }
 
 /** Dispatch on the target kind (or call a user TargetFn, whose result is validated). */
@@ -273,17 +314,27 @@ export function targetChannels(
  * (the layout `maskedLoss({ maskChannels })` splits again).
  */
 export function concatTargetMask(r: TargetResult): Float32Array {
-  const C = r.channels,
-    M = r.maskChannels,
-    W = C + M;
-  const n = r.target.length / C;
-  const out = new Float32Array(n * W);
-  for (let i = 0; i < n; i++) {
-    const o = i * W;
-    for (let c = 0; c < C; c++) out[o + c] = r.target[i * C + c]!;
-    for (let c = 0; c < M; c++) out[o + C + c] = r.mask[i * M + c]!;
-  }
+  const out = new Float32Array((r.target.length / r.channels) * (r.channels + r.maskChannels));
+  concatTargetMaskInto(r.target, r.channels, r.mask, r.maskChannels, out, 0);
   return out;
+}
+
+/** target ⊕ mask on the channel axis into `out` from `offset` on (one sample's slot of a batch's ys). */
+export function concatTargetMaskInto(
+  target: Float32Array,
+  C: number,
+  mask: Float32Array,
+  M: number,
+  out: Float32Array,
+  offset: number,
+): void {
+  const W = C + M;
+  const n = target.length / C;
+  for (let v = 0; v < n; v++) {
+    const o = offset + v * W;
+    for (let c = 0; c < C; c++) out[o + c] = target[v * C + c]!;
+    for (let c = 0; c < M; c++) out[o + C + c] = mask[v * M + c]!;
+  }
 }
 
 function validateResult(r: TargetResult, shape: readonly number[]): void {

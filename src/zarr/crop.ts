@@ -70,7 +70,7 @@ export async function readKnownMask(crop: ZarrCrop, labelsRoi: Roi): Promise<Uin
 }
 
 /** 1 inside the labels' region where the stored mask (if any) is non-zero, else 0. */
-function knownMask(
+export function knownMask(
   region: Roi,
   labelsRoi: Roi,
   voxelSize: readonly number[],

@@ -1,9 +1,34 @@
 /**
- * Copies an n-d box from one strided typed array into another. The innermost axis is copied with
- * `TypedArray.set` over contiguous runs when both sides are contiguous along it (the common case
- * of C-order chunks and outputs), element by element otherwise.
+ * Copies an n-d box from one strided typed array into another. Axes that are contiguous on both
+ * sides are merged first (a whole chunk row plane becomes one run); 64-bit elements are moved as
+ * pairs of 32-bit words (no BigInt per element), every type through an unsigned view of its bytes; long runs go through `TypedArray.set`, short ones
+ * through a plain loop (a `subarray` per run costs more than copying a few dozen elements).
  */
 import type { StoredArray } from '../types.js';
+
+/** Runs shorter than this (elements) are copied by a loop rather than `set(subarray)`. */
+const SHORT_RUN = 48;
+
+/** The unsigned word view a box is copied through: 1, 2 or 4 bytes per word. */
+type Words = Uint8Array | Uint16Array | Uint32Array;
+
+/**
+ * An unsigned view of `a` (bytes are moved, never values: no NaN canonicalisation, no BigInt) and
+ * the number of words per element (2 for 64-bit types).
+ */
+function wordsOf(a: StoredArray): { words: Words; per: number } {
+  const { buffer, byteOffset, length } = a;
+  switch (a.BYTES_PER_ELEMENT) {
+    case 1:
+      return { words: new Uint8Array(buffer, byteOffset, length), per: 1 };
+    case 2:
+      return { words: new Uint16Array(buffer, byteOffset, length), per: 1 };
+    case 4:
+      return { words: new Uint32Array(buffer, byteOffset, length), per: 1 };
+    default:
+      return { words: new Uint32Array(buffer, byteOffset, length * 2), per: 2 };
+  }
+}
 
 export function copyBox(
   src: StoredArray,
@@ -14,39 +39,71 @@ export function copyBox(
   dstStart: readonly number[],
   count: readonly number[],
 ): void {
-  const ndim = count.length;
   if (count.some((c) => c <= 0)) return;
+  const s = wordsOf(src);
+  const d = wordsOf(dst);
+  if (src.BYTES_PER_ELEMENT !== dst.BYTES_PER_ELEMENT)
+    throw new Error('copyBox: source and destination element sizes differ');
+  const per = s.per;
   let srcBase = 0;
   let dstBase = 0;
-  for (let i = 0; i < ndim; i++) {
-    srcBase += srcStart[i]! * srcStrides[i]!;
-    dstBase += dstStart[i]! * dstStrides[i]!;
+  for (let i = 0; i < count.length; i++) {
+    srcBase += srcStart[i]! * srcStrides[i]! * per;
+    dstBase += dstStart[i]! * dstStrides[i]! * per;
   }
-  const last = ndim - 1;
-  const runLength = count[last]!;
-  const srcStep = srcStrides[last]!;
-  const dstStep = dstStrides[last]!;
+  // Axes in word units, the word pair of a 64-bit element as an extra innermost axis.
+  const shape = [...count];
+  const ss = srcStrides.map((v) => v * per);
+  const ds = dstStrides.map((v) => v * per);
+  if (per === 2) shape.push(2), ss.push(1), ds.push(1);
+  // Merge axis a into a + 1 where both sides are contiguous across it.
+  for (let a = shape.length - 2; a >= 0; a--) {
+    const b = a + 1;
+    if (ss[a] === ss[b]! * shape[b]! && ds[a] === ds[b]! * shape[b]!) {
+      shape[b]! *= shape[a]!;
+      shape.splice(a, 1), ss.splice(a, 1), ds.splice(a, 1);
+    }
+  }
+  copyRuns(s.words, ss, srcBase, d.words, ds, dstBase, shape);
+}
+
+function copyRuns(
+  src: Words,
+  ss: number[],
+  srcBase: number,
+  dst: Words,
+  ds: number[],
+  dstBase: number,
+  shape: number[],
+): void {
+  const last = shape.length - 1;
+  const run = shape[last]!;
+  const srcStep = ss[last]!;
+  const dstStep = ds[last]!;
   const contiguous = srcStep === 1 && dstStep === 1;
-  const index = new Array<number>(ndim).fill(0);
-  let s = srcBase;
-  let d = dstBase;
+  const long = contiguous && run >= SHORT_RUN;
+  const index = new Array<number>(shape.length).fill(0);
+  const out = dst as Uint8Array;
+  const from = src as Uint8Array;
+  let si = srcBase;
+  let di = dstBase;
   for (;;) {
-    if (contiguous) {
-      (dst as Uint8Array).set((src as Uint8Array).subarray(s, s + runLength), d);
+    if (long) {
+      out.set(from.subarray(si, si + run), di);
+    } else if (contiguous) {
+      for (let k = 0; k < run; k++) out[di + k] = from[si + k]!;
     } else {
-      for (let k = 0, si = s, di = d; k < runLength; k++, si += srcStep, di += dstStep) {
-        (dst as Uint8Array)[di] = (src as Uint8Array)[si]!;
-      }
+      for (let k = 0, p = si, q = di; k < run; k++, p += srcStep, q += dstStep) out[q] = from[p]!;
     }
     // Odometer over the outer axes.
     let axis = last - 1;
     while (axis >= 0) {
       index[axis]!++;
-      s += srcStrides[axis]!;
-      d += dstStrides[axis]!;
-      if (index[axis]! < count[axis]!) break;
-      s -= srcStrides[axis]! * count[axis]!;
-      d -= dstStrides[axis]! * count[axis]!;
+      si += ss[axis]!;
+      di += ds[axis]!;
+      if (index[axis]! < shape[axis]!) break;
+      si -= ss[axis]! * shape[axis]!;
+      di -= ds[axis]! * shape[axis]!;
       index[axis] = 0;
       axis--;
     }

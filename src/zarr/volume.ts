@@ -26,6 +26,16 @@ const TYPED_ARRAYS: Record<string, new (n: number) => StoredArray> = {
   float64: Float64Array,
 };
 
+/** A new zero-filled array of a dtype's typed-array type. */
+export function newStoredArray(dtype: DType, length: number): StoredArray {
+  return new TYPED_ARRAYS[dtype]!(length);
+}
+
+function zeroFill(a: StoredArray): StoredArray {
+  new Uint8Array(a.buffer, a.byteOffset, a.byteLength).fill(0);
+  return a;
+}
+
 export function isSupportedDtype(dtype: string): dtype is DType {
   return dtype in TYPED_ARRAYS;
 }
@@ -102,7 +112,11 @@ export class ZarrVolume implements Volume {
     return this.spatialAxes.map((a) => this.shape[a]!);
   }
 
-  async read(region: Roi): Promise<StoredArray> {
+  /**
+   * Stored values over `region`. `into`: an array of this dtype and the region's size to write
+   * into instead of a new one (its old contents are overwritten, zeros included).
+   */
+  async read(region: Roi, into?: StoredArray): Promise<StoredArray> {
     const nSpatial = this.spatialAxes.length;
     if (region.offset.length !== nSpatial || region.shape.length !== nSpatial) {
       throw new OptionsError(
@@ -118,7 +132,13 @@ export class ZarrVolume implements Volume {
     }
     const outSpatial = region.shape.map((s, i) => s / this.voxelSize[i]!);
     const C = this.channels;
-    const out = new TYPED_ARRAYS[this.dtype]!(outSpatial.reduce((a, b) => a * b, 1) * C);
+    const length = outSpatial.reduce((a, b) => a * b, 1) * C;
+    const Typed = TYPED_ARRAYS[this.dtype]!;
+    if (into !== undefined && (into.length !== length || into.constructor !== Typed)) {
+      throw new Error(`read: the output array must be a ${Typed.name} of ${length} elements`);
+    }
+    const reused = into !== undefined;
+    const out = into ?? new Typed(length);
     const outStridesSpatial = cOrderStrides([...outSpatial, C]).slice(0, nSpatial);
 
     // Voxel box of the request in array coordinates, clipped to the array.
@@ -126,7 +146,8 @@ export class ZarrVolume implements Volume {
     const arrayShape = this.spatialShape;
     const lo = begin.map((b) => Math.max(0, b));
     const hi = begin.map((b, i) => Math.min(arrayShape[i]!, b + outSpatial[i]!));
-    if (lo.some((l, i) => l >= hi[i]!)) return out;
+    if (lo.some((l, i) => l >= hi[i]!)) return reused ? zeroFill(out) : out;
+    if (reused && lo.some((l, i) => l !== begin[i] || hi[i] !== begin[i]! + outSpatial[i]!)) zeroFill(out);
 
     // Per stored axis: the index range wanted, and where the output index 0 sits.
     const wantLo: number[] = [];
@@ -174,7 +195,7 @@ export class ZarrVolume implements Volume {
       });
       if (chunk.data) {
         copyBox(chunk.data, chunk.stride, srcStart, out, outStrides, dstStart, count);
-      } else if (this.fillValue !== 0 && this.fillValue !== 0n) {
+      } else if (reused || (this.fillValue !== 0 && this.fillValue !== 0n)) {
         fillBox(out, outStrides, dstStart, count, this.fillValue);
       }
     };

@@ -1,0 +1,291 @@
+/**
+ * Fused sample assembly: one sample's stored arrays → its slot of the batch buffers, in one pass
+ * per array. Raw: read → normalize → mirror/transpose → intensity/gamma → xs. Labels: the target
+ * and its mask straight into ys (target ⊕ mask on the channel axis). 64-bit ids are handled as
+ * pairs of 32-bit words; the boundary target is computed before the remap (it does not change
+ * under mirroring or transposing); crops without a stored mask whose patch lies inside the labels
+ * skip all mask work. Raw and labels have their own grids (input and output shapes, each with its
+ * own remap), so different voxel sizes or a general coordinate map can replace `remapOf` per grid.
+ *
+ * The functions here are pure apart from the scratch buffers they reuse between samples; they
+ * run the same in the main thread and in the workers (train/workers/), so both give the same bytes.
+ */
+import { OptionsError } from '../errors.js';
+import { roiContains, type Roi } from '../roi.js';
+import type { Crop, DType, StoredArray } from '../types.js';
+import { knownMask, ZarrCrop } from '../zarr/crop.js';
+import { normalizeRaw } from '../zarr/normalize.js';
+import { newStoredArray } from '../zarr/volume.js';
+import { remapInto, remapOf, type AugmentPlan, type Remap } from './augment.js';
+import {
+  affinitiesInto,
+  boundaryInto,
+  concatTargetMaskInto,
+  DEFAULT_AFFINITY_OFFSETS,
+  idWords,
+  makeTarget,
+  semanticInto,
+  type TargetFn,
+  type TargetKind,
+  type TargetLabels,
+  type TargetOptions,
+} from './targets.js';
+
+/** What every sample of a batch shares. */
+export interface BatchLayout {
+  /** Raw patch shape [z, y, x] (raw voxels) and its channels. */
+  input: readonly number[];
+  channels: number;
+  /** Labels/target patch shape [z, y, x] (label voxels). */
+  output: readonly number[];
+  target: TargetKind | TargetFn;
+  targetOptions: TargetOptions;
+  /** Target channels C and mask channels M: ys has C + M channels. */
+  targetChannels: number;
+  maskChannels: number;
+}
+
+/** One sample's arrays as read, before normalization and augmentation. */
+export interface StoredSample {
+  /** [z, y, x, c] over the input shape; multiplied by `rawScale` to normalize. */
+  raw: Exclude<StoredArray, BigInt64Array | BigUint64Array>;
+  rawScale: number;
+  /** [z, y, x] over the output shape. */
+  labels: TargetLabels;
+  /** 1 known, 0 unknown; null when every voxel is known. */
+  mask: Uint8Array | null;
+  /** Buffers taken from a BufferPool, to give back once the sample is written. */
+  pooled?: { dtype: DType; array: StoredArray }[];
+}
+
+/**
+ * Typed arrays handed back after use and handed out again (the read buffers of one sample:
+ * fewer fresh allocations, less garbage collection). Keeps a few arrays per dtype and length.
+ */
+export class BufferPool {
+  private readonly free = new Map<string, StoredArray[]>();
+  take(dtype: DType, length: number): StoredArray {
+    return this.free.get(`${dtype}:${length}`)?.pop() ?? newStoredArray(dtype, length);
+  }
+  give(dtype: DType, array: StoredArray): void {
+    const key = `${dtype}:${array.length}`;
+    const list = this.free.get(key) ?? [];
+    if (list.length < 16) list.push(array);
+    this.free.set(key, list);
+  }
+}
+
+/** Returns a sample's read buffers to the pool once it has been written into the batch. */
+export function releaseStored(sample: StoredSample, pool: BufferPool): void {
+  for (const { dtype, array } of sample.pooled ?? []) pool.give(dtype, array);
+}
+
+/** Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float copy. */
+export async function readStored(
+  crop: Crop,
+  rois: { raw: Roi; labels: Roi },
+  pool: BufferPool = new BufferPool(),
+): Promise<StoredSample> {
+  if (!(crop instanceof ZarrCrop)) {
+    const s = await crop.read(rois.raw, rois.labels);
+    return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask };
+  }
+  const size = (r: Roi, vs: readonly number[], c = 1) => r.shape.reduce((n, s, i) => (n * s) / vs[i]!, c);
+  const pooled = [
+    { dtype: crop.raw.dtype, array: pool.take(crop.raw.dtype, size(rois.raw, crop.raw.voxelSize, crop.raw.channels)) },
+    { dtype: crop.labels.dtype, array: pool.take(crop.labels.dtype, size(rois.labels, crop.labels.voxelSize)) },
+  ];
+  const [raw, labels, stored] = await Promise.all([
+    crop.raw.read(rois.raw, pooled[0]!.array),
+    crop.labels.read(rois.labels, pooled[1]!.array),
+    crop.mask ? crop.mask.read(rois.labels) : null,
+  ]);
+  const labelsVoxelSize = crop.labels.voxelSize;
+  const shape = rois.labels.shape.map((s, i) => s / labelsVoxelSize[i]!);
+  const mask =
+    stored === null && roiContains(crop.labels.roi, rois.labels)
+      ? null
+      : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored);
+  const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
+  return {
+    raw: wide ? normalizeRaw(raw, crop.normalization) : raw,
+    rawScale: wide ? 1 : crop.normalization.scale,
+    labels: labels as TargetLabels,
+    mask,
+    pooled,
+  };
+}
+
+/** Scratch buffers reused from sample to sample (one set per thread: writeSample is synchronous). */
+export class Scratch {
+  private bytes = new Uint8Array(0);
+  private bytes2 = new Uint8Array(0);
+  private words = new Uint32Array(0);
+  inside(n: number): Uint8Array {
+    if (this.bytes.length < n) this.bytes = new Uint8Array(n);
+    return this.bytes.subarray(0, n);
+  }
+  mask(n: number): Uint8Array {
+    if (this.bytes2.length < n) this.bytes2 = new Uint8Array(n);
+    return this.bytes2.subarray(0, n);
+  }
+  ids(n: number): Uint32Array {
+    if (this.words.length < n) this.words = new Uint32Array(n);
+    return this.words.subarray(0, n);
+  }
+}
+
+/** Writes sample `b` of a batch: xs[b] (raw) and ys[b] (target ⊕ mask). */
+export function writeSample(
+  sample: StoredSample,
+  plan: AugmentPlan | null,
+  layout: BatchLayout,
+  xs: Float32Array,
+  ys: Float32Array,
+  b: number,
+  scratch: Scratch,
+): void {
+  const { input, output, channels } = layout;
+  const inVoxels = input[0]! * input[1]! * input[2]!;
+  const outVoxels = output[0]! * output[1]! * output[2]!;
+  const W = layout.targetChannels + layout.maskChannels;
+  if (sample.raw.length !== inVoxels * channels || sample.labels.length !== outVoxels) {
+    throw new Error(
+      `writeSample: got ${sample.raw.length} raw and ${sample.labels.length} label values for ` +
+        `[${input.join(', ')}] × ${channels} and [${output.join(', ')}]`,
+    );
+  }
+  writeRaw(sample.raw, sample.rawScale, channels, remapOf(input, channels, plan), plan, xs, b * inVoxels * channels);
+  const labelMap = remapOf(output, 1, plan);
+  const offset = b * outVoxels * W;
+  const target = layout.target;
+  if (target === 'boundary') {
+    const inside = scratch.inside(outVoxels);
+    boundaryInto(idWords(sample.labels), output, inside);
+    writeTargetAndMask(inside, sample.mask, labelMap, ys, offset);
+    return;
+  }
+  // The other targets depend on the orientation: remap the ids and the mask first.
+  const { words, per } = idWords(sample.labels);
+  const ids = scratch.ids(outVoxels * per);
+  remapInto(words as Uint32Array, ids, remapOf(output, per, plan), per);
+  let mask: Uint8Array | null = null;
+  if (sample.mask) {
+    mask = scratch.mask(outVoxels);
+    remapInto(sample.mask, mask, labelMap, 1);
+  }
+  const shape = labelMap.shape;
+  const C = layout.targetChannels;
+  if (target === 'affinities') {
+    const offsets = layout.targetOptions.offsets ?? DEFAULT_AFFINITY_OFFSETS;
+    affinitiesInto(
+      { words: ids, per },
+      mask,
+      shape,
+      offsets,
+      { out: ys, offset, stride: W },
+      { out: ys, offset: offset + C, stride: W },
+    );
+  } else if (target === 'semantic') {
+    semanticInto({ words: ids, per }, outVoxels, layout.targetOptions.numClasses!, { out: ys, offset, stride: W });
+    for (let v = 0, o = offset + C; v < outVoxels; v++, o += W) ys[o] = mask === null || mask[v] ? 1 : 0;
+  } else {
+    writeUserTarget(target, sample.labels, ids, per, mask, shape, layout, ys, offset);
+  }
+}
+
+/** Normalized, remapped, intensity-augmented raw into xs at `offset`. */
+function writeRaw(
+  src: StoredSample['raw'],
+  scale: number,
+  C: number,
+  map: Remap,
+  plan: AugmentPlan | null,
+  xs: Float32Array,
+  offset: number,
+): void {
+  const [Z, Y, X] = map.shape as [number, number, number];
+  const [sz, sy, sx] = map.steps as [number, number, number];
+  const adjust = plan !== null && (plan.intensity !== null || plan.gamma !== null);
+  const mul = plan?.intensity?.scale ?? 1,
+    add = plan?.intensity?.shift ?? 0;
+  const gamma = plan?.gamma ?? null;
+  let o = offset;
+  for (let z = 0; z < Z; z++) {
+    for (let y = 0; y < Y; y++) {
+      let q = map.base + z * sz + y * sy;
+      if (!adjust) {
+        if (C === 1) for (let x = 0; x < X; x++, q += sx) xs[o++] = src[q]! * scale;
+        else for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = src[q + c]! * scale;
+        continue;
+      }
+      for (let x = 0; x < X; x++, q += sx) {
+        for (let c = 0; c < C; c++) {
+          // As applyAugment on normalized float32 raw: round to float32 first, then adjust.
+          let v = Math.fround(src[q + c]! * scale) * mul + add;
+          v = v < 0 ? 0 : v > 1 ? 1 : v;
+          if (gamma !== null) v = v ** gamma;
+          xs[o++] = v;
+        }
+      }
+    }
+  }
+}
+
+/** ys = [target, mask] per voxel, from arrays in label order remapped on the way. */
+function writeTargetAndMask(
+  target: Uint8Array,
+  mask: Uint8Array | null,
+  map: Remap,
+  ys: Float32Array,
+  offset: number,
+): void {
+  const [Z, Y, X] = map.shape as [number, number, number];
+  const [sz, sy, sx] = map.steps as [number, number, number];
+  let o = offset;
+  for (let z = 0; z < Z; z++) {
+    for (let y = 0; y < Y; y++) {
+      let q = map.base + z * sz + y * sy;
+      if (mask === null) {
+        for (let x = 0; x < X; x++, q += sx, o += 2) {
+          ys[o] = target[q]!;
+          ys[o + 1] = 1;
+        }
+      } else {
+        for (let x = 0; x < X; x++, q += sx, o += 2) {
+          ys[o] = target[q]!;
+          ys[o + 1] = mask[q]!;
+        }
+      }
+    }
+  }
+}
+
+/** A user TargetFn on the remapped labels (of their own type), its result interleaved into ys. */
+function writeUserTarget(
+  fn: TargetFn,
+  original: TargetLabels,
+  ids: Uint32Array,
+  per: number,
+  mask: Uint8Array | null,
+  shape: readonly number[],
+  layout: BatchLayout,
+  ys: Float32Array,
+  offset: number,
+): void {
+  const n = original.length;
+  const labels = new (original.constructor as new (n: number) => TargetLabels)(n);
+  if (labels.BYTES_PER_ELEMENT < 4) {
+    for (let i = 0; i < n; i++) (labels as Uint8Array)[i] = ids[i]!; // one 32-bit word per id: narrow it
+  } else {
+    new Uint32Array(labels.buffer).set(ids.subarray(0, n * per)); // the words, bit for bit
+  }
+  const known = mask ? Uint8Array.from(mask) : new Uint8Array(n).fill(1);
+  const t = makeTarget(fn, labels, known, shape, layout.targetOptions);
+  const C = layout.targetChannels,
+    M = layout.maskChannels;
+  if (t.channels !== C || t.maskChannels !== M) {
+    throw new OptionsError(`the target gave ${t.channels}+${t.maskChannels} channels, earlier samples ${C}+${M}`);
+  }
+  concatTargetMaskInto(t.target, C, t.mask, M, ys, offset);
+}

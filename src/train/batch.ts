@@ -1,0 +1,184 @@
+/**
+ * Training batches as plain typed arrays: the options check, the per-dataset setup (a sampler per
+ * crop, crop weights, channel counts) and `BatchMaker`, which assembles batch k from the seed alone
+ * (sample j of batch k draws from the stream `fork(k · batchSize + j)`). Shared by the in-thread
+ * dataset and the workers (train/workers/), so both give the same bytes.
+ */
+import { OptionsError } from '../errors.js';
+import type { Crop } from '../types.js';
+import { BufferPool, readStored, releaseStored, Scratch, writeSample, type BatchLayout } from './assemble.js';
+import { makeRng, type Rng } from './random.js';
+import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
+import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
+
+export type CropWeights = 'equal' | 'size' | 'masked' | number[];
+
+/** What a batch is made of (the part of TrainingDatasetOptions that workers receive). */
+export interface BatchOptions extends SamplingOptions {
+  batchSize?: number;
+  seed?: number | string;
+  target?: TargetKind | TargetFn;
+  /** Affinity offsets (target 'affinities'). */
+  offsets?: number[][];
+  /** Number of classes (target 'semantic'). */
+  numClasses?: number;
+  cropWeights?: CropWeights;
+}
+
+export interface CheckedBatchOptions {
+  input: number[];
+  output: number[];
+  batchSize: number;
+  weights: CropWeights;
+  target: TargetKind | TargetFn;
+  targetOptions: TargetOptions;
+}
+
+/** Throws an OptionsError for bad options (before anything is read). */
+export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions): CheckedBatchOptions {
+  const { input, output } = checkSamplingOptions(options);
+  if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
+  const batchSize = options.batchSize ?? 1;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);
+  const weights = options.cropWeights ?? 'equal';
+  if (Array.isArray(weights)) {
+    if (weights.length !== crops.length) {
+      throw new OptionsError(
+        `cropWeights has ${weights.length} entries for ${crops.length} crops (${crops.map((c) => c.name).join(', ')})`,
+      );
+    }
+    if (weights.some((w) => !(w >= 0) || !Number.isFinite(w)) || weights.every((w) => w === 0)) {
+      throw new OptionsError(`cropWeights must be non-negative numbers, not all zero; got [${weights.join(', ')}]`);
+    }
+  } else if (!['equal', 'size', 'masked'].includes(weights)) {
+    throw new OptionsError(
+      `cropWeights must be 'equal', 'size', 'masked' or a list of numbers, got ${JSON.stringify(weights)}`,
+    );
+  }
+  const target = options.target ?? 'boundary';
+  const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
+  if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
+    throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
+  }
+  return { input, output, batchSize, weights, target, targetOptions };
+}
+
+export interface Setup {
+  samplers: CropSampler[];
+  cumulative: number[];
+  channels: number;
+  targetChannels: number;
+  maskChannels: number;
+}
+
+/** Prepares every crop's sampler (mask tables for minMasked) and the batch layout. */
+export async function prepare(crops: readonly Crop[], options: BatchOptions): Promise<Setup> {
+  const { weights, target, targetOptions } = checkBatchOptions(crops, options);
+  // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
+  // first to fail in time, which would depend on read timing).
+  const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const samplers = settled.map((r) => (r as PromiseFulfilledResult<CropSampler>).value);
+  const channels = crops[0]!.raw.channels;
+  const mismatch = crops.find((c) => c.raw.channels !== channels);
+  if (mismatch) {
+    throw new OptionsError(
+      `crop ${mismatch.name} has ${mismatch.raw.channels} raw channels, ${crops[0]!.name} has ${channels}`,
+    );
+  }
+  if (target === 'semantic') await checkClasses(crops, targetOptions.numClasses!);
+  const w = samplers.map((s, i) =>
+    Array.isArray(weights)
+      ? weights[i]!
+      : weights === 'size'
+        ? s.labelVoxels
+        : weights === 'masked'
+          ? s.knownVoxels!
+          : 1,
+  );
+  if (w.every((x) => x === 0)) throw new OptionsError('every crop has weight 0 (no known voxels?)');
+  const cumulative: number[] = [];
+  w.reduce((acc, x) => (cumulative.push(acc + x), acc + x), 0);
+  let counts = targetChannels(target, targetOptions);
+  if (!counts) {
+    // A user target: run it once on a tiny sample to learn its channel counts.
+    const probe = makeTarget(target, new Uint32Array(8), new Uint8Array(8).fill(1), [2, 2, 2], targetOptions);
+    counts = { channels: probe.channels, maskChannels: probe.maskChannels };
+  }
+  return { samplers, cumulative, channels, targetChannels: counts.channels, maskChannels: counts.maskChannels };
+}
+
+async function checkClasses(crops: readonly Crop[], numClasses: number): Promise<void> {
+  for (const crop of crops) {
+    const labels = await crop.labels.read(crop.labels.roi);
+    let max = 0;
+    for (let i = 0; i < labels.length; i++) if (Number(labels[i]) > max) max = Number(labels[i]);
+    if (max >= numClasses) {
+      throw new OptionsError(
+        `crop ${crop.name} has label ${max}, but numClasses is ${numClasses} (classes are 0..${numClasses - 1})`,
+      );
+    }
+  }
+}
+
+function pickCrop(cumulative: number[], rng: Rng): number {
+  const r = rng.next() * cumulative[cumulative.length - 1]!;
+  const i = cumulative.findIndex((c) => r < c);
+  return i < 0 ? cumulative.length - 1 : i;
+}
+
+/** One batch: xs [b, z, y, x, c] and ys [b, z', y', x', C + M], flat. */
+export interface BatchArrays {
+  xs: Float32Array;
+  ys: Float32Array;
+}
+
+export class BatchMaker {
+  readonly layout: BatchLayout;
+  readonly batchSize: number;
+  private readonly root: Rng;
+  private readonly scratch = new Scratch();
+  private readonly pool = new BufferPool();
+
+  constructor(
+    private readonly setup: Setup,
+    options: BatchOptions,
+  ) {
+    const checked = checkBatchOptions(
+      setup.samplers.map((s) => s.crop),
+      options,
+    );
+    this.batchSize = checked.batchSize;
+    this.root = makeRng(options.seed ?? 0);
+    this.layout = {
+      input: checked.input,
+      output: checked.output,
+      channels: setup.channels,
+      target: checked.target,
+      targetOptions: checked.targetOptions,
+      targetChannels: setup.targetChannels,
+      maskChannels: setup.maskChannels,
+    };
+  }
+
+  /** Batch `index` of the sequence: a function of the seed and the index alone. */
+  async make(index: number): Promise<BatchArrays> {
+    const { input, output, channels, targetChannels, maskChannels } = this.layout;
+    const B = this.batchSize;
+    const xs = new Float32Array(B * input[0]! * input[1]! * input[2]! * channels);
+    const ys = new Float32Array(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
+    await Promise.all(
+      Array.from({ length: B }, async (_, b) => {
+        const rng = this.root.fork(index * B + b);
+        const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
+        const plan = sampler.draw(rng.fork('sample'));
+        const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool);
+        writeSample(stored, plan.augment, this.layout, xs, ys, b, this.scratch);
+        releaseStored(stored, this.pool);
+      }),
+    );
+    return { xs, ys };
+  }
+}

@@ -2,8 +2,11 @@
  * tf.data datasets over crops. Everything random is drawn from the seed alone: sample k gets the
  * stream `fork(k)` of the seed, whatever the prefetch depth or timing, so the same seed gives the
  * same bytes. Reads run concurrently; buffers in flight are plain typed arrays (tensors are made
- * only when an element is handed out, so abandoned iterators hold no tensors).
+ * only when an element is handed out, so abandoned iterators hold no tensors). trainingDataset
+ * assembles its batches in a pool of worker threads (train/workers/) when it can, in this thread
+ * otherwise; both give the same bytes.
  */
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import type { Crop, LabelArray } from '../types.js';
@@ -17,6 +20,11 @@ import {
   type Setup,
 } from './batch.js';
 import { makeRng } from './random.js';
+import { ZarrCrop } from '../zarr/crop.js';
+import type { DataConfig } from '../zarr/config.js';
+import { containerSpec, type CropSpec, type WorkerBatchOptions } from './workers/protocol.js';
+import { SamplePool, type Layout } from './workers/pool.js';
+import { spawnNodeWorker } from './workers/node.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
 
 export interface CropDatasetOptions extends SamplingOptions {
@@ -26,9 +34,29 @@ export interface CropDatasetOptions extends SamplingOptions {
 export type { CropWeights };
 
 export interface TrainingDatasetOptions extends BatchOptions {
-  /** Batches prepared ahead of the one being consumed (default 2). */
+  /** Batches prepared ahead of the one being consumed (default: 2, or `workers` when larger). */
   prefetch?: number;
+  /**
+   * Worker threads assembling batches (reading, decoding, augmenting, targets), as gunpowder's
+   * PreCache(num_workers); 0 = in this thread. Default: `os.availableParallelism()`. Workers need
+   * crops from openDataSplit and a built-in target; otherwise batches are made in this thread.
+   * The chunk cache cap (`DataConfig.cacheBytes`) is the total for the pool: each worker keeps
+   * `cacheBytes / workers`.
+   */
+  workers?: number;
+  /** Workers stop after this long without a request (ms, default 2000) and start again when needed. */
+  workerIdleMs?: number;
 }
+
+/** What trainingDataset returns: a tf.data dataset, plus its setup and a way to stop its workers now. */
+export type TrainingDataset = tf.data.Dataset<TrainingElement> & {
+  /** Prepares the crops' samplers in this thread (checks the crops and options; cached). */
+  setup(): Promise<Setup>;
+  /** Stops the worker threads now (a later iterator starts them again). */
+  close(): void;
+  /** Worker threads running right now. */
+  readonly workersRunning: number;
+};
 
 export interface TrainingElement extends tf.TensorContainerObject {
   xs: tf.Tensor5D;
@@ -85,12 +113,14 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
  * Batches `{ xs, ys }` for `model.fitDataset`, interleaving the crops by `cropWeights`:
  * xs [b, z, y, x, c] normalized raw; ys [b, z', y', x', C + M] the target ⊕ its mask.
  */
-export function trainingDataset(
-  crops: readonly Crop[],
-  options: TrainingDatasetOptions,
-): tf.data.Dataset<TrainingElement> & { setup(): Promise<Setup> } {
-  const { input, output, batchSize } = checkBatchOptions(crops, options);
-  const prefetch = options.prefetch ?? 2;
+export function trainingDataset(crops: readonly Crop[], options: TrainingDatasetOptions): TrainingDataset {
+  const { input, output, batchSize, target } = checkBatchOptions(crops, options);
+  const workers = options.workers ?? os.availableParallelism();
+  if (!Number.isInteger(workers) || workers < 0)
+    throw new OptionsError(`workers must be a non-negative integer (0: in this thread), got ${workers}`);
+  const idleMs = options.workerIdleMs ?? 2000;
+  if (!(idleMs >= 0)) throw new OptionsError(`workerIdleMs must be a non-negative number, got ${idleMs}`);
+  const prefetch = options.prefetch ?? Math.max(2, workers);
   if (!Number.isInteger(prefetch) || prefetch < 0)
     throw new OptionsError(`prefetch must be a non-negative integer, got ${prefetch}`);
 
@@ -98,23 +128,62 @@ export function trainingDataset(
   const setup = () => (setupPromise ??= prepare(crops, options));
   let maker: Promise<BatchMaker> | null = null;
   const batchMaker = () => (maker ??= setup().then((s) => new BatchMaker(s, options)));
+  const pool = workers > 0 && typeof target === 'string' ? workerPool(crops, options, workers, idleMs) : null;
+
+  /** A source of batches by index: the pool, or this thread. */
+  const source = async (): Promise<{
+    layout: Layout;
+    make(i: number): Promise<BatchArrays>;
+    wait<T>(p: Promise<T>): Promise<T>;
+  }> => {
+    if (pool) return { layout: await pool.layout(), make: (i) => pool.batch(i), wait: (p) => pool.wait(p) };
+    const m = await batchMaker();
+    return { layout: m.layout, make: (i) => m.make(i), wait: (p) => p };
+  };
 
   const dataset = tf.data.generator(async function* () {
-    const m = await batchMaker();
-    const { channels, targetChannels: C, maskChannels: M } = m.layout;
+    const { layout, make, wait } = await source();
+    const { channels, targetChannels: C, maskChannels: M } = layout;
     const queue: Promise<BatchArrays>[] = [];
     for (let next = 0; ; ) {
       while (queue.length <= prefetch) {
-        const p = m.make(next++);
+        const p = make(next++);
         p.catch(() => undefined); // surfaced when awaited; avoid unhandled rejections meanwhile
         queue.push(p);
       }
-      const batch = await queue.shift()!;
+      const batch = await wait(queue.shift()!);
       yield {
         xs: tf.tensor5d(batch.xs, [batchSize, input[0]!, input[1]!, input[2]!, channels]),
         ys: tf.tensor5d(batch.ys, [batchSize, output[0]!, output[1]!, output[2]!, C + M]),
       };
     }
   } as unknown as () => Iterator<TrainingElement>);
-  return Object.assign(dataset, { setup });
+  return Object.defineProperties(Object.assign(dataset, { setup, close: () => pool?.close() }), {
+    workersRunning: { get: () => pool?.running ?? 0 },
+  }) as TrainingDataset;
+}
+
+/** A pool of workers for these crops, or null when some crop cannot be opened again in a worker. */
+function workerPool(
+  crops: readonly Crop[],
+  options: TrainingDatasetOptions,
+  workers: number,
+  idleMs: number,
+): SamplePool | null {
+  const configs: DataConfig[] = [];
+  const specs: CropSpec[] = [];
+  for (const crop of crops) {
+    if (!(crop instanceof ZarrCrop) || crop.config === null) return null;
+    if (!configs.includes(crop.config)) configs.push(crop.config);
+    specs.push({ container: configs.indexOf(crop.config), rawPath: crop.raw.path });
+  }
+  const { prefetch: _p, workers: _w, workerIdleMs: _i, ...batchOptions } = options;
+  return new SamplePool({
+    size: workers,
+    spawn: spawnNodeWorker,
+    containers: configs.map((c) => containerSpec(c, workers)),
+    crops: specs,
+    options: batchOptions as WorkerBatchOptions,
+    idleMs,
+  });
 }

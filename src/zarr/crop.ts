@@ -4,6 +4,7 @@
  * labels' region and where the stored mask is 0).
  */
 import { DataFormatError } from '../errors.js';
+import type { DataConfig } from './config.js';
 import { cOrderStrides, fillBox } from './gather.js';
 import { normalizeRaw, type Normalization } from './normalize.js';
 import { roiIntersect, roiIsEmpty, roiToString, type Roi } from '../roi.js';
@@ -20,6 +21,8 @@ export class ZarrCrop implements Crop {
   readonly mask: ZarrVolume | null;
   readonly voxelSize: readonly number[];
   readonly normalization: Normalization;
+  /** How the crop was opened (openDataSplit's config), so that a worker can open it again. */
+  readonly config: DataConfig | null;
 
   constructor(
     name: string,
@@ -27,7 +30,9 @@ export class ZarrCrop implements Crop {
     labels: ZarrVolume,
     mask: ZarrVolume | null,
     normalization: Normalization,
+    config: DataConfig | null = null,
   ) {
+    this.config = config;
     this.name = name;
     this.raw = raw;
     this.labels = labels;

@@ -176,7 +176,7 @@ async function openCrop(ctx: Context, group: string, name: string): Promise<Zarr
     hasMask ? openVolume(ctx, maskPath) : Promise.resolve(null),
   ]);
   const normalization = rawNormalization(raw.dtype, { container: cfg.path, path: raw.path }, cfg.rawScale);
-  return new ZarrCrop(name, raw, labels, mask, normalization);
+  return new ZarrCrop(name, raw, labels, mask, normalization, cfg);
 }
 
 /** An array, or the configured level of an OME-NGFF multiscale group. */

@@ -1,0 +1,197 @@
+/**
+ * A pool of sample workers behind a platform-neutral port (`WorkerPort`; node.ts adapts Node's
+ * worker_threads, a browser would adapt Web Workers). The pool starts its workers on the first
+ * request, sends each request to the least busy one, and
+ * - keeps the process alive only while someone awaits a result (`wait`): workers are unref'd
+ *   otherwise, so a script that stops pulling batches exits by itself;
+ * - stops its workers after `idleMs` without requests (and on `close()`), starting them again
+ *   when asked for more;
+ * - turns a worker's error into the rejection of that request (same error class and message),
+ *   and a worker that dies into the rejection of everything it had in hand.
+ */
+import type { Roi } from '../../roi.js';
+import type { StoredArray } from '../../types.js';
+import { newStoredArray } from '../../zarr/volume.js';
+import {
+  errorFromWire,
+  type ContainerSpec,
+  type CropSpec,
+  type FromWorker,
+  type ToWorker,
+  type WorkerBatchOptions,
+} from './protocol.js';
+
+export interface WorkerPort {
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void;
+  /** Replies; `onExit` with an error when the worker dies (null: it was terminated). */
+  listen(onMessage: (message: FromWorker) => void, onExit: (error: Error | null) => void): void;
+  terminate(): void;
+  /** Whether the worker may keep the process alive. */
+  keepAlive(on: boolean): void;
+}
+
+export type SpawnWorker = () => WorkerPort;
+
+export interface PoolOptions {
+  size: number;
+  spawn: SpawnWorker;
+  containers: ContainerSpec[];
+  crops: CropSpec[];
+  /** Null: a pool for reads only. */
+  options: WorkerBatchOptions | null;
+  /** Stop the workers after this long without a request (ms). */
+  idleMs: number;
+}
+
+export interface Layout {
+  channels: number;
+  targetChannels: number;
+  maskChannels: number;
+}
+
+interface Pending {
+  resolve(message: FromWorker): void;
+  reject(error: Error): void;
+}
+
+class Member {
+  readonly pending = new Map<number, Pending>();
+  readonly ready: Promise<Layout>;
+  private settleReady!: { resolve(l: Layout): void; reject(e: Error): void };
+  dead = false;
+
+  constructor(readonly port: WorkerPort) {
+    this.ready = new Promise<Layout>((resolve, reject) => (this.settleReady = { resolve, reject }));
+    this.ready.catch(() => undefined); // surfaced through requests
+    port.listen(
+      (m) => this.receive(m),
+      (error) => this.died(error ?? new Error('sample worker stopped')),
+    );
+  }
+
+  private receive(m: FromWorker): void {
+    if (m.type === 'ready') return this.settleReady.resolve(m);
+    if (m.type === 'error' && m.id === null) return this.settleReady.reject(errorFromWire(m.error));
+    const id = m.id as number;
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (m.type === 'error') p.reject(errorFromWire(m.error));
+    else p.resolve(m);
+  }
+
+  died(error: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.settleReady.reject(error);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+}
+
+export class SamplePool {
+  private members: Member[] = [];
+  private nextId = 0;
+  private waiters = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(private readonly o: PoolOptions) {}
+
+  /** The batch layout, once the workers have prepared their samplers (rejects with their error). */
+  layout(): Promise<Layout> {
+    return this.wait(this.start()[0]!.ready);
+  }
+
+  /** Batch `index`: xs and ys as float32 arrays. */
+  async batch(index: number): Promise<{ xs: Float32Array; ys: Float32Array }> {
+    const m = (await this.request({ type: 'batch', id: 0, index })) as Extract<FromWorker, { type: 'batch' }>;
+    return { xs: new Float32Array(m.xs), ys: new Float32Array(m.ys) };
+  }
+
+  /** A volume's stored values over `roi`, read and decoded by a worker. */
+  async read(container: number, path: string, roi: Roi): Promise<StoredArray> {
+    const m = (await this.request({ type: 'read', id: 0, container, path, roi })) as Extract<
+      FromWorker,
+      { type: 'read' }
+    >;
+    const empty = newStoredArray(m.dtype, 0);
+    return new (empty.constructor as new (b: ArrayBuffer) => StoredArray)(m.data);
+  }
+
+  /**
+   * Awaits `promise` with the workers allowed to keep the process alive meanwhile (a consumer is
+   * waiting for them); otherwise they never do.
+   */
+  async wait<T>(promise: Promise<T>): Promise<T> {
+    if (this.waiters++ === 0) for (const m of this.members) m.port.keepAlive(true);
+    try {
+      return await promise;
+    } finally {
+      if (--this.waiters === 0) for (const m of this.members) m.port.keepAlive(false);
+    }
+  }
+
+  /** Stops the workers now; requests in flight are rejected. Later requests start them again. */
+  close(): void {
+    this.clearIdle();
+    const members = this.members;
+    this.members = [];
+    for (const m of members) {
+      m.died(new Error('the sample worker pool was closed'));
+      m.port.terminate();
+    }
+  }
+
+  /** Stops for good (a dataset that is done). */
+  dispose(): void {
+    this.closed = true;
+    this.close();
+  }
+
+  get running(): number {
+    return this.members.length;
+  }
+
+  private start(): Member[] {
+    if (this.closed) throw new Error('the sample worker pool was disposed');
+    this.members = this.members.filter((m) => !m.dead);
+    while (this.members.length < this.o.size) {
+      const port = this.o.spawn();
+      port.keepAlive(this.waiters > 0);
+      const member = new Member(port);
+      port.post({ type: 'init', containers: this.o.containers, crops: this.o.crops, options: this.o.options });
+      this.members.push(member);
+    }
+    return this.members;
+  }
+
+  private request(message: Extract<ToWorker, { id: number }>): Promise<FromWorker> {
+    this.clearIdle();
+    const members = this.start();
+    let best = members[0]!;
+    for (const m of members) if (m.pending.size < best.pending.size) best = m;
+    const id = this.nextId++;
+    const member = best;
+    const result = new Promise<FromWorker>((resolve, reject) => {
+      member.pending.set(id, { resolve, reject });
+      member.port.post({ ...message, id });
+    });
+    const settled = () => this.armIdle();
+    result.then(settled, settled);
+    return result;
+  }
+
+  private armIdle(): void {
+    if (this.members.some((m) => m.pending.size > 0)) return;
+    this.clearIdle();
+    this.idleTimer = setTimeout(() => this.close(), this.o.idleMs);
+    // The timer never keeps the process alive either.
+    (this.idleTimer as { unref?: () => void }).unref?.();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+}

@@ -1,7 +1,9 @@
 /**
  * Read benchmark: a 512^3 uint8 raw written by zarr-python with 64^3 blosc chunks (created once in
- * bench/data/, git-ignored). Random unaligned 64^3 patches per second through plain zarrita `get`
- * and through tfjs-zarr with its chunk cache, full-volume MB/s, and zarr-python on the same data.
+ * bench/data/, git-ignored). Random unaligned 64^3 patches per second through plain zarrita `get`,
+ * through tfjs-zarr in this thread with its chunk cache, and through worker threads (WorkerReader,
+ * the reads the training workers do), all cold (fresh caches) unless said; full-volume MB/s; and
+ * zarr-python on the same data in the same run.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,16 +11,15 @@ import * as path from 'node:path';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
 import seedrandom from 'seedrandom';
-import { openDataSplit, roi, DataConfig } from '../src/index.js';
-import { ZarrVolume } from '../src/zarr/volume.js';
-import { registerFastCodecs } from '../src/zarr/codecs.js';
+import { openDataSplit, roi, DataConfig, WorkerReader, type Roi, type StoredArray } from '../src/index.js';
+import type { ZarrVolume } from '../src/zarr/volume.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const PY = '/usr/bin/python3';
 
 function ensureVolume(n: number): string {
   const dir = path.join(here, 'data', `read${n}.zarr`);
-  if (!existsSync(path.join(dir, '.zarray'))) {
+  if (!existsSync(path.join(dir, 'raw', '.zarray'))) {
     execFileSync(PY, [path.join(here, 'make_read_volume.py'), dir, String(n)], { stdio: 'inherit' });
   }
   return dir;
@@ -29,25 +30,18 @@ function starts(count: number, n: number, seed: string): number[][] {
   return Array.from({ length: count }, () => [0, 1, 2].map(() => Math.floor(rng() * (n - 64))));
 }
 
-async function openVolume(dir: string, cacheBytes: number): Promise<ZarrVolume> {
-  // The benchmark array is a bare array: wrap it as a one-array container through the public path.
-  const split = await openDataSplit(new DataConfig({ path: dir, cacheBytes })).catch(() => null);
-  if (split) return split.train[0]!.raw;
-  const { ChunkCache } = await import('../src/zarr/chunk-cache.js');
-  const arr = await zarr.open(new FileSystemStore(dir), { kind: 'array' });
-  return new ZarrVolume({
-    container: dir,
-    path: '',
-    array: arr,
-    metadata: {
-      axisNames: ['z', 'y', 'x'],
-      voxelSize: [8, 8, 8],
-      offset: [0, 0, 0],
-      units: ['nanometer', 'nanometer', 'nanometer'],
-      channelAxis: null,
-    },
-    cache: new ChunkCache({ maxBytes: cacheBytes }),
-  });
+const patch = (s: number[]): Roi =>
+  roi(
+    s.map((v) => v * 8),
+    [512, 512, 512],
+  );
+
+/** Patches per second reading `list` with `inFlight` reads at a time. */
+async function rate(list: number[][], inFlight: number, read: (r: Roi) => Promise<StoredArray>): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < list.length; i += inFlight)
+    await Promise.all(list.slice(i, i + inFlight).map((s) => read(patch(s))));
+  return list.length / ((performance.now() - t) / 1000);
 }
 
 export async function benchRead(options: { n?: number; patches?: number } = {}): Promise<Record<string, number>> {
@@ -56,9 +50,15 @@ export async function benchRead(options: { n?: number; patches?: number } = {}):
   const dir = ensureVolume(n);
   const results: Record<string, number> = {};
   const list = starts(count, n, 'bench-read');
+  const open = async (
+    cacheBytes: number,
+  ): Promise<{ volume: ZarrVolume; split: Awaited<ReturnType<typeof openDataSplit>> }> => {
+    const split = await openDataSplit(new DataConfig({ path: dir, cacheBytes }));
+    return { volume: split.train[0]!.raw, split };
+  };
 
   // Plain zarrita (its own numcodecs blosc, no cache).
-  const plain = await zarr.open(new FileSystemStore(dir), { kind: 'array' });
+  const plain = await zarr.open(new FileSystemStore(path.join(dir, 'raw')), { kind: 'array' });
   let t = performance.now();
   const plainCount = Math.min(count, 100);
   for (const s of list.slice(0, plainCount)) {
@@ -69,52 +69,40 @@ export async function benchRead(options: { n?: number; patches?: number } = {}):
   }
   results['zarritaPatchesPerSecond'] = plainCount / ((performance.now() - t) / 1000);
 
-  registerFastCodecs();
   for (const [label, cacheBytes] of [
     ['cache512MiB', 512 * 2 ** 20],
     ['cache64MiB', 64 * 2 ** 20],
   ] as const) {
-    const volume = await openVolume(dir, cacheBytes);
+    const { volume } = await open(cacheBytes);
     // Sequential patches, like one reader; then 8 in flight, like a prefetching pipeline.
-    t = performance.now();
-    for (const s of list)
-      await volume.read(
-        roi(
-          s.map((v) => v * 8),
-          [512, 512, 512],
-        ),
-      );
-    results[`${label}FirstPassPatchesPerSecond`] = count / ((performance.now() - t) / 1000);
+    results[`${label}FirstPassPatchesPerSecond`] = await rate(list, 1, (r) => volume.read(r));
     // The same patches again: what a training loop sees once the chunks it samples are cached.
-    t = performance.now();
-    for (const s of list)
-      await volume.read(
-        roi(
-          s.map((v) => v * 8),
-          [512, 512, 512],
-        ),
-      );
-    results[`${label}SecondPassPatchesPerSecond`] = count / ((performance.now() - t) / 1000);
-    const again = starts(count, n, 'bench-read-2');
-    t = performance.now();
-    for (let i = 0; i < again.length; i += 8) {
-      await Promise.all(
-        again.slice(i, i + 8).map((s) =>
-          volume.read(
-            roi(
-              s.map((v) => v * 8),
-              [512, 512, 512],
-            ),
-          ),
-        ),
-      );
-    }
-    results[`${label}Concurrent8PatchesPerSecond`] = count / ((performance.now() - t) / 1000);
+    results[`${label}SecondPassPatchesPerSecond`] = await rate(list, 1, (r) => volume.read(r));
+    results[`${label}Concurrent8PatchesPerSecond`] = await rate(starts(count, n, 'bench-read-2'), 8, (r) =>
+      volume.read(r),
+    );
     results[`${label}RssMiB`] = process.memoryUsage().rss / 2 ** 20;
   }
-  const cold = await openVolume(dir, 512 * 2 ** 20);
+
+  // Through worker threads (cold: fresh workers and caches; the pool's startup is timed apart).
+  for (const workers of [1, 2]) {
+    for (const inFlight of [1, 8]) {
+      const { volume, split } = await open(512 * 2 ** 20);
+      const reader = new WorkerReader(split, { workers });
+      t = performance.now();
+      await reader.read(volume, roi([0, 0, 0], [8, 8, 8])); // start the workers
+      results[`workers${workers}StartupSeconds`] = (performance.now() - t) / 1000;
+      results[`workers${workers}FirstPass${inFlight}InFlightPatchesPerSecond`] = await rate(list, inFlight, (r) =>
+        reader.read(volume, r),
+      );
+      results[`workers${workers}RssMiB`] = process.memoryUsage().rss / 2 ** 20;
+      reader.close();
+    }
+  }
+
+  const cold = await open(512 * 2 ** 20);
   t = performance.now();
-  await cold.read(roi([0, 0, 0], [n * 8, n * 8, n * 8]));
+  await cold.volume.read(roi([0, 0, 0], [n * 8, n * 8, n * 8]));
   results['fullVolumeColdMBps'] = n ** 3 / 1e6 / ((performance.now() - t) / 1000);
 
   try {
@@ -122,6 +110,11 @@ export async function benchRead(options: { n?: number; patches?: number } = {}):
       encoding: 'utf8',
     });
     Object.assign(results, JSON.parse(out.trim().split('\n').pop()!));
+    const py = results['zarrPythonPatchesPerSecond']!;
+    for (const k of Object.keys(results)) {
+      if (k.startsWith('workers') && k.endsWith('PatchesPerSecond')) results[`${k} / zarr-python`] = results[k]! / py;
+    }
+    results['cache512MiBFirstPass / zarr-python'] = results['cache512MiBFirstPassPatchesPerSecond']! / py;
   } catch (e) {
     console.warn(`zarr-python comparison skipped: ${(e as Error).message.split('\n')[0]}`);
   }

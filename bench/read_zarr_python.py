@@ -4,7 +4,7 @@ import numpy as np
 import zarr
 
 path, count = sys.argv[1], int(sys.argv[2])
-z = zarr.open_array(path, mode="r")
+z = zarr.open_array(path + "/raw", mode="r")
 n = z.shape[0]
 rng = np.random.default_rng(1)
 starts = rng.integers(0, n - 64, size=(count, 3))

@@ -20,8 +20,10 @@ export {
   type CropWeights,
   type TrainingDatasetOptions,
   type TrainingElement,
+  type TrainingDataset,
 } from './train/dataset.js';
 export { CropSampler, type SamplingOptions, type SamplePlan } from './train/sampler.js';
+export { WorkerReader, type WorkerReaderOptions } from './train/workers/reader.js';
 export { maskedLoss, maskedMetric, type LossName, type MaskedLossOptions, type PerVoxelLoss } from './train/loss.js';
 export {
   makeTarget,

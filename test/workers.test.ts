@@ -15,7 +15,9 @@ import {
   DataFormatError,
   OptionsError,
   openDataSplit,
+  roi,
   trainingDataset,
+  WorkerReader,
   type TrainingDatasetOptions,
   type TrainingElement,
 } from '../src/index.js';
@@ -221,4 +223,49 @@ test('the protocol is plain data: a pool over an in-process, structured-clone po
   assert.equal(layout.targetChannels + layout.maskChannels, 2);
   assert.ok(Buffer.concat(parts).equals(reference));
   pool.dispose();
+});
+
+test('WorkerReader: reads through the workers equal volume.read (dtypes, channels, edges); a bad chunk is the same error', async () => {
+  for (const name of ['simple.zarr', 'channels.zarr', 'crops.zarr']) {
+    const split = await openDataSplit(fixturePath(name));
+    const reader = new WorkerReader(split, { workers: 2 });
+    for (const crop of [...split.train, ...split.test]) {
+      for (const volume of [crop.raw, crop.labels, crop.mask]) {
+        if (!volume) continue;
+        const vs = volume.voxelSize;
+        const { offset, shape } = volume.roi;
+        const rois = [
+          volume.roi,
+          roi(
+            offset.map((o, i) => o - 2 * vs[i]!),
+            shape.map((s, i) => s + 3 * vs[i]!),
+          ), // beyond the array on both sides
+          roi(
+            offset.map((o, i) => o + vs[i]!),
+            shape.map((s, i) => Math.max(vs[i]!, s - 3 * vs[i]!)),
+          ),
+        ];
+        for (const r of rois) {
+          const want = await volume.read(r);
+          const got = await reader.read(volume, r);
+          assert.equal(got.constructor, want.constructor);
+          assert.ok(
+            Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(
+              Buffer.from(want.buffer, want.byteOffset, want.byteLength),
+            ),
+            `${name} ${volume.path} ${JSON.stringify(r)}`,
+          );
+        }
+      }
+    }
+    reader.close();
+  }
+  const bad = await openDataSplit(fixturePath('bad_chunk.zarr'));
+  const raw = bad.train[0]!.raw;
+  const inThread = await errorOf(raw.read(raw.roi));
+  const reader = new WorkerReader(bad, { workers: 2 });
+  const inWorker = await errorOf(reader.read(raw, raw.roi));
+  assert.ok(inWorker instanceof DataFormatError);
+  assert.equal(inWorker.message, inThread.message);
+  reader.close();
 });

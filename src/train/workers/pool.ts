@@ -109,9 +109,9 @@ export class SamplePool {
     return { xs: new Float32Array(m.xs), ys: new Float32Array(m.ys) };
   }
 
-  /** A volume's stored values over `roi`, read and decoded by a worker. */
-  async read(container: number, path: string, roi: Roi): Promise<StoredArray> {
-    const m = (await this.request({ type: 'read', id: 0, container, path, roi })) as Extract<
+  /** A volume's stored values over `roi`, read and decoded by a worker (`worker`: which one, modulo the size). */
+  async read(container: number, path: string, roi: Roi, worker?: number): Promise<StoredArray> {
+    const m = (await this.request({ type: 'read', id: 0, container, path, roi }, worker)) as Extract<
       FromWorker,
       { type: 'read' }
     >;
@@ -166,11 +166,12 @@ export class SamplePool {
     return this.members;
   }
 
-  private request(message: Extract<ToWorker, { id: number }>): Promise<FromWorker> {
+  private request(message: Extract<ToWorker, { id: number }>, worker?: number): Promise<FromWorker> {
     this.clearIdle();
     const members = this.start();
     let best = members[0]!;
-    for (const m of members) if (m.pending.size < best.pending.size) best = m;
+    if (worker !== undefined) best = members[((worker % members.length) + members.length) % members.length]!;
+    else for (const m of members) if (m.pending.size < best.pending.size) best = m;
     const id = this.nextId++;
     const member = best;
     const result = new Promise<FromWorker>((resolve, reject) => {

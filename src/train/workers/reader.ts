@@ -1,0 +1,94 @@
+/**
+ * Reads of a split's volumes through a pool of worker threads: each worker fetches, decodes and
+ * gathers chunks with its own share of the chunk cache. A read is cut along the first spatial
+ * axis at chunk boundaries and each slab of chunks always goes to the same worker (chunk index
+ * modulo the pool size), so a chunk is decoded and cached by one worker only; the slabs are
+ * contiguous in the C-order result and are stitched with one copy each.
+ */
+import * as os from 'node:os';
+import { OptionsError } from '../../errors.js';
+import { roi as makeRoi, roiIsMultipleOf, type Roi } from '../../roi.js';
+import type { StoredArray } from '../../types.js';
+import type { DataSplit } from '../../zarr/split.js';
+import { newStoredArray, type ZarrVolume } from '../../zarr/volume.js';
+import { spawnNodeWorker } from './node.js';
+import { SamplePool } from './pool.js';
+import { containerSpec } from './protocol.js';
+
+export interface WorkerReaderOptions {
+  /** Worker threads (default `os.availableParallelism()`); the split's cacheBytes is shared among them. */
+  workers?: number;
+  /** Workers stop after this long without a read (ms, default 2000) and start again when needed. */
+  idleMs?: number;
+}
+
+export class WorkerReader {
+  private readonly pool: SamplePool;
+  readonly workers: number;
+
+  constructor(
+    private readonly split: DataSplit,
+    options: WorkerReaderOptions = {},
+  ) {
+    const workers = options.workers ?? os.availableParallelism();
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new OptionsError(`WorkerReader: workers must be a positive integer, got ${workers}`);
+    }
+    this.workers = workers;
+    this.pool = new SamplePool({
+      size: workers,
+      spawn: spawnNodeWorker,
+      containers: [containerSpec(split.config, workers)],
+      crops: [],
+      options: null,
+      idleMs: options.idleMs ?? 2000,
+    });
+  }
+
+  /** What `volume.read(roi)` returns, read in the workers. `volume` is one of the split's arrays. */
+  async read(volume: ZarrVolume, roi: Roi): Promise<StoredArray> {
+    const crops = [...this.split.train, ...this.split.test];
+    if (!crops.some((c) => c.raw === volume || c.labels === volume || c.mask === volume)) {
+      throw new OptionsError(`WorkerReader: ${volume.path} is not an array of ${this.split.container}`);
+    }
+    if (roi.offset.length !== volume.voxelSize.length || !roiIsMultipleOf(roi, volume.voxelSize)) {
+      return volume.read(roi); // throws the reading layer's own error for a bad ROI
+    }
+    const slabs = chunkSlabs(volume, roi);
+    const parts = await this.pool.wait(Promise.all(slabs.map((s) => this.pool.read(0, volume.path, s.roi, s.chunk))));
+    if (parts.length === 1) return parts[0]!;
+    const out = newStoredArray(
+      volume.dtype,
+      parts.reduce((n, p) => n + p.length, 0),
+    );
+    let offset = 0;
+    for (const p of parts) {
+      (out as Uint8Array).set(p as Uint8Array, offset);
+      offset += p.length;
+    }
+    return out;
+  }
+
+  /** Stops the workers now (a later read starts them again). */
+  close(): void {
+    this.pool.close();
+  }
+}
+
+/** `roi` cut along its first axis where the volume's chunks along that axis begin. */
+function chunkSlabs(volume: ZarrVolume, roi: Roi): { roi: Roi; chunk: number }[] {
+  const vs = volume.voxelSize[0]!;
+  const axis = volume.channelAxis === 0 ? 1 : 0; // stored index of the first spatial axis
+  const chunk = volume.chunks[axis]! * vs;
+  const origin = volume.offset[0]!;
+  const begin = roi.offset[0]!;
+  const end = begin + roi.shape[0]!;
+  const out: { roi: Roi; chunk: number }[] = [];
+  for (let a = begin; a < end; ) {
+    const index = Math.floor((a - origin) / chunk);
+    const b = Math.min(end, origin + (index + 1) * chunk);
+    out.push({ roi: makeRoi([a, ...roi.offset.slice(1)], [b - a, ...roi.shape.slice(1)]), chunk: index });
+    a = b;
+  }
+  return out.length ? out : [{ roi, chunk: 0 }];
+}

@@ -8,6 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
+  boundaryTarget,
   CropSampler,
   makeRng,
   makeTarget,
@@ -104,4 +105,37 @@ test('fused assembly = read → applyAugment → makeTarget → concatTargetMask
     }
   }
   assert.ok(compared > 100, `${compared} samples compared`);
+});
+
+test('boundary target over uint64 ids on both sides of 2^63 − 2^52 (float64 fast path and word pairs) = brute force', () => {
+  const shape = [5, 6, 7];
+  const n = 5 * 6 * 7;
+  const rng = makeRng('big-ids');
+  for (const high of [0x7fefffffn, 0x7ff00000n, 0xffffffffn, 0x80000000n, 0n]) {
+    const labels = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      const cell = ((i >> 1) % 3) + (rng.next() < 0.15 ? 1 : 0);
+      // The same low words under different high words must differ; 0 stays background.
+      labels[i] = cell === 0 ? 0n : (BigInt(cell % 2 ? high : 1n) << 32n) | BigInt(cell);
+    }
+    const got = boundaryTarget(labels, new Uint8Array(n).fill(1), shape).target;
+    const at = (z: number, y: number, x: number) => labels[(z * 6 + y) * 7 + x]!;
+    for (let z = 0; z < 5; z++)
+      for (let y = 0; y < 6; y++)
+        for (let x = 0; x < 7; x++) {
+          let interior = at(z, y, x) !== 0n;
+          for (const [dz, dy, dx] of [
+            [1, 0, 0],
+            [-1, 0, 0],
+            [0, 1, 0],
+            [0, -1, 0],
+            [0, 0, 1],
+            [0, 0, -1],
+          ] as const) {
+            const [a, b, c] = [z + dz, y + dy, x + dx];
+            if (a >= 0 && b >= 0 && c >= 0 && a < 5 && b < 6 && c < 7 && at(a, b, c) !== at(z, y, x)) interior = false;
+          }
+          assert.equal(got[(z * 6 + y) * 7 + x], interior ? 1 : 0, `high ${high.toString(16)} at ${[z, y, x]}`);
+        }
+  }
 });

@@ -110,22 +110,16 @@ export function boundaryTarget(labels: TargetLabels, mask: Uint8Array, shape: re
  */
 export function boundaryInto({ words, per }: IdWords, shape: readonly number[], out: Uint8Array): void {
   const [Z, Y, X] = shape as [number, number, number];
-  const sz = Y * X;
-  const n = Z * sz;
-  if (per === 1) {
-    const w = words;
-    for (let i = 0; i < n; i++) out[i] = w[i] !== 0 ? 1 : 0;
-    // Flat passes over the pairs along x (rows), y (within each z slab) and z.
-    for (let row = 0; row < n; row += X) {
-      for (let i = row, end = row + X - 1; i < end; i++) if (w[i] !== w[i + 1]) out[i] = out[i + 1] = 0;
-    }
-    for (let slab = 0; slab < n; slab += sz) {
-      for (let i = slab, end = slab + sz - X; i < end; i++) if (w[i] !== w[i + X]) out[i] = out[i + X] = 0;
-    }
-    for (let i = 0, end = n - sz; i < end; i++) if (w[i] !== w[i + sz]) out[i] = out[i + sz] = 0;
-    return;
+  const n = Z * Y * X;
+  if (per === 1) return boundaryOf(words, X, Y * X, n, out);
+  const w = words as Uint32Array;
+  let maxHigh = 0;
+  for (let i = 1; i < 2 * n; i += 2) if (w[i]! > maxHigh) maxHigh = w[i]!;
+  if (maxHigh < FLOAT64_EXPONENT_ALL_ONES) {
+    // Below 2^63 − 2^52 every id read as a float64 is finite and non-negative, so float64 equality
+    // is bit equality: one load per id instead of two.
+    return boundaryOf(new Float64Array(w.buffer, w.byteOffset, n), X, Y * X, n, out);
   }
-  const w = words;
   for (let i = 0; i < n; i++) out[i] = (w[2 * i]! | w[2 * i + 1]!) !== 0 ? 1 : 0;
   const pairs = (from: number, to: number, d: number) => {
     for (let i = from, a = 2 * from, b = 2 * (from + d); i < to; i++, a += 2, b += 2) {
@@ -133,8 +127,30 @@ export function boundaryInto({ words, per }: IdWords, shape: readonly number[], 
     }
   };
   for (let row = 0; row < n; row += X) pairs(row, row + X - 1, 1);
-  for (let slab = 0; slab < n; slab += sz) pairs(slab, slab + sz - X, X);
-  pairs(0, n - sz, sz);
+  for (let slab = 0; slab < n; slab += Y * X) pairs(slab, slab + Y * X - X, X);
+  pairs(0, n - Y * X, Y * X);
+}
+
+/** High word of the smallest uint64 whose float64 reading is infinite or NaN (exponent bits all 1). */
+const FLOAT64_EXPONENT_ALL_ONES = 0x7ff00000;
+
+/** The boundary target over ids compared with `!==` (one element per id). */
+function boundaryOf(
+  w: Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array,
+  X: number,
+  sz: number,
+  n: number,
+  out: Uint8Array,
+): void {
+  for (let i = 0; i < n; i++) out[i] = w[i] !== 0 ? 1 : 0;
+  // Flat passes over the pairs along x (rows), y (within each z slab) and z.
+  for (let row = 0; row < n; row += X) {
+    for (let i = row, end = row + X - 1; i < end; i++) if (w[i] !== w[i + 1]) out[i] = out[i + 1] = 0;
+  }
+  for (let slab = 0; slab < n; slab += sz) {
+    for (let i = slab, end = slab + sz - X; i < end; i++) if (w[i] !== w[i + X]) out[i] = out[i + X] = 0;
+  }
+  for (let i = 0, end = n - sz; i < end; i++) if (w[i] !== w[i + sz]) out[i] = out[i + sz] = 0;
 }
 
 /**

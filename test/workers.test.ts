@@ -269,3 +269,28 @@ test('WorkerReader: reads through the workers equal volume.read (dtypes, channel
   assert.equal(inWorker.message, inThread.message);
   reader.close();
 });
+
+test('a worker that dies rejects what it had in hand (no hang), and the pool starts a new one', async () => {
+  let spawned = 0;
+  const spawn = (): WorkerPort => {
+    spawned++;
+    let exit: (e: Error | null) => void = () => undefined;
+    let reply: (m: FromWorker) => void = () => undefined;
+    return {
+      post: (m: ToWorker) => {
+        if (m.type === 'init')
+          setTimeout(() => reply({ type: 'ready', channels: 1, targetChannels: 1, maskChannels: 1 }), 0);
+        else setTimeout(() => exit(new Error('worker crashed: out of memory')), 0);
+      },
+      listen: (onMessage, onExit) => ((reply = onMessage), (exit = onExit)),
+      terminate: () => undefined,
+      keepAlive: () => undefined,
+    };
+  };
+  const pool = new SamplePool({ size: 1, spawn, containers: [], crops: [], options: {} as never, idleMs: 1000 });
+  await pool.layout();
+  await assert.rejects(pool.batch(0), /worker crashed: out of memory/);
+  await assert.rejects(pool.batch(1), /worker crashed/);
+  assert.equal(spawned, 2, 'a dead worker is replaced on the next request');
+  pool.dispose();
+});

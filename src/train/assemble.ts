@@ -91,21 +91,24 @@ export async function readStored(
     return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask };
   }
   const size = (r: Roi, vs: readonly number[], c = 1) => r.shape.reduce((n, s, i) => (n * s) / vs[i]!, c);
-  const pooled = [
-    { dtype: crop.raw.dtype, array: pool.take(crop.raw.dtype, size(rois.raw, crop.raw.voxelSize, crop.raw.channels)) },
-    { dtype: crop.labels.dtype, array: pool.take(crop.labels.dtype, size(rois.labels, crop.labels.voxelSize)) },
-  ];
-  const [raw, labels, stored] = await Promise.all([
-    crop.raw.read(rois.raw, pooled[0]!.array),
-    crop.labels.read(rois.labels, pooled[1]!.array),
-    crop.mask ? crop.mask.read(rois.labels) : null,
-  ]);
+  const pooled: { dtype: DType; array: StoredArray }[] = [];
+  const take = (dtype: DType, n: number) => {
+    const array = pool.take(dtype, n);
+    pooled.push({ dtype, array });
+    return array;
+  };
   const labelsVoxelSize = crop.labels.voxelSize;
+  const n = size(rois.labels, labelsVoxelSize);
+  const [raw, labels, stored] = await Promise.all([
+    crop.raw.read(rois.raw, take(crop.raw.dtype, size(rois.raw, crop.raw.voxelSize, crop.raw.channels))),
+    crop.labels.read(rois.labels, take(crop.labels.dtype, n)),
+    crop.mask ? crop.mask.read(rois.labels, take(crop.mask.dtype, n)) : null,
+  ]);
   const shape = rois.labels.shape.map((s, i) => s / labelsVoxelSize[i]!);
   const mask =
     stored === null && roiContains(crop.labels.roi, rois.labels)
       ? null
-      : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored);
+      : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored, take('uint8', n) as Uint8Array);
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
   return {
     raw: wide ? normalizeRaw(raw, crop.normalization) : raw,
@@ -217,6 +220,13 @@ function writeRaw(
       if (!adjust) {
         if (C === 1) for (let x = 0; x < X; x++, q += sx) xs[o++] = src[q]! * scale;
         else for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = src[q + c]! * scale;
+        continue;
+      }
+      if (C === 1 && gamma === null) {
+        for (let x = 0; x < X; x++, q += sx) {
+          const v = Math.fround(src[q]! * scale) * mul + add;
+          xs[o++] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
         continue;
       }
       for (let x = 0; x < X; x++, q += sx) {

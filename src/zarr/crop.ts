@@ -74,15 +74,16 @@ export async function readKnownMask(crop: ZarrCrop, labelsRoi: Roi): Promise<Uin
   return knownMask(labelsRoi, crop.labels.roi, crop.voxelSize, shape, stored);
 }
 
-/** 1 inside the labels' region where the stored mask (if any) is non-zero, else 0. */
+/** 1 inside the labels' region where the stored mask (if any) is non-zero, else 0 (into `into` if given). */
 export function knownMask(
   region: Roi,
   labelsRoi: Roi,
   voxelSize: readonly number[],
   shape: number[],
   stored: StoredArray | null,
+  into?: Uint8Array,
 ): Uint8Array {
-  const mask = new Uint8Array(shape.reduce((a, b) => a * b, 1));
+  const mask = into ? into.fill(0) : new Uint8Array(shape.reduce((a, b) => a * b, 1));
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);

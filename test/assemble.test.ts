@@ -79,7 +79,7 @@ test('fused assembly = read → applyAugment → makeTarget → concatTargetMask
           ...targetOptions,
           augment: withAugment ? augment : (false as const),
         };
-        const ds = trainingDataset([crop], options);
+        const ds = trainingDataset([crop], { ...options, workers: 0 }); // the in-thread path; workers.test.ts: workers give the same bytes;
         const it = await ds.iterator();
         const sampler = await CropSampler.create(crop, options);
         const root = makeRng(options.seed);

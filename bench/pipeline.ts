@@ -71,8 +71,12 @@ async function benchOne(
       const it = await ds.iterator();
       tf.dispose((await it.next()).value); // setup (pool start, mask tables) out of the timing
       const t = performance.now();
+      const cpu = process.cpuUsage();
       for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
       const seconds = (performance.now() - t) / 1000;
+      const used = process.cpuUsage(cpu);
+      // CPU time of every thread of the process: what a sample costs, whatever else runs on the machine.
+      results[`${name} workers=${workers} cpu ms/sample`] = (used.user + used.system) / 1000 / (batches * BATCH);
       results[`${name} workers=${workers} samples/s`] = (batches * BATCH) / seconds;
       (ds as { close?: () => void }).close?.(); // (absent before the worker pool: the bench also runs on old code)
     }

@@ -71,7 +71,7 @@ test('fused assembly = read → applyAugment → makeTarget → concatTargetMask
     for (const [target, targetOptions] of targets) {
       for (const withAugment of [false, true]) {
         const options = {
-          inputShape: [6, 6, 6],
+          inputShape: [8, 8, 8], // ≥ 512 voxels: uint8 raw goes through the lookup table
           outputShape: [4, 4, 4],
           batchSize: 3,
           seed: `${crop.name}-${target}`,

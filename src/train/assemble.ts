@@ -124,6 +124,7 @@ export class Scratch {
   private bytes = new Uint8Array(0);
   private bytes2 = new Uint8Array(0);
   private words = new Uint32Array(0);
+  private lut = new Float32Array(0);
   inside(n: number): Uint8Array {
     if (this.bytes.length < n) this.bytes = new Uint8Array(n);
     return this.bytes.subarray(0, n);
@@ -131,6 +132,12 @@ export class Scratch {
   mask(n: number): Uint8Array {
     if (this.bytes2.length < n) this.bytes2 = new Uint8Array(n);
     return this.bytes2.subarray(0, n);
+  }
+  /** `value(v)` for v = 0 … n − 1. */
+  table(n: number, value: (v: number) => number): Float32Array {
+    if (this.lut.length !== n) this.lut = new Float32Array(n);
+    for (let v = 0; v < n; v++) this.lut[v] = value(v);
+    return this.lut;
   }
   ids(n: number): Uint32Array {
     if (this.words.length < n) this.words = new Uint32Array(n);
@@ -158,7 +165,8 @@ export function writeSample(
         `[${input.join(', ')}] × ${channels} and [${output.join(', ')}]`,
     );
   }
-  writeRaw(sample.raw, sample.rawScale, channels, remapOf(input, channels, plan), plan, xs, b * inVoxels * channels);
+  const rawMap = remapOf(input, channels, plan);
+  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, b * inVoxels * channels, scratch);
   const labelMap = remapOf(output, 1, plan);
   const offset = b * outVoxels * W;
   const target = layout.target;
@@ -206,37 +214,36 @@ function writeRaw(
   plan: AugmentPlan | null,
   xs: Float32Array,
   offset: number,
+  scratch: Scratch,
 ): void {
   const [Z, Y, X] = map.shape as [number, number, number];
   const [sz, sy, sx] = map.steps as [number, number, number];
-  const adjust = plan !== null && (plan.intensity !== null || plan.gamma !== null);
   const mul = plan?.intensity?.scale ?? 1,
     add = plan?.intensity?.shift ?? 0;
   const gamma = plan?.gamma ?? null;
+  const adjust = plan !== null && (plan.intensity !== null || gamma !== null);
+  // As applyAugment on normalized float32 raw: round to float32 first, then adjust.
+  const value = (stored: number) => {
+    let v = Math.fround(stored * scale);
+    if (!adjust) return v;
+    v = v * mul + add;
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    return gamma === null ? v : v ** gamma;
+  };
+  // 8- and 16-bit raw: every stored value's result from a table (one lookup per voxel, no pow),
+  // when the patch has more voxels than the table has entries.
+  const tableSize = src instanceof Uint8Array ? 256 : src instanceof Uint16Array ? 65536 : 0;
+  const lut = tableSize > 0 && 2 * tableSize <= src.length ? scratch.table(tableSize, value) : null;
   let o = offset;
   for (let z = 0; z < Z; z++) {
     for (let y = 0; y < Y; y++) {
       let q = map.base + z * sz + y * sy;
-      if (!adjust) {
-        if (C === 1) for (let x = 0; x < X; x++, q += sx) xs[o++] = src[q]! * scale;
-        else for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = src[q + c]! * scale;
-        continue;
-      }
-      if (C === 1 && gamma === null) {
-        for (let x = 0; x < X; x++, q += sx) {
-          const v = Math.fround(src[q]! * scale) * mul + add;
-          xs[o++] = v < 0 ? 0 : v > 1 ? 1 : v;
-        }
-        continue;
-      }
-      for (let x = 0; x < X; x++, q += sx) {
-        for (let c = 0; c < C; c++) {
-          // As applyAugment on normalized float32 raw: round to float32 first, then adjust.
-          let v = Math.fround(src[q + c]! * scale) * mul + add;
-          v = v < 0 ? 0 : v > 1 ? 1 : v;
-          if (gamma !== null) v = v ** gamma;
-          xs[o++] = v;
-        }
+      if (lut !== null) {
+        const u = src as Uint8Array;
+        if (C === 1) for (let x = 0; x < X; x++, q += sx) xs[o++] = lut[u[q]!]!;
+        else for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = lut[u[q + c]!]!;
+      } else {
+        for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = value(src[q + c]!);
       }
     }
   }

@@ -16,7 +16,14 @@ import { openDataSplit, trainingDataset } from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const BATCH = 4;
-const WARM_UP = 10;
+/** Warm-up before timing: every worker started, chunks decoded into the caches, code optimized. */
+const WARM_UP_BATCHES = 25;
+const WARM_UP_MS = 3000;
+
+async function warmUp(it: { next(): Promise<IteratorResult<tf.TensorContainer>> }): Promise<void> {
+  const t = performance.now();
+  for (let i = 0; i < WARM_UP_BATCHES || performance.now() - t < WARM_UP_MS; i++) tf.dispose((await it.next()).value);
+}
 
 export function ensureTrainContainer(): string {
   const dir = path.join(here, 'data', 'train192.zarr');
@@ -50,7 +57,9 @@ async function benchOne(
   const batches = options.batches ?? 40;
   const consumerBatches = options.consumerBatches ?? 60;
   await tf.setBackend('cpu');
-  const split = await openDataSplit(ensureTrainContainer());
+  // A fresh split (empty chunk cache) per dataset: every configuration starts cold, then warms up.
+  const open = () => openDataSplit(ensureTrainContainer());
+  const split = await open();
   const results: Record<string, number | string> = {};
   const base = {
     batchSize: BATCH,
@@ -68,10 +77,10 @@ async function benchOne(
     ['16x48x48', [16, 48, 48]],
   ];
   for (const [name, inputShape] of shapes) {
-    const ds = trainingDataset(split.train, { ...base, inputShape, workers });
+    const ds = trainingDataset((await open()).train, { ...base, inputShape, workers });
     const it = await ds.iterator();
     // Warm-up out of the timing: every worker started and prepared (mask tables), code optimized.
-    for (let i = 0; i < WARM_UP; i++) tf.dispose((await it.next()).value);
+    await warmUp(it);
     const t = performance.now();
     const cpu = process.cpuUsage();
     for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
@@ -85,9 +94,9 @@ async function benchOne(
   // A consumer wanting 130 samples/s: a 30 ms step per batch of 4, either blocking the main thread
   // (a CPU-bound step, as tfjs-node's kernels) or leaving it free (a GPU step awaited).
   for (const step of ['busy', 'sleep'] as const) {
-    const ds = trainingDataset(split.train, { ...base, inputShape: [64, 64, 64], workers });
+    const ds = trainingDataset((await open()).train, { ...base, inputShape: [64, 64, 64], workers });
     const it = await ds.iterator();
-    for (let i = 0; i < WARM_UP; i++) tf.dispose((await it.next()).value);
+    await warmUp(it);
     let waiting = 0;
     const t = performance.now();
     for (let i = 0; i < consumerBatches; i++) {

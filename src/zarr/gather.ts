@@ -1,13 +1,13 @@
 /**
  * Copies an n-d box from one strided typed array into another. Axes that are contiguous on both
  * sides are merged first (a whole chunk row plane becomes one run); 64-bit elements are moved as
- * pairs of 32-bit words (no BigInt per element), every type through an unsigned view of its bytes; long runs go through `TypedArray.set`, short ones
- * through a plain loop (a `subarray` per run costs more than copying a few dozen elements).
+ * pairs of 32-bit words (no BigInt per element), every type through an unsigned view of its bytes;
+ * runs of 24 bytes or more go through `TypedArray.set`, shorter ones through a plain loop.
  */
 import type { StoredArray } from '../types.js';
 
-/** Runs shorter than this (elements) are copied by a loop rather than `set(subarray)`. */
-const SHORT_RUN = 48;
+/** Runs shorter than this (bytes) are copied by a loop rather than `set(subarray)` (measured crossover). */
+const SHORT_RUN_BYTES = 24;
 
 /** The unsigned word view a box is copied through: 1, 2 or 4 bytes per word. */
 type Words = Uint8Array | Uint16Array | Uint32Array;
@@ -81,7 +81,7 @@ function copyRuns(
   const srcStep = ss[last]!;
   const dstStep = ds[last]!;
   const contiguous = srcStep === 1 && dstStep === 1;
-  const long = contiguous && run >= SHORT_RUN;
+  const long = contiguous && run * dst.BYTES_PER_ELEMENT >= SHORT_RUN_BYTES;
   const index = new Array<number>(shape.length).fill(0);
   const out = dst as Uint8Array;
   const from = src as Uint8Array;

@@ -8,6 +8,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { WorkerPort } from './pool.js';
 import { sampleWorker } from './sample-worker.js';
+import { useBlockingFileReads } from '../../zarr/stores/directory.js';
 
 const MARKER = 'tfjs-zarr sample worker';
 
@@ -46,6 +47,7 @@ export function spawnNodeWorker(): WorkerPort {
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER && parentPort) {
   const port = parentPort;
+  useBlockingFileReads(); // this thread does nothing but assemble samples
   const handle = sampleWorker((message, transfer) => port.postMessage(message, transfer));
   port.on('message', (m: ToWorker) => handle(m));
 }

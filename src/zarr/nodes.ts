@@ -3,6 +3,7 @@
  * metadata files where the store can list, from consolidated metadata, or by probing (http).
  */
 import type { AbsolutePath } from '@zarrita/storage';
+import { readJsonFile } from './metadata/array.js';
 import type { OpenedStore } from './stores/index.js';
 
 export type NodeKind = 'array' | 'group';
@@ -15,16 +16,10 @@ export interface NodeIndex {
   readonly source: 'listing' | 'consolidated' | 'probing';
 }
 
-const decoder = new TextDecoder();
-
+/** A metadata document, null when absent; a file that is not JSON is an error naming it. */
 async function getJson(opened: OpenedStore, key: string): Promise<Record<string, unknown> | null> {
-  const bytes = await opened.store.get(`/${key}` as AbsolutePath);
-  if (!bytes) return null;
-  try {
-    return JSON.parse(decoder.decode(bytes)) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
+  const doc = await readJsonFile(opened.store, key, { container: opened.container });
+  return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : null;
 }
 
 const join = (path: string, name: string) => (path ? `${path}/${name}` : name);

@@ -8,6 +8,7 @@ import type { ChunkCache } from './chunk-cache.js';
 import { chunkReader, type ChunkReader, type DecodedChunk } from './chunks.js';
 import { DataFormatError, OptionsError } from '../errors.js';
 import { copyBox, cOrderStrides, fillBox } from './gather.js';
+import type { ArrayMetadata } from './metadata/array.js';
 import type { SpatialMetadata } from './metadata/funlib.js';
 import { roi as makeRoi, roiIsMultipleOf, roiToString, type Roi } from '../roi.js';
 import type { DType, StoredArray, Volume } from '../types.js';
@@ -52,22 +53,24 @@ export class ZarrVolume implements Volume {
     container: string;
     path: string;
     array: zarr.Array<zarr.DataType>;
+    /** The checked metadata: shape, chunk shape, dtype and the exact fill value come from here. */
+    stored: ArrayMetadata;
     metadata: SpatialMetadata;
     cache: ChunkCache<DecodedChunk>;
   }) {
-    const { array, metadata } = args;
+    const { array, metadata, stored } = args;
     this.container = args.container;
     this.path = args.path;
-    if (!isSupportedDtype(array.dtype)) {
+    if (!isSupportedDtype(stored.dtype) || array.dtype !== stored.dtype) {
       throw new DataFormatError(`has dtype ${array.dtype}, which tfjs-zarr cannot read`, {
         container: args.container,
         path: args.path,
         attribute: 'dtype',
       });
     }
-    this.dtype = array.dtype;
-    this.shape = [...array.shape];
-    this.chunks = [...array.chunks];
+    this.dtype = stored.dtype;
+    this.shape = [...stored.shape];
+    this.chunks = [...stored.chunks];
     this.axisNames = metadata.axisNames;
     this.voxelSize = metadata.voxelSize;
     this.offset = metadata.offset;
@@ -79,9 +82,7 @@ export class ZarrVolume implements Volume {
       this.offset,
       this.spatialAxes.map((a, i) => this.shape[a]! * this.voxelSize[i]!),
     );
-    const fill = array.fillValue;
-    this.fillValue = typeof fill === 'bigint' ? fill : typeof fill === 'number' ? fill : fill === true ? 1 : 0;
-    if (this.dtype.endsWith('64') && this.dtype !== 'float64') this.fillValue = BigInt(this.fillValue);
+    this.fillValue = stored.fillValue;
     const where = { container: args.container, path: args.path };
     const reader = chunkReader(array, where);
     const cache = args.cache;

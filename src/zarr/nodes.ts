@@ -51,8 +51,10 @@ async function kindsFromKeys(opened: OpenedStore, keys: string[]): Promise<Map<s
   const kinds = new Map<string, NodeKind>();
   await Promise.all(
     keys.map(async (key) => {
-      if (addV2Node(kinds, key)) return;
       const { dir, file } = splitKey(key);
+      // A damaged group file is an error (as in zarr-python), not a silently implicit group.
+      if (file === '.zgroup') await getJson(opened, key);
+      if (addV2Node(kinds, key)) return;
       if (file === 'zarr.json') {
         const meta = await getJson(opened, key);
         if (meta?.['node_type'] === 'array') kinds.set(dir, 'array');

@@ -201,11 +201,9 @@ async function openVolume(ctx: Context, path: string): Promise<ZarrVolume> {
     const location = ctx.root.resolve(escapeKeyPath(arrayPath));
     array = await (stored.format === 3 ? zarr.open.v3 : zarr.open.v2)(location, { kind: 'array' });
   } catch (cause) {
-    throw new DataFormatError(
-      `cannot open the array from ${stored.metadataKey}: ${(cause as Error).message}`,
-      where,
-      { cause },
-    );
+    throw new DataFormatError(`cannot open the array from ${stored.metadataKey}: ${(cause as Error).message}`, where, {
+      cause,
+    });
   }
   if (metadata) {
     if (metadata.axisNames.length !== stored.shape.length) {

@@ -84,7 +84,8 @@ export class ZarrVolume implements Volume {
     );
     this.fillValue = stored.fillValue;
     const where = { container: args.container, path: args.path };
-    const reader = chunkReader(array, where);
+    const sharding = stored.shardShape ? { inner: stored.chunks, shard: stored.shardShape } : null;
+    const reader = chunkReader(array, where, sharding);
     const cache = args.cache;
     const cacheId = `${args.container}|${args.path}`;
     this.reader = {

@@ -29,7 +29,19 @@ interface Where {
   path: string;
 }
 
-const SUPPORTED = ['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64'];
+const SUPPORTED = [
+  'bool',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+];
 const SUPPORTED_LIST = SUPPORTED.join(', ');
 
 const V2_KINDS: Record<string, string> = { b: 'bool', i: 'int', u: 'uint', f: 'float' };
@@ -64,7 +76,7 @@ function parseJsonExact(text: string): unknown {
       const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
       const token = m ? m[0] : c;
       const integer = m && m[1] === undefined && m[2] === undefined;
-      out += integer && !Number.isSafeInteger(Number(token)) ? `"${BIG}${token}"` : token;
+      out += integer && !Number.isSafeInteger(Number(token)) ? `"\\u0000bigint:${token}"` : token;
       i += token.length;
     } else {
       out += c;
@@ -148,7 +160,11 @@ function integerList(
   }
   list.forEach((v, i) => {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-      fail(attribute, `[${list.join(', ')}]: entry ${i} (${show(v)}) is not ${min > 0 ? 'a positive' : 'a non-negative'} integer`);
+      const why = typeof v === 'number' && Number.isInteger(v) && v >= min ? ' below 2^53' : '';
+      fail(
+        attribute,
+        `[${list.join(', ')}]: entry ${i} (${show(v)}) is not ${min > 0 ? 'a positive' : 'a non-negative'} integer${why}`,
+      );
     }
   });
   return list as number[];
@@ -193,7 +209,10 @@ function checkNumcodec(codec: unknown, attribute: string, fail: (a: string, m: s
 
 function v2Dtype(value: unknown, fail: (a: string, m: string) => never): DType {
   if (typeof value !== 'string') {
-    return fail('dtype', `${show(value)} is not supported (structured dtypes are not); tfjs-zarr reads ${SUPPORTED_LIST}`);
+    return fail(
+      'dtype',
+      `${show(value)} is not supported (structured dtypes are not); tfjs-zarr reads ${SUPPORTED_LIST}`,
+    );
   }
   const m = /^([<>|=])([a-zA-Z])(\d+)(\[.*\])?$/.exec(value);
   const kind = m ? V2_KINDS[m[2]!] : undefined;
@@ -257,16 +276,26 @@ function checkV3(meta: unknown, file: string, where: Where): ArrayMetadata {
   };
 }
 
-function checkV3Codecs(codecs: unknown, chunkShape: number[], attribute: string, fail: (a: string, m: string) => never) {
-  if (!Array.isArray(codecs) || codecs.length === 0) fail(attribute, `must be a non-empty list, got ${show(codecs)}`);
+function checkV3Codecs(
+  codecs: unknown,
+  chunkShape: number[],
+  attribute: string,
+  fail: (a: string, m: string) => never,
+) {
+  // An empty list is what zarrita writes for plain little-endian bytes.
+  if (!Array.isArray(codecs)) fail(attribute, `must be a list, got ${show(codecs)}`);
   for (const codec of codecs as unknown[]) {
-    if (!isObject(codec) || typeof codec['name'] !== 'string') fail(attribute, `has an entry without a name: ${show(codec)}`);
+    if (!isObject(codec) || typeof codec['name'] !== 'string')
+      fail(attribute, `has an entry without a name: ${show(codec)}`);
     const { name, configuration } = codec as { name: string; configuration?: Record<string, unknown> };
     if (name === 'sharding_indexed') {
       const inner = integerList(fail, attribute, configuration?.['chunk_shape'], 1, chunkShape.length);
       inner.forEach((n, i) => {
         if (chunkShape[i]! % n !== 0) {
-          fail(attribute, `sharding_indexed chunk_shape [${inner.join(', ')}] does not divide the shard shape [${chunkShape.join(', ')}]`);
+          fail(
+            attribute,
+            `sharding_indexed chunk_shape [${inner.join(', ')}] does not divide the shard shape [${chunkShape.join(', ')}]`,
+          );
         }
       });
       checkV3Codecs(configuration?.['codecs'], inner, attribute, fail);
@@ -295,7 +324,12 @@ const INT_RANGES: Record<string, [bigint, bigint]> = {
 const SPECIAL_FLOATS: Record<string, number> = { NaN: Number.NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 /** The fill value as the typed array will hold it: a number, or a BigInt for 64-bit integers. */
-function parseFill(value: unknown, dtype: DType, format: 2 | 3, fail: (a: string, m: string) => never): number | bigint {
+function parseFill(
+  value: unknown,
+  dtype: DType,
+  format: 2 | 3,
+  fail: (a: string, m: string) => never,
+): number | bigint {
   const bad = (why: string): never => fail('fill_value', `${show(value)} ${why}`);
   if (value === null) return dtype === 'int64' || dtype === 'uint64' ? 0n : 0;
   if (dtype === 'bool') {
@@ -318,12 +352,15 @@ function parseFill(value: unknown, dtype: DType, format: 2 | 3, fail: (a: string
       view.setBigUint64(0, BigInt(value));
       return view.getFloat64(0);
     }
-    return bad(`is not a ${dtype} (a number, "NaN", "Infinity", "-Infinity"${format === 3 ? ' or a hex bit pattern' : ''})`);
+    return bad(
+      `is not a ${dtype} (a number, "NaN", "Infinity", "-Infinity"${format === 3 ? ' or a hex bit pattern' : ''})`,
+    );
   }
   let n: bigint;
   if (typeof value === 'bigint') n = value;
   else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
-  else if (typeof value === 'number' && Number.isInteger(value)) return bad(`is beyond 2^53 and was rounded; cannot be exact`);
+  else if (typeof value === 'number' && Number.isInteger(value))
+    return bad(`is beyond 2^53 and was rounded; cannot be exact`);
   else if (format === 3 && typeof value === 'string' && /^0x[0-9a-fA-F]+$/.test(value)) n = BigInt(value);
   else return bad(`is not an integer, so it cannot be the fill value of a ${dtype} array`);
   const [lo, hi] = INT_RANGES[dtype]!;

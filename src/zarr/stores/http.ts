@@ -54,7 +54,11 @@ export async function openHttp(location: string, options: Partial<HttpOptions> =
   const request = async (key: AbsolutePath, range: RangeQuery | null): Promise<Uint8Array | undefined> => {
     const url = urlOf(key);
     const failure = (message: string, cause?: unknown) =>
-      new DataFormatError(`GET ${url}${range ? ` (${rangeHeader(range)})` : ''}: ${message}`, { container: location }, { cause });
+      new DataFormatError(
+        `GET ${url}${range ? ` (${rangeHeader(range)})` : ''}: ${message}`,
+        { container: location },
+        { cause },
+      );
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await attemptOnce(url, range, opts);
@@ -65,7 +69,8 @@ export async function openHttp(location: string, options: Partial<HttpOptions> =
         }
         throw failure(result.message);
       } catch (error) {
-        if (!(error instanceof TransientError)) throw error instanceof DataFormatError ? error : failure(String(error), error);
+        if (!(error instanceof TransientError))
+          throw error instanceof DataFormatError ? error : failure(String(error), error);
         if (attempt >= opts.retries) {
           throw failure(`${error.message}; gave up after ${attempt + 1} attempts`, error);
         }
@@ -116,7 +121,8 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
     if (status !== 200 && status !== 206) {
       await response.body?.cancel().catch(() => {});
       const what = `HTTP ${status} ${response.statusText}`.trim();
-      if (RETRIED_STATUSES.has(status)) throw new TransientError(what, retryAfterMs(response.headers.get('retry-after')));
+      if (RETRIED_STATUSES.has(status))
+        throw new TransientError(what, retryAfterMs(response.headers.get('retry-after')));
       const why =
         status === 403
           ? ' (forbidden: not read as a missing chunk)'
@@ -175,7 +181,12 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
 }
 
 /** A range answer must be a 206 for exactly the bytes asked (or the whole file when it is shorter). */
-function checkRange(result: Extract<Attempt, { kind: 'bytes' }>, range: RangeQuery, container: string, key: AbsolutePath) {
+function checkRange(
+  result: Extract<Attempt, { kind: 'bytes' }>,
+  range: RangeQuery,
+  container: string,
+  key: AbsolutePath,
+) {
   const asked = 'suffixLength' in range ? range.suffixLength : range.length;
   if (result.status !== 206) {
     throw new DataFormatError(
@@ -185,7 +196,8 @@ function checkRange(result: Extract<Attempt, { kind: 'bytes' }>, range: RangeQue
     );
   }
   const total = /\/(\d+)\s*$/.exec(result.contentRange ?? '')?.[1];
-  if (result.bytes.length !== asked) throw shortReadError(container, key, range, total ? Number(total) : result.bytes.length);
+  if (result.bytes.length !== asked)
+    throw shortReadError(container, key, range, total ? Number(total) : result.bytes.length);
   const start = /bytes\s+(\d+)-/.exec(result.contentRange ?? '')?.[1];
   if ('offset' in range && start !== undefined && Number(start) !== range.offset) {
     throw new DataFormatError(

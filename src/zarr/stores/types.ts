@@ -36,7 +36,10 @@ export function shortReadError(container: string, key: string, range: RangeQuery
     'suffixLength' in range
       ? `its last ${range.suffixLength} bytes`
       : `bytes [${range.offset}, ${range.offset + range.length})`;
-  return new DataFormatError(`${key.replace(/^\//, '')} is ${size} bytes long but ${asked} were asked (the file is cut short or an index points past its end)`, {
-    container,
-  });
+  return new DataFormatError(
+    `${key.replace(/^\//, '')} is ${size} bytes long but ${asked} were asked (the file is cut short or an index points past its end)`,
+    {
+      container,
+    },
+  );
 }

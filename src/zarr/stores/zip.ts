@@ -30,7 +30,11 @@ export async function openZip(location: string): Promise<OpenedStore> {
     try {
       bytes = new Uint8Array(await entry.arrayBuffer());
     } catch (cause) {
-      throw new DataFormatError(`entry ${name} cannot be unpacked: ${(cause as Error).message}`, { container: location }, { cause });
+      throw new DataFormatError(
+        `entry ${name} cannot be unpacked: ${(cause as Error).message}`,
+        { container: location },
+        { cause },
+      );
     }
     if (!verified.has(name)) {
       const expected = (entry as unknown as { _rawEntry: { crc32: number } })._rawEntry.crc32 >>> 0;

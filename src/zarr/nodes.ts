@@ -3,6 +3,7 @@
  * metadata files where the store can list, from consolidated metadata, or by probing (http).
  */
 import type { AbsolutePath } from '@zarrita/storage';
+import { DataFormatError } from '../errors.js';
 import { readJsonFile } from './metadata/array.js';
 import type { OpenedStore } from './stores/index.js';
 
@@ -16,10 +17,12 @@ export interface NodeIndex {
   readonly source: 'listing' | 'consolidated' | 'probing';
 }
 
-/** A metadata document, null when absent; a file that is not JSON is an error naming it. */
+/** A metadata document, null when absent; a file that is not a JSON object is an error naming it. */
 async function getJson(opened: OpenedStore, key: string): Promise<Record<string, unknown> | null> {
   const doc = await readJsonFile(opened.store, key, { container: opened.container });
-  return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : null;
+  if (doc === null || (typeof doc === 'object' && !Array.isArray(doc))) return doc as Record<string, unknown> | null;
+  const got = Array.isArray(doc) ? 'a list' : `a ${typeof doc}`;
+  throw new DataFormatError(`${key} must hold a JSON object, got ${got}`, { container: opened.container });
 }
 
 const join = (path: string, name: string) => (path ? `${path}/${name}` : name);
@@ -118,8 +121,8 @@ function probingIndex(opened: OpenedStore): NodeIndex {
   const probe = async (path: string): Promise<NodeKind | null> => {
     const v3 = await getJson(opened, join(path, 'zarr.json'));
     if (v3) return v3['node_type'] === 'array' ? 'array' : 'group';
-    if (await opened.store.get(`/${join(path, '.zarray')}` as AbsolutePath)) return 'array';
-    if (await opened.store.get(`/${join(path, '.zgroup')}` as AbsolutePath)) return 'group';
+    if (await getJson(opened, join(path, '.zarray'))) return 'array';
+    if (await getJson(opened, join(path, '.zgroup'))) return 'group';
     return null;
   };
   return {

@@ -120,7 +120,17 @@ export class ZarrVolume implements Volume {
     }
     const outSpatial = region.shape.map((s, i) => s / this.voxelSize[i]!);
     const C = this.channels;
-    const out = new TYPED_ARRAYS[this.dtype]!(outSpatial.reduce((a, b) => a * b, 1) * C);
+    const length = outSpatial.reduce((a, b) => a * b, 1) * C;
+    let out: StoredArray;
+    try {
+      out = new TYPED_ARRAYS[this.dtype]!(length);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new OptionsError(
+        `${this.container}, array ${this.path}: read ROI ${roiToString(region)} needs ${length} ${this.dtype} ` +
+          'values, more than can be allocated at once; read it in smaller blocks',
+      );
+    }
     const outStridesSpatial = cOrderStrides([...outSpatial, C]).slice(0, nSpatial);
 
     // Voxel box of the request in array coordinates, clipped to the array.

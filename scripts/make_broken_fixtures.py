@@ -310,6 +310,11 @@ def fill_cases():
                      "arrays": read_back(OUT / f"{case}.zarr")})
 
 
+    c = simple("float_raw_unscaled", raw=smooth_raw().astype(np.float32) * 5)
+    write("float_raw_unscaled", {"what": "float32 raw stored in [0, 245], not [0, 1] (read as stored, warned)",
+                                 "expect": "data", "arrays": read_back(c)})
+
+
 # zarr v3 by hand: zarr.json + chunks with the bytes codec (and sharding with crc32c).
 
 def crc32c(data: bytes) -> int:

@@ -5,7 +5,7 @@
  */
 import { DataFormatError } from '../errors.js';
 import { cOrderStrides, fillBox } from './gather.js';
-import { normalizeRaw, type Normalization } from './normalize.js';
+import { FLOAT_RAW_WARN_RANGE, normalizeRaw, type Normalization, sanitizeFloatRaw } from './normalize.js';
 import { roiIntersect, roiIsEmpty, roiToString, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import type { ZarrVolume } from './volume.js';
@@ -38,7 +38,32 @@ export class ZarrCrop implements Crop {
   }
 
   async readRaw(roi: Roi): Promise<Float32Array> {
-    return normalizeRaw(await this.raw.read(roi), this.normalization);
+    return this.normalized(await this.raw.read(roi));
+  }
+
+  private readonly warned = { nonFinite: false, outside: false };
+
+  /** Normalized raw; float raw has NaN/±Infinity replaced by 0, each oddity warned once per crop. */
+  private normalized(stored: StoredArray): Float32Array {
+    const values = normalizeRaw(stored, this.normalization);
+    if (this.raw.dtype !== 'float32' && this.raw.dtype !== 'float64') return values;
+    const check = sanitizeFloatRaw(values);
+    const where = `tfjs-zarr: ${this.raw.container}, array ${this.raw.path} (crop ${this.name})`;
+    if (check.nonFinite > 0 && !this.warned.nonFinite) {
+      this.warned.nonFinite = true;
+      console.warn(
+        `${where}: ${check.nonFinite} NaN/Infinity raw values (stored, or the fill value) replaced by 0; warned once per crop`,
+      );
+    }
+    if (check.outside > 0 && !this.warned.outside) {
+      this.warned.outside = true;
+      console.warn(
+        `${where}: float raw is assumed in [0, 1] but ${check.outside} values lie outside ` +
+          `[${FLOAT_RAW_WARN_RANGE.join(', ')}] (from ${check.min} to ${check.max}); they are used unscaled ` +
+          '(give DataConfig a rawScale, or store raw in [0, 1]); warned once per crop',
+      );
+    }
+    return values;
   }
 
   readMask(labelsRoi: Roi): Promise<Uint8Array> {
@@ -54,7 +79,7 @@ export class ZarrCrop implements Crop {
     const labelShape = labelsRoi.shape.map((s, i) => s / this.voxelSize[i]!);
     const mask = knownMask(labelsRoi, this.labels.roi, this.voxelSize, labelShape, maskStored);
     return {
-      raw: normalizeRaw(rawStored, this.normalization),
+      raw: this.normalized(rawStored),
       rawShape: [...roi.shape.map((s, i) => s / this.voxelSize[i]!), this.raw.channels],
       labels,
       mask,

@@ -99,6 +99,8 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
     const isLeftover = j === nblocks - 1 && leftover > 0;
     const bsize = isLeftover ? leftover : blocksize;
     const nsplits = (flags & DONT_SPLIT) === 0 && !isLeftover ? typesize : 1;
+    // Unshuffled blocks decode straight into the output; shuffled ones through `tmp`.
+    const block = shuffle ? tmp : out.subarray(j * blocksize);
     const neblock = Math.floor(bsize / nsplits);
     if (neblock * nsplits !== bsize)
       throw new BloscFrameError(`blosc block of ${bsize} bytes cannot split into ${nsplits} streams`);
@@ -115,14 +117,12 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
         );
       }
       const stream = data.subarray(src, src + csize);
-      const target = tmp.subarray(s * neblock, (s + 1) * neblock);
+      const target = block.subarray(s * neblock, (s + 1) * neblock);
       if (csize === neblock) target.set(stream);
       else await decodeStream(compressor, stream, target, decoders, `stream ${s} of block ${j}`);
       src += csize;
     }
-    const dest = out.subarray(j * blocksize, j * blocksize + bsize);
-    if (shuffle) unshuffle(typesize, tmp.subarray(0, bsize), dest);
-    else dest.set(tmp.subarray(0, bsize));
+    if (shuffle) unshuffle(typesize, tmp.subarray(0, bsize), out.subarray(j * blocksize, j * blocksize + bsize));
   }
   return bitshuffle || compressor === 'snappy' ? null : out;
 }
@@ -176,6 +176,18 @@ const corrupt = (what: string): never => {
   throw new Error(what);
 };
 
+/** Copies `length` bytes from `distance` back (the regions may overlap: a run repeats). */
+function copyMatch(out: Uint8Array, op: number, distance: number, length: number): void {
+  const from = op - distance;
+  if (distance >= length && length > 32) {
+    out.copyWithin(op, from, from + length);
+  } else if (distance === 1) {
+    out.fill(out[from]!, op, op + length);
+  } else {
+    for (let k = 0; k < length; k++) out[op + k] = out[from + k]!;
+  }
+}
+
 /** An LZ4 block (no frame) into `out`; returns the bytes written, throws on any inconsistency. */
 export function lz4Block(src: Uint8Array, out: Uint8Array): number {
   let ip = 0;
@@ -194,7 +206,11 @@ export function lz4Block(src: Uint8Array, out: Uint8Array): number {
     }
     if (ip + literals > end) corrupt('literals run past the end of the stream');
     if (op + literals > out.length) corrupt('literals overflow the output');
-    out.set(src.subarray(ip, ip + literals), op);
+    if (literals < 32) {
+      for (let k = 0; k < literals; k++) out[op + k] = src[ip + k]!;
+    } else {
+      out.set(src.subarray(ip, ip + literals), op);
+    }
     ip += literals;
     op += literals;
     if (ip === end) return op;
@@ -213,7 +229,7 @@ export function lz4Block(src: Uint8Array, out: Uint8Array): number {
     }
     length += 4;
     if (op + length > out.length) corrupt('match overflows the output');
-    for (let k = 0, from = op - offset; k < length; k++) out[op + k] = out[from + k]!;
+    copyMatch(out, op, offset, length);
     op += length;
   }
   return corrupt('stream ends without its last literals');
@@ -251,7 +267,7 @@ export function blosclzBlock(src: Uint8Array, out: Uint8Array): number {
       if (op + len > out.length) corrupt('match overflows the output');
       if (ref - 1 < 0) corrupt('match points before the output');
       ref--;
-      for (let k = 0; k < len; k++) out[op + k] = out[ref + k]!;
+      copyMatch(out, op, op - ref, len);
       op += len;
       if (ip >= end) break;
       ctrl = src[ip++]!;
@@ -259,7 +275,7 @@ export function blosclzBlock(src: Uint8Array, out: Uint8Array): number {
       ctrl++;
       if (op + ctrl > out.length) corrupt('literals overflow the output');
       if (ip + ctrl > end) corrupt('literals run past the end of the stream');
-      out.set(src.subarray(ip, ip + ctrl), op);
+      for (let k = 0; k < ctrl; k++) out[op + k] = src[ip + k]!;
       op += ctrl;
       ip += ctrl;
       if (ip >= end) break;

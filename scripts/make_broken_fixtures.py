@@ -20,6 +20,7 @@ Values are uint64 as strings and NaN/Infinity as strings. Deterministic: fixed s
 """
 from __future__ import annotations
 
+import gzip as _gzip
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import zipfile
 from pathlib import Path
 
 import numcodecs
+import numcodecs.gzip
 import numpy as np
 import zarr
 from numcodecs import LZ4, Blosc, GZip, Zlib, Zstd
@@ -35,6 +37,15 @@ from numcodecs import LZ4, Blosc, GZip, Zlib, Zstd
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "test" / "fixtures" / "broken"
 numcodecs.blosc.use_threads = False
+
+
+# numcodecs' GZip writes the current time into the gzip header: write mtime=0 (reproducible bytes).
+def _gzip_encode_deterministic(self, buf):
+    buf = numcodecs.compat.ensure_contiguous_ndarray(buf)
+    return _gzip.compress(memoryview(buf).cast("B").tobytes(), compresslevel=self.level, mtime=0)
+
+
+numcodecs.gzip.GZip.encode = _gzip_encode_deterministic
 
 SHAPE = (4, 8, 8)
 CHUNKS = (4, 4, 4)
@@ -500,6 +511,13 @@ def name_cases():
                     "expect": "data", "crops": {"train": sorted(n.split("/")[1] for n in crops if n.startswith("train")),
                                                 "test": sorted(n.split("/")[1] for n in crops if n.startswith("test"))},
                     "arrays": arrays})
+
+    # The same names inside a zip (the store keys are file names there too).
+    zip_of(c, OUT / "names_zip.zip", zipfile.ZIP_DEFLATED)
+    write("names_zip", {"what": "the names container, zipped", "expect": "data",
+                        "crops": {"train": sorted(n.split("/")[1] for n in crops if n.startswith("train")),
+                                  "test": sorted(n.split("/")[1] for n in crops if n.startswith("test"))},
+                        "arrays": arrays})
 
     c = crops_container("symlinks", {"train/crop_a": 1, "test/crop_t": 2, "elsewhere/crop_s": 3})
     os.symlink("../elsewhere/crop_s", c / "train" / "crop_linked")

@@ -77,7 +77,7 @@ def values(a: np.ndarray):
 
 
 def array_entry(a: np.ndarray):
-    return {"dtype": "bool" if a.dtype.kind == "b" else str(a.dtype), "shape": list(a.shape), "values": values(a)}
+    return {"dtype": "bool" if a.dtype.kind == "b" else a.dtype.name, "shape": list(a.shape), "values": values(a)}
 
 
 def write(case: str, expected: dict):
@@ -324,6 +324,37 @@ def fill_cases():
     c = simple("float_raw_unscaled", raw=smooth_raw().astype(np.float32) * 5)
     write("float_raw_unscaled", {"what": "float32 raw stored in [0, 245], not [0, 1] (read as stored, warned)",
                                  "expect": "data", "arrays": read_back(c)})
+
+
+def variant_cases():
+    """Odd but valid: each must read exactly as zarr-python reads it."""
+    from numcodecs import Delta, Shuffle
+    raw16 = smooth_raw(dtype=np.uint16) * 300
+    for case, kw, raw in [
+        ("variant_big_endian", {"dtype": ">u2"}, raw16),
+        ("variant_order_f", {"order": "F"}, raw16),
+        ("variant_partial_chunks", {"chunks": (3, 5, 5)}, raw16),
+        ("variant_chunks_larger_than_shape", {"chunks": (8, 16, 16)}, raw16),
+        ("variant_nested_keys", {"dimension_separator": "/"}, raw16),
+        ("variant_delta_filter", {"filters": [Delta(dtype="<u2")]}, raw16),
+        ("variant_shuffle_filter", {"filters": [Shuffle(elementsize=2)]}, raw16),
+        ("variant_fill_null", {"fill_value": None}, raw16),
+        ("variant_float64_raw", {}, smooth_raw().astype(np.float64) / 50),
+    ]:
+        root = zarr.open_group(str(OUT / f"{case}.zarr"), mode="w")
+        opts = {"chunks": CHUNKS, "compressor": Blosc(), "fill_value": 0, **kw}
+        r = root.create_dataset("raw", data=raw, **opts)
+        r.attrs.update(ATTRS)
+        lab = root.create_dataset("labels", data=labels_of(), chunks=CHUNKS, compressor=Blosc())
+        lab.attrs.update(ATTRS)
+        write(case, {"what": f"raw written with {kw or 'float64'}", "expect": "data",
+                     "arrays": read_back(OUT / f"{case}.zarr")})
+    for case, mask in [("variant_bool_mask", (labels_of() % 2).astype(bool)),
+                       ("variant_int64_mask", (labels_of().astype(np.int64) - 3) * 2**40)]:
+        c = simple(case)
+        m = zarr.open_group(str(c), mode="a").create_dataset("mask", data=mask, chunks=CHUNKS, compressor=Blosc())
+        m.attrs.update(ATTRS)
+        write(case, {"what": f"{mask.dtype} mask", "expect": "data", "arrays": read_back(c, ("raw", "labels", "mask"))})
 
 
 # zarr v3 by hand: zarr.json + chunks with the bytes codec (and sharding with crc32c).
@@ -587,6 +618,7 @@ def main():
     chunk_cases()
     metadata_cases()
     fill_cases()
+    variant_cases()
     v3_cases()
     name_cases()
     zip_cases()

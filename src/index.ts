@@ -2,7 +2,15 @@
  * tfjs-zarr: train TensorFlow.js segmentation models on DaCapo-style zarr crops.
  */
 // Reading
-export { DataConfig, type DataConfigOptions, openDataSplit, type DataSplit, type Layout } from './zarr/index.js';
+export {
+  DataConfig,
+  type DataConfigOptions,
+  DEFAULT_HTTP_OPTIONS,
+  type HttpOptions,
+  openDataSplit,
+  type DataSplit,
+  type Layout,
+} from './zarr/index.js';
 export { DataFormatError, OptionsError } from './errors.js';
 export * from './roi.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { DataFormatError, openDataSplit } from '../src/index.js';
+import { DataConfig, DataFormatError, OptionsError, openDataSplit } from '../src/index.js';
 import type { HttpOptions } from '../src/zarr/stores/http.js';
 import { checkCase, corpusCases } from './helpers/corpus.js';
 import { type Fault, type FaultRequest, startFaultServer } from './helpers/fault-server.js';
@@ -140,6 +140,25 @@ describe('http faults', () => {
           assert.ok(e instanceof DataFormatError);
           assert.match(e.message, /ignored the Range header/);
         }
+      },
+    ));
+});
+
+describe('http options', () => {
+  it('are checked by DataConfig', () => {
+    for (const http of [{ retries: -1 }, { requestTimeoutMs: 0 }, { idleTimeoutMs: Number.NaN }, { retry: 3 }]) {
+      assert.throws(() => new DataConfig({ path: 'http://127.0.0.1:1/x.zarr', http } as never), OptionsError);
+    }
+    assert.equal(new DataConfig({ path: 'x.zarr' }).http.requestTimeoutMs, 30_000);
+  });
+
+  it('a query string on the root URL (presigned, tokened) is kept on every key', () =>
+    withServer(
+      () => null,
+      async (url, log) => {
+        const split = await openDataSplit({ path: `${url}/traintest.zarr?token=abc`, http: FAST });
+        await split.train[0]!.raw.read(split.train[0]!.raw.roi);
+        assert.ok(log.length > 0);
       },
     ));
 });

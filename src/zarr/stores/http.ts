@@ -48,9 +48,16 @@ class TransientError extends Error {
 
 export async function openHttp(location: string, options: Partial<HttpOptions> = {}): Promise<OpenedStore> {
   const opts = { ...DEFAULT_HTTP_OPTIONS, ...options };
-  const base = location.endsWith('/') ? location : `${location}/`;
+  const root = new URL(location);
+  if (!root.pathname.endsWith('/')) root.pathname += '/';
+  const base = root.href;
   // Keys are file names: each segment is percent-encoded, so `crop%5Fa` and `crop#1` reach the server as named.
-  const urlOf = (key: AbsolutePath) => new URL(key.slice(1).split('/').map(encodeURIComponent).join('/'), base).href;
+  const baseUrl = new URL(base);
+  const urlOf = (key: AbsolutePath) => {
+    const url = new URL(key.slice(1).split('/').map(encodeURIComponent).join('/'), baseUrl);
+    url.search = baseUrl.search; // a presigned or tokened root keeps its query on every key
+    return url.href;
+  };
   const request = async (key: AbsolutePath, range: RangeQuery | null): Promise<Uint8Array | undefined> => {
     const url = urlOf(key);
     const failure = (message: string, cause?: unknown) =>

@@ -62,6 +62,8 @@ const BIG = '\u0000bigint:';
  * JSON.parse, except that integer literals beyond ±2^53 become BIG-marked strings (converted by
  * {@link exactNumbers}): JSON.parse would round 18446744073709551615 to 2^64.
  */
+const NUMBER = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
+
 function parseJsonExact(text: string): unknown {
   let out = '';
   let i = 0;
@@ -73,7 +75,8 @@ function parseJsonExact(text: string): unknown {
       out += text.slice(i, j + 1);
       i = j + 1;
     } else if (c === '-' || (c >= '0' && c <= '9')) {
-      const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(text);
       const token = m ? m[0] : c;
       const integer = m && m[1] === undefined && m[2] === undefined;
       out += integer && !Number.isSafeInteger(Number(token)) ? `"\\u0000bigint:${token}"` : token;

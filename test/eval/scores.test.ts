@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile, appendFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { appendScores, readScores, bestByCrop, scoresPath, type ScoreRow } from '../src/eval/scores.js';
-import { DataFormatError } from '../src/errors.js';
+import { appendScores, readScores, bestByCrop, scoresPath, type ScoreRow } from '../../src/eval/scores.js';
+import { DataFormatError } from '../../src/errors.js';
 
 let root: string;
 

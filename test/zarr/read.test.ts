@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { DataConfig, openDataSplit } from '../src/index.js';
+import { DataConfig, openDataSplit } from '../../src/index.js';
 import {
   assertCropReads,
   assertSplitMeta,
@@ -17,7 +17,7 @@ import {
   fixturePath,
   loadExpected,
   type SplitLike,
-} from './helpers/fixtures.js';
+} from '../helpers/fixtures.js';
 
 const open = (p: string | DataConfig): Promise<SplitLike> => openDataSplit(p as never) as unknown as Promise<SplitLike>;
 

@@ -4,9 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm, readFile, readdir, rename, mkdir, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { saveCheckpoint, loadCheckpoint, readCheckpointInfo, recoverCheckpoint } from '../src/eval/checkpoint.js';
-import { fileSaveHandler, fileLoadHandler } from '../src/eval/model-files.js';
-import { unet3d } from '../src/models/unet.js';
+import { saveCheckpoint, loadCheckpoint, readCheckpointInfo, recoverCheckpoint } from '../../src/eval/checkpoint.js';
+import { fileSaveHandler, fileLoadHandler } from '../../src/eval/model-files.js';
+import { unet3d } from '../../src/models/unet.js';
 
 let root: string;
 

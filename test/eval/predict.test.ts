@@ -28,9 +28,9 @@ import {
   roiGrow,
   type Crop,
   type Roi,
-} from '../src/index.js';
-import { writeDemoContainer } from '../examples/synthetic/write-container.js';
-import { fixturePath } from './helpers/fixtures.js';
+} from '../../src/index.js';
+import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
+import { fixturePath } from '../helpers/fixtures.js';
 
 let root: string;
 let crop03: Crop; // test, 16×24×24 labels at 8 nm, raw context [1,2,3] before / [2,3,1] after (partly missing)

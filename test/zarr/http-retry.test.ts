@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { openDataSplit, DataFormatError } from '../src/index.js';
+import { openDataSplit, DataFormatError } from '../../src/index.js';
 
 /** Serves test/fixtures, but resets the connection of the first `resets` requests for each chunk. */
 async function flakyServer(resets: number): Promise<{ url: string; close(): Promise<void> }> {

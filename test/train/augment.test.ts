@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyAugment, planAugment, type AugmentPlan, type AugmentSample } from '../src/train/augment.js';
-import { makeRng } from '../src/train/random.js';
+import { applyAugment, planAugment, type AugmentPlan, type AugmentSample } from '../../src/train/augment.js';
+import { makeRng } from '../../src/train/random.js';
 
 /**
  * A sample whose raw holds, per voxel, its own world coordinate (3 channels: z, y, x) and whose

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { DataFormatError, openDataSplit } from '../src/index.js';
+import { DataFormatError, openDataSplit } from '../../src/index.js';
 import {
   FIXTURES,
   fixturePath,
@@ -15,7 +15,7 @@ import {
   openAndReadAll,
   type SplitLike,
   tokenRegExp,
-} from './helpers/fixtures.js';
+} from '../helpers/fixtures.js';
 
 const open = (p: string): Promise<SplitLike> => openDataSplit(p) as unknown as Promise<SplitLike>;
 

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
-import { openDataSplit, roi } from '../src/index.js';
+import { openDataSplit, roi } from '../../src/index.js';
 
 test('a bool mask reads as 0/1 (zarr bool dtype)', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tfjs-zarr-bool-'));

@@ -24,8 +24,8 @@ import {
   type TargetFn,
   type TrainingElement,
   type Volume,
-} from '../src/index.js';
-import { fixturePath } from './helpers/fixtures.js';
+} from '../../src/index.js';
+import { fixturePath } from '../helpers/fixtures.js';
 
 before(async () => {
   await tf.setBackend('cpu');

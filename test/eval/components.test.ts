@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { affinityComponents, connectedComponents, UnionFind } from '../src/eval/components.js';
+import { affinityComponents, connectedComponents, UnionFind } from '../../src/eval/components.js';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -227,7 +227,7 @@ test('UnionFind: smallest element represents its set', () => {
 });
 
 test('growLabels: breadth-first from every segment, against brute-force nearest segment', async () => {
-  const { growLabels } = await import('../src/eval/components.js');
+  const { growLabels } = await import('../../src/eval/components.js');
   let seed = 7;
   const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let trial = 0; trial < 20; trial++) {

@@ -15,8 +15,8 @@ import {
   trainingDataset,
   type DataSplit,
   type TrainingDatasetOptions,
-} from '../src/index.js';
-import { writeDemoContainer } from '../examples/synthetic/write-container.js';
+} from '../../src/index.js';
+import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
 
 let dir = '';
 let split: DataSplit;

@@ -9,8 +9,8 @@ import {
   targetChannels,
   type TargetLabels,
   type TargetResult,
-} from '../src/train/targets.js';
-import { makeRng } from '../src/train/random.js';
+} from '../../src/train/targets.js';
+import { makeRng } from '../../src/train/random.js';
 
 type Ctor = new (n: number) => TargetLabels;
 

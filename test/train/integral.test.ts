@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boxSum, integralVolume, validCentres } from '../src/train/integral.js';
-import { makeRng } from '../src/train/random.js';
+import { boxSum, integralVolume, validCentres } from '../../src/train/integral.js';
+import { makeRng } from '../../src/train/random.js';
 
 function randomMask(seed: string, shape: number[], p: number): Uint8Array {
   const rng = makeRng(seed);

@@ -14,9 +14,9 @@ import {
   hconcat,
   imageToPng,
   upscale,
-} from '../src/report/png.js';
-import { lineChartSvg, niceTicks } from '../src/report/plot.js';
-import { writeReport } from '../src/report/html.js';
+} from '../../src/report/png.js';
+import { lineChartSvg, niceTicks } from '../../src/report/plot.js';
+import { writeReport } from '../../src/report/html.js';
 
 interface DecodedPng {
   width: number;

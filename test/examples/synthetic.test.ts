@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
-import { syntheticCrop } from '../examples/synthetic/synthetic.js';
+import { syntheticCrop } from '../../examples/synthetic/synthetic.js';
 import {
   writeDemoContainer,
   ensureDemoContainer,
@@ -14,7 +14,7 @@ import {
   isDemoContainerComplete,
   COMPLETE_MARKER,
   DEMO_NOISE,
-} from '../examples/synthetic/write-container.js';
+} from '../../examples/synthetic/write-container.js';
 
 test('syntheticCrop is deterministic in its seed', () => {
   const a = syntheticCrop({ shape: [12, 40, 36], seed: 5 });

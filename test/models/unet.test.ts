@@ -1,9 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { unet3d, modelOutputShape, modelInputShape, unetOutputSize, unetValidInputSize } from '../src/models/unet.js';
-import { UpSampling3D, Cropping3D } from '../src/models/layers.js';
-import { useFastestBackend } from '../src/backend.js';
+import {
+  unet3d,
+  modelOutputShape,
+  modelInputShape,
+  unetOutputSize,
+  unetValidInputSize,
+} from '../../src/models/unet.js';
+import { UpSampling3D, Cropping3D } from '../../src/models/layers.js';
+import { useFastestBackend } from '../../src/backend.js';
 
 async function withBackend(name: 'cpu' | 'wasm', fn: () => Promise<void>): Promise<void> {
   const saved = process.env['TFJS_ZARR_BACKEND'];
@@ -131,7 +137,7 @@ test('save and load round trip gives identical predictions', async () => {
 });
 
 test('unet3d with a seed starts from the same weights every time', async () => {
-  const { unet3d: make } = await import('../src/models/unet.js');
+  const { unet3d: make } = await import('../../src/models/unet.js');
   const tfm = await import('@tensorflow/tfjs');
   await tfm.setBackend('cpu');
   const a = make({ inputShape: [8, 8, 8, 1], outputChannels: 1, baseFilters: 2, depth: 1, seed: 7 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { DataFormatError, openDataSplit } from '../src/index.js';
+import { DataFormatError, openDataSplit } from '../../src/index.js';
 import {
   type ArrayExpected,
   fixturePath,
@@ -16,7 +16,7 @@ import {
   REPO_ROOT,
   sequenceRegExp,
   type SplitLike,
-} from './helpers/fixtures.js';
+} from '../helpers/fixtures.js';
 
 interface Run {
   code: number | null;

@@ -9,9 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DataFormatError, openDataSplit } from '../src/index.js';
-import { assertSplitMeta, assertSplitReads, FIXTURES, loadExpected, type SplitLike } from './helpers/fixtures.js';
-import { startStaticServer, type StaticServer } from './helpers/static-server.js';
+import { DataFormatError, openDataSplit } from '../../src/index.js';
+import { assertSplitMeta, assertSplitReads, FIXTURES, loadExpected, type SplitLike } from '../helpers/fixtures.js';
+import { startStaticServer, type StaticServer } from '../helpers/static-server.js';
 
 const open = (p: string): Promise<SplitLike> => openDataSplit(p) as unknown as Promise<SplitLike>;
 

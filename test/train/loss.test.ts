@@ -1,8 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { maskedLoss } from '../src/train/loss.js';
-import { makeRng } from '../src/train/random.js';
+import { maskedLoss } from '../../src/train/loss.js';
+import { makeRng } from '../../src/train/random.js';
 
 before(async () => {
   await tf.setBackend('cpu');

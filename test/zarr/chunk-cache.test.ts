@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChunkCache, openDataSplit, roi, DataConfig } from '../src/index.js';
+import { ChunkCache, openDataSplit, roi, DataConfig } from '../../src/index.js';
 
 test('ChunkCache: LRU bounded in bytes, hits refresh recency', async () => {
   const cache = new ChunkCache<string>({ maxBytes: 30 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { variationOfInformation, type VoiLabelArray } from '../src/eval/voi.js';
+import { variationOfInformation, type VoiLabelArray } from '../../src/eval/voi.js';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

@@ -5,7 +5,7 @@ import {
   boundaryPostProcessor,
   customPostProcessor,
   semanticPostProcessor,
-} from '../src/eval/postprocess.js';
+} from '../../src/eval/postprocess.js';
 
 test('boundary post-processor: default sweep and thresholded components', () => {
   const pp = boundaryPostProcessor({ grow: false });

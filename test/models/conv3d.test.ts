@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { patchConv3d, PatchConv3D } from '../src/models/conv3d.js';
+import { patchConv3d, PatchConv3D } from '../../src/models/conv3d.js';
 
 const X = Array.from({ length: 2 * 6 * 7 * 8 * 3 }, (_, i) => Math.sin(i * 0.37));
 const W = Array.from({ length: 3 * 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.21));

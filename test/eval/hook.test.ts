@@ -24,9 +24,9 @@ import {
   type BestRecord,
   type Crop,
   type Evaluation,
-} from '../src/index.js';
-import type { ScoreRow } from '../src/eval/scores.js';
-import { writeDemoContainer } from '../examples/synthetic/write-container.js';
+} from '../../src/index.js';
+import type { ScoreRow } from '../../src/eval/scores.js';
+import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
 
 let root: string;
 let train: Crop[];

@@ -1,6 +1,6 @@
 /** Pieces shared by the examples: command-line options and printing the hook's results. */
 import * as path from 'node:path';
-import type { BestRecord, Evaluation } from '../src/index.js';
+import type { BestScore, Evaluation } from '../src/index.js';
 
 /** `--smoke` (or TFJS_ZARR_SMOKE=1) and `--name value` options. */
 export function exampleArgs(argv: string[] = process.argv.slice(2)): {
@@ -25,7 +25,7 @@ export function printEvaluation(e: Evaluation): void {
 }
 
 /** The best checkpoint per test crop, with the threshold that made it best (`hook.best`). */
-export function printBest(best: ReadonlyMap<string, BestRecord>): void {
+export function printBest(best: ReadonlyMap<string, BestScore>): void {
   for (const [crop, b] of best) {
     console.log(
       `best ${crop}: epoch ${b.epoch}, VOI ${b.voi.toFixed(3)} at threshold ${b.parameters['threshold']}, ` +

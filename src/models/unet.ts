@@ -19,7 +19,7 @@ export interface UNetOptions {
   baseFilters?: number;
   /** Number of 2× downsamplings. Default 2. */
   depth?: number;
-  /** 'same' keeps the spatial shape; 'valid' shrinks it (see unetOutputSize). Default 'same'. */
+  /** 'same' keeps the spatial shape; 'valid' shrinks it (`modelOutputShape(model)` gives the result). Default 'same'. */
   padding?: Padding;
   /** Default 'sigmoid'. */
   finalActivation?: FinalActivation;

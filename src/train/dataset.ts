@@ -81,22 +81,25 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
   } as unknown as () => Iterator<tf.TensorContainerObject>);
 }
 
-interface Setup {
+/** What a training dataset prepares once, before its first batch (crops checked, weights known). */
+export interface TrainingSetup {
   samplers: CropSampler[];
+  /** Cumulative crop weights, for drawing a crop. */
   cumulative: number[];
+  /** Raw channels. */
   channels: number;
   targetChannels: number;
   maskChannels: number;
 }
 
+/** A dataset of `{ xs, ys }` batches; `setup()` prepares it (and reports bad crops) before iterating. */
+export type TrainingDataset = tf.data.Dataset<TrainingElement> & { setup(): Promise<TrainingSetup> };
+
 /**
  * Batches `{ xs, ys }` for `model.fitDataset`, interleaving the crops by `cropWeights`:
  * xs [b, z, y, x, c] normalized raw; ys [b, z', y', x', C + M] the target ⊕ its mask.
  */
-export function trainingDataset(
-  crops: readonly Crop[],
-  options: TrainingDatasetOptions,
-): tf.data.Dataset<TrainingElement> & { setup(): Promise<Setup> } {
+export function trainingDataset(crops: readonly Crop[], options: TrainingDatasetOptions): TrainingDataset {
   const { input, output } = checkSamplingOptions(options);
   if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
   const batchSize = options.batchSize ?? 1;
@@ -127,10 +130,10 @@ export function trainingDataset(
   }
   const root = makeRng(options.seed ?? 0);
 
-  let setupPromise: Promise<Setup> | null = null;
+  let setupPromise: Promise<TrainingSetup> | null = null;
   const setup = () => (setupPromise ??= prepare(crops, options, weights, target, targetOptions));
 
-  const makeBatch = async (s: Setup, index: number) => {
+  const makeBatch = async (s: TrainingSetup, index: number) => {
     const inVoxels = input[0]! * input[1]! * input[2]!;
     const outVoxels = output[0]! * output[1]! * output[2]!;
     const ysChannels = s.targetChannels + s.maskChannels;
@@ -179,7 +182,7 @@ async function prepare(
   weights: CropWeights,
   target: TargetKind | TargetFn,
   targetOptions: TargetOptions,
-): Promise<Setup> {
+): Promise<TrainingSetup> {
   // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
   // first to fail in time, which would depend on read timing).
   const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));

@@ -21,11 +21,10 @@ import {
   readScores,
   trainingDataset,
   variationOfInformation,
-  type BestRecord,
   type Crop,
   type Evaluation,
+  type ScoreRow,
 } from '../../src/index.js';
-import type { ScoreRow } from '../../src/eval/scores.js';
 import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
 
 let root: string;
@@ -184,7 +183,7 @@ test('every epoch inside fitDataset: History keys, complete scores.jsonl, best c
   for (const c of testCrops) {
     const dir = path.join(runDir, 'best', c.name);
     await assertCheckpointFiles(dir);
-    const info = (await readCheckpointInfo(dir)) as BestRecord | null;
+    const info = (await readCheckpointInfo(dir)) as ScoreRow | null;
     const row = bests.get(c.name)!;
     assert.ok(info);
     assert.equal(info.epoch, row.epoch, `${c.name}: checkpoint epoch ${info.epoch}, lowest VOI at epoch ${row.epoch}`);
@@ -300,7 +299,7 @@ test('everyBatches inside fitDataset: evaluations counted across epochs, epoch l
   assert.deepEqual([...new Set(rows.map((r) => `${r.epoch}/${r.batch}`))], ['0/2', '1/4', '1/6']);
   const bests = bestByCrop(rows);
   for (const c of testCrops) {
-    const info = (await readCheckpointInfo(path.join(runDir, 'best', c.name))) as BestRecord;
+    const info = (await readCheckpointInfo(path.join(runDir, 'best', c.name))) as ScoreRow;
     const row = bests.get(c.name)!;
     assert.deepEqual([info.epoch, info.batch, info.voi], [row.epoch, row.batch, row.voi]);
   }
@@ -404,7 +403,7 @@ test('controlled scores: replaced only on improvement, failed saves keep the pre
     onEvaluation: (e: Evaluation) => void saved.push(`${e.epoch}:${e.improved.join(',')}`),
   };
   const hook = new ValidationHook(options);
-  const info = async (crop: string) => (await readCheckpointInfo(path.join(runDir, 'best', crop))) as BestRecord;
+  const info = async (crop: string) => (await readCheckpointInfo(path.join(runDir, 'best', crop))) as ScoreRow;
   /** The constant the checkpoint of `crop` predicts. */
   const checkpointValue = async (crop: string) => {
     const m = await loadCheckpoint(path.join(runDir, 'best', crop));

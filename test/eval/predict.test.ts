@@ -19,16 +19,8 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  openDataSplit,
-  predictCrop,
-  tileStarts,
-  OptionsError,
-  roi,
-  roiGrow,
-  type Crop,
-  type Roi,
-} from '../../src/index.js';
+import { openDataSplit, predictCrop, OptionsError, roi, roiGrow, type Crop, type Roi } from '../../src/index.js';
+import { tileStarts } from '../../src/eval/predict.js';
 import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
 import { fixturePath } from '../helpers/fixtures.js';
 

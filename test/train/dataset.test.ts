@@ -8,11 +8,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
-  CropSampler,
   OptionsError,
   cropDataset,
-  labelsToInt32,
-  makeRng,
   openDataSplit,
   trainingDataset,
   type Crop,
@@ -25,6 +22,9 @@ import {
   type TrainingElement,
   type Volume,
 } from '../../src/index.js';
+import { labelsToInt32 } from '../../src/train/dataset.js';
+import { makeRng } from '../../src/train/random.js';
+import { CropSampler } from '../../src/train/sampler.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
 before(async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChunkCache, openDataSplit, roi, DataConfig } from '../../src/index.js';
+import { DataConfig, openDataSplit, roi } from '../../src/index.js';
+import { ChunkCache } from '../../src/zarr/chunk-cache.js';
 
 test('ChunkCache: LRU bounded in bytes, hits refresh recency', async () => {
   const cache = new ChunkCache<string>({ maxBytes: 30 });

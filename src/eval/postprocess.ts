@@ -4,6 +4,7 @@
  * parameter sets; `apply` runs one of them.
  */
 import { affinityComponents, connectedComponents, growLabels } from './components.js';
+import { OptionsError } from '../errors.js';
 
 export type PostProcessParameters = Record<string, number>;
 
@@ -29,11 +30,11 @@ function checkPrediction(
   shape: readonly number[],
 ): [number, number, number, number] {
   if (shape.length !== 4 || shape.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new Error(`${who}: prediction shape must be [z, y, x, c], got [${shape.join(', ')}]`);
+    throw new OptionsError(`${who}: prediction shape must be [z, y, x, c], got [${shape.join(', ')}]`);
   }
   const [z, y, x, c] = shape as [number, number, number, number];
   if (z * y * x * c !== prediction.length) {
-    throw new Error(
+    throw new OptionsError(
       `${who}: prediction has length ${prediction.length} but shape [${shape.join(', ')}] needs ${z * y * x * c}`,
     );
   }
@@ -43,7 +44,7 @@ function checkPrediction(
 function thresholdOf(who: string, params: PostProcessParameters): number {
   const t = params['threshold'];
   if (typeof t !== 'number' || Number.isNaN(t)) {
-    throw new Error(`${who}: parameter 'threshold' is missing (got ${JSON.stringify(params)})`);
+    throw new OptionsError(`${who}: parameter 'threshold' is missing (got ${JSON.stringify(params)})`);
   }
   return t;
 }
@@ -62,7 +63,7 @@ export function boundaryPostProcessor(opts: { thresholds?: number[]; grow?: bool
     parameters: thresholds.map((threshold) => ({ threshold })),
     apply(prediction, shape, params) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
-      if (c < 1) throw new Error(`${name}: prediction has no channels`);
+      if (c < 1) throw new OptionsError(`${name}: prediction has no channels`);
       const threshold = thresholdOf(name, params);
       const n = z * y * x;
       const fg = new Uint8Array(n);
@@ -88,7 +89,7 @@ export function affinityPostProcessor(opts: { offsets?: number[][]; thresholds?:
     apply(prediction, shape, params) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
       if (c !== offsets.length) {
-        throw new Error(`${name}: prediction has ${c} channels but ${offsets.length} offsets were given`);
+        throw new OptionsError(`${name}: prediction has ${c} channels but ${offsets.length} offsets were given`);
       }
       const threshold = thresholdOf(name, params);
       return affinityComponents(prediction, [z, y, x], offsets, threshold).labels;
@@ -104,7 +105,7 @@ export function semanticPostProcessor(): PostProcessor {
     parameters: [{}],
     apply(prediction, shape) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
-      if (c < 1) throw new Error(`${name}: prediction has no channels`);
+      if (c < 1) throw new OptionsError(`${name}: prediction has no channels`);
       const n = z * y * x;
       const out = new Uint32Array(n);
       if (c === 1) return out;

@@ -19,9 +19,8 @@
  * Voxels are accumulated in runs of identical (gt, pred) pairs; the direct table records which
  * cells became non-zero, so entropies visit only the distinct pairs.
  */
-
-/** Label arrays accepted by {@link variationOfInformation}. */
-export type VoiLabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | BigUint64Array;
+import { OptionsError } from '../errors.js';
+import type { LabelArray } from '../types.js';
 
 export interface VoiOptions {
   /** 0 = unknown voxel (not scored); any other value = known. Same length as gt. */
@@ -273,7 +272,7 @@ interface Lane {
  * The lane and [min, max] of an array's ids, or null when they do not fit one 32-bit word
  * (uint64 with a non-zero high word).
  */
-function laneOf(a: VoiLabelArray): { lane: Lane; min: number; max: number } | null {
+function laneOf(a: LabelArray): { lane: Lane; min: number; max: number } | null {
   if (a instanceof BigUint64Array) {
     const w = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
     let max = 0;
@@ -380,7 +379,7 @@ interface Words {
   wide: boolean;
 }
 
-function asWords(a: VoiLabelArray): Words {
+function asWords(a: LabelArray): Words {
   if (a instanceof BigUint64Array) {
     return { data: new Uint32Array(a.buffer, a.byteOffset, a.length * 2), wide: true };
   }
@@ -487,13 +486,13 @@ function entropies(pairs: PairList): VoiResult {
  * correspondence matters). Voxels with gt = 0 or mask = 0 are ignored; with no voxel left, all
  * scores are 0.
  */
-export function variationOfInformation(gt: VoiLabelArray, pred: VoiLabelArray, options: VoiOptions = {}): VoiResult {
+export function variationOfInformation(gt: LabelArray, pred: LabelArray, options: VoiOptions = {}): VoiResult {
   if (gt.length !== pred.length) {
-    throw new Error(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
+    throw new OptionsError(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
   }
   const mask = options.mask ?? null;
   if (mask !== null && mask.length !== gt.length) {
-    throw new Error(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
+    throw new OptionsError(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
   }
   const n = gt.length;
   const limit = directLimit(n);

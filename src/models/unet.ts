@@ -166,19 +166,19 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
 /** Output shape of one sample ([z, y, x, c], batch axis dropped) of a single-output model. */
 export function modelOutputShape(model: tf.LayersModel): number[] {
   const out = model.outputs[0];
-  if (out == null) throw new Error(`model ${model.name} has no output`);
+  if (out == null) throw new OptionsError(`model ${model.name} has no output`);
   const shape = out.shape.slice(1);
   if (shape.some((d) => d == null))
-    throw new Error(`model ${model.name} has an undefined output size: [${out.shape.join(', ')}]`);
+    throw new OptionsError(`model ${model.name} has an undefined output size: [${out.shape.join(', ')}]`);
   return shape as number[];
 }
 
 /** Input shape of one sample ([z, y, x, c]) of a single-input model. */
 export function modelInputShape(model: tf.LayersModel): number[] {
   const inp = model.inputs[0];
-  if (inp == null) throw new Error(`model ${model.name} has no input`);
+  if (inp == null) throw new OptionsError(`model ${model.name} has no input`);
   const shape = inp.shape.slice(1);
   if (shape.some((d) => d == null))
-    throw new Error(`model ${model.name} has an undefined input size: [${inp.shape.join(', ')}]`);
+    throw new OptionsError(`model ${model.name} has an undefined input size: [${inp.shape.join(', ')}]`);
   return shape as number[];
 }

@@ -3,6 +3,7 @@
  * turn slices of [z, y, x] volumes into images for reports.
  */
 import { deflateSync } from 'node:zlib';
+import { OptionsError } from '../errors.js';
 
 export type Channels = 1 | 3 | 4;
 
@@ -46,13 +47,13 @@ function chunk(type: string, payload: Uint8Array): Uint8Array {
 /** Encodes 8-bit pixels (rows top to bottom, channels interleaved) as a PNG file. */
 export function encodePng(width: number, height: number, data: Uint8Array, channels: Channels): Uint8Array {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new Error(`encodePng: width and height must be positive integers, got ${width}×${height}`);
+    throw new OptionsError(`encodePng: width and height must be positive integers, got ${width}×${height}`);
   }
   if (channels !== 1 && channels !== 3 && channels !== 4)
-    throw new Error(`encodePng: channels must be 1, 3 or 4, got ${channels}`);
+    throw new OptionsError(`encodePng: channels must be 1, 3 or 4, got ${channels}`);
   const rowBytes = width * channels;
   if (data.length !== rowBytes * height) {
-    throw new Error(
+    throw new OptionsError(
       `encodePng: expected ${rowBytes * height} bytes for ${width}×${height}×${channels}, got ${data.length}`,
     );
   }
@@ -127,11 +128,11 @@ export type VolumeValues =
   | BigInt64Array;
 
 function checkSlice(values: { length: number }, shape: readonly number[], z: number): [number, number] {
-  if (shape.length !== 3) throw new Error(`expected a [z, y, x] shape, got [${shape.join(', ')}]`);
+  if (shape.length !== 3) throw new OptionsError(`expected a [z, y, x] shape, got [${shape.join(', ')}]`);
   const [Z, Y, X] = shape as [number, number, number];
   if (values.length !== Z * Y * X)
-    throw new Error(`volume has ${values.length} values, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
-  if (!Number.isInteger(z) || z < 0 || z >= Z) throw new Error(`slice ${z} outside [0, ${Z})`);
+    throw new OptionsError(`volume has ${values.length} values, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
+  if (!Number.isInteger(z) || z < 0 || z >= Z) throw new OptionsError(`slice ${z} outside [0, ${Z})`);
   return [Y, X];
 }
 
@@ -250,7 +251,7 @@ export function hconcat(
   images: readonly PixelImage[],
   options: { gap?: number; background?: number } = {},
 ): PixelImage {
-  if (images.length === 0) throw new Error('hconcat: no images');
+  if (images.length === 0) throw new OptionsError('hconcat: no images');
   const gap = options.gap ?? 4;
   const bg = options.background ?? 255;
   const height = Math.max(...images.map((im) => im.height));
@@ -270,7 +271,7 @@ export function hconcat(
 /** Nearest-neighbour enlargement by an integer factor (small crops are hard to see at 1:1). */
 export function upscale(image: PixelImage, factor: number): PixelImage {
   if (!Number.isInteger(factor) || factor < 1)
-    throw new Error(`upscale: factor must be a positive integer, got ${factor}`);
+    throw new OptionsError(`upscale: factor must be a positive integer, got ${factor}`);
   if (factor === 1) return image;
   const c = image.channels;
   const width = image.width * factor;

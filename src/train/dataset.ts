@@ -36,7 +36,7 @@ export interface TrainingElement extends tf.TensorContainerObject {
 }
 
 /** Ids as int32 for tensors: copied when they fit, relabelled consecutively (0 kept) when not. */
-export function labelsToInt32(labels: LabelArray | Int32Array): Int32Array {
+export function labelsToInt32(labels: LabelArray): Int32Array {
   if (labels instanceof Int32Array) return labels;
   if (labels instanceof Uint8Array || labels instanceof Uint16Array) return Int32Array.from(labels);
   let fits = true;

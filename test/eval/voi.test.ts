@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { variationOfInformation, type VoiLabelArray } from '../../src/eval/voi.js';
+import { variationOfInformation } from '../../src/eval/voi.js';
+import type { LabelArray } from '../../src/types.js';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -171,7 +172,7 @@ test('random volumes match a naive implementation, all dtypes, masks and gt back
     }
     for (const m of [null, mask]) {
       const ref = naiveVoi(gt, pred, m);
-      const variants: [VoiLabelArray, VoiLabelArray][] = [
+      const variants: [LabelArray, LabelArray][] = [
         [gt, pred],
         [Int32Array.from(gt), Int32Array.from(pred)],
         [Uint16Array.from(gt), Uint16Array.from(pred)],

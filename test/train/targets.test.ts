@@ -7,12 +7,12 @@ import {
   makeTarget,
   semanticTarget,
   targetChannels,
-  type TargetLabels,
   type TargetResult,
 } from '../../src/train/targets.js';
 import { makeRng } from '../../src/train/random.js';
+import type { LabelArray } from '../../src/types.js';
 
-type Ctor = new (n: number) => TargetLabels;
+type Ctor = new (n: number) => LabelArray;
 
 function randomVolume(
   seed: string,
@@ -20,7 +20,7 @@ function randomVolume(
   ids: number,
   Type: Ctor,
   bigIds = true,
-): { labels: TargetLabels; mask: Uint8Array } {
+): { labels: LabelArray; mask: Uint8Array } {
   const rng = makeRng(seed);
   const n = shape[0]! * shape[1]! * shape[2]!;
   const labels = new Type(n);
@@ -38,8 +38,7 @@ function randomVolume(
   return { labels, mask };
 }
 
-const at = (l: TargetLabels, shape: number[], z: number, y: number, x: number) =>
-  l[(z * shape[1]! + y) * shape[2]! + x]!;
+const at = (l: LabelArray, shape: number[], z: number, y: number, x: number) => l[(z * shape[1]! + y) * shape[2]! + x]!;
 const inside = (shape: number[], z: number, y: number, x: number) =>
   z >= 0 && y >= 0 && x >= 0 && z < shape[0]! && y < shape[1]! && x < shape[2]!;
 
@@ -204,7 +203,7 @@ test('makeTarget dispatches and validates user functions', () => {
   assert.throws(() => makeTarget('semantic', labels, mask, shape), /numClasses/);
   assert.throws(() => makeTarget('nope' as 'boundary', labels, mask, shape), /unknown target 'nope'/);
 
-  const fn = (l: TargetLabels, m: Uint8Array): TargetResult => ({
+  const fn = (l: LabelArray, m: Uint8Array): TargetResult => ({
     target: Float32Array.from(l as Uint16Array, (v) => v * 2),
     channels: 1,
     mask: Float32Array.from(m),

@@ -4,8 +4,8 @@
  */
 import { connectedComponents, growLabels } from '../../src/eval/components.js';
 import { variationOfInformation } from '../../src/eval/voi.js';
-import type { LabelArray } from '../../src/types.js';
-import type { Crop } from '../../src/types.js';
+import { roiVoxelShape } from '../../src/roi.js';
+import type { Crop, LabelArray } from '../../src/types.js';
 
 export interface Baselines {
   oneSegment: number;
@@ -19,7 +19,7 @@ export interface Baselines {
 export async function baselineScores(crop: Crop, thresholds = [0.3, 0.4, 0.5, 0.6, 0.7]): Promise<Baselines> {
   const region = crop.labels.roi;
   const [raw, gt, mask] = await Promise.all([crop.readRaw(region), crop.labels.read(region), crop.readMask(region)]);
-  const shape = region.shape.map((s, i) => s / crop.voxelSize[i]!);
+  const shape = roiVoxelShape(region, crop.voxelSize);
   const channels = crop.raw.channels;
   const oneSegment = variationOfInformation(gt as LabelArray, new Uint32Array(gt.length).fill(1), { mask }).voi;
   let best = Infinity;

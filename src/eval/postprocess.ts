@@ -3,6 +3,7 @@
  * ([z, y, x], Uint32Array), over a sweep of parameter sets. Each post-processor lists its
  * parameter sets; `apply` runs one of them.
  */
+import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
 import { affinityComponents, connectedComponents, growLabels } from './components.js';
 import { OptionsError } from '../errors.js';
 
@@ -17,11 +18,6 @@ export interface PostProcessor {
 }
 
 export const DEFAULT_THRESHOLDS: readonly number[] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-export const DEFAULT_AFFINITY_OFFSETS: readonly (readonly number[])[] = [
-  [-1, 0, 0],
-  [0, -1, 0],
-  [0, 0, -1],
-];
 
 /** Validates a [z, y, x, c] shape against the prediction's length; returns [z, y, x, c]. */
 function checkPrediction(

@@ -5,7 +5,7 @@
  * known, checked exactly through an integral volume of the known mask built once per crop.
  */
 import { OptionsError } from '../errors.js';
-import { roi, type Roi } from '../roi.js';
+import { roi, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
 import { integralVolume, validCentres, type ValidCentres } from './integral.js';
@@ -87,7 +87,7 @@ export class CropSampler {
     this.crop = crop;
     this.input = input;
     this.output = output;
-    this.labelShape = crop.labels.roi.shape.map((s, i) => s / crop.voxelSize[i]!);
+    this.labelShape = roiVoxelShape(crop.labels.roi, crop.voxelSize);
     this.augment = options.augment ?? false;
   }
 

@@ -211,12 +211,30 @@ export function growLabels(labels: Uint32Array, shape: readonly number[]): Uint3
     const x = v % X;
     const y = ((v - x) / X) % Y;
     const z = (v - x - y * X) / XY;
-    if (x > 0 && out[v - 1] === 0) (out[v - 1] = id), (queue[tail++] = v - 1);
-    if (x < X - 1 && out[v + 1] === 0) (out[v + 1] = id), (queue[tail++] = v + 1);
-    if (y > 0 && out[v - X] === 0) (out[v - X] = id), (queue[tail++] = v - X);
-    if (y < Y - 1 && out[v + X] === 0) (out[v + X] = id), (queue[tail++] = v + X);
-    if (z > 0 && out[v - XY] === 0) (out[v - XY] = id), (queue[tail++] = v - XY);
-    if (z < Z - 1 && out[v + XY] === 0) (out[v + XY] = id), (queue[tail++] = v + XY);
+    if (x > 0 && out[v - 1] === 0) {
+      out[v - 1] = id;
+      queue[tail++] = v - 1;
+    }
+    if (x < X - 1 && out[v + 1] === 0) {
+      out[v + 1] = id;
+      queue[tail++] = v + 1;
+    }
+    if (y > 0 && out[v - X] === 0) {
+      out[v - X] = id;
+      queue[tail++] = v - X;
+    }
+    if (y < Y - 1 && out[v + X] === 0) {
+      out[v + X] = id;
+      queue[tail++] = v + X;
+    }
+    if (z > 0 && out[v - XY] === 0) {
+      out[v - XY] = id;
+      queue[tail++] = v - XY;
+    }
+    if (z < Z - 1 && out[v + XY] === 0) {
+      out[v + XY] = id;
+      queue[tail++] = v + XY;
+    }
   }
   return out;
 }

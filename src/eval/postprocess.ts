@@ -111,7 +111,7 @@ export function semanticPostProcessor(): PostProcessor {
         for (let k = 1; k < c; k++) {
           const value = prediction[i + k];
           // NaN never wins; a NaN first channel loses to any number.
-          if (value > bestValue || (bestValue !== bestValue && value === value)) {
+          if (value > bestValue || (Number.isNaN(bestValue) && !Number.isNaN(value))) {
             best = k;
             bestValue = value;
           }

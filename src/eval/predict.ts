@@ -133,7 +133,9 @@ export async function predictCrop(
       prefetched = null;
       if (i + batchSize < tiles.length) prefetched = pending = readBatch(i + batchSize);
       const batch = new Float32Array(raws.length * inVoxels);
-      raws.forEach((r, b) => batch.set(r, b * inVoxels));
+      raws.forEach((r, b) => {
+        batch.set(r, b * inVoxels);
+      });
       const out = tf.tidy(
         () => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor,
       );

@@ -101,7 +101,7 @@ function kernelGradient(x: tf.Tensor5D, dy: tf.Tensor5D, k: number, padding: 'sa
 export function patchConv3d(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same' | 'valid'): tf.Tensor5D {
   const conv = tf.customGrad((...args: unknown[]) => {
     const [xi, w, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
-    const [k, , , , cout] = w.shape;
+    const [k] = w.shape;
     const value = patchConv3dForward(xi, w, padding);
     // Keep the input, not the k³-times larger columns: wasm's heap stops at 4 GiB.
     save([xi, w]);

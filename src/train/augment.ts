@@ -125,7 +125,9 @@ export function planAugment(
         const j = Math.floor(shuffleDraws[k++]! * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
-      g.forEach((axis, i) => (transpose[axis] = order[i]!));
+      g.forEach((axis, i) => {
+        transpose[axis] = order[i]!;
+      });
     }
   }
 

@@ -208,7 +208,11 @@ async function prepare(
   );
   if (w.every((x) => x === 0)) throw new OptionsError('every crop has weight 0 (no known voxels?)');
   const cumulative: number[] = [];
-  w.reduce((acc, x) => (cumulative.push(acc + x), acc + x), 0);
+  let total = 0;
+  for (const x of w) {
+    total += x;
+    cumulative.push(total);
+  }
   let counts = targetChannels(target, targetOptions);
   if (!counts) {
     // A user target: run it once on a tiny sample to learn its channel counts.

@@ -332,7 +332,7 @@ test('concurrent saves to one directory in one process are serialized', async ()
   assert.deepEqual(await predict(loaded, x), await predict(models[2]!, x));
   loaded.dispose();
   x.dispose();
-  models.forEach((m) => m.dispose());
+  for (const m of models) m.dispose();
 });
 
 test('U-Net checkpoints with custom layers load back', async () => {

@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { affinityComponents, connectedComponents, UnionFind } from '../../src/eval/components.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/random.js';
 
 /**
  * Brute-force labelling: BFS from each unlabelled voxel in raster order over the given
@@ -228,8 +219,7 @@ test('UnionFind: smallest element represents its set', () => {
 
 test('growLabels: breadth-first from every segment, against brute-force nearest segment', async () => {
   const { growLabels } = await import('../../src/eval/components.js');
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const rand = mulberry32(7);
   for (let trial = 0; trial < 20; trial++) {
     const shape = [3 + (trial % 3), 4, 5];
     const n = shape[0]! * shape[1]! * shape[2]!;
@@ -248,7 +238,10 @@ test('growLabels: breadth-first from every segment, against brute-force nearest 
         for (let u = 0; u < n; u++) {
           if (labels[u] === 0) continue;
           const d = Math.abs(Math.floor(u / 20) - z) + Math.abs((Math.floor(u / 5) % 4) - y) + Math.abs((u % 5) - x);
-          if (d < best) (best = d), ids.clear();
+          if (d < best) {
+            best = d;
+            ids.clear();
+          }
           if (d === best) ids.add(labels[u]!);
         }
         assert.ok(ids.has(grown[v]!), `voxel ${v}`);

@@ -208,7 +208,9 @@ test('every epoch inside fitDataset: History keys, complete scores.jsonl, best c
     const w = await weightsOf(loaded);
     const expected = recorder.weights.get(info.epoch)!;
     assert.equal(w.length, expected.length);
-    w.forEach((x, i) => assert.deepEqual(x, expected[i], `${c.name} weight ${i}`));
+    w.forEach((x, i) => {
+      assert.deepEqual(x, expected[i], `${c.name} weight ${i}`);
+    });
     const p = await predictCrop(loaded, c);
     assert.deepEqual(p.data, recorder.predictions.get(info.epoch)!.get(c.name));
     loaded.dispose();
@@ -236,7 +238,9 @@ test('evaluation does not disturb training and leaks no tensors', async () => {
   assert.equal(hook.evaluations.length, 2);
   const a = await weightsOf(withHook);
   const b = await weightsOf(without);
-  a.forEach((x, i) => assert.deepEqual(x, b[i], `weight ${i} differs after training with the hook`));
+  a.forEach((x, i) => {
+    assert.deepEqual(x, b[i], `weight ${i} differs after training with the hook`);
+  });
 
   // evaluate() alone: with checkpoint saves (a fresh run directory) and without improvement.
   const hook2 = new ValidationHook({

@@ -62,7 +62,7 @@ test('semantic post-processor: argmax over channels', () => {
 });
 
 test('custom post-processor passes through', () => {
-  const pp = customPostProcessor('ones', [{ a: 1 }, { a: 2 }], (pred, shape, params) =>
+  const pp = customPostProcessor('ones', [{ a: 1 }, { a: 2 }], (_pred, shape, params) =>
     new Uint32Array(shape[0] * shape[1] * shape[2]).fill(params['a']),
   );
   assert.equal(pp.name, 'ones');

@@ -2,16 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { variationOfInformation } from '../../src/eval/voi.js';
 import type { LabelArray } from '../../src/types.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/random.js';
 
 /** Straightforward reference: Map-keyed contingency table over string ids. */
 function naiveVoi(
@@ -24,7 +15,7 @@ function naiveVoi(
   const b = new Map<string, number>();
   let n = 0;
   for (let i = 0; i < gt.length; i++) {
-    if (gt[i] == 0 || (mask && mask[i] === 0)) continue;
+    if (gt[i] === 0 || gt[i] === 0n || (mask && mask[i] === 0)) continue;
     const g = String(gt[i]);
     const p = String(pred[i]);
     const k = `${g}|${p}`;

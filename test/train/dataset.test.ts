@@ -434,7 +434,9 @@ test('cropDataset: a crop smaller than the patch is zero-padded, mask 0 outside 
   for (const s of samples) {
     const known = s.mask.reduce((a, b) => a + b, 0);
     assert.ok(known > 0 && known <= 75, `known ${known}`);
-    s.mask.forEach((m, i) => m === 0 && assert.equal(s.labels[i], 0, 'labels 0 outside their region'));
+    s.mask.forEach((m, i) => {
+      if (m === 0) assert.equal(s.labels[i], 0, 'labels 0 outside their region');
+    });
     const rawNonZero = s.raw.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0);
     assert.ok(rawNonZero <= 7 * 9 * 9 && rawNonZero < 12 ** 3);
   }
@@ -562,7 +564,7 @@ test('trainingDataset: xs/ys shapes and dtypes for boundary, affinities, semanti
   // Two raw channels, and a user target with 2 channels and 1 mask channel.
   const twoChannels = coordCrop('two', [0, 0, 0], [6, 6, 6], 1, {
     channels: 2,
-    raw: (g, c) => (c === 0 ? 0.25 : 0.75),
+    raw: (_g, c) => (c === 0 ? 0.25 : 0.75),
   });
   const user: TargetFn = (labels, mask) => {
     const target = new Float32Array(labels.length * 2).fill(0.5);
@@ -836,7 +838,9 @@ test('labels beyond int32 are relabelled consecutively per sample; ids that fit 
     labels: (g) => BigInt(cell(g) * 1000),
   });
   for (const s of await take(cropDataset(small, { inputShape: [4, 4, 4], seed: 1 }), 5)) {
-    s.labels.forEach((id, v) => assert.equal(id, s.mask[v] ? s.raw[v]! * 1000 : 0));
+    s.labels.forEach((id, v) => {
+      assert.equal(id, s.mask[v] ? s.raw[v]! * 1000 : 0);
+    });
   }
   // Fixture: crop_04's uint64 ids (2^33, 2^53 + 3, 2^64 − 5).
   const split = await crops();

@@ -33,8 +33,8 @@ import {
 import { exampleArgs, printBest, printEvaluation } from './common.js';
 import { ensureDemoContainer } from './synthetic/write-container.js';
 
-const { smoke, option } = exampleArgs();
-const userUrl = process.argv.slice(2).find((a) => /^https?:\/\//i.test(a));
+const { smoke, option, positionals } = exampleArgs();
+const userUrl = positionals.find((a) => /^https?:\/\//i.test(a));
 const dataDir = path.resolve(option('data', `demo-data/http${smoke ? '-small' : ''}/data.zarr`));
 const runDir = path.resolve(option('run', `runs/http${smoke ? '-smoke' : ''}`));
 const EPOCHS = Number(option('epochs', smoke ? '2' : '10'));

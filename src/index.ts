@@ -57,7 +57,6 @@ export { variationOfInformation, type VoiOptions, type VoiResult } from './eval/
 export {
   ValidationHook,
   type BestScore,
-  type CropScore,
   type Evaluation,
   type ValidationHookOptions,
 } from './eval/hook.js';

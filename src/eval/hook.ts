@@ -19,10 +19,10 @@ import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import type { Crop, LabelArray } from '../types.js';
 import { bestCheckpointDir, readCheckpointInfo, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
-import { boundaryPostProcessor, type PostProcessor, type PostProcessParameters } from './postprocess.js';
+import { boundaryPostProcessor, type PostProcessor } from './postprocess.js';
 import { predictCrop, type PredictOptions } from './predict.js';
 import { appendScores, isBetterScore, type ScoreRow } from './scores.js';
-import { variationOfInformation, type VoiResult } from './voi.js';
+import { variationOfInformation } from './voi.js';
 
 export interface ValidationHookOptions {
   /** The test crops (e.g. `split.test`). */
@@ -45,19 +45,14 @@ export interface ValidationHookOptions {
   onEvaluation?: (evaluation: Evaluation) => void | Promise<void>;
 }
 
-export interface CropScore extends VoiResult {
-  crop: string;
-  parameters: PostProcessParameters;
-}
-
 export interface Evaluation {
   epoch: number;
   /** Batches seen in this training run when the evaluation ran. */
   batch: number;
-  /** Best parameters per crop. */
-  best: CropScore[];
-  /** Every parameter set of every crop. */
-  all: CropScore[];
+  /** Best parameters per crop (the rows of `all` that won). */
+  best: ScoreRow[];
+  /** Every parameter set of every crop, as appended to the scores file. */
+  all: ScoreRow[];
   /** Crops whose best checkpoint this evaluation replaced. */
   improved: string[];
   /** Crops that improved but whose checkpoint could not be saved (the evaluation then rejects). */
@@ -153,18 +148,16 @@ export class ValidationHook extends tf.Callback {
   async evaluate(model: tf.LayersModel, epoch: number): Promise<Evaluation> {
     await this.restore();
     const seconds = { predict: 0, postProcess: 0, score: 0, save: 0 };
-    const all: CropScore[] = [];
-    const best: CropScore[] = [];
+    const all: ScoreRow[] = [];
+    const best: ScoreRow[] = [];
     for (const crop of this.options.crops) {
-      const scores = await this.scoreCrop(model, crop, seconds);
-      all.push(...scores);
-      best.push(scores.reduce((b, s) => (isBetterScore(s, b) ? s : b)));
+      const rows = await this.scoreCrop(model, crop, epoch, seconds);
+      all.push(...rows);
+      best.push(rows.reduce((b, r) => (isBetterScore(r, b) ? r : b)));
     }
     // Every score first: a failed save below must not lose them.
-    const rows = all.map((s) => this.scoreRow(s, epoch));
-    await appendScores(this.options.runDir, rows);
-    const bestRows = best.map((s) => rows[all.indexOf(s)]!);
-    const { improved, failedSaves, errors } = await this.keepBest(model, bestRows, seconds);
+    await appendScores(this.options.runDir, all);
+    const { improved, failedSaves, errors } = await this.keepBest(model, best, seconds);
     const evaluation: Evaluation = { epoch, batch: this.batchesSeen, best, all, improved, failedSaves, seconds };
     this.evaluations.push(evaluation);
     await this.options.onEvaluation?.(evaluation);
@@ -177,7 +170,12 @@ export class ValidationHook extends tf.Callback {
   }
 
   /** Predicts one crop and scores every parameter set of the post-processor (timings into `seconds`). */
-  private async scoreCrop(model: tf.LayersModel, crop: Crop, seconds: Evaluation['seconds']): Promise<CropScore[]> {
+  private async scoreCrop(
+    model: tf.LayersModel,
+    crop: Crop,
+    epoch: number,
+    seconds: Evaluation['seconds'],
+  ): Promise<ScoreRow[]> {
     const t = performance.now();
     const prediction = await predictCrop(model, crop, this.options.predict);
     const [gt, mask] = await Promise.all([crop.labels.read(prediction.roi), crop.readMask(prediction.roi)]);
@@ -189,22 +187,18 @@ export class ValidationHook extends tf.Callback {
       const voi = variationOfInformation(gt as LabelArray, instances, { mask });
       seconds.postProcess += (t2 - t1) / 1000;
       seconds.score += secondsSince(t2);
-      return { crop: crop.name, parameters, ...voi };
+      return {
+        epoch,
+        batch: this.batchesSeen,
+        crop: crop.name,
+        postProcessor: this.postProcessor.name,
+        parameters,
+        voiSplit: voi.voiSplit,
+        voiMerge: voi.voiMerge,
+        voi: voi.voi,
+        time: new Date().toISOString(),
+      };
     });
-  }
-
-  private scoreRow(score: CropScore, epoch: number): ScoreRow {
-    return {
-      epoch,
-      batch: this.batchesSeen,
-      crop: score.crop,
-      postProcessor: this.postProcessor.name,
-      parameters: score.parameters,
-      voiSplit: score.voiSplit,
-      voiMerge: score.voiMerge,
-      voi: score.voi,
-      time: new Date().toISOString(),
-    };
   }
 
   /**

@@ -9,6 +9,7 @@ export { openDataSplit, type DataSplit, type Layout } from './zarr/split.js';
 export type { ZarrCrop } from './zarr/crop.js';
 export type { ZarrVolume } from './zarr/volume.js';
 export type { ChunkCache, CacheStats } from './zarr/chunk-cache.js';
+export type { DecodedChunk } from './zarr/chunks.js';
 export type { Normalization } from './zarr/normalize.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
 export { roi, roiGrow, roiIntersect, roiToString, type Roi } from './roi.js';

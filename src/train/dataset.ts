@@ -81,15 +81,20 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
   } as unknown as () => Iterator<tf.TensorContainerObject>);
 }
 
-/** What a training dataset prepares once, before its first batch (crops checked, weights known). */
+/** What a training dataset learns once, before its first batch (every crop checked). */
 export interface TrainingSetup {
+  /** Raw channels (xs). */
+  channels: number;
+  /** Target and mask channels (ys = target ⊕ mask). */
+  targetChannels: number;
+  maskChannels: number;
+}
+
+/** The setup with the samplers and crop weights the batches are drawn with. */
+interface Prepared extends TrainingSetup {
   samplers: CropSampler[];
   /** Cumulative crop weights, for drawing a crop. */
   cumulative: number[];
-  /** Raw channels. */
-  channels: number;
-  targetChannels: number;
-  maskChannels: number;
 }
 
 /** A dataset of `{ xs, ys }` batches; `setup()` prepares it (and reports bad crops) before iterating. */
@@ -130,10 +135,10 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   }
   const root = makeRng(options.seed ?? 0);
 
-  let setupPromise: Promise<TrainingSetup> | null = null;
+  let setupPromise: Promise<Prepared> | null = null;
   const setup = () => (setupPromise ??= prepare(crops, options, weights, target, targetOptions));
 
-  const makeBatch = async (s: TrainingSetup, index: number) => {
+  const makeBatch = async (s: Prepared, index: number) => {
     const inVoxels = input[0]! * input[1]! * input[2]!;
     const outVoxels = output[0]! * output[1]! * output[2]!;
     const ysChannels = s.targetChannels + s.maskChannels;
@@ -182,7 +187,7 @@ async function prepare(
   weights: CropWeights,
   target: TargetKind | TargetFn,
   targetOptions: TargetOptions,
-): Promise<TrainingSetup> {
+): Promise<Prepared> {
   // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
   // first to fail in time, which would depend on read timing).
   const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));

@@ -14,7 +14,6 @@ import {
   customPostProcessor,
   bestByCrop,
   loadCheckpoint,
-  maskedLoss,
   openDataSplit,
   predictCrop,
   readCheckpointInfo,
@@ -26,6 +25,7 @@ import {
   type ScoreRow,
 } from '../../src/index.js';
 import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
+import { twoConvNet } from '../helpers/models.js';
 
 let root: string;
 let train: Crop[];
@@ -55,28 +55,7 @@ const KEYS = (crop: string) => [`${crop}_voi`, `${crop}_voi_split`, `${crop}_voi
 
 /** Input 12³ → output 8³ ('valid'), boundary target; seeded so two calls are the same model. */
 function tinyNet(seed: number): tf.LayersModel {
-  const model = tf.sequential();
-  model.add(
-    tf.layers.conv3d({
-      inputShape: [12, 12, 12, 1],
-      filters: 4,
-      kernelSize: 3,
-      padding: 'valid',
-      activation: 'relu',
-      kernelInitializer: tf.initializers.glorotUniform({ seed }),
-    }),
-  );
-  model.add(
-    tf.layers.conv3d({
-      filters: 1,
-      kernelSize: 3,
-      padding: 'valid',
-      activation: 'sigmoid',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
-    }),
-  );
-  model.compile({ optimizer: tf.train.adam(0.05), loss: maskedLoss('binaryCrossentropy') });
-  return model;
+  return twoConvNet({ inputShape: [12, 12, 12], filters: 4, seeds: [seed, seed + 2], learningRate: 0.05 });
 }
 
 function dataset() {

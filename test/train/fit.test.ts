@@ -9,14 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  maskedLoss,
-  openDataSplit,
-  trainingDataset,
-  type DataSplit,
-  type TrainingDatasetOptions,
-} from '../../src/index.js';
+import { openDataSplit, trainingDataset, type DataSplit, type TrainingDatasetOptions } from '../../src/index.js';
 import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
+import { twoConvNet } from '../helpers/models.js';
 
 let dir = '';
 let split: DataSplit;
@@ -37,28 +32,7 @@ const INPUT = [8, 16, 16];
 const OUTPUT = [4, 12, 12]; // two valid 3×3×3 convolutions
 
 function tinyModel(seed: number): tf.Sequential {
-  const model = tf.sequential();
-  model.add(
-    tf.layers.conv3d({
-      inputShape: [...INPUT, 1],
-      filters: 6,
-      kernelSize: 3,
-      padding: 'valid',
-      activation: 'relu',
-      kernelInitializer: tf.initializers.glorotUniform({ seed }),
-    }),
-  );
-  model.add(
-    tf.layers.conv3d({
-      filters: 1,
-      kernelSize: 3,
-      padding: 'valid',
-      activation: 'sigmoid',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-    }),
-  );
-  model.compile({ optimizer: tf.train.adam(0.02), loss: maskedLoss('binaryCrossentropy') });
-  return model;
+  return twoConvNet({ inputShape: INPUT, filters: 6, seeds: [seed, seed + 1], learningRate: 0.02 });
 }
 
 test('fitDataset: a tiny conv3d model learns the boundary target (mean loss of the last epochs < the first)', async () => {

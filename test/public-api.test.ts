@@ -49,6 +49,13 @@ test('src/index.ts exports exactly the public names', () => {
   assert.deepEqual(Object.keys(api).sort(), PUBLIC_EXPORTS);
 });
 
+test("the README's API section names every public export", () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## API'), readme.indexOf('\n## ', readme.indexOf('## API') + 1));
+  const missing = PUBLIC_EXPORTS.filter((name) => !new RegExp(`\\b${name}\\b`).test(section));
+  assert.deepEqual(missing, []);
+});
+
 test('src/index.ts exports by name (no export *)', () => {
   const source = readFileSync(new URL('../src/index.ts', import.meta.url), 'utf8');
   assert.doesNotMatch(source, /export\s*\*/);

@@ -2,10 +2,9 @@
  * What nodes (arrays, groups) a container holds, without opening every array: from a listing of
  * metadata files where the store can list, from consolidated metadata, or by probing (http).
  */
-import type { AbsolutePath } from '@zarrita/storage';
 import { DataFormatError } from '../errors.js';
 import { readJsonFile } from './metadata/array.js';
-import type { OpenedStore } from './stores/index.js';
+import { joinKey, type OpenedStore } from './stores/index.js';
 
 export type NodeKind = 'array' | 'group';
 
@@ -24,8 +23,6 @@ async function getJson(opened: OpenedStore, key: string): Promise<Record<string,
   const got = Array.isArray(doc) ? 'a list' : `a ${typeof doc}`;
   throw new DataFormatError(`${key} must hold a JSON object, got ${got}`, { container: opened.container });
 }
-
-const join = (path: string, name: string) => (path ? `${path}/${name}` : name);
 
 export async function indexNodes(opened: OpenedStore): Promise<NodeIndex> {
   const keys = await opened.listMetadataKeys();
@@ -119,10 +116,10 @@ function fromKinds(kinds: Map<string, NodeKind>, source: NodeIndex['source']): N
 function probingIndex(opened: OpenedStore): NodeIndex {
   const cache = new Map<string, Promise<NodeKind | null>>();
   const probe = async (path: string): Promise<NodeKind | null> => {
-    const v3 = await getJson(opened, join(path, 'zarr.json'));
+    const v3 = await getJson(opened, joinKey(path, 'zarr.json'));
     if (v3) return v3['node_type'] === 'array' ? 'array' : 'group';
-    if (await getJson(opened, join(path, '.zarray'))) return 'array';
-    if (await getJson(opened, join(path, '.zgroup'))) return 'group';
+    if (await getJson(opened, joinKey(path, '.zarray'))) return 'array';
+    if (await getJson(opened, joinKey(path, '.zgroup'))) return 'group';
     return null;
   };
   return {

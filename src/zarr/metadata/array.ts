@@ -249,7 +249,7 @@ function checkV3(meta: unknown, file: string, where: Where): ArrayMetadata {
   const chunks = integerList(
     fail,
     'chunk_grid',
-    ((grid as Record<string, Record<string, unknown>>)['configuration'] ?? {})['chunk_shape'],
+    (grid as Record<string, Record<string, unknown>>)['configuration']?.['chunk_shape'],
     1,
     shape.length,
   );

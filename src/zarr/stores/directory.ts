@@ -3,7 +3,7 @@ import { type Dirent, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { DataFormatError } from '../../errors.js';
-import { METADATA_FILES, type OpenedStore, rangeBounds, shortReadError } from './types.js';
+import { joinKey, METADATA_FILES, type OpenedStore, rangeBounds, shortReadError } from './types.js';
 
 export async function openDirectory(location: string): Promise<OpenedStore> {
   const root = path.resolve(location);
@@ -83,10 +83,10 @@ async function walkMetadata(root: string, container: string): Promise<string[]> 
     const entries = await fs.readdir(dir, { withFileTypes: true });
     const kinds = await Promise.all(entries.map((e) => kindOf(dir, e)));
     const files = new Set(entries.filter((_, i) => kinds[i] === 'file').map((e) => e.name));
-    for (const name of [...files].sort()) if (METADATA_FILES.has(name)) keys.push(rel ? `${rel}/${name}` : name);
+    for (const name of [...files].sort()) if (METADATA_FILES.has(name)) keys.push(joinKey(rel, name));
     if (files.has('.zarray')) return;
     if (files.has('zarr.json')) {
-      const key = rel ? `${rel}/zarr.json` : 'zarr.json';
+      const key = joinKey(rel, 'zarr.json');
       const text = await fs.readFile(path.join(dir, 'zarr.json'), 'utf8');
       let meta: { node_type?: string };
       try {
@@ -99,7 +99,7 @@ async function walkMetadata(root: string, container: string): Promise<string[]> 
     await Promise.all(
       entries
         .filter((e, i) => kinds[i] === 'dir' && !e.name.startsWith('.'))
-        .map((e) => visit(path.join(dir, e.name), rel ? `${rel}/${e.name}` : e.name, inside)),
+        .map((e) => visit(path.join(dir, e.name), joinKey(rel, e.name), inside)),
     );
   }
   await visit(root, '', new Set());

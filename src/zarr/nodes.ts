@@ -26,7 +26,10 @@ async function getJson(opened: OpenedStore, key: string): Promise<Record<string,
 
 export async function indexNodes(opened: OpenedStore): Promise<NodeIndex> {
   const keys = await opened.listMetadataKeys();
-  if (keys) return fromKinds(await kindsFromKeys(opened, keys), 'listing');
+  if (keys) {
+    const broken = new Map<string, DataFormatError>();
+    return fromKinds(await kindsFromKeys(opened, keys, broken), 'listing', broken);
+  }
   const consolidated = await consolidatedKinds(opened);
   if (consolidated) return fromKinds(consolidated, 'consolidated');
   return probingIndex(opened);
@@ -47,16 +50,30 @@ function addV2Node(kinds: Map<string, NodeKind>, key: string): boolean {
   return true;
 }
 
-async function kindsFromKeys(opened: OpenedStore, keys: string[]): Promise<Map<string, NodeKind>> {
+/**
+ * Nodes from a listing. A node whose `zarr.json` or `.zgroup` is damaged goes into `broken`: asking
+ * about it is then an error naming the file (a crop must not vanish silently), while damage in a
+ * folder nobody asks about does not stop the container from opening.
+ */
+async function kindsFromKeys(
+  opened: OpenedStore,
+  keys: string[],
+  broken: Map<string, DataFormatError>,
+): Promise<Map<string, NodeKind>> {
   const kinds = new Map<string, NodeKind>();
+  const read = (key: string, dir: string) =>
+    getJson(opened, key).catch((error: unknown) => {
+      if (!(error instanceof DataFormatError)) throw error;
+      broken.set(dir, error);
+      return null;
+    });
   await Promise.all(
     keys.map(async (key) => {
       const { dir, file } = splitKey(key);
-      // A damaged group file is an error (as in zarr-python), not a silently implicit group.
-      if (file === '.zgroup') await getJson(opened, key);
+      if (file === '.zgroup' && !(await read(key, dir))) return;
       if (addV2Node(kinds, key)) return;
       if (file === 'zarr.json') {
-        const meta = await getJson(opened, key);
+        const meta = await read(key, dir);
         if (meta?.['node_type'] === 'array') kinds.set(dir, 'array');
         else if (meta?.['node_type'] === 'group') kinds.set(dir, kinds.get(dir) ?? 'group');
       }
@@ -98,10 +115,18 @@ async function consolidatedKinds(opened: OpenedStore): Promise<Map<string, NodeK
   return null;
 }
 
-function fromKinds(kinds: Map<string, NodeKind>, source: NodeIndex['source']): NodeIndex {
+function fromKinds(
+  kinds: Map<string, NodeKind>,
+  source: NodeIndex['source'],
+  broken: ReadonlyMap<string, DataFormatError> = new Map(),
+): NodeIndex {
   return {
     source,
-    kind: async (path) => kinds.get(path) ?? null,
+    kind: async (path) => {
+      const error = broken.get(path);
+      if (error) throw error;
+      return kinds.get(path) ?? null;
+    },
     children: async (path) => {
       const prefix = path ? `${path}/` : '';
       const names = new Set<string>();

@@ -18,7 +18,7 @@ export async function openDirectory(location: string): Promise<OpenedStore> {
     container: location,
     kind: 'directory',
     store: directoryStore(root, location),
-    listMetadataKeys: () => walkMetadata(root, location),
+    listMetadataKeys: () => walkMetadata(root),
   };
 }
 
@@ -67,7 +67,7 @@ function directoryStore(root: string, container: string): AsyncReadable {
  * Symbolic links to folders and files are followed, as zarr-python does (a link back to an
  * enclosing folder is not followed again).
  */
-async function walkMetadata(root: string, container: string): Promise<string[]> {
+async function walkMetadata(root: string): Promise<string[]> {
   const keys: string[] = [];
   const kindOf = async (dir: string, e: Dirent): Promise<'file' | 'dir' | null> => {
     if (e.isFile()) return 'file';
@@ -86,14 +86,15 @@ async function walkMetadata(root: string, container: string): Promise<string[]> 
     for (const name of [...files].sort()) if (METADATA_FILES.has(name)) keys.push(joinKey(rel, name));
     if (files.has('.zarray')) return;
     if (files.has('zarr.json')) {
-      const key = joinKey(rel, 'zarr.json');
+      // A damaged zarr.json is reported by the node index when that node is asked about.
       const text = await fs.readFile(path.join(dir, 'zarr.json'), 'utf8');
-      let meta: { node_type?: string };
-      try {
-        meta = JSON.parse(text) as { node_type?: string };
-      } catch (cause) {
-        throw new DataFormatError(`${key} is not valid JSON (${(cause as Error).message})`, { container }, { cause });
-      }
+      const meta = (() => {
+        try {
+          return JSON.parse(text) as { node_type?: string } | null;
+        } catch {
+          return null;
+        }
+      })();
       if (meta?.node_type === 'array') return;
     }
     await Promise.all(

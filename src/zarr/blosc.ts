@@ -2,11 +2,12 @@
  * Blosc 1 frames, checked before they are trusted. numcodecs.js' wasm decoder ignores blosc's
  * return code, so a frame cut short or a corrupt stream decodes to garbage without an error. Here
  * the header's sizes are checked against the buffer, every block and stream offset against the
- * frame, and every compressed stream is decoded by a checking decoder that must produce exactly
- * the bytes the frame announces: LZ4 and BloscLZ in JavaScript, zlib through DecompressionStream,
- * zstd through numcodecs' decoder (which does report errors). Byte-shuffled and unshuffled frames
- * are then assembled here; bit-shuffled and snappy frames, whose streams are checked (snappy's
- * only structurally), are decoded by the wasm decoder.
+ * frame, and every compressed stream against the bytes the frame announces: LZ4 streams are walked
+ * (every literal run, match offset and length checked, nothing copied) and then decoded by the
+ * faster wasm decoder; BloscLZ streams are decoded in JavaScript, zlib through
+ * DecompressionStream, zstd through numcodecs' decoder (which does report errors), and those
+ * frames assembled here (unshuffled, or byte-unshuffled). Bit-shuffled frames are decoded by wasm
+ * after their streams are checked; snappy streams are checked for their sizes only.
  *
  * Frame layout (c-blosc 1.x README_HEADER): 16-byte header (version, versionlz, flags, typesize,
  * nbytes, blocksize, cbytes; little-endian u32s), then — unless the frame is stored (flag 0x02) —
@@ -93,14 +94,17 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
     throw new BloscFrameError(`blosc frame is cut short: ${nblocks} block offsets do not fit in ${cbytes} bytes`);
   const bitshuffle = (flags & DOBITSHUFFLE) !== 0 && blocksize >= typesize;
   const shuffle = (flags & DOSHUFFLE) !== 0 && typesize > 1;
-  const out = new Uint8Array(nbytes);
+  // LZ4 streams (the common case) are only walked here: a stream that checks out decodes right in
+  // the faster wasm decoder. Other frames are assembled here unless bit-shuffled or snappy.
+  const walkOnly = compressor === 'lz4' || compressor === 'snappy' || bitshuffle;
+  const out = walkOnly ? null : new Uint8Array(nbytes);
   const tmp = new Uint8Array(blocksize);
   for (let j = 0; j < nblocks; j++) {
     const isLeftover = j === nblocks - 1 && leftover > 0;
     const bsize = isLeftover ? leftover : blocksize;
     const nsplits = (flags & DONT_SPLIT) === 0 && !isLeftover ? typesize : 1;
     // Unshuffled blocks decode straight into the output; shuffled ones through `tmp`.
-    const block = shuffle ? tmp : out.subarray(j * blocksize);
+    const block = shuffle || !out ? tmp : out.subarray(j * blocksize);
     const neblock = Math.floor(bsize / nsplits);
     if (neblock * nsplits !== bsize)
       throw new BloscFrameError(`blosc block of ${bsize} bytes cannot split into ${nsplits} streams`);
@@ -118,13 +122,33 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
       }
       const stream = data.subarray(src, src + csize);
       const target = block.subarray(s * neblock, (s + 1) * neblock);
-      if (csize === neblock) target.set(stream);
-      else await decodeStream(compressor, stream, target, decoders, `stream ${s} of block ${j}`);
+      if (csize === neblock) {
+        if (out) target.set(stream);
+      } else if (compressor === 'lz4') {
+        checkStream('lz4', () => lz4Walk(stream, neblock), neblock, s, j);
+      } else if (compressor === 'blosclz') {
+        checkStream('blosclz', () => blosclzBlock(stream, target), neblock, s, j);
+      } else await decodeStream(compressor, stream, target, decoders, `stream ${s} of block ${j}`);
       src += csize;
     }
-    if (shuffle) unshuffle(typesize, tmp.subarray(0, bsize), out.subarray(j * blocksize, j * blocksize + bsize));
+    if (shuffle && out) unshuffle(typesize, tmp.subarray(0, bsize), out.subarray(j * blocksize, j * blocksize + bsize));
   }
-  return bitshuffle || compressor === 'snappy' ? null : out;
+  return out;
+}
+
+/** Runs a synchronous checking decoder (a block has up to `typesize` streams: no await each). */
+function checkStream(compressor: string, decode: () => number, expected: number, s: number, j: number): void {
+  let produced: number;
+  try {
+    produced = decode();
+  } catch (error) {
+    throw new BloscFrameError(`blosc ${compressor} stream ${s} of block ${j} is corrupt: ${(error as Error).message}`);
+  }
+  if (produced !== expected) {
+    throw new BloscFrameError(
+      `blosc ${compressor} stream ${s} of block ${j} is corrupt: it decodes to ${produced} bytes, the frame announces ${expected}`,
+    );
+  }
 }
 
 async function decodeStream(
@@ -136,9 +160,7 @@ async function decodeStream(
 ): Promise<void> {
   let produced: number;
   try {
-    if (compressor === 'lz4') produced = lz4Block(stream, target);
-    else if (compressor === 'blosclz') produced = blosclzBlock(stream, target);
-    else if (compressor === 'zlib') produced = copyInto(await inflate(stream, 'deflate'), target);
+    if (compressor === 'zlib') produced = copyInto(await inflate(stream, 'deflate'), target);
     else if (compressor === 'zstd') produced = copyInto(await decoders.zstd(stream), target);
     else return; // snappy: sizes checked, decoded by wasm
   } catch (error) {
@@ -179,13 +201,64 @@ const corrupt = (what: string): never => {
 /** Copies `length` bytes from `distance` back (the regions may overlap: a run repeats). */
 function copyMatch(out: Uint8Array, op: number, distance: number, length: number): void {
   const from = op - distance;
-  if (distance >= length && length > 32) {
-    out.copyWithin(op, from, from + length);
+  if (length < 24) {
+    for (let k = 0; k < length; k++) out[op + k] = out[from + k]!;
   } else if (distance === 1) {
     out.fill(out[from]!, op, op + length);
   } else {
-    for (let k = 0; k < length; k++) out[op + k] = out[from + k]!;
+    // The copied bytes repeat with period `distance`: copy in doubling pieces.
+    let done = 0;
+    let piece = distance;
+    while (done < length) {
+      const n = Math.min(piece, length - done);
+      out.copyWithin(op + done, from, from + n);
+      done += n;
+      piece += n;
+    }
   }
+}
+
+/**
+ * Walks an LZ4 block without decoding it: every length and offset checked against the stream and
+ * an output of `size` bytes. Returns the output length the block produces; throws if inconsistent.
+ */
+export function lz4Walk(src: Uint8Array, size: number): number {
+  let ip = 0;
+  let op = 0;
+  const end = src.length;
+  while (ip < end) {
+    const token = src[ip++]!;
+    let literals = token >> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        if (ip >= end) corrupt('literal length runs past the end');
+        b = src[ip++]!;
+        literals += b;
+      } while (b === 255);
+    }
+    ip += literals;
+    op += literals;
+    if (ip > end) corrupt('literals run past the end of the stream');
+    if (op > size) corrupt('literals overflow the output');
+    if (ip === end) return op;
+    if (ip + 2 > end) corrupt('match offset cut short');
+    const offset = src[ip]! | (src[ip + 1]! << 8);
+    ip += 2;
+    if (offset === 0 || offset > op) corrupt(`match offset ${offset} points before the output`);
+    let length = token & 15;
+    if (length === 15) {
+      let b: number;
+      do {
+        if (ip >= end) corrupt('match length runs past the end');
+        b = src[ip++]!;
+        length += b;
+      } while (b === 255);
+    }
+    op += length + 4;
+    if (op > size) corrupt('match overflows the output');
+  }
+  return corrupt('stream ends without its last literals');
 }
 
 /** An LZ4 block (no frame) into `out`; returns the bytes written, throws on any inconsistency. */

@@ -481,6 +481,17 @@ def v3_cases():
         write(case, {"what": f"v3 raw with {key} {value}", "expect": "error", "stage": "open",
                      "class": "DataFormatError", "patterns": [r"\braw\b", key]})
 
+    for key in ["zarr_format", "node_type", "shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value",
+                "codecs"]:
+        case = f"v3_no_{key}"
+        c = v3_simple(case, smooth_raw(), "0", "uint8")
+        p = c / "raw" / "zarr.json"
+        meta = json.loads(p.read_text())
+        del meta[key]
+        p.write_text(json.dumps(meta))
+        write(case, {"what": f"v3 raw/zarr.json without {key}", "expect": "error", "stage": "open",
+                     "class": "DataFormatError", "patterns": [r"\braw\b", key, r"zarr\.json"]})
+
     # Sharding: shards of [4, 8, 8] with inner chunks [4, 4, 4]; crc32c on the index.
     data = smooth_raw(dtype=np.uint16)
     v3_simple("v3_shard_ok", data, "0", "uint16", shard=(4, 4, 4), chunks=(4, 8, 8))

@@ -35,6 +35,13 @@ export async function indexNodes(opened: OpenedStore): Promise<NodeIndex> {
   return probingIndex(opened);
 }
 
+function badNodeType(opened: OpenedStore, key: string, meta: Record<string, unknown>): DataFormatError {
+  const got = meta['node_type'] === undefined ? 'is missing' : `is ${JSON.stringify(meta['node_type'])}`;
+  return new DataFormatError(`node_type in ${key} ${got}; it must be "array" or "group"`, {
+    container: opened.container,
+  });
+}
+
 /** Folder and file name of a metadata key. */
 function splitKey(key: string): { dir: string; file: string } {
   const slash = key.lastIndexOf('/');
@@ -76,6 +83,7 @@ async function kindsFromKeys(
         const meta = await read(key, dir);
         if (meta?.['node_type'] === 'array') kinds.set(dir, 'array');
         else if (meta?.['node_type'] === 'group') kinds.set(dir, kinds.get(dir) ?? 'group');
+        else if (meta) broken.set(dir, badNodeType(opened, key, meta));
       }
     }),
   );
@@ -141,8 +149,10 @@ function fromKinds(
 function probingIndex(opened: OpenedStore): NodeIndex {
   const cache = new Map<string, Promise<NodeKind | null>>();
   const probe = async (path: string): Promise<NodeKind | null> => {
-    const v3 = await getJson(opened, joinKey(path, 'zarr.json'));
-    if (v3) return v3['node_type'] === 'array' ? 'array' : 'group';
+    const key = joinKey(path, 'zarr.json');
+    const v3 = await getJson(opened, key);
+    if (v3?.['node_type'] === 'array' || v3?.['node_type'] === 'group') return v3['node_type'] as NodeKind;
+    if (v3) throw badNodeType(opened, key, v3);
     if (await getJson(opened, joinKey(path, '.zarray'))) return 'array';
     if (await getJson(opened, joinKey(path, '.zgroup'))) return 'group';
     return null;

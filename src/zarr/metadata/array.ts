@@ -232,6 +232,7 @@ function v2Dtype(value: unknown, fail: (a: string, m: string) => never): DType {
 function checkV3(meta: unknown, file: string, where: Where): ArrayMetadata {
   const fail = failer(where, file);
   if (!isObject(meta)) return fail('node_type', `zarr.json must hold a JSON object, got ${kindOf(meta)}`);
+  if (!('zarr_format' in meta)) fail('zarr_format', 'is missing (zarr v3 requires it)');
   if (meta['zarr_format'] !== 3) fail('zarr_format', `must be 3 in zarr.json, got ${show(meta['zarr_format'])}`);
   if (meta['node_type'] !== 'array') fail('node_type', `is ${show(meta['node_type'])}, not "array"`);
   for (const key of ['shape', 'data_type', 'chunk_grid', 'chunk_key_encoding', 'fill_value', 'codecs']) {

@@ -109,7 +109,8 @@ export class CropSampler {
           count = await countKnownBlockwise(planes, sampler.labelShape);
         }
       } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
+        // Only reading and tabling the mask happen above: these are allocations that cannot be made.
+        if (!(error instanceof RangeError || error instanceof OptionsError)) throw error;
         throw new OptionsError(
           `crop ${crop.name}: its labels region of [${sampler.labelShape.join(', ')}] voxels is too large to ` +
             `count known voxels${minMasked > 0 ? ' for minMasked' : ''}: ${error.message}`,

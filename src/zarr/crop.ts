@@ -3,7 +3,7 @@
  * voxel size. `read` returns normalized raw, exact label ids and a known-ness mask (0 outside the
  * labels' region and where the stored mask is 0).
  */
-import { DataFormatError } from '../errors.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 import { cOrderStrides, fillBox } from './gather.js';
 import { FLOAT_RAW_WARN_RANGE, normalizeRaw, type Normalization, sanitizeFloatRaw } from './normalize.js';
 import { roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
@@ -102,7 +102,16 @@ function knownMask(
   shape: number[],
   stored: StoredArray | null,
 ): Uint8Array {
-  const mask = new Uint8Array(shape.reduce((a, b) => a * b, 1));
+  const voxels = shape.reduce((a, b) => a * b, 1);
+  let mask: Uint8Array;
+  try {
+    mask = new Uint8Array(voxels);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new OptionsError(
+      `the known mask over ${roiToString(region)} needs ${voxels} voxels, more than can be allocated at once`,
+    );
+  }
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);

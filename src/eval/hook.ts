@@ -159,8 +159,11 @@ export class ValidationHook extends tf.Callback {
     }
   }
 
-  /** One evaluation of `model` (usable outside fitDataset too). */
-  async evaluate(model: tf.LayersModel, epoch: number): Promise<Evaluation> {
+  /**
+   * One evaluation of `model` (usable outside fitDataset too). `batch` is recorded with the scores
+   * (default: the batches this hook has seen; a driver of its own loop passes its count).
+   */
+  async evaluate(model: tf.LayersModel, epoch: number, batch = this.batchesSeen): Promise<Evaluation> {
     await this.restore();
     const seconds = { predict: 0, postProcess: 0, score: 0, save: 0 };
     const all: CropScore[] = [];
@@ -190,7 +193,7 @@ export class ValidationHook extends tf.Callback {
       this.options.runDir,
       all.map((s) => ({
         epoch,
-        batch: this.batchesSeen,
+        batch,
         crop: s.crop,
         postProcessor: this.postProcessor.name,
         parameters: s.parameters,
@@ -209,7 +212,7 @@ export class ValidationHook extends tf.Callback {
       const record: BestRecord = {
         crop: score.crop,
         epoch,
-        batch: this.batchesSeen,
+        batch,
         voi: score.voi,
         voiSplit: score.voiSplit,
         voiMerge: score.voiMerge,
@@ -234,7 +237,7 @@ export class ValidationHook extends tf.Callback {
       this.best.set(score.crop, record);
       improved.push(score.crop);
     }
-    const evaluation: Evaluation = { epoch, batch: this.batchesSeen, best, all, improved, failedSaves, seconds };
+    const evaluation: Evaluation = { epoch, batch, best, all, improved, failedSaves, seconds };
     this.evaluations.push(evaluation);
     await this.options.onEvaluation?.(evaluation);
     if (saveErrors.length > 0) {

@@ -4,12 +4,14 @@
  * already there. Ctrl-C (SIGINT) or SIGTERM stops after the step in progress, saves the resume
  * point and exits with 130 / 143; a second Ctrl-C exits at once (the previous resume point stays).
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeBackend, useFastestBackend } from '../backend.js';
 import { resolveRunConfig, type RunConfig, type RunFlags } from '../run/config.js';
+import type { AtomicWriteOptions } from '../fs/atomic-dir.js';
 import { consoleProgress } from '../run/progress.js';
+import { latestDir } from '../run/state.js';
 import { configPath, prepareRunDir, trainRun } from '../run/train.js';
 import { UsageError } from './usage.js';
 
@@ -91,6 +93,23 @@ export async function configFromArgs(argv: string[]): Promise<RunConfig> {
   return resolveRunConfig(json, { source: file ?? 'command line', flags });
 }
 
+/**
+ * For the crash tests only: with TFJS_ZARR_TEST_STALL_SAVE=<file>, a save that would replace an
+ * existing resume point writes <file> once its new files are complete and then waits forever
+ * (for the test to kill the process in the middle of the save).
+ */
+function stallForTests(config: RunConfig): AtomicWriteOptions | undefined {
+  const marker = process.env['TFJS_ZARR_TEST_STALL_SAVE'];
+  if (!marker) return undefined;
+  return {
+    beforeSwap: async () => {
+      if (!existsSync(latestDir(config.runDir))) return;
+      writeFileSync(marker, `${process.pid}\n`);
+      await new Promise(() => setInterval(() => undefined, 1000)); // the timer keeps the process alive
+    },
+  };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const config = await configFromArgs(argv);
   const { resuming } = await prepareRunDir(config);
@@ -122,7 +141,11 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await trainRun(config, { signal: controller.signal, progress });
+    const result = await trainRun(config, {
+      signal: controller.signal,
+      progress,
+      latestSaveOptions: stallForTests(config),
+    });
     progress.stop();
     const s = result.state;
     const where = `epoch ${s.epoch}/${config.epochs}, ${s.batches} batches`;

@@ -48,7 +48,7 @@ export function closest(key: string, known: readonly string[]): string | null {
     const d = distance(key, k);
     if (d < bestD) [best, bestD] = [k, d];
   }
-  return best !== null && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
+  return best !== null && bestD <= Math.max(2, Math.floor(Math.max(best.length, key.length) / 3)) ? best : null;
 }
 
 export class Checker {

@@ -189,7 +189,11 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     [
       'trained',
       `${epochsDone} of ${config.epochs} epochs, ${losses.length} batches of ${config.batchSize}` +
-        (state ? ` (resume point: epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1})` : ''),
+        (state && state.epoch < config.epochs
+          ? ` (resume point: epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1})`
+          : state
+            ? ' (complete)'
+            : ''),
     ],
     [
       'model',

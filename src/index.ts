@@ -65,3 +65,19 @@ export { unet3d, modelOutputShape, modelInputShape, type UNetOptions } from './m
 export { UpSampling3D, Cropping3D } from './models/layers.js';
 export { PatchConv3D, patchConv3d, type PatchConv3DArgs } from './models/conv3d.js';
 export { useFastestBackend, describeBackend } from './backend.js';
+
+// Runs: `tfjs-zarr train` and `tfjs-zarr report` as functions
+export {
+  resolveRunConfig,
+  resumeConflicts,
+  RUN_DEFAULTS,
+  type RunConfig,
+  type RunFlags,
+  type TargetConfig,
+  type ModelConfig,
+} from './run/config.js';
+export { ConfigError } from './run/check.js';
+export { prepareRunDir, readRunConfig, trainRun, type TrainRunOptions, type TrainRunResult } from './run/train.js';
+export type { TrainState } from './run/state.js';
+export { consoleProgress, lineProgress, type TrainProgress } from './run/progress.js';
+export { writeRunReport, type RunReportOptions } from './report/run-report.js';

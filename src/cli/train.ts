@@ -11,6 +11,7 @@ import { describeBackend, useFastestBackend } from '../backend.js';
 import { resolveRunConfig, type RunConfig, type RunFlags } from '../run/config.js';
 import type { AtomicWriteOptions } from '../fs/atomic-dir.js';
 import { consoleProgress } from '../run/progress.js';
+import { checkConfigAgainstData, openRunData } from '../run/setup.js';
 import { latestDir } from '../run/state.js';
 import { configPath, prepareRunDir, trainRun } from '../run/train.js';
 import { UsageError } from './usage.js';
@@ -112,6 +113,9 @@ function stallForTests(config: RunConfig): AtomicWriteOptions | undefined {
 
 export async function run(argv: string[]): Promise<number> {
   const config = await configFromArgs(argv);
+  // The config against the data before anything is written.
+  const split = await openRunData(config);
+  checkConfigAgainstData(config, split);
   const { resuming } = await prepareRunDir(config);
 
   if (config.backend !== 'auto') process.env['TFJS_ZARR_BACKEND'] = config.backend; // the flag or config wins
@@ -144,19 +148,25 @@ export async function run(argv: string[]): Promise<number> {
     const result = await trainRun(config, {
       signal: controller.signal,
       progress,
+      split,
       latestSaveOptions: stallForTests(config),
     });
     progress.stop();
     const s = result.state;
-    const where = `epoch ${s.epoch}/${config.epochs}, ${s.batches} batches`;
+    const where =
+      s.batchInEpoch === 0
+        ? `${s.epoch} of ${config.epochs} epochs (${s.batches} batches)`
+        : `epoch ${s.epoch + 1}/${config.epochs}, batch ${s.batchInEpoch}/${config.batchesPerEpoch} (${s.batches} batches)`;
     if (result.status === 'interrupted') {
-      console.log(`Interrupted at ${where}; resume point saved. Continue with: tfjs-zarr train --run ${config.runDir}`);
+      console.log(
+        `Interrupted after ${where}; resume point saved. Continue with: tfjs-zarr train --run ${config.runDir}`,
+      );
       return signalName === 'SIGTERM' ? 143 : 130;
     }
     console.log(
       result.status === 'complete'
         ? `Done: ${where}.`
-        : `Time budget reached at ${where}; continue with: tfjs-zarr train --run ${config.runDir}`,
+        : `Time budget reached after ${where}; continue with: tfjs-zarr train --run ${config.runDir}`,
     );
     for (const [crop, b] of result.best) {
       console.log(

@@ -111,7 +111,8 @@ export function barProgress(stream: NodeJS.WriteStream = process.stdout): TrainP
       for (const line of evaluationLines(e)) log(line);
     },
     stop() {
-      if (bar) multi.update(); // prints the lines logged since the last redraw
+      if (!bar) return;
+      multi.update(); // prints the lines logged since the last redraw
       multi.stop();
       bar = null;
     },

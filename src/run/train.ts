@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { AtomicWriteOptions } from '../fs/atomic-dir.js';
-import { writeFileSynced } from '../fs/files.js';
+import { statOrNull, writeFileSynced } from '../fs/files.js';
 import { OptionsError } from '../errors.js';
 import { trainingDataset, type TrainingElement } from '../train/dataset.js';
 import { ValidationHook, type BestRecord } from '../eval/hook.js';
@@ -73,13 +73,17 @@ export async function readRunConfig(runDir: string): Promise<RunConfig | null> {
 }
 
 /**
- * Makes `config.runDir` the directory of this run: refuses a run directory started with a config
- * that differs in a way that breaks resuming (naming every difference), then writes the
- * effective config there.
+ * Makes `config.runDir` the directory of this run: refuses a run directory that holds training
+ * done with a config that differs in a way that breaks resuming (naming every difference), then
+ * writes the effective config there.
  */
 export async function prepareRunDir(config: RunConfig): Promise<{ resuming: boolean }> {
   const previous = await readRunConfig(config.runDir);
-  if (previous) {
+  // A directory where nothing was trained yet (e.g. a start that failed) takes any config.
+  const trained = await Promise.all(
+    ['latest', 'best', 'loss.jsonl', 'scores.jsonl'].map((name) => statOrNull(path.join(config.runDir, name))),
+  );
+  if (previous && trained.some((s) => s !== null)) {
     const conflicts = resumeConflicts(previous, config);
     if (conflicts.length > 0) {
       const lines = conflicts.map(

@@ -229,10 +229,12 @@ describe('tfjs-zarr train', () => {
     await prepareRunDir(resolveRunConfig({ ...RUN, data, runDir: fresh, target: 'affinities' }));
     // A finished run has nothing left to train.
     const lines: string[] = [];
+    const tensors = tf.memory().numTensors;
     const again = await trainRun(resolveRunConfig({ ...RUN, data, runDir: referenceDir() }), {
       progress: { ...quiet, message: (l: string) => lines.push(l) },
     });
     assert.equal(again.status, 'complete');
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor left behind by loading the resume point');
     assert.ok(
       lines.some((l) => /has trained all 3 epochs/.test(l)),
       lines.join('\n'),

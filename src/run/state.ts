@@ -113,8 +113,11 @@ export async function loadLatest(runDir: string, model: tf.LayersModel): Promise
   }
   const internals = optimizer as unknown as AdamInternals;
   if (file.accBeta && internals.accBeta1 && internals.accBeta2) {
-    internals.accBeta1.assign(tf.scalar(file.accBeta[0]));
-    internals.accBeta2.assign(tf.scalar(file.accBeta[1]));
+    const [b1, b2] = file.accBeta;
+    tf.tidy(() => {
+      internals.accBeta1!.assign(tf.scalar(b1));
+      internals.accBeta2!.assign(tf.scalar(b2));
+    });
   }
   return state;
 }

@@ -26,7 +26,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 let dir: string;
 let data: string;
 let configFile: string;
-const quiet = { message() {}, batch() {}, epoch() {}, evaluation() {}, stop() {} };
+const quiet = { message() {}, batch() {}, epoch() {}, validation() {}, evaluation() {}, stop() {} };
 
 const RUN = {
   model: { baseFilters: 2, depth: 1 },

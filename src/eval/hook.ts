@@ -44,6 +44,8 @@ export interface ValidationHookOptions {
   saveOptions?: SaveCheckpointOptions;
   /** Called after each evaluation with its results (e.g. to print them). */
   onEvaluation?: (evaluation: Evaluation) => void | Promise<void>;
+  /** Called as each crop is predicted (tiles done of all) and scored (its best parameters), for progress. */
+  onCropProgress?: (crop: string, progress: { tiles?: [number, number]; score?: CropScore }) => void;
 }
 
 export interface CropScore extends VoiResult {
@@ -171,7 +173,17 @@ export class ValidationHook extends tf.Callback {
     const improved: string[] = [];
     for (const crop of this.options.crops) {
       let t = performance.now();
-      const prediction = await predictCrop(model, crop, this.options.predict);
+      const report = this.options.onCropProgress;
+      const predict = report
+        ? {
+            ...this.options.predict,
+            onProgress: (done: number, total: number) => {
+              this.options.predict?.onProgress?.(done, total);
+              report(crop.name, { tiles: [done, total] });
+            },
+          }
+        : this.options.predict;
+      const prediction = await predictCrop(model, crop, predict);
       const [gt, mask] = await Promise.all([crop.labels.read(prediction.roi), crop.readMask(prediction.roi)]);
       seconds.predict += (performance.now() - t) / 1000;
       let bestScore: CropScore | null = null;
@@ -187,6 +199,7 @@ export class ValidationHook extends tf.Callback {
         if (!bestScore || score.voi < bestScore.voi) bestScore = score;
       }
       best.push(bestScore!);
+      report?.(crop.name, { score: bestScore! });
     }
     // Every score first: a failed save below must not lose them.
     await appendScores(

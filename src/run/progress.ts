@@ -4,7 +4,7 @@
  * plain line per epoch and per evaluated crop.
  */
 import cliProgress from 'cli-progress';
-import type { Evaluation } from '../eval/hook.js';
+import type { CropScore, Evaluation } from '../eval/hook.js';
 
 export interface BatchProgress {
   /** 0-based epoch and batch within it (batch = batches done in the epoch after this one, 1-based). */
@@ -24,11 +24,24 @@ export interface EpochProgress extends Omit<BatchProgress, 'batch' | 'loss'> {
   elapsed: number;
 }
 
+export interface ValidationProgress {
+  /** 0-based epoch the model was trained through. */
+  epoch: number;
+  crop: string;
+  /** Prediction tiles done of all (while predicting). */
+  tiles?: [number, number];
+  /** The crop's score at its best parameters (once scored). */
+  score?: CropScore;
+}
+
 export interface TrainProgress {
   /** A line of information (printed above the bar on a terminal). */
   message(line: string): void;
   batch(p: BatchProgress): void;
   epoch(p: EpochProgress): void;
+  /** A test crop being predicted, then scored. */
+  validation(p: ValidationProgress): void;
+  /** An evaluation of every test crop done. */
   evaluation(e: Evaluation): void;
   /** Removes the live bar (before the process ends or prints something else). */
   stop(): void;
@@ -42,17 +55,19 @@ export function formatSeconds(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
-export function evaluationLines(e: Evaluation): string[] {
-  return e.best.map((s) => {
-    const params = Object.entries(s.parameters)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
-    return (
-      `  validation after epoch ${e.epoch + 1}: ${s.crop} VOI ${s.voi.toFixed(3)} ` +
-      `(split ${s.voiSplit.toFixed(3)}, merge ${s.voiMerge.toFixed(3)}${params ? `; ${params}` : ''})` +
-      (e.improved.includes(s.crop) ? '  new best' : '')
-    );
-  });
+export function scoreLine(epoch: number, s: CropScore): string {
+  const params = Object.entries(s.parameters)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return (
+    `  validation after epoch ${epoch + 1}: ${s.crop} VOI ${s.voi.toFixed(3)} ` +
+    `(split ${s.voiSplit.toFixed(3)}, merge ${s.voiMerge.toFixed(3)}${params ? `; ${params}` : ''})`
+  );
+}
+
+/** The line after an evaluation: which crops got a new best checkpoint (null: none). */
+export function improvedLine(e: Evaluation): string | null {
+  return e.improved.length > 0 ? `  new best checkpoint: ${e.improved.join(', ')}` : null;
 }
 
 export function epochLine(p: EpochProgress): string {
@@ -68,7 +83,13 @@ export function lineProgress(write: (line: string) => void = (l) => process.stdo
     message: write,
     batch: () => undefined,
     epoch: (p) => write(epochLine(p)),
-    evaluation: (e) => evaluationLines(e).forEach(write),
+    validation: (p) => {
+      if (p.score) write(scoreLine(p.epoch, p.score));
+    },
+    evaluation: (e) => {
+      const line = improvedLine(e);
+      if (line) write(line);
+    },
     stop: () => undefined,
   };
 }
@@ -78,7 +99,8 @@ export function barProgress(stream: NodeJS.WriteStream = process.stdout): TrainP
   const multi = new cliProgress.MultiBar(
     {
       stream,
-      format: 'epoch {epochNo}/{epochs} [{bar}] batch {value}/{total} | loss {loss} | {rate} samples/s | left {left}',
+      format:
+        'epoch {epochNo}/{epochs} [{bar}] batch {value}/{total} | loss {loss} | {rate} samples/s | left {left}{phase}',
       barsize: 24,
       hideCursor: true,
       clearOnComplete: true,
@@ -99,6 +121,7 @@ export function barProgress(stream: NodeJS.WriteStream = process.stdout): TrainP
         loss: p.loss.toFixed(4),
         rate: p.samplesPerSecond.toFixed(2),
         left: formatSeconds(p.secondsLeft),
+        phase: '',
       };
       if (!bar) bar = multi.create(p.batchesPerEpoch, p.batch, payload);
       else bar.setTotal(p.batchesPerEpoch);
@@ -107,8 +130,14 @@ export function barProgress(stream: NodeJS.WriteStream = process.stdout): TrainP
     epoch(p) {
       log(epochLine(p));
     },
+    validation(p) {
+      if (p.tiles) bar?.update({ phase: ` | validating ${p.crop}: tile ${p.tiles[0]}/${p.tiles[1]}` });
+      if (p.score) log(scoreLine(p.epoch, p.score));
+    },
     evaluation(e) {
-      for (const line of evaluationLines(e)) log(line);
+      bar?.update({ phase: '' });
+      const line = improvedLine(e);
+      if (line) log(line);
     },
     stop() {
       if (!bar) return;

@@ -127,6 +127,7 @@ export async function trainRun(config: RunConfig, options: TrainRunOptions = {})
       postProcessor: postProcessorOf(config),
       predict: predictOptionsOf(config),
       onEvaluation: (e) => progress.evaluation(e),
+      onCropProgress: (crop, p) => progress.validation({ epoch: state.epoch, crop, ...p }),
     });
     await hook.restore();
     if (resumedFrom) {

@@ -348,7 +348,7 @@ export function resolveRunConfig(
   }
   const output = modelOutputSpatialShape(inputShape, model);
   const kept = validation.predictOutputShape;
-  if (kept && kept.some((s, i) => s > output[i]!)) {
+  if (kept?.some((s, i) => s > output[i]!)) {
     c.fail(
       'validation.predictOutputShape',
       `[${kept.join(', ')}] is larger than the model's output [${output.join(', ')}] for inputShape [${inputShape.join(', ')}]`,

@@ -34,11 +34,17 @@ export interface PageReport {
   errors: string[];
 }
 
+/** The fields of protocol messages this helper reads. */
 interface Message {
   id?: number;
   method?: string;
-  params?: Record<string, any>;
-  result?: Record<string, any>;
+  params?: {
+    type?: string;
+    args?: { value?: unknown; description?: string }[];
+    exceptionDetails?: { text?: string; exception?: { description?: string } };
+    entry?: { level?: string; text?: string; url?: string };
+  };
+  result?: { targetId?: string; sessionId?: string; result?: { value?: unknown } };
   error?: { message: string };
   sessionId?: string;
 }
@@ -70,8 +76,7 @@ export async function inspectPage(chromium: string, file: string, timeoutMs = 30
   let buffer = '';
   fromBrowser.on('data', (chunk) => {
     buffer += String(chunk);
-    let end: number;
-    while ((end = buffer.indexOf('\0')) >= 0) {
+    for (let end = buffer.indexOf('\0'); end >= 0; end = buffer.indexOf('\0')) {
       const message = JSON.parse(buffer.slice(0, end)) as Message;
       buffer = buffer.slice(end + 1);
       if (message.id !== undefined && pending.has(message.id)) {
@@ -96,25 +101,22 @@ export async function inspectPage(chromium: string, file: string, timeoutMs = 30
   try {
     const errors: string[] = [];
     const { result: created } = await send('Target.createTarget', { url: 'about:blank' });
-    const { result: attached } = await send('Target.attachToTarget', { targetId: created!['targetId'], flatten: true });
-    const session = attached!['sessionId'] as string;
+    const { result: attached } = await send('Target.attachToTarget', { targetId: created!.targetId, flatten: true });
+    const session = attached!.sessionId!;
     let loaded!: () => void;
     const load = new Promise<void>((resolve) => (loaded = resolve));
     listeners.push((m) => {
       if (m.sessionId !== session) return;
       if (m.method === 'Page.loadEventFired') loaded();
+      const p = m.params ?? {};
       if (m.method === 'Runtime.exceptionThrown') {
-        errors.push(
-          `exception: ${m.params!['exceptionDetails']?.exception?.description ?? m.params!['exceptionDetails']?.text}`,
-        );
+        errors.push(`exception: ${p.exceptionDetails?.exception?.description ?? p.exceptionDetails?.text}`);
       }
-      if (m.method === 'Runtime.consoleAPICalled' && ['error', 'assert'].includes(m.params!['type'])) {
-        errors.push(
-          `console.${m.params!['type']}: ${JSON.stringify(m.params!['args']?.map((a: any) => a.value ?? a.description))}`,
-        );
+      if (m.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert')) {
+        errors.push(`console.${p.type}: ${JSON.stringify(p.args?.map((a) => a.value ?? a.description))}`);
       }
-      if (m.method === 'Log.entryAdded' && m.params!['entry']?.level === 'error') {
-        errors.push(`log: ${m.params!['entry'].text} ${m.params!['entry'].url ?? ''}`);
+      if (m.method === 'Log.entryAdded' && p.entry?.level === 'error') {
+        errors.push(`log: ${p.entry.text} ${p.entry.url ?? ''}`);
       }
     });
     await send('Page.enable', {}, session);
@@ -131,7 +133,7 @@ export async function inspectPage(chromium: string, file: string, timeoutMs = 30
       },
       session,
     );
-    const page = JSON.parse(result!['result'].value as string) as Omit<PageReport, 'errors'>;
+    const page = JSON.parse(result!.result!.value as string) as Omit<PageReport, 'errors'>;
     await send('Browser.close').catch(() => undefined);
     return { ...page, errors };
   } catch (e) {

@@ -172,8 +172,11 @@ describe('tfjs-zarr train', () => {
     let killed = false;
     const child = train([configFile, '--run', runDir], { TFJS_ZARR_TEST_STALL_SAVE: marker });
     // The first save (after epoch 1) goes through; the second stalls after writing its files.
+    let exited: Proc | null = null;
+    void child.then((p) => (exited = p));
     const deadline = Date.now() + 90_000;
-    while (!existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!existsSync(marker) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(marker), `the save never stalled: ${JSON.stringify(exited)}`);
     const pid = Number((await readFile(marker, 'utf8')).trim());
     process.kill(pid, 'SIGKILL');
     killed = true;

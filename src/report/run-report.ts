@@ -175,9 +175,16 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     const crop = testCrops?.find((c) => c.name === name);
     if (best && crop) {
       say(`report: predicting ${name} with its best checkpoint (epoch ${best.epoch + 1})`);
-      const panel = await slicePanel(config, crop, best, checkpoint);
-      report.slicePng = panel.png;
-      report.sliceCaption = panel.caption;
+      // A run still training may replace the checkpoint while we read it: try again once.
+      const panel = await slicePanel(config, crop, best, checkpoint).catch(() =>
+        slicePanel(config, crop, best, checkpoint).catch((e: Error) => e),
+      );
+      if (panel instanceof Error)
+        report.sliceCaption = `No slice: the best checkpoint could not be read (${panel.message})`;
+      else {
+        report.slicePng = panel.png;
+        report.sliceCaption = panel.caption;
+      }
     }
     crops.push(report);
   }

@@ -14,7 +14,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { DataConfig, openDataSplit, readCheckpointInfo, type BestRecord } from '../src/index.js';
+import { DataConfig, openDataSplit, readCheckpointInfo, type BestScore } from '../src/index.js';
 import { run as train } from '../src/cli/train.js';
 import { writeRunReport } from '../src/report/run-report.js';
 import { exampleArgs } from './common.js';
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
   let beaten = true;
   for (const crop of split.test) {
     const checkpoint = path.join(runDir, 'best', crop.name);
-    const best = (await readCheckpointInfo<BestRecord>(checkpoint))!;
+    const best = (await readCheckpointInfo<BestScore>(checkpoint))!;
     const base = await baselineScores(crop);
     baselines.set(crop.name, {
       'one segment': base.oneSegment,

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, readCheckpointInfo } from '../eval/checkpoint.js';
-import type { BestRecord } from '../eval/hook.js';
+import type { BestScore } from '../eval/hook.js';
 import { predictCrop } from '../eval/predict.js';
 import { readScores, type ScoreRow } from '../eval/scores.js';
 import { OptionsError } from '../errors.js';
@@ -58,7 +58,7 @@ function bestPerEpoch(rows: readonly ScoreRow[], crop: string): ScoreRow[] {
   return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
 }
 
-function voiPlot(crop: string, rows: ScoreRow[], best: BestRecord | null, baselines?: Record<string, number>): string {
+function voiPlot(crop: string, rows: ScoreRow[], best: BestScore | null, baselines?: Record<string, number>): string {
   const series: Series[] = [
     { name: 'VOI (best parameters)', points: rows.map((r) => [r.epoch + 1, r.voi]) },
     { name: 'split', points: rows.map((r) => [r.epoch + 1, r.voiSplit]) },
@@ -92,7 +92,7 @@ function voiPlot(crop: string, rows: ScoreRow[], best: BestRecord | null, baseli
 async function slicePanel(
   config: RunConfig,
   crop: Crop,
-  best: BestRecord,
+  best: BestScore,
   checkpointDir: string,
 ): Promise<{ png: Uint8Array; caption: string }> {
   let model: tf.LayersModel | null = null;
@@ -159,7 +159,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
   const crops: CropReport[] = [];
   for (const name of cropNames) {
     const checkpoint = path.join(dir, 'best', name);
-    const best = await readCheckpointInfo<BestRecord>(checkpoint).catch(() => null);
+    const best = await readCheckpointInfo<BestScore>(checkpoint).catch(() => null);
     const rows = bestPerEpoch(scores, name);
     const report: CropReport = {
       name,

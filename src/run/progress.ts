@@ -4,7 +4,8 @@
  * plain line per epoch and per evaluated crop.
  */
 import cliProgress from 'cli-progress';
-import type { CropScore, Evaluation } from '../eval/hook.js';
+import type { Evaluation } from '../eval/hook.js';
+import type { ScoreRow } from '../eval/scores.js';
 
 export interface BatchProgress {
   /** 0-based epoch and batch within it (batch = batches done in the epoch after this one, 1-based). */
@@ -31,7 +32,7 @@ export interface ValidationProgress {
   /** Prediction tiles done of all (while predicting). */
   tiles?: [number, number];
   /** The crop's score at its best parameters (once scored). */
-  score?: CropScore;
+  score?: ScoreRow;
 }
 
 export interface TrainProgress {
@@ -55,7 +56,7 @@ export function formatSeconds(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
-export function scoreLine(epoch: number, s: CropScore): string {
+export function scoreLine(epoch: number, s: ScoreRow): string {
   const params = Object.entries(s.parameters)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');

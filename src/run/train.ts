@@ -17,7 +17,7 @@ import type { AtomicWriteOptions } from '../fs/atomic-dir.js';
 import { statOrNull, writeFileSynced } from '../fs/files.js';
 import { OptionsError } from '../errors.js';
 import { trainingDataset, type TrainingElement } from '../train/dataset.js';
-import { ValidationHook, type BestRecord } from '../eval/hook.js';
+import { ValidationHook, type BestScore } from '../eval/hook.js';
 import type { DataSplit } from '../zarr/split.js';
 import { resolveRunConfig, resumeConflicts, type RunConfig } from './config.js';
 import { appendJsonl, lossPath, rewindLogs, type LossRow } from './logs.js';
@@ -51,7 +51,7 @@ export interface TrainRunResult {
   state: TrainState;
   /** Where this invocation started (null: from scratch). */
   resumedFrom: TrainState | null;
-  best: ReadonlyMap<string, BestRecord>;
+  best: ReadonlyMap<string, BestScore>;
   split: DataSplit;
 }
 

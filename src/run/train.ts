@@ -20,7 +20,7 @@ import { trainingDataset, type TrainingElement } from '../train/dataset.js';
 import { ValidationHook, type BestScore } from '../eval/hook.js';
 import type { DataSplit } from '../zarr/split.js';
 import { resolveRunConfig, resumeConflicts, type RunConfig } from './config.js';
-import { appendJsonl, lossPath, rewindLogs, type LossRow } from './logs.js';
+import { appendJsonl, lossPath, readJsonl, rewindLogs, type LossRow } from './logs.js';
 import { lineProgress, type TrainProgress } from './progress.js';
 import {
   buildModel,
@@ -130,7 +130,7 @@ export async function trainRun(config: RunConfig, options: TrainRunOptions = {})
       onCropProgress: (crop, p) => progress.validation({ epoch: state.epoch, crop, ...p }),
     });
     await hook.restore();
-    if (resumedFrom) {
+    if (resumedFrom && state.epoch < config.epochs) {
       progress.message(
         `Resuming ${runDir} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1} ` +
           `(${state.batches} batches, ${state.samples} samples trained)`,
@@ -173,10 +173,16 @@ export async function trainRun(config: RunConfig, options: TrainRunOptions = {})
     };
     const rate = () => ((state.batches - startBatches) * config.batchSize) / Math.max(stepSeconds, 1e-9);
 
+    // An epoch resumed in its middle: its mean loss counts the batches trained before the stop.
+    const before =
+      state.batchInEpoch > 0 ? (await readJsonl<LossRow>(lossPath(runDir))).filter((r) => r.epoch === state.epoch) : [];
+    let epochLoss = before.reduce((sum, r) => sum + r.loss, 0);
+    let epochBatches = before.length;
     while (state.epoch < config.epochs) {
-      let epochLoss = 0;
-      let epochBatches = 0;
       while (state.batchInEpoch < config.batchesPerEpoch) {
+        // A step can run on microtasks alone (cpu backend, prefetched data): give signal handlers
+        // and timers their turn, so Ctrl-C stops after this step rather than at the epoch's end.
+        await new Promise((resolve) => setImmediate(resolve));
         if (options.signal?.aborted) {
           await save();
           return { status: 'interrupted', state, resumedFrom, best: hook.best, split };
@@ -227,6 +233,8 @@ export async function trainRun(config: RunConfig, options: TrainRunOptions = {})
         secondsLeft: secondsLeft(),
         elapsed: elapsed(),
       });
+      epochLoss = 0;
+      epochBatches = 0;
       const outOfTime = config.seconds !== null && elapsed() >= config.seconds;
       if (state.epoch % config.checkpointEvery === 0 || state.epoch === config.epochs || outOfTime) await save();
       if (outOfTime && state.epoch < config.epochs) {

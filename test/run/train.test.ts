@@ -151,7 +151,7 @@ describe('tfjs-zarr train', () => {
     const first = await train([configFile, '--run', runDir], {}, (line, pid) => {
       if (!sent && line.startsWith('epoch 1/3')) {
         sent = true;
-        process.kill(pid, 'SIGINT');
+        setTimeout(() => process.kill(pid, 'SIGINT'), 200); // most likely in the middle of epoch 2
       }
     });
     assert.equal(first.code, 130, `${first.stdout}\n${first.stderr}`);
@@ -165,6 +165,26 @@ describe('tfjs-zarr train', () => {
       second.stdout,
       new RegExp(`Resuming .* \\(${saved.batches} batches, ${saved.samples} samples trained\\)`),
     );
+    assert.deepEqual(await outcome(runDir), reference);
+  });
+
+  test('stopped in the middle of an epoch (abort signal) and resumed: the uninterrupted result', async () => {
+    const runDir = path.join(dir, 'runs', 'aborted');
+    const config = resolveRunConfig({ ...RUN, data, runDir });
+    await prepareRunDir(config);
+    const controller = new AbortController();
+    const stopped = await trainRun(config, {
+      signal: controller.signal,
+      progress: { ...quiet, batch: (p) => (p.epoch === 1 && p.batch === 2 ? controller.abort() : undefined) },
+    });
+    assert.equal(stopped.status, 'interrupted');
+    assert.deepEqual(
+      { ...stopped.state, trainSeconds: 0 },
+      { epoch: 1, batchInEpoch: 2, batches: 8, samples: 16, trainSeconds: 0 },
+    );
+    const resumed = await trainRun(config, { progress: quiet });
+    assert.equal(resumed.status, 'complete');
+    assert.deepEqual(resumed.resumedFrom?.batches, 8);
     assert.deepEqual(await outcome(runDir), reference);
   });
 

@@ -56,7 +56,7 @@ test('a huge sparse crop (2^20 voxels per axis) with minMasked is refused by nam
         (e: Error) => {
           assert.ok(e instanceof OptionsError, `${e.name}: ${e.message}`);
           assert.match(e.message, /crop .*labels region of \[1048576, 1048576, 1048576\] voxels is too large/);
-        assert.match(e.message, /more than can be allocated/);
+          assert.match(e.message, /more than can be allocated/);
           return true;
         },
       );

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
 import seedrandom from 'seedrandom';
-import { openDataSplit, roi, DataConfig, WorkerReader, type Roi, type StoredArray } from '../src/index.js';
+import { openDataSplit, roi, DataConfig, type Roi, type StoredArray } from '../src/index.js';
+import { WorkerReader } from '../src/train/workers/reader.js';
 import type { ZarrVolume } from '../src/zarr/volume.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);

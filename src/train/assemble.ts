@@ -12,7 +12,7 @@
  */
 import { OptionsError } from '../errors.js';
 import { roiContains, type Roi } from '../roi.js';
-import type { Crop, DType, StoredArray } from '../types.js';
+import type { Crop, DType, LabelArray, StoredArray } from '../types.js';
 import { knownMask, ZarrCrop } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
 import { newStoredArray } from '../zarr/volume.js';
@@ -27,7 +27,6 @@ import {
   semanticInto,
   type TargetFn,
   type TargetKind,
-  type TargetLabels,
   type TargetOptions,
 } from './targets.js';
 
@@ -51,7 +50,7 @@ export interface StoredSample {
   raw: Exclude<StoredArray, BigInt64Array | BigUint64Array>;
   rawScale: number;
   /** [z, y, x] over the output shape. */
-  labels: TargetLabels;
+  labels: LabelArray;
   /** 1 known, 0 unknown; null when every voxel is known. */
   mask: Uint8Array | null;
   /** Buffers taken from a BufferPool, to give back once the sample is written. */
@@ -113,7 +112,7 @@ export async function readStored(
   return {
     raw: wide ? normalizeRaw(raw, crop.normalization) : raw,
     rawScale: wide ? 1 : crop.normalization.scale,
-    labels: labels as TargetLabels,
+    labels: labels as LabelArray,
     mask,
     pooled,
   };
@@ -227,7 +226,7 @@ function writeRaw(
     let v = Math.fround(stored * scale);
     if (!adjust) return v;
     v = v * mul + add;
-    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    v = Math.min(1, Math.max(0, v));
     return gamma === null ? v : v ** gamma;
   };
   // 8- and 16-bit raw: every stored value's result from a table (one lookup per voxel, no pow),
@@ -281,7 +280,7 @@ function writeTargetAndMask(
 /** A user TargetFn on the remapped labels (of their own type), its result interleaved into ys. */
 function writeUserTarget(
   fn: TargetFn,
-  original: TargetLabels,
+  original: LabelArray,
   ids: Uint32Array,
   per: number,
   mask: Uint8Array | null,
@@ -291,7 +290,7 @@ function writeUserTarget(
   offset: number,
 ): void {
   const n = original.length;
-  const labels = new (original.constructor as new (n: number) => TargetLabels)(n);
+  const labels = new (original.constructor as new (n: number) => LabelArray)(n);
   if (labels.BYTES_PER_ELEMENT < 4) {
     for (let i = 0; i < n; i++) (labels as Uint8Array)[i] = ids[i]!; // one 32-bit word per id: narrow it
   } else {

@@ -1,7 +1,7 @@
 /**
  * Training batches as plain typed arrays: the options check, the per-dataset setup (a sampler per
  * crop, crop weights, channel counts) and `BatchMaker`, which assembles batch k from the seed alone
- * (sample j of batch k draws from the stream `fork(k · batchSize + j)`). Shared by the in-thread
+ * (sample j of batch k draws from the stream `fork(firstSample + k · batchSize + j)`). Shared by the in-thread
  * dataset and the workers (train/workers/), so both give the same bytes.
  */
 import { OptionsError } from '../errors.js';
@@ -23,6 +23,8 @@ export interface BatchOptions extends SamplingOptions {
   /** Number of classes (target 'semantic'). */
   numClasses?: number;
   cropWeights?: CropWeights;
+  /** Index of the first sample drawn (default 0): a resumed run continues its sample sequence. */
+  firstSample?: number;
 }
 
 export interface CheckedBatchOptions {
@@ -32,6 +34,7 @@ export interface CheckedBatchOptions {
   weights: CropWeights;
   target: TargetKind | TargetFn;
   targetOptions: TargetOptions;
+  firstSample: number;
 }
 
 /** Throws an OptionsError for bad options (before anything is read). */
@@ -61,15 +64,26 @@ export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions)
   if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
     throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
   }
-  return { input, output, batchSize, weights, target, targetOptions };
+  const firstSample = options.firstSample ?? 0;
+  if (!Number.isInteger(firstSample) || firstSample < 0)
+    throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
+  return { input, output, batchSize, weights, target, targetOptions, firstSample };
 }
 
-export interface Setup {
-  samplers: CropSampler[];
-  cumulative: number[];
+/** What a training dataset learns once, before its first batch (every crop checked). */
+export interface TrainingSetup {
+  /** Raw channels (xs). */
   channels: number;
+  /** Target and mask channels (ys = target ⊕ mask). */
   targetChannels: number;
   maskChannels: number;
+}
+
+/** The setup with the samplers and crop weights the batches are drawn with. */
+export interface Setup extends TrainingSetup {
+  samplers: CropSampler[];
+  /** Cumulative crop weights, for drawing a crop. */
+  cumulative: number[];
 }
 
 /** Prepares every crop's sampler (mask tables for minMasked) and the batch layout. */
@@ -100,7 +114,11 @@ export async function prepare(crops: readonly Crop[], options: BatchOptions): Pr
   );
   if (w.every((x) => x === 0)) throw new OptionsError('every crop has weight 0 (no known voxels?)');
   const cumulative: number[] = [];
-  w.reduce((acc, x) => (cumulative.push(acc + x), acc + x), 0);
+  let total = 0;
+  for (const x of w) {
+    total += x;
+    cumulative.push(total);
+  }
   let counts = targetChannels(target, targetOptions);
   if (!counts) {
     // A user target: run it once on a tiny sample to learn its channel counts.
@@ -138,6 +156,7 @@ export interface BatchArrays {
 export class BatchMaker {
   readonly layout: BatchLayout;
   readonly batchSize: number;
+  private readonly firstSample: number;
   private readonly root: Rng;
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
@@ -151,6 +170,7 @@ export class BatchMaker {
       options,
     );
     this.batchSize = checked.batchSize;
+    this.firstSample = checked.firstSample;
     this.root = makeRng(options.seed ?? 0);
     this.layout = {
       input: checked.input,
@@ -171,7 +191,7 @@ export class BatchMaker {
     const ys = new Float32Array(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
     await Promise.all(
       Array.from({ length: B }, async (_, b) => {
-        const rng = this.root.fork(index * B + b);
+        const rng = this.root.fork(this.firstSample + index * B + b);
         const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
         const plan = sampler.draw(rng.fork('sample'));
         const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool);

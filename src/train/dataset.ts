@@ -6,7 +6,6 @@
  * assembles its batches in a pool of worker threads (train/workers/) when it can, in this thread
  * otherwise; both give the same bytes.
  */
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import type { Crop, LabelArray } from '../types.js';
@@ -18,20 +17,20 @@ import {
   type BatchOptions,
   type CropWeights,
   type Setup,
+  type TrainingSetup,
 } from './batch.js';
 import { makeRng } from './random.js';
 import { ZarrCrop } from '../zarr/crop.js';
 import type { DataConfig } from '../zarr/config.js';
 import { containerSpec, type CropSpec, type WorkerBatchOptions } from './workers/protocol.js';
 import { SamplePool, type Layout } from './workers/pool.js';
-import { spawnNodeWorker } from './workers/node.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
 
 export interface CropDatasetOptions extends SamplingOptions {
   seed?: number | string;
 }
 
-export type { CropWeights };
+export type { CropWeights, TrainingSetup };
 
 export interface TrainingDatasetOptions extends BatchOptions {
   /** Batches prepared ahead of the one being consumed (default: 2, or `workers` when larger). */
@@ -50,8 +49,8 @@ export interface TrainingDatasetOptions extends BatchOptions {
 
 /** What trainingDataset returns: a tf.data dataset, plus its setup and a way to stop its workers now. */
 export type TrainingDataset = tf.data.Dataset<TrainingElement> & {
-  /** Prepares the crops' samplers in this thread (checks the crops and options; cached). */
-  setup(): Promise<Setup>;
+  /** Prepares the dataset (every crop checked, in the workers when it has them) and tells its channel counts. */
+  setup(): Promise<TrainingSetup>;
   /** Stops the worker threads now (a later iterator starts them again). */
   close(): void;
   /** Worker threads running right now. */
@@ -64,7 +63,7 @@ export interface TrainingElement extends tf.TensorContainerObject {
 }
 
 /** Ids as int32 for tensors: copied when they fit, relabelled consecutively (0 kept) when not. */
-export function labelsToInt32(labels: LabelArray | Int32Array): Int32Array {
+export function labelsToInt32(labels: LabelArray): Int32Array {
   if (labels instanceof Int32Array) return labels;
   if (labels instanceof Uint8Array || labels instanceof Uint16Array) return Int32Array.from(labels);
   let fits = true;
@@ -115,34 +114,70 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
  */
 export function trainingDataset(crops: readonly Crop[], options: TrainingDatasetOptions): TrainingDataset {
   const { input, output, batchSize, target } = checkBatchOptions(crops, options);
-  const workers = options.workers ?? os.availableParallelism();
-  if (!Number.isInteger(workers) || workers < 0)
-    throw new OptionsError(`workers must be a non-negative integer (0: in this thread), got ${workers}`);
+  const workersOption = options.workers;
+  if (workersOption !== undefined && !(Number.isInteger(workersOption) && workersOption >= 0))
+    throw new OptionsError(`workers must be a non-negative integer (0: in this thread), got ${workersOption}`);
   const idleMs = options.workerIdleMs ?? 2000;
   if (!(idleMs >= 0)) throw new OptionsError(`workerIdleMs must be a non-negative number, got ${idleMs}`);
-  const prefetch = options.prefetch ?? Math.max(2, workers);
-  if (!Number.isInteger(prefetch) || prefetch < 0)
-    throw new OptionsError(`prefetch must be a non-negative integer, got ${prefetch}`);
+  if (options.prefetch !== undefined && !(Number.isInteger(options.prefetch) && options.prefetch >= 0))
+    throw new OptionsError(`prefetch must be a non-negative integer, got ${options.prefetch}`);
 
-  let setupPromise: Promise<Setup> | null = null;
-  const setup = () => (setupPromise ??= prepare(crops, options));
+  // Workers when asked for (default: one per core) and possible (crops from openDataSplit, a built-in target).
+  const workerSpec = workersOption !== 0 && typeof target === 'string' ? workerCrops(crops) : null;
+  let pool: SamplePool | null = null;
+  let poolPromise: Promise<SamplePool> | null = null;
+  const getPool = (spec: NonNullable<typeof workerSpec>) =>
+    // The Node adapter is loaded on demand: nothing Node-specific on this module's static imports.
+    (poolPromise ??= import('./workers/node.js').then((node) => {
+      const size = workersOption ?? node.availableParallelism();
+      const { prefetch: _p, workers: _w, workerIdleMs: _i, ...batchOptions } = options;
+      pool = new SamplePool({
+        size,
+        spawn: node.spawnNodeWorker,
+        containers: spec.configs.map((c) => containerSpec(c, size)),
+        crops: spec.crops,
+        options: batchOptions as WorkerBatchOptions,
+        idleMs,
+      });
+      return pool;
+    }));
+  let prepared: Promise<Setup> | null = null;
   let maker: Promise<BatchMaker> | null = null;
-  const batchMaker = () => (maker ??= setup().then((s) => new BatchMaker(s, options)));
-  const pool = workers > 0 && typeof target === 'string' ? workerPool(crops, options, workers, idleMs) : null;
+  const batchMaker = () => {
+    prepared ??= prepare(crops, options);
+    maker ??= prepared.then((s) => new BatchMaker(s, options));
+    return maker;
+  };
 
   /** A source of batches by index: the pool, or this thread. */
   const source = async (): Promise<{
     layout: Layout;
+    prefetch: number;
     make(i: number): Promise<BatchArrays>;
     wait<T>(p: Promise<T>): Promise<T>;
   }> => {
-    if (pool) return { layout: await pool.layout(), make: (i) => pool.batch(i), wait: (p) => pool.wait(p) };
+    if (workerSpec) {
+      const p = await getPool(workerSpec);
+      return {
+        layout: await p.layout(),
+        prefetch: options.prefetch ?? Math.max(2, p.size),
+        make: (i) => p.batch(i),
+        wait: (w) => p.wait(w),
+      };
+    }
     const m = await batchMaker();
-    return { layout: m.layout, make: (i) => m.make(i), wait: (p) => p };
+    return { layout: m.layout, prefetch: options.prefetch ?? 2, make: (i) => m.make(i), wait: (w) => w };
   };
+  let setupPromise: Promise<TrainingSetup> | null = null;
+  const setup = (): Promise<TrainingSetup> =>
+    (setupPromise ??= source().then(({ layout: { channels, targetChannels, maskChannels } }) => ({
+      channels,
+      targetChannels,
+      maskChannels,
+    })));
 
   const dataset = tf.data.generator(async function* () {
-    const { layout, make, wait } = await source();
+    const { layout, prefetch, make, wait } = await source();
     const { channels, targetChannels: C, maskChannels: M } = layout;
     const queue: Promise<BatchArrays>[] = [];
     for (let next = 0; ; ) {
@@ -163,13 +198,8 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   }) as TrainingDataset;
 }
 
-/** A pool of workers for these crops, or null when some crop cannot be opened again in a worker. */
-function workerPool(
-  crops: readonly Crop[],
-  options: TrainingDatasetOptions,
-  workers: number,
-  idleMs: number,
-): SamplePool | null {
+/** The containers and crop references a worker opens, or null when some crop cannot be opened again there. */
+function workerCrops(crops: readonly Crop[]): { configs: DataConfig[]; crops: CropSpec[] } | null {
   const configs: DataConfig[] = [];
   const specs: CropSpec[] = [];
   for (const crop of crops) {
@@ -177,13 +207,5 @@ function workerPool(
     if (!configs.includes(crop.config)) configs.push(crop.config);
     specs.push({ container: configs.indexOf(crop.config), rawPath: crop.raw.path });
   }
-  const { prefetch: _p, workers: _w, workerIdleMs: _i, ...batchOptions } = options;
-  return new SamplePool({
-    size: workers,
-    spawn: spawnNodeWorker,
-    containers: configs.map((c) => containerSpec(c, workers)),
-    crops: specs,
-    options: batchOptions as WorkerBatchOptions,
-    idleMs,
-  });
+  return { configs, crops: specs };
 }

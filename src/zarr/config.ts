@@ -1,4 +1,6 @@
+import { OptionsError } from '../errors.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './stores/http.js';
 
 export interface DataConfigOptions {
   /** Local folder, http(s) URL or .zip file of the container. */
@@ -18,6 +20,11 @@ export interface DataConfigOptions {
   cacheBytes?: number;
   /** Chunk fetches/decodes in flight at once (default 16). */
   concurrency?: number;
+  /**
+   * Timeouts and retries of http(s) containers (defaults: requestTimeoutMs 30 000, idleTimeoutMs
+   * 30 000, retries 5, retryBaseDelayMs 250, retryMaxDelayMs 20 000).
+   */
+  http?: Partial<HttpOptions>;
 }
 
 /** Where the data is and how its groups and arrays are named (DaCapo's names by default). */
@@ -33,10 +40,11 @@ export class DataConfig {
   readonly rawScale: number | undefined;
   readonly cacheBytes: number;
   readonly concurrency: number;
+  readonly http: Readonly<HttpOptions>;
 
   constructor(options: DataConfigOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
-      throw new Error('DataConfig needs a path (a folder, an http(s) URL or a .zip file)');
+      throw new OptionsError('DataConfig path is missing: it needs a path (a folder, an http(s) URL or a .zip file)');
     }
     this.path = options.path;
     this.name = options.name ?? defaultName(options.path);
@@ -49,6 +57,26 @@ export class DataConfig {
     this.rawScale = options.rawScale;
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.http = httpOptions(options.http ?? {});
+    checkConfig(this);
+  }
+}
+
+function checkConfig(c: DataConfig): void {
+  for (const key of ['name', 'trainGroupName', 'validateGroupName', 'rawName', 'gtName', 'maskName'] as const) {
+    if (typeof c[key] !== 'string' || c[key] === '') {
+      throw new OptionsError(`DataConfig ${key} must be a non-empty string, got ${JSON.stringify(c[key])}`);
+    }
+  }
+  if (!(typeof c.level === 'string' || (Number.isInteger(c.level) && c.level >= 0))) {
+    throw new OptionsError(`DataConfig level must be a level index ≥ 0 or a dataset path, got ${String(c.level)}`);
+  }
+  if (c.rawScale !== undefined && !(c.rawScale > 0 && Number.isFinite(c.rawScale))) {
+    throw new OptionsError(`DataConfig rawScale must be a positive number, got ${c.rawScale}`);
+  }
+  if (!(c.cacheBytes >= 0)) throw new OptionsError(`DataConfig cacheBytes must be ≥ 0, got ${c.cacheBytes}`);
+  if (!(Number.isInteger(c.concurrency) && c.concurrency >= 1)) {
+    throw new OptionsError(`DataConfig concurrency must be a positive integer, got ${c.concurrency}`);
   }
 }
 
@@ -59,4 +87,18 @@ function defaultName(location: string): string {
       .split(/[/\\]/)
       .pop() ?? location;
   return last.replace(/\.zip$/i, '').replace(/\.(zarr|n5)$/i, '') || 'data';
+}
+
+function httpOptions(given: Partial<HttpOptions>): HttpOptions {
+  const merged = { ...DEFAULT_HTTP_OPTIONS, ...given };
+  for (const [name, value] of Object.entries(merged)) {
+    if (!(name in DEFAULT_HTTP_OPTIONS)) throw new OptionsError(`DataConfig http: unknown option ${name}`);
+    const ok = name === 'retries' ? Number.isInteger(value) && value >= 0 : Number.isFinite(value) && value > 0;
+    if (!ok) {
+      throw new OptionsError(
+        `DataConfig http.${name} must be ${name === 'retries' ? 'a non-negative integer' : 'a positive number of milliseconds'}, got ${value}`,
+      );
+    }
+  }
+  return merged;
 }

@@ -3,11 +3,11 @@
  * voxel size. `read` returns normalized raw, exact label ids and a known-ness mask (0 outside the
  * labels' region and where the stored mask is 0).
  */
-import { DataFormatError } from '../errors.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 import type { DataConfig } from './config.js';
 import { cOrderStrides, fillBox } from './gather.js';
-import { normalizeRaw, type Normalization } from './normalize.js';
-import { roiIntersect, roiIsEmpty, roiToString, type Roi } from '../roi.js';
+import { FLOAT_RAW_WARN_RANGE, normalizeRaw, type Normalization, sanitizeFloatRaw } from './normalize.js';
+import { roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import type { ZarrVolume } from './volume.js';
 
@@ -43,7 +43,32 @@ export class ZarrCrop implements Crop {
   }
 
   async readRaw(roi: Roi): Promise<Float32Array> {
-    return normalizeRaw(await this.raw.read(roi), this.normalization);
+    return this.normalized(await this.raw.read(roi));
+  }
+
+  private readonly warned = { nonFinite: false, outside: false };
+
+  /** Normalized raw; float raw has NaN/±Infinity replaced by 0, each oddity warned once per crop. */
+  private normalized(stored: StoredArray): Float32Array {
+    const values = normalizeRaw(stored, this.normalization);
+    if (this.raw.dtype !== 'float32' && this.raw.dtype !== 'float64') return values;
+    const check = sanitizeFloatRaw(values);
+    const where = `tfjs-zarr: ${this.raw.container}, array ${this.raw.path} (crop ${this.name})`;
+    if (check.nonFinite > 0 && !this.warned.nonFinite) {
+      this.warned.nonFinite = true;
+      console.warn(
+        `${where}: ${check.nonFinite} NaN/Infinity raw values (stored, or the fill value) replaced by 0; warned once per crop`,
+      );
+    }
+    if (check.outside > 0 && !this.warned.outside) {
+      this.warned.outside = true;
+      console.warn(
+        `${where}: float raw is assumed in [0, 1] but ${check.outside} values lie outside ` +
+          `[${FLOAT_RAW_WARN_RANGE.join(', ')}] (from ${check.min} to ${check.max}); they are used unscaled ` +
+          '(give DataConfig a rawScale, or store raw in [0, 1]); warned once per crop',
+      );
+    }
+    return values;
   }
 
   readMask(labelsRoi: Roi): Promise<Uint8Array> {
@@ -56,11 +81,11 @@ export class ZarrCrop implements Crop {
       this.labels.read(labelsRoi) as Promise<LabelArray>,
       this.mask ? this.mask.read(labelsRoi) : Promise.resolve(null),
     ]);
-    const labelShape = labelsRoi.shape.map((s, i) => s / this.voxelSize[i]!);
+    const labelShape = roiVoxelShape(labelsRoi, this.voxelSize);
     const mask = knownMask(labelsRoi, this.labels.roi, this.voxelSize, labelShape, maskStored);
     return {
-      raw: normalizeRaw(rawStored, this.normalization),
-      rawShape: [...roi.shape.map((s, i) => s / this.voxelSize[i]!), this.raw.channels],
+      raw: this.normalized(rawStored),
+      rawShape: [...roiVoxelShape(roi, this.voxelSize), this.raw.channels],
       labels,
       mask,
       labelShape,
@@ -70,7 +95,7 @@ export class ZarrCrop implements Crop {
 
 export async function readKnownMask(crop: ZarrCrop, labelsRoi: Roi): Promise<Uint8Array> {
   const stored = crop.mask ? await crop.mask.read(labelsRoi) : null;
-  const shape = labelsRoi.shape.map((s, i) => s / crop.voxelSize[i]!);
+  const shape = roiVoxelShape(labelsRoi, crop.voxelSize);
   return knownMask(labelsRoi, crop.labels.roi, crop.voxelSize, shape, stored);
 }
 
@@ -83,17 +108,20 @@ export function knownMask(
   stored: StoredArray | null,
   into?: Uint8Array,
 ): Uint8Array {
-  const mask = into ? into.fill(0) : new Uint8Array(shape.reduce((a, b) => a * b, 1));
+  const voxels = shape.reduce((a, b) => a * b, 1);
+  let mask: Uint8Array;
+  try {
+    mask = into ? into.fill(0) : new Uint8Array(voxels);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new OptionsError(
+      `the known mask over ${roiToString(region)} needs ${voxels} voxels, more than can be allocated at once`,
+    );
+  }
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);
-  fillBox(
-    mask,
-    cOrderStrides(shape),
-    lo,
-    inside.shape.map((s, i) => s / voxelSize[i]!),
-    1,
-  );
+  fillBox(mask, cOrderStrides(shape), lo, roiVoxelShape(inside, voxelSize), 1);
   if (stored !== null) {
     for (let v = 0; v < mask.length; v++) if (mask[v] && !(stored as Uint8Array)[v]) mask[v] = 0;
   }

@@ -55,13 +55,17 @@ export function copyBox(
   const shape = [...count];
   const ss = srcStrides.map((v) => v * per);
   const ds = dstStrides.map((v) => v * per);
-  if (per === 2) shape.push(2), ss.push(1), ds.push(1);
+  if (per === 2) {
+    shape.push(2);
+    ss.push(1);
+    ds.push(1);
+  }
   // Merge axis a into a + 1 where both sides are contiguous across it.
   for (let a = shape.length - 2; a >= 0; a--) {
     const b = a + 1;
     if (ss[a] === ss[b]! * shape[b]! && ds[a] === ds[b]! * shape[b]!) {
       shape[b]! *= shape[a]!;
-      shape.splice(a, 1), ss.splice(a, 1), ds.splice(a, 1);
+      for (const list of [shape, ss, ds]) list.splice(a, 1);
     }
   }
   copyRuns(s.words, ss, srcBase, d.words, ds, dstBase, shape);

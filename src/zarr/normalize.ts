@@ -2,7 +2,7 @@
  * Raw intensity normalization by dtype (DaCapo's convention): uint8 → /255, uint16 → /65535,
  * float32/float64 as stored (assumed in [0, 1]). Any other dtype needs an explicit scale.
  */
-import { DataFormatError } from '../errors.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 import type { StoredArray } from '../types.js';
 
 export interface Normalization {
@@ -20,7 +20,7 @@ export function rawNormalization(
 ): Normalization {
   if (explicitScale !== undefined) {
     if (!(explicitScale > 0) || !Number.isFinite(explicitScale)) {
-      throw new DataFormatError(`rawScale must be a positive number, got ${explicitScale}`, where);
+      throw new OptionsError(`rawScale must be a positive number, got ${explicitScale}`);
     }
     return { scale: explicitScale, description: `${dtype} × ${explicitScale} (rawScale)` };
   }
@@ -46,4 +46,41 @@ export function normalizeRaw(stored: StoredArray, normalization: Normalization):
   const src = stored as Uint8Array;
   for (let i = 0; i < src.length; i++) out[i] = src[i]! * s;
   return out;
+}
+
+/** Float raw beyond this range is "far outside [0, 1]" and warned about. */
+export const FLOAT_RAW_WARN_RANGE: readonly [number, number] = [-1, 2];
+
+export interface FloatRawCheck {
+  /** NaN/±Infinity values found (and replaced by 0). */
+  nonFinite: number;
+  /** Finite values outside FLOAT_RAW_WARN_RANGE (left as they are). */
+  outside: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Float raw is assumed in [0, 1]. NaN and ±Infinity would poison every gradient they touch, so
+ * they are replaced by 0 (in place); values far outside [0, 1] are counted, not changed.
+ */
+export function sanitizeFloatRaw(values: Float32Array): FloatRawCheck {
+  const [lo, hi] = FLOAT_RAW_WARN_RANGE;
+  let nonFinite = 0;
+  let outside = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v >= lo && v <= hi) continue;
+    if (Number.isFinite(v)) {
+      outside++;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    } else {
+      nonFinite++;
+      values[i] = 0;
+    }
+  }
+  return { nonFinite, outside, min, max };
 }

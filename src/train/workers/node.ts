@@ -4,6 +4,7 @@
  * started on it with the marker below runs `sampleWorker` on its messages. It resolves to itself,
  * .ts under tsx (dev, tests: the worker registers tsx too) and .js in dist/.
  */
+import { availableParallelism as cores } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { WorkerPort } from './pool.js';
@@ -11,6 +12,9 @@ import { sampleWorker } from './sample-worker.js';
 import { useBlockingFileReads } from '../../zarr/stores/directory.js';
 
 const MARKER = 'tfjs-zarr sample worker';
+
+/** The default pool size: one worker per core. */
+export const availableParallelism = (): number => cores();
 
 export function spawnNodeWorker(): WorkerPort {
   const entry = import.meta.url;

@@ -70,8 +70,14 @@ class Member {
   }
 
   private receive(m: FromWorker): void {
-    if (m.type === 'ready') return this.settleReady.resolve(m);
-    if (m.type === 'error' && m.id === null) return this.settleReady.reject(errorFromWire(m.error));
+    if (m.type === 'ready') {
+      this.settleReady.resolve(m);
+      return;
+    }
+    if (m.type === 'error' && m.id === null) {
+      this.settleReady.reject(errorFromWire(m.error));
+      return;
+    }
     const id = m.id as number;
     const p = this.pending.get(id);
     if (!p) return;
@@ -147,6 +153,11 @@ export class SamplePool {
   dispose(): void {
     this.closed = true;
     this.close();
+  }
+
+  /** Workers when running. */
+  get size(): number {
+    return this.o.size;
   }
 
   get running(): number {

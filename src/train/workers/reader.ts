@@ -5,13 +5,12 @@
  * modulo the pool size), so a chunk is decoded and cached by one worker only; the slabs are
  * contiguous in the C-order result and are stitched with one copy each.
  */
-import * as os from 'node:os';
 import { OptionsError } from '../../errors.js';
 import { roi as makeRoi, roiIsMultipleOf, type Roi } from '../../roi.js';
 import type { StoredArray } from '../../types.js';
 import type { DataSplit } from '../../zarr/split.js';
 import { newStoredArray, type ZarrVolume } from '../../zarr/volume.js';
-import { spawnNodeWorker } from './node.js';
+import { availableParallelism, spawnNodeWorker } from './node.js';
 import { SamplePool } from './pool.js';
 import { containerSpec } from './protocol.js';
 
@@ -30,7 +29,7 @@ export class WorkerReader {
     private readonly split: DataSplit,
     options: WorkerReaderOptions = {},
   ) {
-    const workers = options.workers ?? os.availableParallelism();
+    const workers = options.workers ?? availableParallelism();
     if (!Number.isInteger(workers) || workers < 1) {
       throw new OptionsError(`WorkerReader: workers must be a positive integer, got ${workers}`);
     }

@@ -1,0 +1,134 @@
+/**
+ * The fused batch assembly (train/assemble.ts) gives exactly what the step-by-step reference gives:
+ * crop.read → applyAugment → makeTarget → concatTargetMask, for every target, over the zarr
+ * fixtures written by zarr-python (uint8/uint16/float32 raw with context, uint8…uint64 labels with
+ * ids above 2^32, stored masks or none, patches running off the labels, anisotropic voxels).
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { openDataSplit, trainingDataset } from '../../src/index.js';
+import { makeRng } from '../../src/train/random.js';
+import { CropSampler } from '../../src/train/sampler.js';
+import { boundaryTarget, concatTargetMask, makeTarget, type TargetKind } from '../../src/train/targets.js';
+import type { ZarrCrop } from '../../src/zarr/crop.js';
+import { fixturePath } from '../helpers/fixtures.js';
+
+before(async () => {
+  await tf.setBackend('cpu');
+  await tf.ready();
+});
+
+const augment = {
+  mirror: true,
+  transpose: true,
+  intensity: { scale: [0.8, 1.2] as [number, number], shift: [-0.1, 0.1] as [number, number] },
+  gamma: [0.7, 1.4] as [number, number],
+};
+
+async function allCrops(): Promise<ZarrCrop[]> {
+  const out: ZarrCrop[] = [];
+  for (const name of ['simple.zarr', 'crops.zarr', 'v3.zarr', 'traintest.zarr']) {
+    const split = await openDataSplit(fixturePath(name));
+    for (const c of [...split.train, ...split.test]) if (!out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+async function maxLabel(crop: ZarrCrop): Promise<number> {
+  const labels = await crop.labels.read(crop.labels.roi);
+  let max = 0;
+  for (let i = 0; i < labels.length; i++) max = Math.max(max, Number(labels[i]));
+  return max;
+}
+
+test('fused assembly = read → applyAugment → makeTarget → concatTargetMask, every target, every fixture crop', async () => {
+  const crops = await allCrops();
+  let compared = 0;
+  for (const crop of crops) {
+    const targets: [TargetKind, { offsets?: number[][]; numClasses?: number }][] = [
+      ['boundary', {}],
+      ['affinities', {}],
+      [
+        'affinities',
+        {
+          offsets: [
+            [0, -2, 1],
+            [1, 0, 0],
+          ],
+        },
+      ],
+    ];
+    const max = await maxLabel(crop);
+    if (max < 32) targets.push(['semantic', { numClasses: max + 1 }]);
+    for (const [target, targetOptions] of targets) {
+      for (const withAugment of [false, true]) {
+        const options = {
+          inputShape: [8, 8, 8], // ≥ 512 voxels: uint8 raw goes through the lookup table
+          outputShape: [4, 4, 4],
+          batchSize: 3,
+          seed: `${crop.name}-${target}`,
+          target,
+          ...targetOptions,
+          augment: withAugment ? augment : (false as const),
+        };
+        const ds = trainingDataset([crop], { ...options, workers: 0 }); // the in-thread path; workers.test.ts: workers give the same bytes;
+        const it = await ds.iterator();
+        const sampler = await CropSampler.create(crop, options);
+        const root = makeRng(options.seed);
+        for (let k = 0; k < 3; k++) {
+          const { xs, ys } = (await it.next()).value;
+          const xsData = xs.dataSync() as Float32Array,
+            ysData = ys.dataSync() as Float32Array;
+          tf.dispose([xs, ys]);
+          for (let b = 0; b < 3; b++) {
+            const plan = sampler.draw(root.fork(k * 3 + b).fork('sample'));
+            const sample = await sampler.read(plan);
+            const t = makeTarget(target, sample.labels, sample.mask, sample.labelShape, targetOptions);
+            const wantYs = concatTargetMask(t);
+            const gotXs = xsData.subarray(b * sample.raw.length, (b + 1) * sample.raw.length);
+            const gotYs = ysData.subarray(b * wantYs.length, (b + 1) * wantYs.length);
+            const what = `${crop.raw.container} ${crop.name} ${target} ${JSON.stringify(targetOptions)} augment ${withAugment} batch ${k} sample ${b}`;
+            assert.deepEqual(gotXs, sample.raw, `xs: ${what}`);
+            assert.deepEqual(gotYs, wantYs, `ys: ${what}`);
+            compared++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(compared > 100, `${compared} samples compared`);
+});
+
+test('boundary target over uint64 ids on both sides of 2^63 − 2^52 (float64 fast path and word pairs) = brute force', () => {
+  const shape = [5, 6, 7];
+  const n = 5 * 6 * 7;
+  const rng = makeRng('big-ids');
+  for (const high of [0x7fefffffn, 0x7ff00000n, 0xffffffffn, 0x80000000n, 0n]) {
+    const labels = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      const cell = ((i >> 1) % 3) + (rng.next() < 0.15 ? 1 : 0);
+      // The same low words under different high words must differ; 0 stays background.
+      labels[i] = cell === 0 ? 0n : (BigInt(cell % 2 ? high : 1n) << 32n) | BigInt(cell);
+    }
+    const got = boundaryTarget(labels, new Uint8Array(n).fill(1), shape).target;
+    const at = (z: number, y: number, x: number) => labels[(z * 6 + y) * 7 + x]!;
+    for (let z = 0; z < 5; z++)
+      for (let y = 0; y < 6; y++)
+        for (let x = 0; x < 7; x++) {
+          let interior = at(z, y, x) !== 0n;
+          for (const [dz, dy, dx] of [
+            [1, 0, 0],
+            [-1, 0, 0],
+            [0, 1, 0],
+            [0, -1, 0],
+            [0, 0, 1],
+            [0, 0, -1],
+          ] as const) {
+            const [a, b, c] = [z + dz, y + dy, x + dx];
+            if (a >= 0 && b >= 0 && c >= 0 && a < 5 && b < 6 && c < 7 && at(a, b, c) !== at(z, y, x)) interior = false;
+          }
+          assert.equal(got[(z * 6 + y) * 7 + x], interior ? 1 : 0, `high ${high.toString(16)} at ${[z, y, x]}`);
+        }
+  }
+});

@@ -15,9 +15,11 @@ export const MARKERS_DIR = '.blocks';
 
 export class BlockMarkers {
   readonly dir: string;
+  readonly durable: boolean;
 
-  constructor(arrayDir: string, phase: string) {
+  constructor(arrayDir: string, phase: string, durable = true) {
     this.dir = path.join(arrayDir, MARKERS_DIR, phase);
+    this.durable = durable;
   }
 
   file(index: number): string {
@@ -26,7 +28,7 @@ export class BlockMarkers {
 
   async mark(index: number, info: object = {}): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(this.file(index), `${JSON.stringify({ block: index, ...info })}\n`);
+    await writeFileAtomic(this.file(index), `${JSON.stringify({ block: index, ...info })}\n`, this.durable);
   }
 
   /** The marker's content, or null when the block is not done. */

@@ -40,6 +40,11 @@ export interface BlockwiseOptions {
   overwrite?: boolean;
   /** Create/check the output and its plan, compute nothing (what `--processes` does before starting workers). */
   prepareOnly?: boolean;
+  /**
+   * fsync every chunk and marker before renaming it into place (default true: a finished block
+   * survives a power loss). Without it, a killed process still never leaves a torn file.
+   */
+  durable?: boolean;
   /** Stop between blocks when aborted (the finished blocks stay done). */
   signal?: AbortSignal;
   /** After each block: this worker's blocks done (skipped ones included) of its total, voxels computed. */
@@ -225,7 +230,7 @@ export async function predictVolume(
       },
       dimensionNames: ['c^', 'z', 'y', 'x'],
     },
-    { overwrite: options.overwrite },
+    { overwrite: options.overwrite, durable: options.durable },
   );
   await checkPlan(
     writer.dir,
@@ -250,7 +255,7 @@ export async function predictVolume(
   };
   if (options.prepareOnly) return result;
 
-  const markers = new BlockMarkers(writer.dir, 'predict');
+  const markers = new BlockMarkers(writer.dir, 'predict', options.durable);
   const done = await markers.done();
   const mine = blocksOfWorker(grid, slot.worker, slot.workers);
   const crop = rawCrop(input, options.rawScale);

@@ -226,7 +226,7 @@ export async function segmentVolume(
       },
       dimensionNames: ['z', 'y', 'x'],
     },
-    { overwrite: options.overwrite },
+    { overwrite: options.overwrite, durable: options.durable },
   );
   await checkPlan(
     writer.dir,
@@ -257,8 +257,8 @@ export async function segmentVolume(
   const C = input.channels;
   const readBlock = async (b: Block) => normalizeRaw(await input.read(b.roi), normalization);
   const mine = blocksOfWorker(grid, slot.worker, slot.workers);
-  const labelMarkers = new BlockMarkers(writer.dir, 'label');
-  const writeMarkers = new BlockMarkers(writer.dir, 'write');
+  const labelMarkers = new BlockMarkers(writer.dir, 'label', options.durable);
+  const writeMarkers = new BlockMarkers(writer.dir, 'write', options.durable);
   const joinFile = path.join(writer.dir, MARKERS_DIR, 'join.json');
   const joinBin = path.join(writer.dir, MARKERS_DIR, 'join.bin');
   const semantic = params.method === 'semantic';
@@ -313,7 +313,7 @@ export async function segmentVolume(
       const { labels, count } = labelBlock(values, b.voxelShape, C, params);
       const shell = shellOf(labels, count, b.voxelShape, values, C, params);
       await fsp.mkdir(labelMarkers.dir, { recursive: true });
-      await writeFileAtomic(path.join(labelMarkers.dir, `${b.index}.shell`), encodeShell(shell));
+      await writeFileAtomic(path.join(labelMarkers.dir, `${b.index}.shell`), encodeShell(shell), options.durable);
       await labelMarkers.mark(b.index, { count });
     });
   }

@@ -20,16 +20,18 @@ export interface ArrayLocation {
 
 /**
  * Writes `data` to `file` through a unique hidden temporary file beside it and a rename: readers
- * see the old file or the new one, never a part. (A leading '.' keeps zarr's chunk-key patterns
+ * see the old file or the new one, never a part, even when the writer is killed. `durable` (default)
+ * also fsyncs the file before the rename, so a power loss cannot leave it empty. (A leading '.' keeps zarr's chunk-key patterns
  * from matching a temporary file left by a killed writer.)
  */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(file: string, data: Uint8Array | string, durable = true): Promise<void> {
   const tmp = path.join(
     path.dirname(file),
     `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
   try {
-    await writeFileSynced(tmp, [data]);
+    if (durable) await writeFileSynced(tmp, [data]);
+    else await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, file);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
@@ -103,12 +105,15 @@ export class ZarrArrayWriter {
   readonly dir: string;
   /** True when the array was already there (same shape, dtype, chunks, placement): a continued run. */
   readonly existed: boolean;
+  /** fsync each chunk before its rename (default true). */
+  readonly durable: boolean;
 
-  private constructor(location: ArrayLocation, spec: ArraySpec, existed: boolean) {
+  private constructor(location: ArrayLocation, spec: ArraySpec, existed: boolean, durable: boolean) {
     this.location = location;
     this.spec = spec;
     this.dir = path.join(location.container, location.path);
     this.existed = existed;
+    this.durable = durable;
   }
 
   /**
@@ -119,7 +124,7 @@ export class ZarrArrayWriter {
   static async create(
     location: ArrayLocation,
     spec: ArraySpec,
-    options: { overwrite?: boolean } = {},
+    options: { overwrite?: boolean; durable?: boolean } = {},
   ): Promise<ZarrArrayWriter> {
     const dir = path.join(location.container, location.path);
     const where = `${location.container}, array ${location.path}`;
@@ -157,14 +162,14 @@ export class ZarrArrayWriter {
     for (const [name, text] of Object.entries(arrayMetadataFiles(spec))) {
       await writeFileAtomic(path.join(dir, name), text);
     }
-    return new ZarrArrayWriter(location, spec, existed);
+    return new ZarrArrayWriter(location, spec, existed, options.durable ?? true);
   }
 
   /** Writes one whole chunk (C order over the chunk shape, fill value 0 beyond the array's end). */
   async writeChunk(coords: readonly number[], data: ChunkData): Promise<void> {
     const file = path.join(this.dir, ...chunkKey(this.spec.format, coords).split('/'));
     if (this.spec.format === 3) await fsp.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, await encodeChunk(this.spec, data));
+    await writeFileAtomic(file, await encodeChunk(this.spec, data), this.durable);
   }
 }
 

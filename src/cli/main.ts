@@ -13,6 +13,8 @@ interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: () => import('./inspect.js'),
+  predict: () => import('./predict.js'),
+  segment: () => import('./segment.js'),
 };
 
 async function usage(): Promise<string> {

@@ -7,12 +7,14 @@ import { benchRead } from './read.js';
 import { benchPipeline } from './pipeline.js';
 import { benchVoi } from './voi.js';
 import { benchPredict } from './predict.js';
+import { benchApply } from './apply.js';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   read: () => benchRead(),
   voi: () => benchVoi(),
   pipeline: () => benchPipeline(),
   predict: () => benchPredict(),
+  apply: () => benchApply(),
 };
 const chosen = process.argv.slice(2).filter((a) => a in all);
 for (const name of chosen.length ? chosen : Object.keys(all)) {

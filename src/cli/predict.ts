@@ -8,6 +8,8 @@ import { predictVolume } from '../apply/predict.js';
 import { PREDICTION_PARAMETERS_ATTRIBUTE } from '../apply/segment.js';
 import { useFastestBackend } from '../backend.js';
 import { loadCheckpoint, readCheckpointInfo } from '../eval/checkpoint.js';
+// Registers PatchConv3D, which unet3d checkpoints use (checkpoint.ts registers the other custom layers).
+import '../models/conv3d.js';
 import { OptionsError } from '../errors.js';
 import {
   BLOCKWISE_OPTIONS,

@@ -60,6 +60,41 @@ export {
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo } from './eval/checkpoint.js';
 export { appendScores, readScores, bestByCrop } from './eval/scores.js';
 
+// Applying a model to whole volumes (blockwise, into zarr)
+export {
+  predictVolume,
+  segmentVolume,
+  modelGeometry,
+  resolveSegmentParameters,
+  openArray,
+  parseArrayLocation,
+  blockGrid,
+  blocksOfWorker,
+  blockIndexAt,
+  resolveWorkerSlot,
+  workerFromEnvironment,
+  type Block,
+  type BlockGrid,
+  type BlockProgress,
+  type BlockwiseOptions,
+  type BlockwiseResult,
+  type PredictVolumeOptions,
+  type SegmentMethod,
+  type SegmentParameters,
+  type SegmentPhase,
+  type SegmentResult,
+  type SegmentVolumeOptions,
+  type WorkerSlot,
+} from './apply/index.js';
+export {
+  ZarrArrayWriter,
+  funlibAttributes,
+  type ArrayLocation,
+  type ArraySpec,
+  type Compressor,
+  type WritableDType,
+} from './zarr/write/index.js';
+
 // Models and backends
 export { unet3d, modelOutputShape, modelInputShape, type UNetOptions } from './models/unet.js';
 export { UpSampling3D, Cropping3D } from './models/layers.js';

@@ -10,7 +10,7 @@ import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { openDataSplit, predictCrop, roi, type Crop } from '../src/index.js';
-import { openArray, predictVolume } from '../src/apply/index.js';
+import { openArray, predictVolume, segmentVolume } from '../src/apply/index.js';
 import { writeDemoContainer } from '../examples/synthetic/write-container.js';
 import { arrayFiles, tinyValidNet } from './helpers/apply.js';
 
@@ -114,6 +114,11 @@ test('a run stopped part-way continues where it stopped and writes the same arra
     }),
     { name: 'AbortError' },
   );
+  // segment refuses a prediction that is not finished (instead of labelling missing blocks as 0).
+  await assert.rejects(segmentVolume(resumed, { output: path.join(root, 'early.zarr', 's'), phase: 'label' }), {
+    name: 'OptionsError',
+    message: /resumed\.zarr\/p is not complete yet: \d+ of its blocks are not predicted/,
+  });
   // The block predicted while the 5th was being written is finished too.
   const marked = (await readdir(path.join(resumed, '.blocks', 'predict'))).filter((m) => m.endsWith('.json')).length;
   assert.ok(marked >= 5 && marked <= 6, `${marked} blocks marked done`);

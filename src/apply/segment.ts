@@ -28,7 +28,7 @@ import { affinityComponents, connectedComponents } from '../eval/components.js';
 import { readCheckpointInfo } from '../eval/checkpoint.js';
 import { DEFAULT_AFFINITY_OFFSETS } from '../eval/postprocess.js';
 import { OptionsError } from '../errors.js';
-import { roiVoxelShape } from '../roi.js';
+import { type Roi, roiVoxelShape } from '../roi.js';
 import type { Volume } from '../types.js';
 import { normalizeRaw, rawNormalization } from '../zarr/normalize.js';
 import { funlibAttributes } from '../zarr/write/metadata.js';
@@ -306,6 +306,16 @@ export async function segmentVolume(
   const unlabelled = async () => grid.blocks.length - (await labelMarkers.done()).size;
   const joinMissing = async () => ((await fileExists(joinFile)) ? 0 : 1);
 
+  // A prediction still being written by predictVolume (e.g. the same array job ran predict just
+  // before): wait for it in 'all' mode, refuse otherwise, never segment missing blocks as zeros.
+  const unpredicted = () => missingPredictionBlocks(input);
+  if (phase === 'all') await waitFor('the prediction to be complete', unpredicted);
+  else if (phase !== 'join' && (await unpredicted()) > 0) {
+    throw new OptionsError(
+      `${input.container}/${input.path} is not complete yet: ${await unpredicted()} of its blocks are not predicted`,
+    );
+  }
+
   // Phase 1: label.
   if (!semantic && (phase === 'all' || phase === 'label')) {
     await runPhase('label', async (b) => {
@@ -438,6 +448,21 @@ async function fileExists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Blocks of a predictVolume output without a done-marker (0 for arrays not written by predictVolume). */
+async function missingPredictionBlocks(volume: Volume): Promise<number> {
+  if (/^https?:/i.test(volume.container) || /\.zip$/i.test(volume.container)) return 0;
+  const dir = path.join(volume.container, volume.path);
+  let plan: { kind?: string; roi?: Roi; blockShape?: number[] };
+  try {
+    plan = JSON.parse(await fsp.readFile(path.join(dir, MARKERS_DIR, 'plan.json'), 'utf8'));
+  } catch {
+    return 0;
+  }
+  if (plan.kind !== 'prediction' || !plan.roi || !plan.blockShape) return 0;
+  const total = blockGrid(plan.roi, volume.voxelSize, plan.blockShape).blocks.length;
+  return total - (await new BlockMarkers(dir, 'predict').done()).size;
 }
 
 async function readAttributes(volume: Volume): Promise<Record<string, unknown>> {

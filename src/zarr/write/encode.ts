@@ -1,8 +1,8 @@
 /**
- * Chunk encoding, pure: a C-order typed array of one whole chunk → its stored bytes (little
- * endian, then gzip/zlib through numcodecs' encoders, which are fflate underneath).
+ * Chunk bytes, pure: a C-order typed array of one whole chunk → its stored bytes before
+ * compression (zarr's little-endian `bytes`). Compression happens where the chunk is stored
+ * (file-store.ts, node:zlib off the main thread).
  */
-import { GZip, Zlib } from 'numcodecs';
 import type { ArraySpec } from './metadata.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -22,20 +22,12 @@ export function emptyChunk(spec: Pick<ArraySpec, 'dtype' | 'chunks'>): ChunkData
   return new CONSTRUCTORS[spec.dtype](spec.chunks.reduce((a, b) => a * b, 1));
 }
 
-export async function encodeChunk(spec: ArraySpec, data: ChunkData): Promise<Uint8Array> {
+/** The chunk's uncompressed stored bytes (a view of `data`). */
+export function chunkBytes(spec: Pick<ArraySpec, 'dtype' | 'chunks'>, data: ChunkData): Uint8Array {
   const n = spec.chunks.reduce((a, b) => a * b, 1);
   if (data.length !== n || !(data instanceof CONSTRUCTORS[spec.dtype])) {
-    throw new Error(`encodeChunk: expected ${n} ${spec.dtype} values, got ${data.length} (${data.constructor.name})`);
+    throw new Error(`chunkBytes: expected ${n} ${spec.dtype} values, got ${data.length} (${data.constructor.name})`);
   }
-  if (!LITTLE_ENDIAN) throw new Error('encodeChunk: big-endian hosts are not supported');
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const level = spec.level ?? 1;
-  if (spec.compressor === 'gzip') {
-    const gz = await GZip.fromConfig({ id: 'gzip', level }).encode(bytes);
-    // MTIME 0 ("no time stamp", RFC 1952): the same chunk always has the same bytes, whoever wrote it.
-    gz.fill(0, 4, 8);
-    return gz;
-  }
-  if (spec.compressor === 'zlib') return Zlib.fromConfig({ id: 'zlib', level }).encode(bytes);
-  return bytes;
+  if (!LITTLE_ENDIAN) throw new Error('chunkBytes: big-endian hosts are not supported');
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -7,9 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import { OptionsError } from '../../errors.js';
 import { isErrno, writeFileSynced } from '../../fs/files.js';
-import { type ChunkData, encodeChunk } from './encode.js';
+import { type ChunkData, chunkBytes } from './encode.js';
 import { type ArraySpec, arrayMetadataFiles, chunkKey, describeArray, groupMetadataFiles } from './metadata.js';
 
 /** A zarr array inside a container folder, e.g. `{ container: 'out.zarr', path: 'prediction' }`. */
@@ -169,8 +171,23 @@ export class ZarrArrayWriter {
   async writeChunk(coords: readonly number[], data: ChunkData): Promise<void> {
     const file = path.join(this.dir, ...chunkKey(this.spec.format, coords).split('/'));
     if (this.spec.format === 3) await fsp.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, await encodeChunk(this.spec, data), this.durable);
+    await writeFileAtomic(file, await compress(this.spec, chunkBytes(this.spec, data)), this.durable);
   }
+}
+
+const gzip = promisify(zlib.gzip);
+const deflate = promisify(zlib.deflate);
+
+/**
+ * gzip / zlib through node:zlib's asynchronous calls: native, and on libuv's thread pool, so
+ * compressing a block's chunks overlaps the next block's prediction. node:zlib writes gzip
+ * headers without a time stamp (MTIME 0): the same chunk always has the same bytes.
+ */
+async function compress(spec: ArraySpec, bytes: Uint8Array): Promise<Uint8Array> {
+  const level = spec.level ?? 1;
+  if (spec.compressor === 'gzip') return gzip(bytes, { level });
+  if (spec.compressor === 'zlib') return deflate(bytes, { level });
+  return bytes;
 }
 
 /** Makes the container and every folder between it and the array a group (where it is not one yet). */

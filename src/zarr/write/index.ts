@@ -9,5 +9,5 @@ export {
   funlibAttributes,
   groupMetadataFiles,
 } from './metadata.js';
-export { type ChunkData, emptyChunk, encodeChunk } from './encode.js';
+export { type ChunkData, chunkBytes, emptyChunk } from './encode.js';
 export { type ArrayLocation, ZarrArrayWriter, writeFileAtomic } from './file-store.js';

@@ -104,7 +104,7 @@ export function modelGeometry(model: tf.LayersModel, inputShape?: readonly numbe
   }
   const fixed = declaredIn.slice(1, 4);
   const input = inputShape ? [...inputShape] : fixed.every((d) => d !== null) ? (fixed as number[]) : null;
-  if (!input || input.length !== 3) {
+  if (input?.length !== 3) {
     throw new OptionsError(`model ${model.name} has no fixed input shape; give inputShape [z, y, x] (--input-shape)`);
   }
   const inputChannels = declaredIn[4] ?? null;

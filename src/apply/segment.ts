@@ -26,7 +26,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { affinityComponents, connectedComponents } from '../eval/components.js';
 import { readCheckpointInfo } from '../eval/checkpoint.js';
-import { DEFAULT_AFFINITY_OFFSETS } from '../eval/postprocess.js';
+import { semanticPostProcessor } from '../eval/postprocess.js';
+import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
 import { OptionsError } from '../errors.js';
 import { type Roi, roiVoxelShape } from '../roi.js';
 import type { Volume } from '../types.js';
@@ -156,20 +157,7 @@ export function labelBlock(
     return connectedComponents(fg, shape);
   }
   if (params.method === 'affinity') return affinityComponents(values, shape, params.offsets, params.threshold);
-  const labels = new Uint32Array(n);
-  for (let v = 0, i = 0; v < n; v++, i += channels) {
-    let best = 0;
-    let bestValue = values[i]!;
-    for (let k = 1; k < channels; k++) {
-      const value = values[i + k]!;
-      if (value > bestValue || (bestValue !== bestValue && value === value)) {
-        best = k;
-        bestValue = value;
-      }
-    }
-    labels[v] = best;
-  }
-  return { labels, count: channels };
+  return { labels: semanticPostProcessor().apply(values, [...shape, channels], {}), count: channels };
 }
 
 interface JoinFile {

@@ -73,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   await useFastestBackend({ quiet: true });
 
   const raw = await openArray(values.input, { option: '--input' });
-  let model;
+  let model: Awaited<ReturnType<typeof loadCheckpoint>>;
   try {
     model = await loadCheckpoint(checkpoint);
   } catch (e) {
@@ -109,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const progress = progressFeed(values.quiet === true, 'predict');
-  let result;
+  let result: Awaited<ReturnType<typeof predictVolume>>;
   try {
     result = await predictVolume(model, raw, { ...options, onProgress: progress.onProgress });
   } finally {

@@ -109,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const progress = progressFeed(quiet, 'segment');
-  let result;
+  let result: Awaited<ReturnType<typeof segmentVolume>>;
   try {
     result = await segmentVolume(prediction, { ...options, onProgress: progress.onProgress });
   } finally {

@@ -85,6 +85,7 @@ export interface BlockwiseResult {
   /** This worker's blocks: computed now, and found done from an earlier run. */
   computed: number;
   skipped: number;
+  /** Wall time; `write`: from each block's first chunk write to its marker, summed (overlaps the next block's work). */
   seconds: { total: number; write: number };
 }
 

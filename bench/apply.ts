@@ -88,13 +88,16 @@ export async function benchApply(): Promise<Record<string, number | string>> {
         return (x: tf.Tensor) => {
           const t = performance.now();
           const y = target.predict(x) as tf.Tensor;
-          // The model's time includes handing its output back (the read predictCrop does);
-          // what predictCrop then reads is this copy.
-          const values = y.dataSync();
           modelMs += performance.now() - t;
-          const copy = tf.tensor(values, y.shape);
-          y.dispose();
-          return copy;
+          // Reading the output back is the model's too (where an async backend waits for it).
+          const read = y.data.bind(y);
+          (y as { data: () => Promise<unknown> }).data = async () => {
+            const t1 = performance.now();
+            const values = await read();
+            modelMs += performance.now() - t1;
+            return values;
+          };
+          return y;
         };
       }
       return Reflect.get(target, prop, receiver);

@@ -8,16 +8,22 @@
  *
  * Ids are compared by their exact bit patterns: uint64 ids (BigUint64Array) are read as two
  * 32-bit halves through a Uint32Array view, never through Number or BigInt, so ids above 2^53
- * never collide and no voxel allocates.
+ * never collide and no voxel allocates. Int32 ids are read as their uint32 bit patterns.
  *
- * Strategy (all typed arrays, no Map):
- *  1. Small non-negative ids (uint64 arrays too when their high words are all 0): a direct
- *     contingency table indexed by (gt - 1) * (maxPred + 1) + pred, sized by a min/max pass.
- *  2. Otherwise (uint64, negative or large ids), in one pass: each array's ids are relabelled to
- *     dense 0..k-1 with an open-addressing hash on the (lo, hi) words (with a last-id cache,
- *     since ids come in runs) and pairs of dense ids are counted in an open-addressing table.
- * Voxels are accumulated in runs of identical (gt, pred) pairs; the direct table records which
- * cells became non-zero, so entropies visit only the distinct pairs.
+ * Strategy: typed arrays only (no Map, no BigInt), one sequential scan over the voxels, every
+ * random access in cache, little fresh memory (touching a new page costs about as much as
+ * scanning a thousand voxels).
+ *  1. The scan finds runs of one (gt, pred) pair (segmentations come in runs along x: about 10 %
+ *     of the voxels start one) and drops those with gt 0 or mask 0, so per voxel it only loads
+ *     and compares.
+ *  2. Each run is added to a small direct-mapped cache of pair counts ({@link PairCounts}); an
+ *     entry pushed out by another pair is appended to a list of (gt, pred, voxels) triples. A
+ *     segment pair recurs row after row, so the list holds a few % of the runs; a pair may occur
+ *     in it more than once.
+ *  3. The triples' ids become indices (the ids themselves when small, else dense indices from a
+ *     hash), the triples are grouped by gt segment (a counting sort), and each gt segment's
+ *     overlaps, summed in an array indexed by pred, give the entropy terms.
+ * A contingency table indexed by (gt, pred) instead would miss the cache on almost every run.
  */
 
 /** Label arrays accepted by {@link variationOfInformation}. */
@@ -37,7 +43,8 @@ export interface VoiResult {
   voi: number;
 }
 
-type NarrowLabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+/** Ids that fit one 32-bit word, read as they are (Int32 through a Uint32Array view). */
+type NarrowIds = Uint8Array | Uint16Array | Uint32Array;
 type Mask = Uint8Array | Float32Array | null;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -45,12 +52,218 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 
-/** Largest direct contingency table (cells, Uint32), 64 MiB; pages never touched stay free. */
-const MAX_DIRECT_CELLS = 1 << 24;
+/** Voxels scanned between two checks of the triple list's capacity (a voxel adds at most one). */
+const BLOCK = 1 << 16;
 
-function directLimit(n: number): number {
-  return Math.min(MAX_DIRECT_CELLS, Math.max(8 * n, 1 << 16));
+/** log2 of the pair cache's entries (4,096: 80 kB, in L1/L2). */
+const CACHE_BITS = 12;
+
+/** Ids below this are their own index when dense enough; others go through a hash. */
+const MAX_DIRECT_ID = 1 << 22;
+
+const ZERO: VoiResult = { voiSplit: 0, voiMerge: 0, voi: 0 };
+
+// ---------------------------------------------------------------------------------------------
+// Steps 1 and 2: runs of equal (gt, pred) pairs into a cache of pair counts.
+
+/**
+ * Voxel counts per (gt, pred) pair: a direct-mapped cache in front of a growable list of
+ * (gt, pred, voxels) triples. Ids are 32-bit words; high words exist for uint64 arrays only.
+ */
+class PairCounts {
+  length = 0;
+  gLo: Uint32Array = new Uint32Array(BLOCK);
+  pLo: Uint32Array = new Uint32Array(BLOCK);
+  gHi: Uint32Array | null;
+  pHi: Uint32Array | null;
+  /** Voxels of the triple; a pair with more than 2^32 - 1 voxels is split over several triples. */
+  count: Uint32Array = new Uint32Array(BLOCK);
+
+  /** Cache entry s: keys[4s..4s+3] = gt lo, gt hi, pred lo, pred hi; gt is never 0 in a used entry. */
+  private readonly keys = new Int32Array(4 << CACHE_BITS);
+  private readonly voxels = new Uint32Array(1 << CACHE_BITS); // 0 = empty entry
+
+  constructor(gWide: boolean, pWide: boolean) {
+    this.gHi = gWide ? new Uint32Array(BLOCK) : null;
+    this.pHi = pWide ? new Uint32Array(BLOCK) : null;
+  }
+
+  /** Makes room for `extra` more triples. */
+  reserve(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.count.length) return;
+    const cap = Math.max(need, this.count.length * 2);
+    const grow = (a: Uint32Array): Uint32Array => {
+      const b = new Uint32Array(cap);
+      b.set(a.subarray(0, this.length));
+      return b;
+    };
+    this.gLo = grow(this.gLo);
+    this.pLo = grow(this.pLo);
+    if (this.gHi !== null) this.gHi = grow(this.gHi);
+    if (this.pHi !== null) this.pHi = grow(this.pHi);
+    this.count = grow(this.count);
+  }
+
+  /** Adds `voxels` to the pair (gt not 0); at most one triple is appended (room must be reserved). */
+  add(gLo: number, gHi: number, pLo: number, pHi: number, voxels: number): void {
+    gLo |= 0;
+    gHi |= 0;
+    pLo |= 0;
+    pHi |= 0;
+    const s = (Math.imul(gLo ^ gHi, 0x9e3779b1) ^ Math.imul(pLo ^ pHi, 0x85ebca77)) >>> (32 - CACHE_BITS);
+    const keys = this.keys;
+    const k = s << 2;
+    if (keys[k] === gLo && keys[k + 2] === pLo && keys[k + 1] === gHi && keys[k + 3] === pHi) {
+      const sum = this.voxels[s] + voxels;
+      if (sum <= 0xffffffff) {
+        this.voxels[s] = sum;
+        return;
+      }
+    }
+    if (this.voxels[s] !== 0) this.append(s);
+    keys[k] = gLo;
+    keys[k + 1] = gHi;
+    keys[k + 2] = pLo;
+    keys[k + 3] = pHi;
+    this.voxels[s] = voxels;
+  }
+
+  /** Empties the cache into the triple list. */
+  flush(): void {
+    this.reserve(1 << CACHE_BITS);
+    for (let s = 0; s < 1 << CACHE_BITS; s++) {
+      if (this.voxels[s] === 0) continue;
+      this.append(s);
+      this.voxels[s] = 0;
+      this.keys.fill(0, s << 2, (s + 1) << 2);
+    }
+  }
+
+  private append(s: number): void {
+    const t = this.length++;
+    const k = s << 2;
+    this.gLo[t] = this.keys[k];
+    if (this.gHi !== null) this.gHi[t] = this.keys[k + 1];
+    this.pLo[t] = this.keys[k + 2];
+    if (this.pHi !== null) this.pHi[t] = this.keys[k + 3];
+    this.count[t] = this.voxels[s];
+  }
 }
+
+/**
+ * Runs of voxels [from, to) of two narrow arrays into `counts`. A run ends where gt, pred or the
+ * mask value changes, so gt 0 and mask 0 are tested once per run, not per voxel.
+ */
+function narrowRuns(gt: NarrowIds, pred: NarrowIds, mask: Mask, from: number, to: number, counts: PairCounts): void {
+  let cg = gt[from];
+  let cp = pred[from];
+  let cm = mask === null ? 1 : mask[from];
+  let start = from;
+  if (mask === null) {
+    for (let i = from + 1; i < to; i++) {
+      const g = gt[i];
+      const p = pred[i];
+      if (g === cg && p === cp) continue;
+      if (cg !== 0) counts.add(cg, 0, cp, 0, i - start);
+      start = i;
+      cg = g;
+      cp = p;
+    }
+  } else {
+    for (let i = from + 1; i < to; i++) {
+      const g = gt[i];
+      const p = pred[i];
+      const m = mask[i];
+      if (g === cg && p === cp && m === cm) continue;
+      if (cg !== 0 && cm !== 0) counts.add(cg, 0, cp, 0, i - start);
+      start = i;
+      cg = g;
+      cp = p;
+      cm = m;
+    }
+  }
+  if (cg !== 0 && cm !== 0) counts.add(cg, 0, cp, 0, to - start);
+}
+
+/**
+ * An id array as the scan reads it. `words`: its exact 32-bit words (uint64 as (lo, hi) pairs
+ * through a Uint32Array view). `keys`: one number per voxel, equal for equal ids — the id itself
+ * for narrow arrays; for uint64 the voxel's 8 bytes read as a float64 (one load instead of two).
+ * Equal doubles have equal bits except +0 = -0 (ids 0 and 2^63, told apart by the high word) and
+ * NaN ≠ NaN (such ids end a run at every voxel, which changes no count).
+ */
+interface IdLane {
+  keys: NarrowIds | Float64Array;
+  words: NarrowIds;
+  wide: boolean;
+}
+
+function laneOf(a: VoiLabelArray): IdLane {
+  if (a instanceof BigUint64Array) {
+    return {
+      keys: new Float64Array(a.buffer, a.byteOffset, a.length),
+      words: new Uint32Array(a.buffer, a.byteOffset, a.length * 2),
+      wide: true,
+    };
+  }
+  const words = a instanceof Int32Array ? new Uint32Array(a.buffer, a.byteOffset, a.length) : a;
+  return { keys: words, words, wide: false };
+}
+
+/** Adds the run [start, end) with the ids of voxel `start`, unless its gt is 0. */
+function addRun(gt: IdLane, pred: IdLane, start: number, end: number, counts: PairCounts): void {
+  const gw = gt.words;
+  const pw = pred.words;
+  const gLo = gt.wide ? gw[2 * start + LO] : gw[start];
+  const gHi = gt.wide ? gw[2 * start + HI] : 0;
+  if ((gLo | gHi) === 0) return;
+  const pLo = pred.wide ? pw[2 * start + LO] : pw[start];
+  const pHi = pred.wide ? pw[2 * start + HI] : 0;
+  counts.add(gLo, gHi, pLo, pHi, end - start);
+}
+
+/** As narrowRuns when gt or pred (or both) are uint64. */
+function wideRuns(gt: IdLane, pred: IdLane, mask: Mask, from: number, to: number, counts: PairCounts): void {
+  const gk = gt.keys;
+  const pk = pred.keys;
+  const gw = gt.words;
+  const pw = pred.words;
+  const gWide = gt.wide;
+  const pWide = pred.wide;
+  let cg = gk[from];
+  let cp = pk[from];
+  // high words of the run's ids, to tell ids 0 and 2^63 apart when their key is ±0
+  let cgHi = gWide ? gw[2 * from + HI] : 0;
+  let cpHi = pWide ? pw[2 * from + HI] : 0;
+  let cm = mask === null ? 1 : mask[from];
+  let start = from;
+  for (let i = from + 1; i < to; i++) {
+    const g = gk[i];
+    const p = pk[i];
+    const m = mask === null ? 1 : mask[i];
+    if (
+      g === cg &&
+      p === cp &&
+      m === cm &&
+      (cg !== 0 || !gWide || gw[2 * i + HI] === cgHi) &&
+      (cp !== 0 || !pWide || pw[2 * i + HI] === cpHi)
+    ) {
+      continue;
+    }
+    if (cm !== 0) addRun(gt, pred, start, i, counts);
+    start = i;
+    cg = g;
+    cp = p;
+    cm = m;
+    if (gWide) cgHi = gw[2 * i + HI];
+    if (pWide) cpHi = pw[2 * i + HI];
+  }
+  if (cm !== 0) addRun(gt, pred, start, to, counts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 3: indices, then entropies.
 
 function hash2(a: number, b: number): number {
   let h = Math.imul(a ^ 0x3c6ef372, 0x9e3779b1);
@@ -61,145 +274,8 @@ function hash2(a: number, b: number): number {
   return h;
 }
 
-/** Distinct (gt, pred) pairs with counts, gt/pred as dense indices, plus the number of each. */
-interface PairList {
-  g: Int32Array;
-  p: Int32Array;
-  c: Float64Array;
-  m: number;
-  nG: number;
-  nP: number;
-}
-
-/** Growable Int32 list. */
-class IntList {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Int32Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
-}
-
-/**
- * A dense rows × cols contingency table of Uint32 counts that remembers which cells are non-zero.
- */
-class DirectTable {
-  readonly cells: Uint32Array;
-  readonly nonzero = new IntList();
-  constructor(
-    readonly rows: number,
-    readonly cols: number,
-  ) {
-    this.cells = new Uint32Array(rows * cols);
-  }
-  add(k: number, count: number): void {
-    const old = this.cells[k];
-    if (old === 0) this.nonzero.push(k);
-    this.cells[k] = old + count;
-  }
-  toPairs(): PairList {
-    const m = this.nonzero.length;
-    const keys = this.nonzero.data;
-    const cols = this.cols;
-    const g = new Int32Array(m);
-    const p = new Int32Array(m);
-    const c = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      const k = keys[i];
-      const r = Math.floor(k / cols);
-      g[i] = r;
-      p[i] = k - r * cols;
-      c[i] = this.cells[k];
-    }
-    return { g, p, c, m, nG: this.rows, nP: cols };
-  }
-}
-
-/** Open-addressing (linear probing) table from a pair of dense ids to a count. */
-class PairHashTable {
-  private keys: Int32Array;
-  private counts: Float64Array;
-  private mask: number;
-  size = 0;
-
-  constructor(initialCapacity = 1 << 12) {
-    let cap = 16;
-    while (cap < initialCapacity) cap <<= 1;
-    this.keys = new Int32Array(cap * 2);
-    this.counts = new Float64Array(cap);
-    this.mask = cap - 1;
-  }
-
-  add(g: number, p: number, count: number): void {
-    const keys = this.keys;
-    const counts = this.counts;
-    const mask = this.mask;
-    let s = hash2(g, p) & mask;
-    for (;;) {
-      const k = s << 1;
-      if (counts[s] === 0) {
-        keys[k] = g;
-        keys[k + 1] = p;
-        counts[s] = count;
-        if (++this.size * 2 > counts.length) this.grow();
-        return;
-      }
-      if (keys[k] === g && keys[k + 1] === p) {
-        counts[s] += count;
-        return;
-      }
-      s = (s + 1) & mask;
-    }
-  }
-
-  private grow(): void {
-    const oldKeys = this.keys;
-    const oldCounts = this.counts;
-    const cap = oldCounts.length * 2;
-    const keys = new Int32Array(cap * 2);
-    const counts = new Float64Array(cap);
-    const mask = cap - 1;
-    for (let i = 0; i < oldCounts.length; i++) {
-      const c = oldCounts[i];
-      if (c === 0) continue;
-      const g = oldKeys[i << 1],
-        p = oldKeys[(i << 1) + 1];
-      let s = hash2(g, p) & mask;
-      while (counts[s] !== 0) s = (s + 1) & mask;
-      keys[s << 1] = g;
-      keys[(s << 1) + 1] = p;
-      counts[s] = c;
-    }
-    this.keys = keys;
-    this.counts = counts;
-    this.mask = mask;
-  }
-
-  toPairs(nG: number, nP: number): PairList {
-    const m = this.size;
-    const g = new Int32Array(m);
-    const p = new Int32Array(m);
-    const c = new Float64Array(m);
-    let j = 0;
-    for (let s = 0; s < this.counts.length; s++) {
-      const v = this.counts[s];
-      if (v === 0) continue;
-      g[j] = this.keys[s << 1];
-      p[j] = this.keys[(s << 1) + 1];
-      c[j] = v;
-      j++;
-    }
-    return { g, p, c, m, nG, nP };
-  }
-}
-
-/** Open-addressing map from a 64-bit id (two 32-bit words) to a dense index 0..size-1. */
-class DenseIndex {
+/** Open-addressing (linear probing) map from a 64-bit id (two 32-bit words) to 0..size-1. */
+class HashIndex {
   private keys: Int32Array;
   private ids: Int32Array; // dense index + 1; 0 = empty slot
   private mask: number;
@@ -212,8 +288,10 @@ class DenseIndex {
     this.mask = cap - 1;
   }
 
-  /** Dense index of (lo, hi), inserting it if new. */
+  /** Dense index of (lo, hi), inserting it as the next index if new. */
   indexOf(lo: number, hi: number): number {
+    lo |= 0;
+    hi |= 0;
     const keys = this.keys;
     const ids = this.ids;
     const mask = this.mask;
@@ -242,8 +320,8 @@ class DenseIndex {
     for (let i = 0; i < oldIds.length; i++) {
       const id = oldIds[i];
       if (id === 0) continue;
-      const lo = oldKeys[i << 1],
-        hi = oldKeys[(i << 1) + 1];
+      const lo = oldKeys[i << 1];
+      const hi = oldKeys[(i << 1) + 1];
       let s = hash2(lo, hi) & mask;
       while (ids[s] !== 0) s = (s + 1) & mask;
       keys[s << 1] = lo;
@@ -256,231 +334,78 @@ class DenseIndex {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Path 1: small non-negative ids, direct table over raw ids.
-
 /**
- * Ids of one array as a strided lane of 32-bit values: narrow arrays as they are (stride 1);
- * uint64 arrays whose high words are all 0 as their low words (stride 2).
+ * Turns the first `m` ids (lo words, plus hi words for uint64) into indices 0..k-1 in place and
+ * returns k. Narrow ids that are not too sparse are their own index (with gaps, no lookup at
+ * all); others are numbered in order of first appearance.
  */
-interface Lane {
-  data: NarrowLabelArray;
-  stride: number;
-  off: number;
-}
-
-/**
- * The lane and [min, max] of an array's ids, or null when they do not fit one 32-bit word
- * (uint64 with a non-zero high word).
- */
-function laneOf(a: VoiLabelArray): { lane: Lane; min: number; max: number } | null {
-  if (a instanceof BigUint64Array) {
-    const w = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
-    let max = 0;
-    let hiOr = 0;
-    for (let i = 0; i < w.length; i += 2) {
-      const v = w[i + LO];
-      hiOr |= w[i + HI];
-      if (v > max) max = v;
-    }
-    return hiOr === 0 ? { lane: { data: w, stride: 2, off: LO }, min: 0, max } : null;
-  }
+function toIndices(lo: Uint32Array, hi: Uint32Array | null, m: number): number {
   let max = 0;
-  let min = 0;
-  if (a instanceof Int32Array) {
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i];
-      if (v > max) max = v;
-      else if (v < min) min = v;
-    }
-  } else {
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i];
-      if (v > max) max = v;
-    }
-  }
-  return { lane: { data: a, stride: 1, off: 0 }, min, max };
+  let hiOr = 0;
+  for (let t = 0; t < m; t++) if (lo[t] > max) max = lo[t];
+  if (hi !== null) for (let t = 0; t < m; t++) hiOr |= hi[t];
+  if (hiOr === 0 && max < Math.max(1 << 16, Math.min(MAX_DIRECT_ID, 4 * m))) return max + 1;
+
+  const index = new HashIndex();
+  for (let t = 0; t < m; t++) lo[t] = index.indexOf(lo[t], hi === null ? 0 : hi[t]);
+  return index.size;
 }
 
-/** Rows are gt - 1 (gt 0 is never counted), columns are pred ids. Unit strides. */
-function countRaw(gt: NarrowLabelArray, pred: NarrowLabelArray, mask: Mask, table: DirectTable): void {
-  const n = gt.length;
-  const cols = table.cols;
-  let cg = 0;
-  let cp = 0;
-  let run = 0;
-  if (mask === null) {
-    for (let i = 0; i < n; i++) {
-      const g = gt[i];
-      if (g === 0) continue;
-      const p = pred[i];
-      if (g === cg && p === cp) {
-        run++;
-        continue;
-      }
-      if (run > 0) table.add((cg - 1) * cols + cp, run);
-      cg = g;
-      cp = p;
-      run = 1;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const g = gt[i];
-      if (g === 0 || mask[i] === 0) continue;
-      const p = pred[i];
-      if (g === cg && p === cp) {
-        run++;
-        continue;
-      }
-      if (run > 0) table.add((cg - 1) * cols + cp, run);
-      cg = g;
-      cp = p;
-      run = 1;
-    }
-  }
-  // cg is never 0 once a run started, so `run > 0` is the only "pair pending" flag needed.
-  if (run > 0) table.add((cg - 1) * cols + cp, run);
-}
-
-/** As countRaw, for lanes with any stride (uint64 arrays holding 32-bit ids). */
-function countRawStrided(gt: Lane, pred: Lane, mask: Mask, n: number, table: DirectTable): void {
-  const gd = gt.data,
-    gs = gt.stride,
-    go = gt.off;
-  const pd = pred.data,
-    ps = pred.stride,
-    po = pred.off;
-  const cols = table.cols;
-  let cg = 0;
-  let cp = 0;
-  let run = 0;
-  for (let i = 0; i < n; i++) {
-    const g = gd[i * gs + go];
-    if (g === 0) continue;
-    if (mask !== null && mask[i] === 0) continue;
-    const p = pd[i * ps + po];
-    if (g === cg && p === cp) {
-      run++;
-      continue;
-    }
-    if (run > 0) table.add((cg - 1) * cols + cp, run);
-    cg = g;
-    cp = p;
-    run = 1;
-  }
-  if (run > 0) table.add((cg - 1) * cols + cp, run);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Path 2: any ids, relabelled to dense indices through DenseIndex.
-
-/** A label array as 32-bit words: uint64 arrays as (lo, hi) pairs, others one word per id. */
-interface Words {
-  data: NarrowLabelArray;
-  wide: boolean;
-}
-
-function asWords(a: VoiLabelArray): Words {
-  if (a instanceof BigUint64Array) {
-    return { data: new Uint32Array(a.buffer, a.byteOffset, a.length * 2), wide: true };
-  }
-  return { data: a, wide: false };
-}
-
-/** Relabels both arrays to dense ids on the fly and counts runs of equal pairs into `table`. */
-function countDense(
-  gt: Words,
-  pred: Words,
-  mask: Mask,
-  n: number,
-  gIndex: DenseIndex,
-  pIndex: DenseIndex,
-  table: PairHashTable,
-): void {
-  const gd = gt.data,
-    pd = pred.data;
-  const gWide = gt.wide,
-    pWide = pred.wide;
-  // last seen raw ids and their dense indices, per array
-  let gLo = 0,
-    gHi = 0,
-    gIdx = -1;
-  let pLo = 0,
-    pHi = 0,
-    pIdx = -1;
-  // current run of equal dense pairs
-  let cg = -1,
-    cp = -1,
-    run = 0;
-  for (let i = 0; i < n; i++) {
-    let lo: number, hi: number;
-    if (gWide) {
-      lo = gd[2 * i + LO] | 0;
-      hi = gd[2 * i + HI] | 0;
-    } else {
-      lo = gd[i] | 0;
-      hi = 0;
-    }
-    if ((lo | hi) === 0) continue;
-    if (mask !== null && mask[i] === 0) continue;
-    if (gIdx < 0 || lo !== gLo || hi !== gHi) {
-      gIdx = gIndex.indexOf(lo, hi);
-      gLo = lo;
-      gHi = hi;
-    }
-    if (pWide) {
-      lo = pd[2 * i + LO] | 0;
-      hi = pd[2 * i + HI] | 0;
-    } else {
-      lo = pd[i] | 0;
-      hi = 0;
-    }
-    if (pIdx < 0 || lo !== pLo || hi !== pHi) {
-      pIdx = pIndex.indexOf(lo, hi);
-      pLo = lo;
-      pHi = hi;
-    }
-    if (gIdx === cg && pIdx === cp) {
-      run++;
-      continue;
-    }
-    if (run > 0) table.add(cg, cp, run);
-    cg = gIdx;
-    cp = pIdx;
-    run = 1;
-  }
-  if (run > 0) table.add(cg, cp, run);
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/** Conditional entropies (bits) from the distinct pairs. */
-function entropies(pairs: PairList): VoiResult {
-  const { g, p, c, m } = pairs;
-  const gCount = new Float64Array(pairs.nG);
-  const pCount = new Float64Array(pairs.nP);
+/** Conditional entropies (bits) of m (gt, pred, voxels) triples, gt in [0, nG), pred in [0, nP). */
+function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number, nG: number, nP: number): VoiResult {
+  const gCount = new Float64Array(nG);
+  const pCount = new Float64Array(nP);
+  const bucketStart = new Int32Array(nG + 1);
   let total = 0;
-  for (let i = 0; i < m; i++) {
-    gCount[g[i]] += c[i];
-    pCount[p[i]] += c[i];
-    total += c[i];
+  for (let t = 0; t < m; t++) {
+    const c = count[t];
+    gCount[g[t]] += c;
+    pCount[p[t]] += c;
+    bucketStart[g[t] + 1]++;
+    total += c;
   }
-  if (total === 0) return { voiSplit: 0, voiMerge: 0, voi: 0 };
+  if (total === 0) return ZERO;
+  for (let k = 0; k < nG; k++) bucketStart[k + 1] += bucketStart[k];
+
+  // Counting sort of the triples by gt: their pred and voxels, gt segment after gt segment.
+  const next = bucketStart.slice(0, nG);
+  const sortedP = new Uint32Array(m);
+  const sortedCount = new Uint32Array(m);
+  for (let t = 0; t < m; t++) {
+    const j = next[g[t]]++;
+    sortedP[j] = p[t];
+    sortedCount[j] = count[t];
+  }
+
   // H(pred|gt) = -Σ p(g,p) log2(p(g,p)/p(g)) = Σ c log2(a_g / c) / N: every term is ≥ 0 and
   // exactly 0 when a gt segment lies in one pred segment (likewise for H(gt|pred)).
+  const overlap = new Float64Array(nP); // voxels of the current gt segment per pred; 0 between
+  const predSeen = new Int32Array(nP);
   let split = 0;
   let merge = 0;
-  for (let i = 0; i < m; i++) {
-    const ci = c[i];
-    const a = gCount[g[i]];
-    const b = pCount[p[i]];
-    if (a !== ci) split += ci * Math.log2(a / ci);
-    if (b !== ci) merge += ci * Math.log2(b / ci);
+  for (let k = 0; k < nG; k++) {
+    const a = gCount[k];
+    let np = 0;
+    for (let j = bucketStart[k], e = bucketStart[k + 1]; j < e; j++) {
+      const q = sortedP[j];
+      if (overlap[q] === 0) predSeen[np++] = q;
+      overlap[q] += sortedCount[j];
+    }
+    for (let v = 0; v < np; v++) {
+      const q = predSeen[v];
+      const c = overlap[q];
+      overlap[q] = 0;
+      const b = pCount[q];
+      if (a !== c) split += c * Math.log2(a / c);
+      if (b !== c) merge += c * Math.log2(b / c);
+    }
   }
   split /= total;
   merge /= total;
   return { voiSplit: split, voiMerge: merge, voi: split + merge };
 }
+
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Variation of information of `pred` against `gt` (same length, any layout: only voxel-wise
@@ -496,35 +421,26 @@ export function variationOfInformation(gt: VoiLabelArray, pred: VoiLabelArray, o
     throw new Error(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
   }
   const n = gt.length;
-  const limit = directLimit(n);
-
-  const gRange = laneOf(gt);
-  const pRange = gRange === null ? null : laneOf(pred);
-  if (
-    gRange !== null &&
-    pRange !== null &&
-    gRange.min >= 0 &&
-    pRange.min >= 0 &&
-    gRange.max * (pRange.max + 1) <= limit
-  ) {
-    if (gRange.max === 0) return { voiSplit: 0, voiMerge: 0, voi: 0 };
-    const table = new DirectTable(gRange.max, pRange.max + 1);
-    if (gRange.lane.stride === 1 && pRange.lane.stride === 1) {
-      countRaw(gRange.lane.data, pRange.lane.data, mask, table);
-    } else {
-      countRawStrided(gRange.lane, pRange.lane, mask, n, table);
+  const gl = laneOf(gt);
+  const pl = laneOf(pred);
+  const wide = gl.wide || pl.wide;
+  const counts = new PairCounts(gl.wide, pl.wide);
+  for (let from = 0; from < n; from += BLOCK) {
+    const to = Math.min(n, from + BLOCK);
+    counts.reserve(to - from);
+    if (wide) wideRuns(gl, pl, mask, from, to, counts);
+    else narrowRuns(gl.words, pl.words, mask, from, to, counts);
+    if (from === 0 && to < n) {
+      // Data without runs (noise) leaves about one triple per voxel: size the list once, from
+      // the first block, rather than growing (copying, touching new pages) again and again.
+      const expected = (counts.length / to) * n * 1.15;
+      counts.reserve(Math.min(n + (1 << CACHE_BITS), Math.ceil(expected)) - counts.length);
     }
-    return entropies(table.toPairs());
   }
-
-  // One pass: dense ids on the fly, runs of equal pairs into an open-addressing pair table.
-  const gw = asWords(gt);
-  const pw = asWords(pred);
-  const gIndex = new DenseIndex();
-  const pIndex = new DenseIndex();
-  const table = new PairHashTable();
-  countDense(gw, pw, mask, n, gIndex, pIndex, table);
-  const nG = gIndex.size;
-  const nP = pIndex.size;
-  return entropies(table.toPairs(nG, nP));
+  counts.flush();
+  const m = counts.length;
+  if (m === 0) return ZERO;
+  const nG = toIndices(counts.gLo, counts.gHi, m);
+  const nP = toIndices(counts.pLo, counts.pHi, m);
+  return entropies(counts.gLo, counts.pLo, counts.count, m, nG, nP);
 }

@@ -55,7 +55,7 @@ const HI = LITTLE_ENDIAN ? 1 : 0;
 /** Voxels scanned between two checks of the triple list's capacity (a voxel adds at most one). */
 const BLOCK = 1 << 16;
 
-/** log2 of the pair cache's entries (4,096: 80 kB, in L1/L2). */
+/** log2 of the pair cache's entries (4,096: 64 kB, 128 kB for uint64; in L2). */
 const CACHE_BITS = 12;
 
 /** Ids below this are their own index when dense enough; others go through a hash. */
@@ -76,16 +76,21 @@ class PairCounts {
   pLo: Uint32Array = new Uint32Array(BLOCK);
   gHi: Uint32Array | null;
   pHi: Uint32Array | null;
-  /** Voxels of the triple; a pair with more than 2^32 - 1 voxels is split over several triples. */
+  /** Voxels of the triple; a pair with more than 2^31 - 1 voxels is split over several triples. */
   count: Uint32Array = new Uint32Array(BLOCK);
 
-  /** Cache entry s: keys[4s..4s+3] = gt lo, gt hi, pred lo, pred hi; gt is never 0 in a used entry. */
-  private readonly keys = new Int32Array(4 << CACHE_BITS);
-  private readonly voxels = new Uint32Array(1 << CACHE_BITS); // 0 = empty entry
+  /**
+   * Cache entries of `stride` words: gt lo, pred lo, voxels (0 = empty entry), and for uint64
+   * input gt hi, pred hi. One array, so that an entry is one cache line and one bounds check.
+   */
+  private readonly cache: Int32Array;
+  private readonly stride: number;
 
   constructor(gWide: boolean, pWide: boolean) {
     this.gHi = gWide ? new Uint32Array(BLOCK) : null;
     this.pHi = pWide ? new Uint32Array(BLOCK) : null;
+    this.stride = gWide || pWide ? 8 : 4;
+    this.cache = new Int32Array(this.stride << CACHE_BITS);
   }
 
   /** Makes room for `extra` more triples. */
@@ -105,49 +110,72 @@ class PairCounts {
     this.count = grow(this.count);
   }
 
-  /** Adds `voxels` to the pair (gt not 0); at most one triple is appended (room must be reserved). */
-  add(gLo: number, gHi: number, pLo: number, pHi: number, voxels: number): void {
+  /**
+   * Adds `voxels` (≤ {@link BLOCK}) to the pair of narrow ids (gt not 0); appends at most one
+   * triple (room must be reserved).
+   */
+  addNarrow(g: number, p: number, voxels: number): void {
+    g |= 0;
+    p |= 0;
+    const cache = this.cache;
+    const k = ((Math.imul(g, 0x9e3779b1) ^ Math.imul(p, 0x85ebca77)) >>> (32 - CACHE_BITS)) << 2;
+    if (cache[k] === g && cache[k + 1] === p) {
+      const sum = cache[k + 2] + voxels;
+      if (sum <= 0x7fffffff) {
+        cache[k + 2] = sum;
+        return;
+      }
+    }
+    if (cache[k + 2] !== 0) this.append(k);
+    cache[k] = g;
+    cache[k + 1] = p;
+    cache[k + 2] = voxels;
+  }
+
+  /** As addNarrow, for ids as (lo, hi) words (a PairCounts made for uint64 input). */
+  addWide(gLo: number, gHi: number, pLo: number, pHi: number, voxels: number): void {
     gLo |= 0;
     gHi |= 0;
     pLo |= 0;
     pHi |= 0;
-    const s = (Math.imul(gLo ^ gHi, 0x9e3779b1) ^ Math.imul(pLo ^ pHi, 0x85ebca77)) >>> (32 - CACHE_BITS);
-    const keys = this.keys;
-    const k = s << 2;
-    if (keys[k] === gLo && keys[k + 2] === pLo && keys[k + 1] === gHi && keys[k + 3] === pHi) {
-      const sum = this.voxels[s] + voxels;
-      if (sum <= 0xffffffff) {
-        this.voxels[s] = sum;
+    const cache = this.cache;
+    const h =
+      Math.imul(gLo ^ Math.imul(gHi, 0x27d4eb2f), 0x9e3779b1) ^ Math.imul(pLo ^ Math.imul(pHi, 0x165667b1), 0x85ebca77);
+    const k = (h >>> (32 - CACHE_BITS)) << 3;
+    if (cache[k] === gLo && cache[k + 1] === pLo && cache[k + 3] === gHi && cache[k + 4] === pHi) {
+      const sum = cache[k + 2] + voxels;
+      if (sum <= 0x7fffffff) {
+        cache[k + 2] = sum;
         return;
       }
     }
-    if (this.voxels[s] !== 0) this.append(s);
-    keys[k] = gLo;
-    keys[k + 1] = gHi;
-    keys[k + 2] = pLo;
-    keys[k + 3] = pHi;
-    this.voxels[s] = voxels;
+    if (cache[k + 2] !== 0) this.append(k);
+    cache[k] = gLo;
+    cache[k + 1] = pLo;
+    cache[k + 3] = gHi;
+    cache[k + 4] = pHi;
+    cache[k + 2] = voxels;
   }
 
   /** Empties the cache into the triple list. */
   flush(): void {
     this.reserve(1 << CACHE_BITS);
-    for (let s = 0; s < 1 << CACHE_BITS; s++) {
-      if (this.voxels[s] === 0) continue;
-      this.append(s);
-      this.voxels[s] = 0;
-      this.keys.fill(0, s << 2, (s + 1) << 2);
+    for (let k = 0; k < this.cache.length; k += this.stride) {
+      if (this.cache[k + 2] === 0) continue;
+      this.append(k);
     }
+    this.cache.fill(0);
   }
 
-  private append(s: number): void {
+  /** Appends the cache entry at word k. */
+  private append(k: number): void {
     const t = this.length++;
-    const k = s << 2;
-    this.gLo[t] = this.keys[k];
-    if (this.gHi !== null) this.gHi[t] = this.keys[k + 1];
-    this.pLo[t] = this.keys[k + 2];
-    if (this.pHi !== null) this.pHi[t] = this.keys[k + 3];
-    this.count[t] = this.voxels[s];
+    const cache = this.cache;
+    this.gLo[t] = cache[k];
+    this.pLo[t] = cache[k + 1];
+    this.count[t] = cache[k + 2];
+    if (this.gHi !== null) this.gHi[t] = cache[k + 3];
+    if (this.pHi !== null) this.pHi[t] = cache[k + 4];
   }
 }
 
@@ -165,7 +193,7 @@ function narrowRuns(gt: NarrowIds, pred: NarrowIds, mask: Mask, from: number, to
       const g = gt[i];
       const p = pred[i];
       if (g === cg && p === cp) continue;
-      if (cg !== 0) counts.add(cg, 0, cp, 0, i - start);
+      if (cg !== 0) counts.addNarrow(cg, cp, i - start);
       start = i;
       cg = g;
       cp = p;
@@ -176,14 +204,14 @@ function narrowRuns(gt: NarrowIds, pred: NarrowIds, mask: Mask, from: number, to
       const p = pred[i];
       const m = mask[i];
       if (g === cg && p === cp && m === cm) continue;
-      if (cg !== 0 && cm !== 0) counts.add(cg, 0, cp, 0, i - start);
+      if (cg !== 0 && cm !== 0) counts.addNarrow(cg, cp, i - start);
       start = i;
       cg = g;
       cp = p;
       cm = m;
     }
   }
-  if (cg !== 0 && cm !== 0) counts.add(cg, 0, cp, 0, to - start);
+  if (cg !== 0 && cm !== 0) counts.addNarrow(cg, cp, to - start);
 }
 
 /**
@@ -220,7 +248,7 @@ function addRun(gt: IdLane, pred: IdLane, start: number, end: number, counts: Pa
   if ((gLo | gHi) === 0) return;
   const pLo = pred.wide ? pw[2 * start + LO] : pw[start];
   const pHi = pred.wide ? pw[2 * start + HI] : 0;
-  counts.add(gLo, gHi, pLo, pHi, end - start);
+  counts.addWide(gLo, gHi, pLo, pHi, end - start);
 }
 
 /** As narrowRuns when gt or pred (or both) are uint64. */

@@ -379,6 +379,13 @@ function toIndices(lo: Uint32Array, hi: Uint32Array | null, m: number): number {
   return index.size;
 }
 
+/** x log2 x for x = 0..1023 (x·log2 x of a count: most pairs of noisy data have small counts). */
+const X_LOG2_X = Float64Array.from({ length: 1024 }, (_, x) => (x === 0 ? 0 : x * Math.log2(x)));
+
+function xLog2X(x: number): number {
+  return x < 1024 ? X_LOG2_X[x] : x * Math.log2(x);
+}
+
 /** Conditional entropies (bits) of m (gt, pred, voxels) triples, gt in [0, nG), pred in [0, nP). */
 function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number, nG: number, nP: number): VoiResult {
   const gCount = new Float64Array(nG);
@@ -405,29 +412,38 @@ function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number
     sortedCount[j] = count[t];
   }
 
-  // H(pred|gt) = -Σ p(g,p) log2(p(g,p)/p(g)) = Σ c log2(a_g / c) / N: every term is ≥ 0 and
-  // exactly 0 when a gt segment lies in one pred segment (likewise for H(gt|pred)).
+  // With c the voxels of a pair (g, p), a and b those of segments g and p, and N in all:
+  //   N·H(pred|gt) = Σ_g (a log2 a − Σ_p c log2 c),   N·H(gt|pred) = Σ_p (b log2 b − Σ_g c log2 c).
+  // One log per distinct pair (none for the many small counts: a table). A segment that lies in
+  // one segment of the other side adds exactly 0 and is skipped, so such a segmentation scores
+  // exactly 0.
   const overlap = new Float64Array(nP); // voxels of the current gt segment per pred; 0 between
   const predSeen = new Int32Array(nP);
+  const predSplit = new Uint8Array(nP); // 1: the pred segment overlaps several gt segments
   let split = 0;
   let merge = 0;
   for (let k = 0; k < nG; k++) {
-    const a = gCount[k];
     let np = 0;
     for (let j = bucketStart[k], e = bucketStart[k + 1]; j < e; j++) {
       const q = sortedP[j];
       if (overlap[q] === 0) predSeen[np++] = q;
       overlap[q] += sortedCount[j];
     }
+    let pairTerms = 0;
     for (let v = 0; v < np; v++) {
       const q = predSeen[v];
       const c = overlap[q];
       overlap[q] = 0;
-      const b = pCount[q];
-      if (a !== c) split += c * Math.log2(a / c);
-      if (b !== c) merge += c * Math.log2(b / c);
+      const cLogC = xLog2X(c);
+      pairTerms += cLogC;
+      if (c !== pCount[q]) {
+        merge -= cLogC;
+        predSplit[q] = 1;
+      }
     }
+    if (np > 1) split += xLog2X(gCount[k]) - pairTerms;
   }
+  for (let q = 0; q < nP; q++) if (predSplit[q] !== 0) merge += xLog2X(pCount[q]);
   split /= total;
   merge /= total;
   return { voiSplit: split, voiMerge: merge, voi: split + merge };

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import { roi, roiIsEmpty, roiIsMultipleOf, type Roi } from '../roi.js';
+import { roi, roiIsEmpty, roiIsMultipleOf, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop } from '../types.js';
 
 export interface PredictOptions {
@@ -105,7 +105,7 @@ export async function predictCrop(
         `aligned to ${crop.name}'s voxel size [${vs.join(', ')}]`,
     );
   }
-  const shape = region.shape.map((s, i) => s / vs[i]!);
+  const shape = roiVoxelShape(region, vs);
   const starts = shape.map((n, i) => tileStarts(n, keep[i]!));
   const tiles: number[][] = [];
   for (const z of starts[0]!) for (const y of starts[1]!) for (const x of starts[2]!) tiles.push([z, y, x]);
@@ -133,7 +133,9 @@ export async function predictCrop(
       prefetched = null;
       if (i + batchSize < tiles.length) prefetched = pending = readBatch(i + batchSize);
       const batch = new Float32Array(raws.length * inVoxels);
-      raws.forEach((r, b) => batch.set(r, b * inVoxels));
+      raws.forEach((r, b) => {
+        batch.set(r, b * inVoxels);
+      });
       const out = tf.tidy(
         () => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor,
       );

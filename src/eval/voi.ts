@@ -26,8 +26,8 @@
  * A contingency table indexed by (gt, pred) instead would miss the cache on almost every run.
  */
 
-/** Label arrays accepted by {@link variationOfInformation}. */
-export type VoiLabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | BigUint64Array;
+import { OptionsError } from '../errors.js';
+import type { LabelArray } from '../types.js';
 
 export interface VoiOptions {
   /** 0 = unknown voxel (not scored); any other value = known. Same length as gt. */
@@ -227,7 +227,7 @@ interface IdLane {
   wide: boolean;
 }
 
-function laneOf(a: VoiLabelArray): IdLane {
+function laneOf(a: LabelArray): IdLane {
   if (a instanceof BigUint64Array) {
     return {
       keys: new Float64Array(a.buffer, a.byteOffset, a.length),
@@ -303,7 +303,7 @@ function hash2(a: number, b: number): number {
 }
 
 /** Open-addressing (linear probing) map from a 64-bit id (two 32-bit words) to 0..size-1. */
-class HashIndex {
+class DenseIndex {
   private keys: Int32Array;
   private ids: Int32Array; // dense index + 1; 0 = empty slot
   private mask: number;
@@ -374,7 +374,7 @@ function toIndices(lo: Uint32Array, hi: Uint32Array | null, m: number): number {
   if (hi !== null) for (let t = 0; t < m; t++) hiOr |= hi[t];
   if (hiOr === 0 && max < Math.max(1 << 16, Math.min(MAX_DIRECT_ID, 4 * m))) return max + 1;
 
-  const index = new HashIndex();
+  const index = new DenseIndex();
   for (let t = 0; t < m; t++) lo[t] = index.indexOf(lo[t], hi === null ? 0 : hi[t]);
   return index.size;
 }
@@ -456,13 +456,13 @@ function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number
  * correspondence matters). Voxels with gt = 0 or mask = 0 are ignored; with no voxel left, all
  * scores are 0.
  */
-export function variationOfInformation(gt: VoiLabelArray, pred: VoiLabelArray, options: VoiOptions = {}): VoiResult {
+export function variationOfInformation(gt: LabelArray, pred: LabelArray, options: VoiOptions = {}): VoiResult {
   if (gt.length !== pred.length) {
-    throw new Error(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
+    throw new OptionsError(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
   }
   const mask = options.mask ?? null;
   if (mask !== null && mask.length !== gt.length) {
-    throw new Error(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
+    throw new OptionsError(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
   }
   const n = gt.length;
   const gl = laneOf(gt);

@@ -6,7 +6,7 @@
 import { DataFormatError } from '../errors.js';
 import { cOrderStrides, fillBox } from './gather.js';
 import { normalizeRaw, type Normalization } from './normalize.js';
-import { roiIntersect, roiIsEmpty, roiToString, type Roi } from '../roi.js';
+import { roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import type { ZarrVolume } from './volume.js';
 
@@ -51,11 +51,11 @@ export class ZarrCrop implements Crop {
       this.labels.read(labelsRoi) as Promise<LabelArray>,
       this.mask ? this.mask.read(labelsRoi) : Promise.resolve(null),
     ]);
-    const labelShape = labelsRoi.shape.map((s, i) => s / this.voxelSize[i]!);
+    const labelShape = roiVoxelShape(labelsRoi, this.voxelSize);
     const mask = knownMask(labelsRoi, this.labels.roi, this.voxelSize, labelShape, maskStored);
     return {
       raw: normalizeRaw(rawStored, this.normalization),
-      rawShape: [...roi.shape.map((s, i) => s / this.voxelSize[i]!), this.raw.channels],
+      rawShape: [...roiVoxelShape(roi, this.voxelSize), this.raw.channels],
       labels,
       mask,
       labelShape,
@@ -65,7 +65,7 @@ export class ZarrCrop implements Crop {
 
 export async function readKnownMask(crop: ZarrCrop, labelsRoi: Roi): Promise<Uint8Array> {
   const stored = crop.mask ? await crop.mask.read(labelsRoi) : null;
-  const shape = labelsRoi.shape.map((s, i) => s / crop.voxelSize[i]!);
+  const shape = roiVoxelShape(labelsRoi, crop.voxelSize);
   return knownMask(labelsRoi, crop.labels.roi, crop.voxelSize, shape, stored);
 }
 
@@ -81,13 +81,7 @@ function knownMask(
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);
-  fillBox(
-    mask,
-    cOrderStrides(shape),
-    lo,
-    inside.shape.map((s, i) => s / voxelSize[i]!),
-    1,
-  );
+  fillBox(mask, cOrderStrides(shape), lo, roiVoxelShape(inside, voxelSize), 1);
   if (stored !== null) {
     for (let v = 0; v < mask.length; v++) if (mask[v] && !(stored as Uint8Array)[v]) mask[v] = 0;
   }

@@ -261,21 +261,20 @@ function wideRuns(gt: IdLane, pred: IdLane, mask: Mask, from: number, to: number
   const pWide = pred.wide;
   let cg = gk[from];
   let cp = pk[from];
-  // high words of the run's ids, to tell ids 0 and 2^63 apart when their key is ±0
+  let cm = mask === null ? 1 : mask[from];
+  // A uint64 key ±0 is id 0 or 2^63: while the run's key is, the high words tell them apart.
   let cgHi = gWide ? gw[2 * from + HI] : 0;
   let cpHi = pWide ? pw[2 * from + HI] : 0;
-  let cm = mask === null ? 1 : mask[from];
+  let zeroKey = (gWide && cg === 0) || (pWide && cp === 0);
   let start = from;
   for (let i = from + 1; i < to; i++) {
     const g = gk[i];
     const p = pk[i];
-    const m = mask === null ? 1 : mask[i];
     if (
       g === cg &&
       p === cp &&
-      m === cm &&
-      (cg !== 0 || !gWide || gw[2 * i + HI] === cgHi) &&
-      (cp !== 0 || !pWide || pw[2 * i + HI] === cpHi)
+      (mask === null || mask[i] === cm) &&
+      (!zeroKey || ((!gWide || gw[2 * i + HI] === cgHi) && (!pWide || pw[2 * i + HI] === cpHi)))
     ) {
       continue;
     }
@@ -283,9 +282,10 @@ function wideRuns(gt: IdLane, pred: IdLane, mask: Mask, from: number, to: number
     start = i;
     cg = g;
     cp = p;
-    cm = m;
-    if (gWide) cgHi = gw[2 * i + HI];
-    if (pWide) cpHi = pw[2 * i + HI];
+    cm = mask === null ? 1 : mask[i];
+    cgHi = gWide ? gw[2 * i + HI] : 0;
+    cpHi = pWide ? pw[2 * i + HI] : 0;
+    zeroKey = (gWide && cg === 0) || (pWide && cp === 0);
   }
   if (cm !== 0) addRun(gt, pred, start, to, counts);
 }

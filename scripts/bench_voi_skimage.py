@@ -18,7 +18,8 @@ Prints JSON: timings (median of runs, seconds) and the VOI values.
 
 `--serve`: builds the VOI volumes once, then times one call per request for bench/voi.ts, which
 alternates its own calls with these so that both see the same machine load. Requests are lines
-on stdin, `voi` or `noise`; each answer is one JSON line {"s": seconds, "split": .., "merge": ..}.
+on stdin, `voi` or `noise`; each answer is one JSON line {"s": wall seconds, "cpu_s": CPU seconds
+of this process, "split": .., "merge": ..}.
 """
 import json
 import sys
@@ -71,10 +72,10 @@ def serve():
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         gt, pred = volumes[line.strip()]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         vi = variation_of_information(gt, pred)
-        s = time.perf_counter() - t0
-        print(json.dumps({"s": s, "split": float(vi[0]), "merge": float(vi[1])}), flush=True)
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(json.dumps({"s": s, "cpu_s": cpu, "split": float(vi[0]), "merge": float(vi[1])}), flush=True)
 
 
 def main():

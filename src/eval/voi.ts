@@ -6,16 +6,17 @@
  *   voiSplit = H(pred | gt)   (over-segmentation)
  *   voiMerge = H(gt | pred)   (under-segmentation)
  *
- * Ids are compared by their exact bit patterns: uint64 ids (BigUint64Array) are read as two
- * 32-bit halves through a Uint32Array view, never through Number or BigInt, so ids above 2^53
- * never collide and no voxel allocates. Int32 ids are read as their uint32 bit patterns.
+ * Ids are compared by their exact bit patterns, never through Number or BigInt, so ids above 2^53
+ * never collide and no voxel allocates: uint64 ids (BigUint64Array) are taken as two 32-bit
+ * words through a Uint32Array view, and compared voxel to voxel as their 8 bytes read as one
+ * float64 ({@link IdLane}); Int32 ids are read as their uint32 bit patterns.
  *
  * Strategy: typed arrays only (no Map, no BigInt), one sequential scan over the voxels, every
  * random access in cache, little fresh memory (touching a new page costs about as much as
  * scanning a thousand voxels).
- *  1. The scan finds runs of one (gt, pred) pair (segmentations come in runs along x: about 10 %
- *     of the voxels start one) and drops those with gt 0 or mask 0, so per voxel it only loads
- *     and compares.
+ *  1. The scan finds runs of one (gt, pred) pair (segmentations come in runs along x: in the
+ *     benchmark volumes 9 % of the voxels start one) and drops those with gt 0 or mask 0, so per
+ *     voxel it only loads and compares.
  *  2. Each run is added to a small direct-mapped cache of pair counts ({@link PairCounts}); an
  *     entry pushed out by another pair is appended to a list of (gt, pred, voxels) triples. A
  *     segment pair recurs row after row, so the list holds a few % of the runs; a pair may occur

@@ -180,39 +180,133 @@ class PairCounts {
   }
 }
 
+/** Scratch for {@link twice}. */
+const TWICE_WORDS = new Uint32Array(2);
+const TWICE_DOUBLE = new Float64Array(TWICE_WORDS.buffer);
+
+/** The float64 whose two 32-bit words are both v: what a pair of voxels with id v reads as. */
+function twice(v: number): number {
+  TWICE_WORDS[0] = v;
+  TWICE_WORDS[1] = v;
+  return TWICE_DOUBLE[0] as number;
+}
+
 /**
- * Runs of voxels [from, to) of two narrow arrays into `counts`. A run ends where gt, pred or the
- * mask value changes, so gt 0 and mask 0 are tested once per run, not per voxel.
+ * A narrow id array as the scan reads it: the ids, and for 8-byte aligned Uint32Arrays the same
+ * memory as float64s, one per pair of voxels, so that the inside of a run costs one load per two
+ * voxels. Equal doubles have equal bits except +0 = -0 (pairs (0, 0) and (0, 2^31): zero runs
+ * compare words instead) and NaN ≠ NaN (such ids are scanned one voxel at a time).
  */
-function narrowRuns(gt: NarrowIds, pred: NarrowIds, mask: Mask, from: number, to: number, counts: PairCounts): void {
-  let cg = gt[from];
-  let cp = pred[from];
-  let cm = mask === null ? 1 : mask[from];
-  let start = from;
-  if (mask === null) {
-    for (let i = from + 1; i < to; i++) {
-      const g = gt[i];
-      const p = pred[i];
-      if (g === cg && p === cp) continue;
-      if (cg !== 0) counts.addNarrow(cg, cp, i - start);
-      start = i;
-      cg = g;
-      cp = p;
+interface NarrowLane {
+  ids: NarrowIds;
+  pairs: Float64Array | null;
+}
+
+function narrowLane(ids: NarrowIds): NarrowLane {
+  const pairs =
+    ids instanceof Uint32Array && ids.byteOffset % 8 === 0
+      ? new Float64Array(ids.buffer, ids.byteOffset, ids.length >>> 1)
+      : null;
+  return { ids, pairs };
+}
+
+/** The first index in [i, to) whose id (in a, a2 of a {@link NarrowLane}) is not v, or `to`. */
+function nextChange(a: NarrowIds, a2: Float64Array | null, i: number, to: number, v: number): number {
+  if (a2 !== null) {
+    if ((i & 1) === 1) {
+      if (i >= to || a[i] !== v) return i;
+      i++;
     }
-  } else {
-    for (let i = from + 1; i < to; i++) {
-      const g = gt[i];
-      const p = pred[i];
-      const m = mask[i];
-      if (g === cg && p === cp && m === cm) continue;
-      if (cg !== 0 && cm !== 0) counts.addNarrow(cg, cp, i - start);
-      start = i;
-      cg = g;
-      cp = p;
-      cm = m;
+    const rv = twice(v);
+    const jEnd = to >>> 1;
+    let j = i >>> 1;
+    if (rv !== 0 && !Number.isNaN(rv)) {
+      while (j < jEnd && a2[j] === rv) j++;
+    } else if (v === 0) {
+      while (j < jEnd && ((a[2 * j] as number) | (a[2 * j + 1] as number)) === 0) j++;
+    }
+    i = j << 1;
+  }
+  while (i < to && a[i] === v) i++;
+  return i;
+}
+
+/** A mask as the scan reads it; a 4-byte aligned Uint8Array also as words of four voxels. */
+interface MaskLane {
+  values: Uint8Array | Float32Array;
+  quads: Uint32Array | null;
+}
+
+function maskLane(mask: Uint8Array | Float32Array): MaskLane {
+  const quads =
+    mask instanceof Uint8Array && mask.byteOffset % 4 === 0
+      ? new Uint32Array(mask.buffer, mask.byteOffset, mask.length >>> 2)
+      : null;
+  return { values: mask, quads };
+}
+
+/** The first index in [i, to) where the mask's known-ness (value ≠ 0) is not `known`, or `to`. */
+function nextMaskChange(lane: MaskLane, i: number, to: number, known: boolean): number {
+  const m = lane.values;
+  const quads = lane.quads;
+  if (quads !== null) {
+    for (; (i & 3) !== 0; i++) if (i >= to || (m[i] !== 0) !== known) return i;
+    const qEnd = to >>> 2;
+    let q = i >>> 2;
+    // a word without a zero byte: (x - 0x01010101) & ~x & 0x80808080 is 0
+    if (known) while (q < qEnd && (((quads[q] as number) - 0x01010101) & ~(quads[q] as number) & 0x80808080) === 0) q++;
+    else while (q < qEnd && quads[q] === 0) q++;
+    i = q << 2;
+  }
+  if (known) while (i < to && m[i] !== 0) i++;
+  else while (i < to && m[i] === 0) i++;
+  return i;
+}
+
+/**
+ * Runs of voxels [from, to) of two narrow arrays into `counts`. Each array (and the mask) is
+ * scanned on its own for the end of its current run; a run of the pair ends at the first of
+ * these. gt 0 and unknown voxels are dropped per run, not per voxel.
+ */
+function narrowRuns(
+  gt: NarrowLane,
+  pred: NarrowLane,
+  mask: MaskLane | null,
+  from: number,
+  to: number,
+  counts: PairCounts,
+): void {
+  const g = gt.ids;
+  const g2 = gt.pairs;
+  const p = pred.ids;
+  const p2 = pred.pairs;
+  let cg = g[from] as number;
+  let cp = p[from] as number;
+  let known = mask === null || mask.values[from] !== 0;
+  let gEnd = nextChange(g, g2, from + 1, to, cg);
+  let pEnd = nextChange(p, p2, from + 1, to, cp);
+  let mEnd = mask === null ? to : nextMaskChange(mask, from + 1, to, known);
+  let start = from;
+  for (;;) {
+    let end = gEnd; // Math.min, without its cost in this loop
+    if (pEnd < end) end = pEnd;
+    if (mEnd < end) end = mEnd;
+    if (cg !== 0 && known) counts.addNarrow(cg, cp, end - start);
+    if (end === to) return;
+    start = end;
+    if (gEnd === end) {
+      cg = g[end] as number;
+      gEnd = nextChange(g, g2, end + 1, to, cg);
+    }
+    if (pEnd === end) {
+      cp = p[end] as number;
+      pEnd = nextChange(p, p2, end + 1, to, cp);
+    }
+    if (mEnd === end) {
+      known = !known;
+      mEnd = nextMaskChange(mask as MaskLane, end + 1, to, known);
     }
   }
-  if (cg !== 0 && cm !== 0) counts.addNarrow(cg, cp, to - start);
 }
 
 /**
@@ -470,11 +564,14 @@ export function variationOfInformation(gt: LabelArray, pred: LabelArray, options
   const pl = laneOf(pred);
   const wide = gl.wide || pl.wide;
   const counts = new PairCounts(gl.wide, pl.wide);
+  const gn = narrowLane(gl.words);
+  const pn = narrowLane(pl.words);
+  const ml = mask === null ? null : maskLane(mask);
   for (let from = 0; from < n; from += BLOCK) {
     const to = Math.min(n, from + BLOCK);
     counts.reserve(to - from);
     if (wide) wideRuns(gl, pl, mask, from, to, counts);
-    else narrowRuns(gl.words, pl.words, mask, from, to, counts);
+    else narrowRuns(gn, pn, ml, from, to, counts);
     if (from === 0 && to < n) {
       // Data without runs (noise) leaves about one triple per voxel: size the list once, from
       // the first block, rather than growing (copying, touching new pages) again and again.

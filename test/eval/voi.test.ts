@@ -433,3 +433,41 @@ test('views with byte offsets: Int32 and uint64 subarrays', () => {
   assertVoi(variationOfInformation(g32, p64), ref.voiSplit, ref.voiMerge, 1e-9);
   assertVoi(variationOfInformation(gt.subarray(3), pred.subarray(1, n + 1)), ref.voiSplit, ref.voiMerge, 1e-9);
 });
+
+test('uint32 ids whose voxel pairs read as float64 ±0, NaN or subnormal; unaligned views', () => {
+  // The narrow scan compares two voxels at a time as one float64: pairs (0, 2^31) = -0 = +0 = (0, 0),
+  // NaN ≠ NaN (ids from 0x7ff00000 up, and from 0xfff00000 up), small ids read as subnormals.
+  const special = [0, 0x80000000, 1, 5, 0x7ff00000, 0x7ff80001, 0xfff00000, 0xffffffff, 0x000fffff, 0x80000001];
+  const rand = mulberry32(27);
+  for (let trial = 0; trial < 30; trial++) {
+    const n = 2 + Math.floor(rand() * 600);
+    const gt = new Uint32Array(n);
+    const pred = new Uint32Array(n);
+    for (const a of [gt, pred]) {
+      for (let i = 0; i < n; ) {
+        const end = Math.min(n, i + 1 + Math.floor(rand() * 9));
+        a.fill(special[Math.floor(rand() * special.length)] as number, i, end);
+        i = end;
+      }
+    }
+    const mask = Uint8Array.from({ length: n }, () => (rand() < 0.85 ? 1 : 0));
+    for (const m of [null, mask]) {
+      const ref = naiveVoi(gt, pred, m);
+      assertVoi(variationOfInformation(gt, pred, { mask: m }), ref.voiSplit, ref.voiMerge, 1e-9);
+      // views starting at an odd voxel: not 8-byte aligned, and pairs shifted by one voxel
+      const refShifted = naiveVoi(gt.subarray(1), pred.subarray(1), m?.subarray(1));
+      assertVoi(
+        variationOfInformation(gt.subarray(1), pred.subarray(1), { mask: m?.subarray(1) ?? null }),
+        refShifted.voiSplit,
+        refShifted.voiMerge,
+        1e-9,
+      );
+    }
+  }
+  // gt 2^31 right after gt 0 in one pair, and pred 2^31 after pred 0
+  const g = new Uint32Array([0, 0x80000000, 0, 0x80000000, 7, 7]);
+  const p = new Uint32Array([0, 0, 0, 0x80000000, 0, 0x80000000]);
+  const ref = naiveVoi(g, p);
+  assertVoi(variationOfInformation(g, p), ref.voiSplit, ref.voiMerge, 1e-12);
+  assert.notEqual(ref.voiMerge, 0);
+});

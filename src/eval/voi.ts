@@ -46,7 +46,6 @@ export interface VoiResult {
 
 /** Ids that fit one 32-bit word, read as they are (Int32 through a Uint32Array view). */
 type NarrowIds = Uint8Array | Uint16Array | Uint32Array;
-type Mask = Uint8Array | Float32Array | null;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Word index of the low / high 32-bit half of a uint64 inside a Uint32Array view. */
@@ -346,43 +345,58 @@ function addRun(gt: IdLane, pred: IdLane, start: number, end: number, counts: Pa
   counts.addWide(gLo, gHi, pLo, pHi, end - start);
 }
 
-/** As narrowRuns when gt or pred (or both) are uint64. */
-function wideRuns(gt: IdLane, pred: IdLane, mask: Mask, from: number, to: number, counts: PairCounts): void {
-  const gk = gt.keys;
-  const pk = pred.keys;
-  const gw = gt.words;
-  const pw = pred.words;
-  const gWide = gt.wide;
-  const pWide = pred.wide;
-  let cg = gk[from];
-  let cp = pk[from];
-  let cm = mask === null ? 1 : mask[from];
-  // A uint64 key ±0 is id 0 or 2^63: while the run's key is, the high words tell them apart.
-  let cgHi = gWide ? gw[2 * from + HI] : 0;
-  let cpHi = pWide ? pw[2 * from + HI] : 0;
-  let zeroKey = (gWide && cg === 0) || (pWide && cp === 0);
-  let start = from;
-  for (let i = from + 1; i < to; i++) {
-    const g = gk[i];
-    const p = pk[i];
-    if (
-      g === cg &&
-      p === cp &&
-      (mask === null || mask[i] === cm) &&
-      (!zeroKey || ((!gWide || gw[2 * i + HI] === cgHi) && (!pWide || pw[2 * i + HI] === cpHi)))
-    ) {
-      continue;
-    }
-    if (cm !== 0) addRun(gt, pred, start, i, counts);
-    start = i;
-    cg = g;
-    cp = p;
-    cm = mask === null ? 1 : mask[i];
-    cgHi = gWide ? gw[2 * i + HI] : 0;
-    cpHi = pWide ? pw[2 * i + HI] : 0;
-    zeroKey = (gWide && cg === 0) || (pWide && cp === 0);
+/**
+ * The first index in [i, to) whose uint64 id is not the one with float64 key `key` and high word
+ * `hi`, or `to`. A NaN key matches nothing (runs of one voxel); a ±0 key is id 0 or 2^63, told
+ * apart by the high word.
+ */
+function nextWideChange(lane: IdLane, i: number, to: number, key: number, hi: number): number {
+  const keys = lane.keys;
+  if (key !== 0) {
+    while (i < to && keys[i] === key) i++;
+  } else {
+    const words = lane.words;
+    while (i < to && keys[i] === 0 && words[2 * i + HI] === hi) i++;
   }
-  if (cm !== 0) addRun(gt, pred, start, to, counts);
+  return i;
+}
+
+/** The end of the run of `lane` (uint64, or narrow as `narrow`) that starts at `at`. */
+function runEnd(lane: IdLane, narrow: NarrowLane, at: number, to: number): number {
+  if (lane.wide) return nextWideChange(lane, at + 1, to, lane.keys[at] as number, lane.words[2 * at + HI] as number);
+  return nextChange(narrow.ids, narrow.pairs, at + 1, to, narrow.ids[at] as number);
+}
+
+/** As narrowRuns when gt or pred (or both) are uint64 (`gn`, `pn`: the lanes of narrow ones). */
+function wideRuns(
+  gt: IdLane,
+  pred: IdLane,
+  gn: NarrowLane,
+  pn: NarrowLane,
+  mask: MaskLane | null,
+  from: number,
+  to: number,
+  counts: PairCounts,
+): void {
+  let known = mask === null || mask.values[from] !== 0;
+  let gEnd = runEnd(gt, gn, from, to);
+  let pEnd = runEnd(pred, pn, from, to);
+  let mEnd = mask === null ? to : nextMaskChange(mask, from + 1, to, known);
+  let start = from;
+  for (;;) {
+    let end = gEnd;
+    if (pEnd < end) end = pEnd;
+    if (mEnd < end) end = mEnd;
+    if (known) addRun(gt, pred, start, end, counts);
+    if (end === to) return;
+    start = end;
+    if (gEnd === end) gEnd = runEnd(gt, gn, end, to);
+    if (pEnd === end) pEnd = runEnd(pred, pn, end, to);
+    if (mEnd === end) {
+      known = !known;
+      mEnd = nextMaskChange(mask as MaskLane, end + 1, to, known);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,7 +584,7 @@ export function variationOfInformation(gt: LabelArray, pred: LabelArray, options
   for (let from = 0; from < n; from += BLOCK) {
     const to = Math.min(n, from + BLOCK);
     counts.reserve(to - from);
-    if (wide) wideRuns(gl, pl, mask, from, to, counts);
+    if (wide) wideRuns(gl, pl, gn, pn, ml, from, to, counts);
     else narrowRuns(gn, pn, ml, from, to, counts);
     if (from === 0 && to < n) {
       // Data without runs (noise) leaves about one triple per voxel: size the list once, from

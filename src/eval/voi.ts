@@ -15,8 +15,9 @@
  * random access in cache, little fresh memory (touching a new page costs about as much as
  * scanning a thousand voxels).
  *  1. The scan finds runs of one (gt, pred) pair (segmentations come in runs along x: in the
- *     benchmark volumes 9 % of the voxels start one) and drops those with gt 0 or mask 0, so per
- *     voxel it only loads and compares.
+ *     benchmark volumes 9 % of the voxels start one) and drops those with gt 0 or mask 0. gt,
+ *     pred and the mask are each scanned for the end of their own current run, uint32 ids two
+ *     voxels per load, so per voxel there is about one load and compare ({@link narrowRuns}).
  *  2. Each run is added to a small direct-mapped cache of pair counts ({@link PairCounts}); an
  *     entry pushed out by another pair is appended to a list of (gt, pred, voxels) triples. A
  *     segment pair recurs row after row, so the list holds a few % of the runs; a pair may occur

@@ -212,6 +212,9 @@ function narrowLane(ids: NarrowIds): NarrowLane {
 
 /** The first index in [i, to) whose id (in a, a2 of a {@link NarrowLane}) is not v, or `to`. */
 function nextChange(a: NarrowIds, a2: Float64Array | null, i: number, to: number, v: number): number {
+  // voxel by voxel up to an even index, and at once if the run ends there (noisy data)
+  if (i >= to || a[i] !== v) return i;
+  i++;
   if (a2 !== null) {
     if ((i & 1) === 1) {
       if (i >= to || a[i] !== v) return i;

@@ -118,6 +118,7 @@ class Skimage {
   static async start(): Promise<Skimage | null> {
     const child = spawn(PY, [path.join(here, '..', 'scripts', 'bench_voi_skimage.py'), '--serve']);
     child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('error', (e) => console.warn(`${PY}: ${e.message}`)); // then stdout ends: see next()
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const sk = new Skimage(child, lines);
     try {

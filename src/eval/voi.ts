@@ -582,6 +582,7 @@ export function variationOfInformation(gt: LabelArray, pred: LabelArray, options
   const pl = laneOf(pred);
   const wide = gl.wide || pl.wide;
   const counts = new PairCounts(gl.wide, pl.wide);
+  // the narrow lanes of narrow arrays (those of a uint64 array are never read)
   const gn = narrowLane(gl.words);
   const pn = narrowLane(pl.words);
   const ml = mask === null ? null : maskLane(mask);

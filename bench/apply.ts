@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { saveCheckpoint } from '../src/eval/checkpoint.js';
 import { unet3d, useFastestBackend } from '../src/index.js';
 import { predictVolume, segmentVolume } from '../src/apply/index.js';

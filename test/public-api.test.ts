@@ -10,6 +10,7 @@ import * as api from '../src/index.js';
 const PUBLIC_EXPORTS = [
   'ConfigError',
   'Cropping3D',
+  'DEFAULT_HTTP_OPTIONS',
   'DataConfig',
   'DataFormatError',
   'OptionsError',

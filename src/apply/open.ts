@@ -9,8 +9,10 @@ import type { ArrayLocation } from '../zarr/write/file-store.js';
 import { ChunkCache } from '../zarr/chunk-cache.js';
 import type { DecodedChunk } from '../zarr/chunks.js';
 import { registerFastCodecs } from '../zarr/codecs.js';
+import { readArrayMetadata } from '../zarr/metadata/array.js';
 import { readSpatialMetadata } from '../zarr/metadata/funlib.js';
 import { openStore } from '../zarr/stores/index.js';
+import { escapeKeyPath, unescapingStore } from '../zarr/stores/keys.js';
 import { ZarrVolume } from '../zarr/volume.js';
 
 const CONTAINER = /\.(zarr|zr|n5|zip)$/i;
@@ -50,13 +52,18 @@ export async function openArray(
   registerFastCodecs();
   const loc = parseArrayLocation(location, options.option);
   const opened = await openStore(loc.container);
+  // The reading layer's checks first (messages naming file and key), then zarrita, pinned to the format.
+  const stored = await readArrayMetadata(opened.store, loc);
   let array: zarr.Array<zarr.DataType>;
   try {
-    array = await zarr.open(zarr.root(opened.store).resolve(loc.path), { kind: 'array' });
+    const location = zarr.root(unescapingStore(opened.store)).resolve(escapeKeyPath(loc.path));
+    array = await (stored.format === 3 ? zarr.open.v3 : zarr.open.v2)(location, { kind: 'array' });
   } catch (cause) {
-    throw new DataFormatError(`is not a zarr array: ${(cause as Error).message}`, loc, { cause });
+    throw new DataFormatError(`cannot open the array from ${stored.metadataKey}: ${(cause as Error).message}`, loc, {
+      cause,
+    });
   }
-  const metadata = readSpatialMetadata(array.attrs as Record<string, unknown>, array.shape.length, loc);
+  const metadata = readSpatialMetadata(stored.attrs, stored.shape.length, loc);
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: options.cacheBytes ?? 256 * 1024 * 1024 });
-  return new ZarrVolume({ container: loc.container, path: loc.path, array, metadata, cache });
+  return new ZarrVolume({ container: loc.container, path: loc.path, array, stored, metadata, cache });
 }

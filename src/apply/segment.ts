@@ -185,7 +185,8 @@ export async function segmentVolume(
   const params = await resolveSegmentParameters(input, attributes, options);
   const region = checkRegion(options.roi, input, 'prediction');
   const shape = roiVoxelShape(region, input.voxelSize);
-  const inputChunks = 'chunks' in input ? ((input as { chunks: number[] }).chunks.slice(-3) as number[]) : [64, 64, 64];
+  const inputChunks =
+    'chunks' in input ? ((input as { chunks: readonly number[] }).chunks.slice(-3) as number[]) : [64, 64, 64];
   const { block, chunk } = blockAndChunkShapes(
     options.blockShape ?? defaultBlockShape(inputChunks, shape),
     options.chunkShape,

@@ -41,6 +41,7 @@ async function openVolume(dir: string, cacheBytes: number): Promise<ZarrVolume> 
     array: arr,
     metadata: {
       axisNames: ['z', 'y', 'x'],
+      types: ['space', 'space', 'space'],
       voxelSize: [8, 8, 8],
       offset: [0, 0, 0],
       units: ['nanometer', 'nanometer', 'nanometer'],

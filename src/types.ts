@@ -40,6 +40,8 @@ export interface Volume {
   /** As stored, channel axes included, e.g. [2, z, y, x]. */
   readonly shape: readonly number[];
   readonly axisNames: readonly string[];
+  /** 'space' or 'channel' per stored axis (funlib's `types`, or from `^` in the names). */
+  readonly types?: readonly ('space' | 'channel')[];
   /** Spatial axes only. */
   readonly voxelSize: readonly number[];
   readonly offset: readonly number[];

@@ -15,7 +15,8 @@ export const usage = `usage: tfjs-zarr inspect <path|url|file.zip> [--raw NAME] 
                          [--train NAME] [--test NAME]
 
   List the train and test crops of a DaCapo-style zarr container: per crop its arrays, dtype,
-  shape, voxel size, offset, world ROI, mask, and the raw normalization.`;
+  shape, axes and their types (space/channel), voxel size, offset, world ROI, mask, and the raw
+  normalization; where raw and labels differ in voxel size, the grid samples are drawn on.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -55,7 +56,8 @@ export async function run(argv: string[]): Promise<number> {
 
 function describeVolume(role: string, v: ZarrVolume): string[] {
   return [
-    `    ${role.padEnd(7)} ${v.path}  ${v.dtype}  shape [${v.shape.join(', ')}]  axes [${v.axisNames.join(', ')}]`,
+    `    ${role.padEnd(7)} ${v.path}  ${v.dtype}  shape [${v.shape.join(', ')}]  axes [${v.axisNames.join(', ')}]` +
+      `  types [${v.types.join(', ')}]`,
     `            voxel size [${v.voxelSize.join(', ')}]${unitsOf(v)}  offset [${v.offset.join(', ')}]  ` +
       `chunks [${v.chunks.join(', ')}]`,
     `            ROI ${roiToString(v.roi)}`,

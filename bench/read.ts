@@ -32,7 +32,7 @@ function starts(count: number, n: number, seed: string): number[][] {
 async function openVolume(dir: string, cacheBytes: number): Promise<ZarrVolume> {
   // The benchmark array is a bare array: wrap it as a one-array container through the public path.
   const split = await openDataSplit(new DataConfig({ path: dir, cacheBytes })).catch(() => null);
-  if (split) return split.train[0]!.raw;
+  if (split) return split.train[0]!.raw as ZarrVolume;
   const { ChunkCache } = await import('../src/zarr/chunk-cache.js');
   const arr = await zarr.open(new FileSystemStore(dir), { kind: 'array' });
   return new ZarrVolume({

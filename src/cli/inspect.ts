@@ -4,9 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { roiToString } from '../roi.js';
-import type { ZarrCrop } from '../zarr/crop.js';
+import type { CropVolume, ZarrCrop } from '../zarr/crop.js';
+import { ResampledVolume } from '../zarr/resample.js';
 import { openDataSplit } from '../zarr/split.js';
-import type { ZarrVolume } from '../zarr/volume.js';
 import { UsageError } from './usage.js';
 
 export const summary = 'list the train and test crops of a DaCapo-style zarr container';
@@ -54,17 +54,25 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function describeVolume(role: string, v: ZarrVolume): string[] {
+function describeVolume(role: string, v: CropVolume): string[] {
+  const resampled =
+    v instanceof ResampledVolume
+      ? [
+          `            resampled from voxel size [${v.source.voxelSize.join(', ')}] (${v.interpolation}), ` +
+            `stored shape [${v.source.shape.join(', ')}]`,
+        ]
+      : [];
   return [
     `    ${role.padEnd(7)} ${v.path}  ${v.dtype}  shape [${v.shape.join(', ')}]  axes [${v.axisNames.join(', ')}]` +
       `  types [${v.types.join(', ')}]`,
     `            voxel size [${v.voxelSize.join(', ')}]${unitsOf(v)}  offset [${v.offset.join(', ')}]  ` +
       `chunks [${v.chunks.join(', ')}]`,
     `            ROI ${roiToString(v.roi)}`,
+    ...resampled,
   ];
 }
 
-function unitsOf(v: ZarrVolume): string {
+function unitsOf(v: CropVolume): string {
   const units = [...new Set(v.units.filter((u) => u))];
   return units.length ? ` ${units.join('/')}` : '';
 }
@@ -78,5 +86,11 @@ function describeCrop(crop: ZarrCrop): string {
     ...(crop.mask
       ? describeVolume('mask', crop.mask)
       : ["    mask    none (every voxel inside the labels' ROI is known)"]),
+    ...(crop.raw.voxelSize.some((v, i) => v !== crop.voxelSize[i])
+      ? [
+          `    grid    raw at [${crop.raw.voxelSize.join(', ')}], labels at [${crop.voxelSize.join(', ')}]: ` +
+            `samples centred on the [${crop.grid.join(', ')}] grid`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -63,7 +63,7 @@ export function labelsToInt32(labels: LabelArray | Int32Array): Int32Array {
 
 /** An endless dataset of `{ raw, labels, mask }` samples from one crop. */
 export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Dataset<tf.TensorContainerObject> {
-  const { input, output } = checkSamplingOptions(options);
+  const { input, output } = checkSamplingOptions(options, [crop]);
   const root = makeRng(options.seed ?? 0);
   let sampler: Promise<CropSampler> | null = null;
   return tf.data.generator(async function* () {
@@ -97,8 +97,9 @@ export function trainingDataset(
   crops: readonly Crop[],
   options: TrainingDatasetOptions,
 ): tf.data.Dataset<TrainingElement> & { setup(): Promise<Setup> } {
-  const { input, output } = checkSamplingOptions(options);
   if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
+  // With the crops: outputShape defaults to the input's world extent in label voxels.
+  const { input, output } = checkSamplingOptions(options, crops);
   const batchSize = options.batchSize ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);

@@ -116,6 +116,8 @@ export class ValidCentres {
   private readonly runX0: Int32Array;
   private readonly runStart: Float64Array;
   private readonly ny: number;
+  /** Spacing of the candidate positions per axis (1: every voxel). */
+  readonly step: readonly number[];
 
   /** @internal */
   constructor(
@@ -125,6 +127,7 @@ export class ValidCentres {
     runX0: Int32Array,
     runStart: Float64Array,
     count: number,
+    step: readonly number[] = [1, 1, 1],
   ) {
     this.low = low;
     this.high = high;
@@ -132,7 +135,8 @@ export class ValidCentres {
     this.runX0 = runX0;
     this.runStart = runStart;
     this.count = count;
-    this.ny = Math.max(0, high[1]! - low[1]!);
+    this.step = step;
+    this.ny = Math.max(0, Math.ceil((high[1]! - low[1]!) / step[1]!));
   }
 
   /** The i-th valid position [z, y, x] (0 ≤ i < count), in C order. */
@@ -149,10 +153,11 @@ export class ValidCentres {
       else hi = mid - 1;
     }
     const row = this.runRow[lo]!;
+    const [sz, sy, sx] = this.step as [number, number, number];
     return [
-      this.low[0]! + Math.floor(row / this.ny),
-      this.low[1]! + (row % this.ny),
-      this.runX0[lo]! + (i - this.runStart[lo]!),
+      this.low[0]! + Math.floor(row / this.ny) * sz,
+      this.low[1]! + (row % this.ny) * sy,
+      this.runX0[lo]! + (i - this.runStart[lo]!) * sx,
     ];
   }
 
@@ -169,12 +174,12 @@ export class ValidCentres {
     for (let r = 0; r < this.runRow.length; r++) {
       const len = (r + 1 < this.runStart.length ? this.runStart[r + 1]! : this.count) - this.runStart[r]!;
       const row = this.runRow[r]!;
-      const z = this.low[0]! + Math.floor(row / this.ny),
-        y = this.low[1]! + (row % this.ny);
+      const z = this.low[0]! + Math.floor(row / this.ny) * this.step[0]!,
+        y = this.low[1]! + (row % this.ny) * this.step[1]!;
       for (let j = 0; j < len; j++) {
         out[k++] = z;
         out[k++] = y;
-        out[k++] = this.runX0[r]! + j;
+        out[k++] = this.runX0[r]! + j * this.step[2]!;
       }
     }
     return out;
@@ -186,7 +191,8 @@ export class ValidCentres {
  * volume) where the box [p - floor(boxShape / 2), p - floor(boxShape / 2) + boxShape) holds at
  * least `minFraction` known voxels, relative to the full box volume (box voxels outside the
  * volume count as unknown). Exact: count ≥ ceil(minFraction · boxVolume − 1e-9).
- * minFraction ≤ 0 accepts every position; minFraction > 1 none.
+ * minFraction ≤ 0 accepts every position; minFraction > 1 none. With `step`, only the positions
+ * centreLow + k · step are candidates (samples on a coarser grid than the mask's).
  */
 export function validCentres(
   table: Float64Array,
@@ -195,6 +201,7 @@ export function validCentres(
   minFraction: number,
   centreLow: readonly number[],
   centreHigh: readonly number[],
+  step: readonly number[] = [1, 1, 1],
 ): ValidCentres {
   const [Z, Y, X] = checkShape('validCentres', shape);
   checkTable('validCentres', table, Z, Y, X);
@@ -213,9 +220,13 @@ export function validCentres(
   if (Number.isNaN(minFraction)) throw new Error('validCentres: minFraction is NaN');
   const low = [...centreLow],
     high = [...centreHigh];
-  const nz = Math.max(0, high[0]! - low[0]!),
-    ny = Math.max(0, high[1]! - low[1]!),
-    nx = Math.max(0, high[2]! - low[2]!);
+  if (step.length !== 3 || !step.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new Error(`validCentres: step must be 3 positive integers, got [${step.join(', ')}]`);
+  }
+  const [sz, sy, sx] = step as [number, number, number];
+  const nz = Math.max(0, Math.ceil((high[0]! - low[0]!) / sz)),
+    ny = Math.max(0, Math.ceil((high[1]! - low[1]!) / sy)),
+    nx = Math.max(0, Math.ceil((high[2]! - low[2]!) / sx));
   const boxVolume = boxShape[0]! * boxShape[1]! * boxShape[2]!;
   const need = Math.max(0, Math.ceil(minFraction * boxVolume - 1e-9));
   const half = boxShape.map((s) => Math.floor(s / 2));
@@ -241,17 +252,17 @@ export function validCentres(
       const xa = new Int32Array(nx),
         xb = new Int32Array(nx);
       for (let i = 0; i < nx; i++) {
-        const b = low[2]! + i - half[2]!;
+        const b = low[2]! + i * sx - half[2]!;
         xa[i] = clamp(b, X);
         xb[i] = clamp(b + boxShape[2]!, X);
       }
       for (let iz = 0; iz < nz; iz++) {
-        const bz = low[0]! + iz - half[0]!;
+        const bz = low[0]! + iz * sz - half[0]!;
         const z0 = clamp(bz, Z),
           z1 = clamp(bz + boxShape[0]!, Z);
         for (let iy = 0; iy < ny; iy++) {
           const row = iz * ny + iy;
-          const by = low[1]! + iy - half[1]!;
+          const by = low[1]! + iy * sy - half[1]!;
           const y0 = clamp(by, Y),
             y1 = clamp(by + boxShape[1]!, Y);
           if (z1 <= z0 || y1 <= y0) continue; // box entirely outside: 0 known < need
@@ -275,11 +286,11 @@ export function validCentres(
             if (s >= need) {
               if (runBegin < 0) runBegin = i;
             } else if (runBegin >= 0) {
-              push(row, low[2]! + runBegin, i - runBegin);
+              push(row, low[2]! + runBegin * sx, i - runBegin);
               runBegin = -1;
             }
           }
-          if (runBegin >= 0) push(row, low[2]! + runBegin, nx - runBegin);
+          if (runBegin >= 0) push(row, low[2]! + runBegin * sx, nx - runBegin);
         }
       }
     }
@@ -291,5 +302,6 @@ export function validCentres(
     Int32Array.from(runX0),
     Float64Array.from(runStart),
     count,
+    [...step],
   );
 }

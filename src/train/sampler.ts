@@ -3,8 +3,13 @@
  * Reject + read, as plain functions). The output box's centre voxel is uniform over the labels'
  * region (DaCapo's default), restricted to centres whose output box is at least `minMasked`
  * known, checked exactly through an integral volume of the known mask built once per crop.
+ *
+ * Raw and labels may have different voxel sizes (integer ratios): `inputShape` counts raw voxels,
+ * `outputShape` label voxels, and centres lie on the coarser of the two grids, so the raw box sits
+ * at the same place relative to the labels box in every sample (as in predictCrop).
  */
 import { OptionsError } from '../errors.js';
+import { contextBegin } from '../grid.js';
 import { roi, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
@@ -14,7 +19,10 @@ import { makeRng, type Rng } from './random.js';
 export interface SamplingOptions {
   /** Raw patch shape in voxels [z, y, x]. */
   inputShape: readonly number[];
-  /** Labels/target patch shape in voxels, centred in the input (default: inputShape). */
+  /**
+   * Labels/target patch shape in label voxels, centred in the input (default: the input's world
+   * extent, i.e. inputShape when raw and labels share the voxel size).
+   */
   outputShape?: readonly number[];
   /** Minimum known fraction of the output patch, in [0, 1] (default 0). */
   minMasked?: number;
@@ -31,7 +39,14 @@ export interface SamplePlan {
 /** Largest patch we agree to allocate (elements of one raw patch). */
 const MAX_PATCH_ELEMENTS = 2 ** 28;
 
-export function checkSamplingOptions(options: SamplingOptions): {
+/**
+ * Checks the sampling options; with `crops`, the default output shape is the input's world extent
+ * in label voxels (which the crops must agree on) and output ⊆ input is checked in world units.
+ */
+export function checkSamplingOptions(
+  options: SamplingOptions,
+  crops: readonly Crop[] = [],
+): {
   input: number[];
   output: number[];
   minMasked: number;
@@ -46,11 +61,19 @@ export function checkSamplingOptions(options: SamplingOptions): {
     return list as number[];
   };
   const input = shape('inputShape', options?.inputShape);
-  const output = options.outputShape === undefined ? [...input] : shape('outputShape', options.outputShape);
-  if (output.some((o, i) => o > input[i]!)) {
-    throw new OptionsError(
-      `outputShape [${output.join(', ')}] is larger than inputShape [${input.join(', ')}]; the output is centred inside the input`,
-    );
+  const output =
+    options.outputShape === undefined ? defaultOutput(input, crops) : shape('outputShape', options.outputShape);
+  const scales = crops.length > 0 ? crops.map((c) => ({ raw: c.raw.voxelSize, labels: c.voxelSize })) : [null];
+  for (const sc of scales) {
+    const world = (n: number[], vs: readonly number[] | undefined) => n.map((v, i) => v * (vs?.[i] ?? 1));
+    const inW = world(input, sc?.raw);
+    const outW = world(output, sc?.labels);
+    if (outW.some((o, i) => o > inW[i]!)) {
+      throw new OptionsError(
+        `outputShape [${output.join(', ')}]${sc ? ` (label voxels of [${sc.labels.join(', ')}])` : ''} is larger than ` +
+          `inputShape [${input.join(', ')}]${sc ? ` (raw voxels of [${sc.raw.join(', ')}])` : ''}; the output is centred inside the input`,
+      );
+    }
   }
   if (input.reduce((a, b) => a * b, 1) > MAX_PATCH_ELEMENTS) {
     throw new OptionsError(
@@ -70,12 +93,37 @@ export function checkSamplingOptions(options: SamplingOptions): {
   return { input, output, minMasked };
 }
 
+/** The input's world extent in label voxels, the same for every crop (else outputShape is needed). */
+function defaultOutput(input: number[], crops: readonly Crop[]): number[] {
+  let output: number[] | null = null;
+  for (const c of crops) {
+    if (c.raw.voxelSize.length !== input.length || c.voxelSize.length !== input.length) continue;
+    const o = input.map((n, i) => (n * c.raw.voxelSize[i]!) / c.voxelSize[i]!);
+    if (o.some((v) => !Number.isInteger(v))) {
+      throw new OptionsError(
+        `inputShape [${input.join(', ')}] at crop ${c.name}'s raw voxel size [${c.raw.voxelSize.join(', ')}] is not a whole ` +
+          `number of label voxels [${c.voxelSize.join(', ')}]; give outputShape`,
+      );
+    }
+    if (output && o.some((v, i) => v !== output![i])) {
+      throw new OptionsError(
+        `the crops' voxel sizes give different default output shapes ([${output.join(', ')}] and [${o.join(', ')}] at ` +
+          `${c.name}); give outputShape`,
+      );
+    }
+    output = o;
+  }
+  return output ?? [...input];
+}
+
 export class CropSampler {
   readonly crop: Crop;
   readonly input: number[];
   readonly output: number[];
   /** Voxel shape of the labels' region. */
   readonly labelShape: number[];
+  /** Label voxels between two sample centres per axis (1 unless raw's voxels are coarser). */
+  readonly centreStep: number[];
   /** Known voxels in the labels' region (computed when minMasked > 0 or asked for). */
   knownVoxels: number | null = null;
   private centres: ValidCentres | null = null;
@@ -83,7 +131,7 @@ export class CropSampler {
   private readonly minMasked: number;
 
   private constructor(crop: Crop, options: SamplingOptions) {
-    const { input, output, minMasked } = checkSamplingOptions(options);
+    const { input, output, minMasked } = checkSamplingOptions(options, [crop]);
     this.minMasked = minMasked;
     if (crop.voxelSize.length !== 3) {
       throw new OptionsError(`crop ${crop.name} has ${crop.voxelSize.length} spatial axes; training needs 3 (z, y, x)`);
@@ -92,6 +140,8 @@ export class CropSampler {
     this.input = input;
     this.output = output;
     this.labelShape = crop.labels.roi.shape.map((s, i) => s / crop.voxelSize[i]!);
+    // Centres on the coarser grid (the labels' offset lies on it): every step-th label voxel.
+    this.centreStep = crop.voxelSize.map((v, i) => Math.max(1, crop.raw.voxelSize[i]! / v));
     this.augment = options.augment ?? false;
   }
 
@@ -113,6 +163,7 @@ export class CropSampler {
           minMasked,
           [0, 0, 0],
           sampler.labelShape,
+          sampler.centreStep,
         );
         if (sampler.centres.count === 0) {
           throw new OptionsError(
@@ -134,28 +185,40 @@ export class CropSampler {
     const locationRng = rng.fork('location');
     const centre = this.centres
       ? [...this.centres.sample(locationRng)!]
-      : this.labelShape.map((n) => locationRng.int(n));
-    const augment = this.augment
-      ? planAugment(rng.fork('augment'), this.augment, [this.output, this.input], this.crop.voxelSize)
-      : null;
+      : this.labelShape.map((n, i) => locationRng.int(Math.ceil(n / this.centreStep[i]!)) * this.centreStep[i]!);
+    const augment = this.augment ? this.planAugment(rng.fork('augment')) : null;
     return { centre, augment };
   }
 
+  private planAugment(rng: Rng): AugmentPlan {
+    const options = this.augment as AugmentOptions;
+    const rawVs = this.crop.raw.voxelSize;
+    const labelVs = this.crop.voxelSize;
+    if (rawVs.every((v, i) => v === labelVs[i])) return planAugment(rng, options, [this.output, this.input], labelVs);
+    // Two voxel sizes: mirror only axes where both boxes share their world centre; transpose only
+    // axes alike in both voxel sizes and both world extents.
+    const r = this.rois({ centre: [0, 0, 0] });
+    const centred = r.raw.offset.map(
+      (o, i) =>
+        2 * o + r.raw.shape[i]! === 2 * r.labels.offset[i]! + r.labels.shape[i]! &&
+        (this.input[i]! - this.output[i]!) % 2 === 0,
+    );
+    const wanted = options.mirror ?? true;
+    const mirror = centred.map((c, i) => c && (Array.isArray(wanted) ? wanted[i]! : wanted));
+    return planAugment(rng, { ...options, mirror }, [this.output, this.input], [rawVs, labelVs]);
+  }
+
   /** World ROIs of the raw (input) and labels (output) patches for a plan. */
-  rois(plan: SamplePlan): { raw: Roi; labels: Roi } {
+  rois(plan: Pick<SamplePlan, 'centre'>): { raw: Roi; labels: Roi } {
     const vs = this.crop.voxelSize;
+    const rawVs = this.crop.raw.voxelSize;
     const base = this.crop.labels.roi.offset;
-    const outBegin = plan.centre.map((c, i) => c - Math.floor(this.output[i]! / 2));
-    const inBegin = outBegin.map((b, i) => b - Math.floor((this.input[i]! - this.output[i]!) / 2));
+    const outBegin = plan.centre.map((c, i) => base[i]! + (c - Math.floor(this.output[i]! / 2)) * vs[i]!);
+    const outExtent = this.output.map((s, i) => s * vs[i]!);
+    const inExtent = this.input.map((s, i) => s * rawVs[i]!);
     return {
-      raw: roi(
-        inBegin.map((b, i) => base[i]! + b * vs[i]!),
-        this.input.map((s, i) => s * vs[i]!),
-      ),
-      labels: roi(
-        outBegin.map((b, i) => base[i]! + b * vs[i]!),
-        this.output.map((s, i) => s * vs[i]!),
-      ),
+      raw: roi(contextBegin(outBegin, outExtent, inExtent, rawVs), inExtent),
+      labels: roi(outBegin, outExtent),
     };
   }
 

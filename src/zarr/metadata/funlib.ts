@@ -161,10 +161,7 @@ function axisTypes(values: unknown[], ndim: number, where: Where): AxisType[] {
         at,
       );
     }
-    throw new DataFormatError(
-      `entry ${i} (${JSON.stringify(t)}) is not one of "space", "channel", "time"`,
-      at,
-    );
+    throw new DataFormatError(`entry ${i} (${JSON.stringify(t)}) is not one of "space", "channel", "time"`, at);
   });
 }
 

@@ -6,7 +6,9 @@ export { DataConfig, type DataConfigOptions, openDataSplit, type DataSplit, type
 export { DataFormatError, OptionsError } from './errors.js';
 export * from './roi.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
-export { ZarrCrop } from './zarr/crop.js';
+export { ZarrCrop, type CropVolume } from './zarr/crop.js';
+export { ResampledVolume, type Interpolation } from './zarr/resample.js';
+export { coarserGrid, contextBegin, isIntegerRatio } from './grid.js';
 export { ZarrVolume } from './zarr/volume.js';
 export { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY, type CacheStats } from './zarr/chunk-cache.js';
 export { rawNormalization, type Normalization } from './zarr/normalize.js';
@@ -21,7 +23,23 @@ export {
   type TrainingDatasetOptions,
   type TrainingElement,
 } from './train/dataset.js';
-export { CropSampler, type SamplingOptions, type SamplePlan } from './train/sampler.js';
+export { CropSampler, type SampleAugmentOptions, type SamplingOptions, type SamplePlan } from './train/sampler.js';
+export {
+  planElastic,
+  readElastic,
+  sourcePositions,
+  sampleLinear,
+  sampleNearest,
+  type ElasticOptions,
+  type ElasticPlan,
+} from './train/elastic.js';
+export {
+  planRawAugment,
+  applyRawAugment,
+  type NoiseOptions,
+  type ScaleShiftOptions,
+  type RawAugmentPlan,
+} from './train/intensity.js';
 export { maskedLoss, maskedMetric, type LossName, type MaskedLossOptions, type PerVoxelLoss } from './train/loss.js';
 export {
   makeTarget,
@@ -61,7 +79,15 @@ export { saveCheckpoint, loadCheckpoint, readCheckpointInfo } from './eval/check
 export { appendScores, readScores, bestByCrop } from './eval/scores.js';
 
 // Models and backends
-export { unet3d, modelOutputShape, modelInputShape, type UNetOptions } from './models/unet.js';
+export {
+  unet3d,
+  modelOutputShape,
+  modelInputShape,
+  unetOutputSize,
+  unetValidInputSize,
+  type UNetOptions,
+  type UNetSizeOptions,
+} from './models/unet.js';
 export { UpSampling3D, Cropping3D } from './models/layers.js';
 export { PatchConv3D, patchConv3d, type PatchConv3DArgs } from './models/conv3d.js';
 export { useFastestBackend, describeBackend } from './backend.js';

@@ -23,13 +23,13 @@ import {
   trainingDataset,
   unet3d,
   ValidationHook,
-  type TargetFn,
   type UNetOptions,
 } from '../src/index.js';
 import { makeRng } from '../src/train/random.js';
 import { unetOutputSize } from '../src/models/unet.js';
 import { fixturePath } from './helpers/fixtures.js';
-import { blockCrop, type WorldCrop } from './helpers/world-crop.js';
+import { checkPipelineAlignment } from './helpers/alignment.js';
+import { blockCrop } from './helpers/world-crop.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -119,96 +119,6 @@ test('default outputShape counts label voxels; crops that disagree need an expli
   assert.throws(() => trainingDataset([...up.train, ...down.train], { inputShape: [4, 4, 4] }), /outputShape/);
   assert.throws(() => trainingDataset(down.train, { inputShape: [3, 5, 6] }), /whole number of label voxels/);
 });
-
-/** Every known label voxel agrees with the raw voxel at its world position (raw = id / 255). */
-function assertAligned(
-  raw: Float32Array,
-  inShape: number[],
-  labels: ArrayLike<number>,
-  mask: ArrayLike<number>,
-  outShape: number[],
-  rawVoxel: readonly number[],
-  labelVoxel: readonly number[],
-  labelsMinusRaw: readonly number[],
-  tolerant = false,
-): number {
-  let checked = 0;
-  for (let z = 0; z < outShape[0]!; z++)
-    for (let y = 0; y < outShape[1]!; y++)
-      for (let x = 0; x < outShape[2]!; x++) {
-        const v = (z * outShape[1]! + y) * outShape[2]! + x;
-        if (!mask[v]) continue;
-        const idx = [z, y, x].map((c, i) =>
-          Math.floor((labelsMinusRaw[i]! + (c + 0.5) * labelVoxel[i]!) / rawVoxel[i]!),
-        );
-        const r = raw[(idx[0]! * inShape[1]! + idx[1]!) * inShape[2]! + idx[2]!]! * 255;
-        // Interpolated raw between two blocks is not an id: only exact ids are compared (elastic).
-        if (tolerant && Math.abs(r - Math.round(r)) > 1e-3) continue;
-        assert.ok(Math.abs(r - labels[v]!) < 1e-3, `label ${labels[v]} at ${[z, y, x]} but raw ${r} at ${idx}`);
-        checked++;
-      }
-  return checked;
-}
-
-const passThrough: TargetFn = (labels, mask) => ({
-  target: Float32Array.from(labels as Uint32Array),
-  channels: 1,
-  mask: Float32Array.from(mask),
-  maskChannels: 1,
-});
-
-export async function checkPipelineAlignment(
-  crop: WorldCrop,
-  input: number[],
-  output: number[] | undefined,
-  augment: object,
-  tolerant = false,
-): Promise<number> {
-  const sampler = await CropSampler.create(crop, { inputShape: input, outputShape: output });
-  const rel = (() => {
-    const r = sampler.rois({ centre: [0, 0, 0] });
-    return r.labels.offset.map((o, i) => o - r.raw.offset[i]!);
-  })();
-  const out = sampler.output;
-  const ds = trainingDataset([crop], {
-    inputShape: input,
-    outputShape: output,
-    batchSize: 2,
-    seed: 9,
-    target: passThrough,
-    augment,
-  });
-  const it = await ds.iterator();
-  let checked = 0;
-  for (let k = 0; k < 6; k++) {
-    const b = (await it.next()).value as { xs: tf.Tensor; ys: tf.Tensor };
-    const xs = (await b.xs.data()) as Float32Array;
-    const ys = (await b.ys.data()) as Float32Array;
-    tf.dispose(b);
-    const nIn = input[0]! * input[1]! * input[2]!;
-    const nOut = out[0]! * out[1]! * out[2]!;
-    for (let s = 0; s < 2; s++) {
-      const labels = new Float32Array(nOut);
-      const mask = new Float32Array(nOut);
-      for (let v = 0; v < nOut; v++) {
-        labels[v] = ys[(s * nOut + v) * 2]!;
-        mask[v] = ys[(s * nOut + v) * 2 + 1]!;
-      }
-      checked += assertAligned(
-        xs.subarray(s * nIn, (s + 1) * nIn),
-        input,
-        labels,
-        mask,
-        out,
-        crop.raw.voxelSize,
-        crop.voxelSize,
-        rel,
-        tolerant,
-      );
-    }
-  }
-  return checked;
-}
 
 test('raw and labels stay aligned through trainingDataset with mirror and transpose at two voxel sizes', async () => {
   const cases = [

@@ -13,8 +13,28 @@ import { contextBegin } from '../grid.js';
 import { roi, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
+import { checkElasticOptions, planElastic, readElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import {
+  applyRawAugment,
+  checkRawAugmentOptions,
+  planRawAugment,
+  type NoiseOptions,
+  type RawAugmentPlan,
+  type ScaleShiftOptions,
+} from './intensity.js';
 import { integralVolume, validCentres, type ValidCentres } from './integral.js';
 import { makeRng, type Rng } from './random.js';
+
+/**
+ * Every augmentation, applied in this order: `elastic` (gunpowder's ElasticAugment, world units),
+ * then mirror/transpose and intensity/gamma (see augment.ts), then `noise` (DaCapo's
+ * GaussianNoiseAugment) and `intensityScaleShift` (DaCapo's IntensityScaleShiftAugment).
+ */
+export interface SampleAugmentOptions extends AugmentOptions {
+  elastic?: ElasticOptions | false;
+  noise?: NoiseOptions | false;
+  intensityScaleShift?: ScaleShiftOptions | false;
+}
 
 export interface SamplingOptions {
   /** Raw patch shape in voxels [z, y, x]. */
@@ -27,13 +47,17 @@ export interface SamplingOptions {
   /** Minimum known fraction of the output patch, in [0, 1] (default 0). */
   minMasked?: number;
   /** Seeded augmentation; false or absent for none. */
-  augment?: AugmentOptions | false;
+  augment?: SampleAugmentOptions | false;
 }
 
 export interface SamplePlan {
   /** Output centre voxel, in labels-array voxel coordinates. */
   centre: number[];
   augment: AugmentPlan | null;
+  /** Deformation (augment.elastic), or null. */
+  elastic?: ElasticPlan | null;
+  /** Noise and scale/shift of raw, or null. */
+  rawAugment?: RawAugmentPlan | null;
 }
 
 /** Largest patch we agree to allocate (elements of one raw patch). */
@@ -86,6 +110,8 @@ export function checkSamplingOptions(
     // Bad augmentation options fail here, not at the first batch: plan one with a throwaway stream.
     try {
       planAugment(makeRng(0), options.augment, [output, input], [1, 1, 1]);
+      if (options.augment.elastic) checkElasticOptions(options.augment.elastic);
+      checkRawAugmentOptions(options.augment);
     } catch (e) {
       throw new OptionsError(`augment: ${(e as Error).message.replace(/^planAugment: /, '')}`);
     }
@@ -127,7 +153,7 @@ export class CropSampler {
   /** Known voxels in the labels' region (computed when minMasked > 0 or asked for). */
   knownVoxels: number | null = null;
   private centres: ValidCentres | null = null;
-  private readonly augment: AugmentOptions | false;
+  private readonly augment: SampleAugmentOptions | false;
   private readonly minMasked: number;
 
   private constructor(crop: Crop, options: SamplingOptions) {
@@ -187,7 +213,18 @@ export class CropSampler {
       ? [...this.centres.sample(locationRng)!]
       : this.labelShape.map((n, i) => locationRng.int(Math.ceil(n / this.centreStep[i]!)) * this.centreStep[i]!);
     const augment = this.augment ? this.planAugment(rng.fork('augment')) : null;
-    return { centre, augment };
+    // Own forks: the elastic and noise draws leave the other augmentations' streams unchanged.
+    let elastic: ElasticPlan | null = null;
+    if (this.augment && this.augment.elastic) {
+      const r = this.rois({ centre });
+      const extent = r.raw.offset.map(
+        (o, i) =>
+          Math.max(o + r.raw.shape[i]!, r.labels.offset[i]! + r.labels.shape[i]!) - Math.min(o, r.labels.offset[i]!),
+      );
+      elastic = planElastic(rng.fork('elastic'), this.augment.elastic, extent);
+    }
+    const rawAugment = this.augment ? planRawAugment(rng.fork('raw-augment'), this.augment) : null;
+    return { centre, augment, elastic, rawAugment };
   }
 
   private planAugment(rng: Rng): AugmentPlan {
@@ -224,7 +261,13 @@ export class CropSampler {
 
   async read(plan: SamplePlan): Promise<CropSample> {
     const rois = this.rois(plan);
-    const sample = await this.crop.read(rois.raw, rois.labels);
-    return plan.augment ? applyAugment(plan.augment, sample) : sample;
+    // ---- augmentation step: elastic (a deformed read), mirror/transpose/intensity/gamma, noise/scale-shift
+    const sample = plan.elastic
+      ? await readElastic(this.crop, rois, plan.elastic)
+      : await this.crop.read(rois.raw, rois.labels);
+    const augmented = plan.augment ? applyAugment(plan.augment, sample) : sample;
+    if (plan.rawAugment) augmented.raw = applyRawAugment(plan.rawAugment, augmented.raw);
+    // ---- end of the augmentation step
+    return augmented;
   }
 }

@@ -147,60 +147,95 @@ function cubicTaps(t: number, n: number): { index: number[]; weight: number[] } 
   };
 }
 
+/** Interpolation taps along one axis: per output point, control-point indices and weights. */
+type Taps = { index: number[]; weight: number[] }[];
+
 /**
- * The smooth displacement (world units, 3 per point) at the points of a regular grid:
- * begin + k · step per axis, `shape` points; the control points span `domain` (first and last on
- * its bounds, as scipy's zoom places them). Separable: a few operations per point.
+ * Cubic taps at world positions `begin + k · step` (k < count) along axis `a`: the control points
+ * span `domain` (first and last on its bounds, as scipy's zoom places them).
  */
-function displacementOnGrid(
+function cubicAxisTaps(plan: ElasticPlan, domain: Roi, a: number, begin: number, step: number, count: number): Taps {
+  const n = plan.controlShape[a]!;
+  const spacing = n > 1 ? domain.shape[a]! / (n - 1) : 1;
+  return Array.from({ length: count }, (_, k) => {
+    const t = n > 1 ? (begin + k * step - domain.offset[a]!) / spacing : 0;
+    return cubicTaps(Math.min(n - 1, Math.max(0, t)), n);
+  });
+}
+
+/**
+ * With `subsample`: the displacement on a lattice every `lattice` world units from the domain's
+ * begin (cubic from the control points), then linear to the points — composed into one set of
+ * taps over the control points, so the evaluation stays separable.
+ */
+function subsampledAxisTaps(
   plan: ElasticPlan,
   domain: Roi,
-  begin: readonly number[],
-  step: readonly number[],
-  shape: readonly number[],
-): Float64Array {
-  const [cz, cy, cx] = plan.controlShape as [number, number, number];
-  const taps = [0, 1, 2].map((a) => {
-    const n = plan.controlShape[a]!;
-    const spacing = n > 1 ? domain.shape[a]! / (n - 1) : 1;
-    return Array.from({ length: shape[a]! }, (_, k) => {
-      const p = begin[a]! + k * step[a]!;
-      const t = n > 1 ? (p - domain.offset[a]!) / spacing : 0;
-      return cubicTaps(Math.min(n - 1, Math.max(0, t)), n);
-    });
+  a: number,
+  begin: number,
+  step: number,
+  count: number,
+  lattice: number,
+): Taps {
+  const nLattice = Math.ceil(domain.shape[a]! / lattice) + 1;
+  const onLattice = cubicAxisTaps(plan, domain, a, domain.offset[a]!, lattice, nLattice);
+  return Array.from({ length: count }, (_, k) => {
+    const t = Math.min(nLattice - 1, Math.max(0, (begin + k * step - domain.offset[a]!) / lattice));
+    const j = Math.min(Math.max(0, nLattice - 2), Math.floor(t));
+    const w = nLattice > 1 ? t - j : 0;
+    const merged = new Map<number, number>();
+    for (const [jj, wj] of [
+      [j, 1 - w],
+      [Math.min(j + 1, nLattice - 1), w],
+    ] as const) {
+      if (wj === 0) continue;
+      const tap = onLattice[jj]!;
+      tap.index.forEach((c, i) => merged.set(c, (merged.get(c) ?? 0) + wj * tap.weight[i]!));
+    }
+    return { index: [...merged.keys()], weight: [...merged.values()] };
   });
-  const [Z, Y, X] = shape as [number, number, number];
+}
+
+/** Σ over control points of taps_z · taps_y · taps_x · displacement: [Z, Y, X, 3], separably. */
+function contract(plan: ElasticPlan, taps: [Taps, Taps, Taps]): Float64Array {
+  const [cz, cy, cx] = plan.controlShape as [number, number, number];
+  const [Z, Y, X] = taps.map((t) => t.length) as [number, number, number];
   const d = plan.displacements;
   // along x: [cz, cy, X, 3]
   const ax = new Float64Array(cz * cy * X * 3);
   for (let r = 0; r < cz * cy; r++)
     for (let x = 0; x < X; x++) {
-      const { index, weight } = taps[2]![x]!;
+      const { index, weight } = taps[2][x]!;
       for (let c = 0; c < 3; c++) {
         let v = 0;
-        for (let k = 0; k < 4; k++) v += weight[k]! * d[(r * cx + index[k]!) * 3 + c]!;
+        for (let k = 0; k < index.length; k++) v += weight[k]! * d[(r * cx + index[k]!) * 3 + c]!;
         ax[(r * X + x) * 3 + c] = v;
       }
     }
   // along y: [cz, Y, X, 3]
   const ay = new Float64Array(cz * Y * X * 3);
+  const rowY = X * 3;
   for (let z = 0; z < cz; z++)
     for (let y = 0; y < Y; y++) {
-      const { index, weight } = taps[1]![y]!;
-      for (let i = 0; i < X * 3; i++) {
-        let v = 0;
-        for (let k = 0; k < 4; k++) v += weight[k]! * ax[(z * cy + index[k]!) * X * 3 + i]!;
-        ay[(z * Y + y) * X * 3 + i] = v;
+      const { index, weight } = taps[1][y]!;
+      const o = (z * Y + y) * rowY;
+      for (let k = 0; k < index.length; k++) {
+        const w = weight[k]!;
+        const src = (z * cy + index[k]!) * rowY;
+        for (let i = 0; i < rowY; i++) ay[o + i] += w * ax[src + i]!;
       }
     }
   // along z: [Z, Y, X, 3]
   const out = new Float64Array(Z * Y * X * 3);
+  const plane = Y * X * 3;
   for (let z = 0; z < Z; z++) {
-    const { index, weight } = taps[0]![z]!;
-    for (let i = 0; i < Y * X * 3; i++) {
-      let v = 0;
-      for (let k = 0; k < 4; k++) v += weight[k]! * ay[index[k]! * Y * X * 3 + i]!;
-      out[z * Y * X * 3 + i] = v;
+    const { index, weight } = taps[0][z]!;
+    const o = z * plane;
+    for (let k = 0; k < index.length; k++) {
+      const w = weight[k]!;
+      if (w === 0) continue;
+      const src = index[k]! * plane;
+      for (let i = 0; i < plane; i++) out[o + i] += w * ay[src + i]!;
     }
   }
   return out;
@@ -210,7 +245,9 @@ function displacementOnGrid(
  * Source world position (z, y, x per voxel, C order) of every voxel centre of the patch `out`
  * (voxel size `voxelSize`): centre + R · (p − centre) + displacement(p). `domain` is the region the
  * control points span (the sample's raw ∪ labels box), `centre` the rotation centre, `finest` the
- * finest voxel size of the sample (the subsampled displacement grid is in its units).
+ * finest voxel size of the sample (with `subsample`, the displacement is computed every
+ * `subsample` finest voxels from the domain's begin and interpolated linearly: the same lattice
+ * for raw and labels, so one continuous map serves both).
  */
 export function sourcePositions(
   plan: ElasticPlan,
@@ -223,43 +260,12 @@ export function sourcePositions(
   const shape = out.shape.map((s, i) => s / voxelSize[i]!) as [number, number, number];
   const [Z, Y, X] = shape;
   const first = out.offset.map((o, i) => o + voxelSize[i]! / 2);
-  let disp: Float64Array;
-  if (plan.subsample <= 1) {
-    disp = displacementOnGrid(plan, domain, first, voxelSize, shape);
-  } else {
-    // On a coarser grid over the domain (shared by raw and labels), then trilinear.
-    const step = finest.map((f) => f * plan.subsample);
-    const gShape = domain.shape.map((s, i) => Math.ceil(s / step[i]!) + 1);
-    const g = displacementOnGrid(plan, domain, domain.offset, step, gShape);
-    disp = new Float64Array(Z * Y * X * 3);
-    const axis = [0, 1, 2].map((a) =>
-      Array.from({ length: shape[a]! }, (_, k) => {
-        const t = Math.min(gShape[a]! - 1, Math.max(0, (first[a]! + k * voxelSize[a]! - domain.offset[a]!) / step[a]!));
-        const i0 = Math.min(gShape[a]! - 2, Math.floor(t));
-        return i0 < 0 ? { i0: 0, i1: 0, w: 0 } : { i0, i1: i0 + 1, w: t - i0 };
-      }),
-    );
-    const [, gy, gx] = gShape as [number, number, number];
-    let o = 0;
-    for (let z = 0; z < Z; z++)
-      for (let y = 0; y < Y; y++)
-        for (let x = 0; x < X; x++, o += 3) {
-          const a = axis[0]![z]!,
-            b = axis[1]![y]!,
-            c = axis[2]![x]!;
-          for (let k = 0; k < 8; k++) {
-            const iz = k & 4 ? a.i1 : a.i0,
-              iy = k & 2 ? b.i1 : b.i0,
-              ix = k & 1 ? c.i1 : c.i0;
-            const w = (k & 4 ? a.w : 1 - a.w) * (k & 2 ? b.w : 1 - b.w) * (k & 1 ? c.w : 1 - c.w);
-            if (w === 0) continue;
-            const p = ((iz * gy + iy) * gx + ix) * 3;
-            disp[o] += w * g[p]!;
-            disp[o + 1] += w * g[p + 1]!;
-            disp[o + 2] += w * g[p + 2]!;
-          }
-        }
-  }
+  const taps = [0, 1, 2].map((a) =>
+    plan.subsample <= 1
+      ? cubicAxisTaps(plan, domain, a, first[a]!, voxelSize[a]!, shape[a]!)
+      : subsampledAxisTaps(plan, domain, a, first[a]!, voxelSize[a]!, shape[a]!, finest[a]! * plan.subsample),
+  ) as [Taps, Taps, Taps];
+  const disp = contract(plan, taps);
   const R = plan.rotation;
   const pos = new Float64Array(Z * Y * X * 3);
   let o = 0;
@@ -371,7 +377,7 @@ export function sampleNearest<T extends LabelArray | Uint8Array | Int32Array>(
 
 /**
  * Reads one sample through a deformation: raw over `rois.raw` and labels/mask over `rois.labels`
- * as seen through `plan` (positions mapped about the labels box's centre, control points over
+ * as seen through `plan` (positions mapped about the centre of both boxes, control points over
  * both boxes), reading only the source region the positions need.
  */
 export async function readElastic(crop: Crop, rois: { raw: Roi; labels: Roi }, plan: ElasticPlan): Promise<CropSample> {
@@ -382,7 +388,8 @@ export async function readElastic(crop: Crop, rois: { raw: Roi; labels: Roi }, p
     Math.max(o + rois.raw.shape[i]!, rois.labels.offset[i]! + rois.labels.shape[i]!),
   );
   const domain = roiFromBounds(lo, hi);
-  const centre = rois.labels.offset.map((o, i) => o + rois.labels.shape[i]! / 2);
+  // About the centre of the region the deformation covers (gunpowder: the master ROI).
+  const centre = domain.offset.map((o, i) => o + domain.shape[i]! / 2);
   const finest = rawVs.map((v, i) => Math.min(v, labelVs[i]!));
   const rawPos = sourcePositions(plan, domain, centre, rois.raw, rawVs, finest);
   const labelPos = sourcePositions(plan, domain, centre, rois.labels, labelVs, finest);

@@ -72,7 +72,12 @@ test('zarr v3 attributes: types read, channel axis named "c" without ^', async (
   try {
     const root = zarr.root(new FileSystemStore(dir));
     await zarr.create(root);
-    const write = async (name: string, shape: number[], dtype: 'uint8' | 'uint32', attributes: Record<string, unknown>) => {
+    const write = async (
+      name: string,
+      shape: number[],
+      dtype: 'uint8' | 'uint32',
+      attributes: Record<string, unknown>,
+    ) => {
       const arr = await zarr.create(root.resolve(name), { shape, chunkShape: shape, dtype, attributes });
       const data =
         dtype === 'uint8' ? new Uint8Array(shape.reduce((a, b) => a * b, 1)).fill(7) : new Uint32Array(64).fill(3);

@@ -190,7 +190,9 @@ function subsampledAxisTaps(
     ] as const) {
       if (wj === 0) continue;
       const tap = onLattice[jj]!;
-      tap.index.forEach((c, i) => merged.set(c, (merged.get(c) ?? 0) + wj * tap.weight[i]!));
+      tap.index.forEach((c, i) => {
+        merged.set(c, (merged.get(c) ?? 0) + wj * tap.weight[i]!);
+      });
     }
     return { index: [...merged.keys()], weight: [...merged.values()] };
   });
@@ -331,8 +333,11 @@ export function sampleLinear(
       const u = (positions[p + a]! - from.offset[a]!) / voxelSize[a]! - 0.5;
       let i = Math.floor(u);
       let f = u - i;
-      if (i < 0) (i = 0), (f = 0);
-      else if (i >= n[a]! - 1) (i = n[a]! - 1), (f = 0);
+      if (i < 0 || i >= n[a]! - 1) {
+        // At the region's edge (the region holds every needed voxel, so only a weight of 0 is cut).
+        i = i < 0 ? 0 : n[a]! - 1;
+        f = 0;
+      }
       idx[a] = i;
       w[a] = f;
       base += i * step[a]!;

@@ -26,6 +26,7 @@ import {
   type UNetOptions,
 } from '../src/index.js';
 import { makeRng } from '../src/train/random.js';
+import { Cropping3D, UpSampling3D } from '../src/models/layers.js';
 import { unetOutputSize } from '../src/models/unet.js';
 import { fixturePath } from './helpers/fixtures.js';
 import { checkPipelineAlignment } from './helpers/alignment.js';
@@ -259,4 +260,45 @@ test('types + two voxel sizes: a tiny fitDataset run scored by the ValidationHoo
   } finally {
     await rm(runRoot, { recursive: true, force: true });
   }
+});
+
+test('predictCrop at two voxel sizes puts raw where the model expects it (an upsampling "model" reproduces the labels)', async () => {
+  // raw = id / 255 at 4 nm, labels = id at 2 nm (blocks of 8 nm): a model that only upsamples
+  // (nearest, ×2) and crops its border predicts id / 255 exactly on the labels' grid.
+  const crop = blockCrop({
+    rawVoxel: [4, 4, 4],
+    labelVoxel: [2, 2, 2],
+    rawRoi: roi([0, 0, 0], [96, 96, 96]),
+    labelsRoi: roi([16, 8, 24], [48, 60, 44]),
+  });
+  for (const cropVoxels of [0, 2]) {
+    const model = tf.sequential({
+      layers: [
+        new UpSampling3D({ size: 2, inputShape: [10, 10, 10, 1] } as never),
+        new Cropping3D({ cropping: cropVoxels }),
+      ],
+    });
+    const prediction = await predictCrop(model, crop);
+    assert.deepEqual(prediction.shape, [24, 30, 22, 1]);
+    const labels = await crop.labels.read(crop.labels.roi);
+    let wrong = 0;
+    for (let v = 0; v < labels.length; v++) if (Math.round(prediction.data[v]! * 255) !== labels[v]) wrong++;
+    assert.equal(wrong, 0, `${wrong} voxels off with a ${cropVoxels}-voxel border`);
+    tf.dispose(model.getWeights());
+  }
+  // The reverse: labels at [4, 4, 4], raw at [4, 2, 2]; pooling to the labels' voxel size.
+  const coarse = blockCrop({
+    rawVoxel: [4, 2, 2],
+    labelVoxel: [4, 4, 4],
+    rawRoi: roi([0, 0, 0], [96, 96, 96]),
+    labelsRoi: roi([16, 8, 24], [48, 60, 44]),
+  });
+  const pool = tf.sequential({
+    layers: [tf.layers.averagePooling3d({ poolSize: [1, 2, 2], strides: [1, 2, 2], inputShape: [6, 12, 12, 1] })],
+  });
+  const prediction = await predictCrop(pool, coarse);
+  const labels = await coarse.labels.read(coarse.labels.roi);
+  let wrong = 0;
+  for (let v = 0; v < labels.length; v++) if (Math.round(prediction.data[v]! * 255) !== labels[v]) wrong++;
+  assert.equal(wrong, 0, `${wrong} voxels off (labels coarser)`);
 });

@@ -127,3 +127,16 @@ test('tfjs-zarr inspect shows the types and, for two voxel sizes, the sampling g
   const up = await inspect('upsample.zarr');
   assert.match(up, /raw at \[4, 4, 4\], labels at \[2, 2, 2\]: samples centred on the \[4, 4, 4\] grid/);
 });
+
+test('tfjs-zarr inspect --resample raw shows the labels at raw voxel size, resampled', async () => {
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'inspect', fixturePath('upsample.zarr'), '--resample', 'raw'],
+      { cwd: REPO_ROOT, timeout: 60_000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(String(stdout))),
+    ),
+  );
+  assert.match(out, /resampled from voxel size \[2, 2, 2\] \(nearest\)/);
+  assert.doesNotMatch(out, /samples centred on/);
+});

@@ -12,11 +12,13 @@ import { UsageError } from './usage.js';
 export const summary = 'list the train and test crops of a DaCapo-style zarr container';
 
 export const usage = `usage: tfjs-zarr inspect <path|url|file.zip> [--raw NAME] [--labels NAME] [--mask NAME]
-                         [--train NAME] [--test NAME]
+                         [--train NAME] [--test NAME] [--resample raw|labels]
 
   List the train and test crops of a DaCapo-style zarr container: per crop its arrays, dtype,
   shape, axes and their types (space/channel), voxel size, offset, world ROI, mask, and the raw
-  normalization; where raw and labels differ in voxel size, the grid samples are drawn on.`;
+  normalization; where raw and labels differ in voxel size, the grid samples are drawn on.
+  --resample raw|labels shows the crops as DataConfig's resample sees them (labels at raw's voxel
+  size, or raw at the labels').`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,8 +31,12 @@ export async function run(argv: string[]): Promise<number> {
       mask: { type: 'string' },
       train: { type: 'string' },
       test: { type: 'string' },
+      resample: { type: 'string' },
     },
   });
+  if (values.resample !== undefined && values.resample !== 'raw' && values.resample !== 'labels') {
+    throw new UsageError(`--resample must be raw or labels, got ${values.resample}`);
+  }
   const target = positionals[0];
   if (!target || positionals.length > 1) throw new UsageError('inspect takes one container path or URL');
   const split = await openDataSplit({
@@ -40,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     maskName: values.mask,
     trainGroupName: values.train,
     validateGroupName: values.test,
+    resample: values.resample as 'raw' | 'labels' | undefined,
   });
   console.log(`${target}  (${split.layout} layout)`);
   if (split.layout === 'simple') {

@@ -232,8 +232,9 @@ export class CropSampler {
     const rawVs = this.crop.raw.voxelSize;
     const labelVs = this.crop.voxelSize;
     if (rawVs.every((v, i) => v === labelVs[i])) return planAugment(rng, options, [this.output, this.input], labelVs);
-    // Two voxel sizes: mirror only axes where both boxes share their world centre; transpose only
-    // axes alike in both voxel sizes and both world extents.
+    // Two voxel sizes: mirror only axes where both boxes share their world centre (and differ by an
+    // even number of voxels, as applyAugment requires); transpose only axes alike in both voxel
+    // sizes and both extents.
     const r = this.rois({ centre: [0, 0, 0] });
     const centred = r.raw.offset.map(
       (o, i) =>

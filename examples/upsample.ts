@@ -6,7 +6,8 @@
  * `upsampleFactors: [2, 2, 2]` predicts at 2 nm; elastic augmentation deforms both alike; the hook
  * scores the test crop on the labels' grid.
  *
- *   node --import tsx examples/upsample.ts              # 10 epochs of 12 batches (wasm: minutes)
+ *   node --import tsx examples/upsample.ts              # 10 epochs of 12 batches (wasm; 3 epochs took
+ *                                                       # 3.3 min on a loaded 2-core machine, test VOI 1.92 → 0.83)
  *   node --import tsx examples/upsample.ts --smoke      # a handful of batches on tiny data
  *
  * Options: --data DIR (the container, generated there once), --run DIR, --epochs N.

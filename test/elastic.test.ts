@@ -249,3 +249,29 @@ test('bad elastic options are an OptionsError naming the option', async () => {
     (e: unknown) => e instanceof OptionsError && /noise\.var/.test(e.message),
   );
 });
+
+test('the read region grows with the deformation: no zero padding where the raw has data', async () => {
+  // Raw (never 0) covers far more than any deformed patch needs; a 90° rotation and strong jitter
+  // take source positions well outside the undeformed raw box.
+  const crop = blockCrop({
+    rawVoxel: [4, 4, 4],
+    labelVoxel: [4, 4, 4],
+    rawRoi: roi([0, 0, 0], [256, 256, 256]),
+    labelsRoi: roi([96, 96, 96], [64, 64, 64]),
+  });
+  const sampler = await CropSampler.create(crop, {
+    inputShape: [12, 12, 12],
+    augment: {
+      mirror: false,
+      transpose: false,
+      elastic: { controlPointSpacing: 16, jitterSigma: 6, rotationInterval: [Math.PI / 4, Math.PI / 4] },
+    },
+  });
+  for (let k = 0; k < 6; k++) {
+    const s = await sampler.read(sampler.draw(makeRng(1).fork(k)));
+    assert.ok(
+      s.raw.every((v) => v >= 1 / 255 - 1e-6),
+      'every raw voxel comes from data',
+    );
+  }
+});

@@ -3,6 +3,7 @@
  * bench/data/ (git-ignored) with zarr-python (/usr/bin/python3 with python3-zarr).
  * `npm run bench -- read voi` runs only some of them.
  */
+import { parseArgs } from 'node:util';
 import { benchRead } from './read.js';
 import { benchPipeline } from './pipeline.js';
 import { benchVoi } from './voi.js';
@@ -14,7 +15,12 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   pipeline: () => benchPipeline(),
   predict: () => benchPredict(),
 };
-const chosen = process.argv.slice(2).filter((a) => a in all);
+const { positionals: chosen } = parseArgs({ allowPositionals: true, options: {} });
+const unknown = chosen.filter((name) => !(name in all));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; benchmarks: ${Object.keys(all).join(', ')}`);
+  process.exit(2);
+}
 for (const name of chosen.length ? chosen : Object.keys(all)) {
   console.log(`\n== ${name}`);
   const t = performance.now();

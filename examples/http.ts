@@ -33,8 +33,8 @@ import {
 import { exampleArgs, printBest, printEvaluation } from './common.js';
 import { ensureDemoContainer } from './synthetic/write-container.js';
 
-const { smoke, option } = exampleArgs();
-const userUrl = process.argv.slice(2).find((a) => /^https?:\/\//i.test(a));
+const { smoke, option, positionals } = exampleArgs();
+const userUrl = positionals.find((a) => /^https?:\/\//i.test(a));
 const dataDir = path.resolve(option('data', `demo-data/http${smoke ? '-small' : ''}/data.zarr`));
 const runDir = path.resolve(option('run', `runs/http${smoke ? '-smoke' : ''}`));
 const EPOCHS = Number(option('epochs', smoke ? '2' : '10'));
@@ -75,7 +75,11 @@ async function serve(folder: string): Promise<{ url: string; close: () => Promis
   server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const close = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return { url: `http://127.0.0.1:${port}`, close };
 }
 

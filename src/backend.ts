@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { OptionsError } from './errors.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -170,6 +171,9 @@ export async function useFastestBackend(options: BackendOptions = {}): Promise<s
     } else if (!options.quiet) {
       console.warn(`tfjs-zarr: ignoring TFJS_ZARR_BACKEND=${env} (expected one of ${ORDER.join(', ')})`);
     }
+  }
+  if (options.prefer !== undefined && !isBackendName(options.prefer)) {
+    throw new OptionsError(`prefer must be one of ${ORDER.join(', ')}, got ${JSON.stringify(options.prefer)}`);
   }
   if (first === undefined && options.prefer !== undefined) {
     first = options.prefer;

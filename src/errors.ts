@@ -25,8 +25,8 @@ export class DataFormatError extends Error {
 
 /** Bad options given to the API (shapes, weights, thresholds): fail early with what is wrong. */
 export class OptionsError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'OptionsError';
   }
 }

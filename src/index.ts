@@ -1,93 +1,81 @@
 /**
  * tfjs-zarr: train TensorFlow.js segmentation models on DaCapo-style zarr crops.
+ * Everything here is public API (pinned by test/public-api.test.ts); internals are reached
+ * through their modules.
  */
-// Reading
-export { DataConfig, type DataConfigOptions, openDataSplit, type DataSplit, type Layout } from './zarr/index.js';
-export { DataFormatError, OptionsError } from './errors.js';
-export * from './roi.js';
+// Data: containers, crops and volumes in world coordinates
+export { DataConfig, type DataConfigOptions } from './zarr/config.js';
+export { openDataSplit, type DataSplit, type Layout } from './zarr/split.js';
+export type { CropVolume, ZarrCrop } from './zarr/crop.js';
+export type { Interpolation, ResampledVolume } from './zarr/resample.js';
+export type { ZarrVolume } from './zarr/volume.js';
+export type { ChunkCache, CacheStats } from './zarr/chunk-cache.js';
+export type { DecodedChunk } from './zarr/chunks.js';
+export type { Normalization } from './zarr/normalize.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
-export { ZarrCrop, type CropVolume } from './zarr/crop.js';
-export { ResampledVolume, type Interpolation } from './zarr/resample.js';
-export { coarserGrid, contextBegin, isIntegerRatio } from './grid.js';
-export { ZarrVolume } from './zarr/volume.js';
-export { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY, type CacheStats } from './zarr/chunk-cache.js';
-export { rawNormalization, type Normalization } from './zarr/normalize.js';
+export { roi, roiGrow, roiIntersect, roiToString, type Roi } from './roi.js';
+export { DataFormatError, OptionsError } from './errors.js';
 
-// Training
+// Training: datasets for fitDataset and masked losses
 export {
   cropDataset,
   trainingDataset,
-  labelsToInt32,
   type CropDatasetOptions,
   type CropWeights,
+  type TrainingDataset,
   type TrainingDatasetOptions,
   type TrainingElement,
+  type TrainingSetup,
 } from './train/dataset.js';
-export { CropSampler, type SampleAugmentOptions, type SamplingOptions, type SamplePlan } from './train/sampler.js';
+export type { SampleAugmentOptions, SamplingOptions } from './train/sampler.js';
+export type { ElasticOptions } from './train/elastic.js';
+export type { NoiseOptions, ScaleShiftOptions } from './train/intensity.js';
+export type { AugmentOptions } from './train/augment.js';
 export {
-  planElastic,
-  readElastic,
-  sourcePositions,
-  sampleLinear,
-  sampleNearest,
-  type ElasticOptions,
-  type ElasticPlan,
-} from './train/elastic.js';
-export {
-  planRawAugment,
-  applyRawAugment,
-  type NoiseOptions,
-  type ScaleShiftOptions,
-  type RawAugmentPlan,
-} from './train/intensity.js';
-export { maskedLoss, maskedMetric, type LossName, type MaskedLossOptions, type PerVoxelLoss } from './train/loss.js';
-export {
-  makeTarget,
-  boundaryTarget,
-  affinitiesTarget,
-  semanticTarget,
   targetChannels,
-  DEFAULT_AFFINITY_OFFSETS,
   type TargetFn,
   type TargetKind,
   type TargetOptions,
   type TargetResult,
 } from './train/targets.js';
-export { planAugment, applyAugment, type AugmentOptions, type AugmentPlan } from './train/augment.js';
-export { makeRng, type Rng } from './train/random.js';
-
-// Evaluation
-export { variationOfInformation, type VoiResult, type VoiOptions } from './eval/voi.js';
-export { connectedComponents, affinityComponents, growLabels } from './eval/components.js';
 export {
-  boundaryPostProcessor,
+  maskedLoss,
+  maskedMetric,
+  type LossName,
+  type MaskedLossFn,
+  type MaskedLossOptions,
+  type PerVoxelLoss,
+} from './train/loss.js';
+
+// Evaluation: prediction, post-processing, VOI, the validation hook, checkpoints and scores
+export { predictCrop, type PredictOptions, type Prediction } from './eval/predict.js';
+export {
   affinityPostProcessor,
-  semanticPostProcessor,
+  boundaryPostProcessor,
   customPostProcessor,
-  type PostProcessor,
+  semanticPostProcessor,
   type PostProcessParameters,
+  type PostProcessor,
 } from './eval/postprocess.js';
-export { predictCrop, tileStarts, type PredictOptions, type Prediction } from './eval/predict.js';
+export { variationOfInformation, type VoiOptions, type VoiResult } from './eval/voi.js';
 export {
   ValidationHook,
-  type ValidationHookOptions,
+  type BestScore,
   type Evaluation,
-  type CropScore,
-  type BestRecord,
+  type ValidationHookOptions,
 } from './eval/hook.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpointInfo } from './eval/checkpoint.js';
-export { appendScores, readScores, bestByCrop } from './eval/scores.js';
+export { loadCheckpoint, readCheckpointInfo, type SaveCheckpointOptions } from './eval/checkpoint.js';
+export { bestByCrop, readScores, type ScoreRow } from './eval/scores.js';
 
 // Models and backends
 export {
-  unet3d,
   modelOutputShape,
-  modelInputShape,
-  unetOutputSize,
-  unetValidInputSize,
+  unet3d,
+  type FinalActivation,
+  type Padding,
   type UNetOptions,
   type UNetSizeOptions,
 } from './models/unet.js';
-export { UpSampling3D, Cropping3D } from './models/layers.js';
-export { PatchConv3D, patchConv3d, type PatchConv3DArgs } from './models/conv3d.js';
-export { useFastestBackend, describeBackend } from './backend.js';
+export { Cropping3D, UpSampling3D } from './models/layers.js';
+export { PatchConv3D, type PatchConv3DArgs } from './models/conv3d.js';
+export { describeBackend, useFastestBackend, type BackendName, type BackendOptions } from './backend.js';

@@ -3,6 +3,7 @@
  * world units (integers). Everything in the public API speaks Roi; voxel indices only appear
  * where an array is actually read.
  */
+import { OptionsError } from './errors.js';
 export interface Roi {
   readonly offset: readonly number[];
   readonly shape: readonly number[];
@@ -10,7 +11,7 @@ export interface Roi {
 
 export function roi(offset: readonly number[], shape: readonly number[]): Roi {
   if (offset.length !== shape.length) {
-    throw new Error(`Roi offset ${fmt(offset)} and shape ${fmt(shape)} differ in length`);
+    throw new OptionsError(`Roi offset ${fmt(offset)} and shape ${fmt(shape)} differ in length`);
   }
   return { offset: [...offset], shape: [...shape] };
 }

@@ -27,8 +27,11 @@ export type StoredArray =
   | BigInt64Array
   | BigUint64Array;
 
-/** Label ids exactly as stored (uint64 ids arrive as BigUint64Array, never through float). */
-export type LabelArray = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+/**
+ * Label ids: as stored (unsigned; uint64 ids arrive as BigUint64Array, never through float), or
+ * relabelled to Int32Array for tensors (`labelsToInt32`).
+ */
+export type LabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | BigUint64Array;
 
 /** One zarr array with its world-coordinate metadata. */
 export interface Volume {

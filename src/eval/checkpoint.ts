@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { DataFormatError, OptionsError } from '../errors.js';
 import { type AtomicWriteOptions, readableDir, recoverDir, writeDirAtomically } from '../fs/atomic-dir.js';
 import { isErrno, statOrNull, writeFileSynced } from '../fs/files.js';
 import { fileLoadHandler, fileSaveHandler, MODEL_JSON_FILENAME } from './model-files.js';
@@ -18,6 +19,11 @@ export const CHECKPOINT_INFO_FILENAME = 'checkpoint.json';
 export const recoverCheckpoint = recoverDir;
 
 export type SaveCheckpointOptions = AtomicWriteOptions;
+
+/** `<runDir>/best/<crop>`: where the validation hook keeps a test crop's best checkpoint. */
+export function bestCheckpointDir(runDir: string, crop: string): string {
+  return path.join(runDir, 'best', crop);
+}
 
 /**
  * Writes `model` (model.json + weights.bin) and `info` (checkpoint.json, pretty JSON) to `dir`,
@@ -32,7 +38,7 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const target = path.resolve(dir);
   const infoText = JSON.stringify(info, null, 2);
-  if (infoText === undefined) throw new TypeError('saveCheckpoint: info must be a JSON-serializable object');
+  if (infoText === undefined) throw new OptionsError('saveCheckpoint: info must be a JSON-serializable object');
   return writeDirAtomically(
     target,
     async (tmp) => {
@@ -84,6 +90,6 @@ export async function readCheckpointInfo<T = Record<string, unknown>>(p: string)
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new DataFormatError(`is not valid JSON: ${(e as Error).message}`, { container: file }, { cause: e });
   }
 }

@@ -5,6 +5,7 @@
  * first voxel in raster order; labelling in a second raster pass therefore numbers components
  * 1..count in the raster order of their first voxel.
  */
+import { OptionsError } from '../errors.js';
 
 export interface ComponentsResult {
   /** Component id per voxel, [z, y, x]; 0 = background (never for affinity components). */
@@ -66,17 +67,17 @@ export class UnionFind {
 
 function checkShape(what: string, shape: readonly number[], length: number, channels = 1): number {
   if (shape.length !== 3 || shape.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new Error(`${what}: shape must be [z, y, x] non-negative integers, got [${shape.join(', ')}]`);
+    throw new OptionsError(`${what}: shape must be [z, y, x] non-negative integers, got [${shape.join(', ')}]`);
   }
   const n = shape[0] * shape[1] * shape[2];
   if (n * channels !== length) {
-    throw new Error(
+    throw new OptionsError(
       `${what}: array has length ${length} but shape [${shape.join(', ')}]` +
         (channels !== 1 ? ` with ${channels} channels` : '') +
         ` needs ${n * channels}`,
     );
   }
-  if (n > 0x7fffffff) throw new Error(`${what}: volume of ${n} voxels is too large`);
+  if (n > 0x7fffffff) throw new OptionsError(`${what}: volume of ${n} voxels is too large`);
   return n;
 }
 
@@ -108,7 +109,7 @@ export function connectedComponents(
 ): ComponentsResult {
   const connectivity = options.connectivity ?? 6;
   if (connectivity !== 6) {
-    throw new Error(`connectedComponents: only connectivity 6 is supported, got ${connectivity}`);
+    throw new OptionsError(`connectedComponents: only connectivity 6 is supported, got ${connectivity}`);
   }
   const n = checkShape('connectedComponents', shape, foreground.length);
   const [nz, ny, nx] = shape;
@@ -151,10 +152,10 @@ export function affinityComponents(
   threshold: number,
 ): ComponentsResult {
   const c = offsets.length;
-  if (c === 0) throw new Error('affinityComponents: at least one offset is needed');
+  if (c === 0) throw new OptionsError('affinityComponents: at least one offset is needed');
   for (const o of offsets) {
     if (o.length !== 3 || o.some((d) => !Number.isInteger(d))) {
-      throw new Error(`affinityComponents: offsets must be [dz, dy, dx] integers, got [${o.join(', ')}]`);
+      throw new OptionsError(`affinityComponents: offsets must be [dz, dy, dx] integers, got [${o.join(', ')}]`);
     }
   }
   const n = checkShape('affinityComponents', shape, affinities.length, c);
@@ -197,7 +198,7 @@ export function growLabels(labels: Uint32Array, shape: readonly number[]): Uint3
   const [Z, Y, X] = shape as [number, number, number];
   const n = Z * Y * X;
   if (labels.length !== n)
-    throw new Error(`growLabels: labels have ${labels.length} voxels, shape [${shape.join(', ')}] needs ${n}`);
+    throw new OptionsError(`growLabels: labels have ${labels.length} voxels, shape [${shape.join(', ')}] needs ${n}`);
   const out = Uint32Array.from(labels);
   const queue = new Int32Array(n);
   let head = 0;
@@ -210,12 +211,30 @@ export function growLabels(labels: Uint32Array, shape: readonly number[]): Uint3
     const x = v % X;
     const y = ((v - x) / X) % Y;
     const z = (v - x - y * X) / XY;
-    if (x > 0 && out[v - 1] === 0) (out[v - 1] = id), (queue[tail++] = v - 1);
-    if (x < X - 1 && out[v + 1] === 0) (out[v + 1] = id), (queue[tail++] = v + 1);
-    if (y > 0 && out[v - X] === 0) (out[v - X] = id), (queue[tail++] = v - X);
-    if (y < Y - 1 && out[v + X] === 0) (out[v + X] = id), (queue[tail++] = v + X);
-    if (z > 0 && out[v - XY] === 0) (out[v - XY] = id), (queue[tail++] = v - XY);
-    if (z < Z - 1 && out[v + XY] === 0) (out[v + XY] = id), (queue[tail++] = v + XY);
+    if (x > 0 && out[v - 1] === 0) {
+      out[v - 1] = id;
+      queue[tail++] = v - 1;
+    }
+    if (x < X - 1 && out[v + 1] === 0) {
+      out[v + 1] = id;
+      queue[tail++] = v + 1;
+    }
+    if (y > 0 && out[v - X] === 0) {
+      out[v - X] = id;
+      queue[tail++] = v - X;
+    }
+    if (y < Y - 1 && out[v + X] === 0) {
+      out[v + X] = id;
+      queue[tail++] = v + X;
+    }
+    if (z > 0 && out[v - XY] === 0) {
+      out[v - XY] = id;
+      queue[tail++] = v - XY;
+    }
+    if (z < Z - 1 && out[v + XY] === 0) {
+      out[v + XY] = id;
+      queue[tail++] = v + XY;
+    }
   }
   return out;
 }

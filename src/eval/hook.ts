@@ -15,15 +15,14 @@
  * record of it) in place, the other crops are still saved, and the evaluation then rejects with
  * the save error (which stops fitDataset).
  */
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import type { Crop } from '../types.js';
-import { readCheckpointInfo, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
-import { boundaryPostProcessor, type PostProcessor, type PostProcessParameters } from './postprocess.js';
+import type { Crop, LabelArray } from '../types.js';
+import { bestCheckpointDir, readCheckpointInfo, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
+import { boundaryPostProcessor, type PostProcessor } from './postprocess.js';
 import { predictCrop, type PredictOptions } from './predict.js';
-import { appendScores } from './scores.js';
-import { variationOfInformation, type VoiResult } from './voi.js';
+import { appendScores, isBetterScore, type ScoreRow } from './scores.js';
+import { variationOfInformation } from './voi.js';
 
 export interface ValidationHookOptions {
   /** The test crops (e.g. `split.test`). */
@@ -46,19 +45,14 @@ export interface ValidationHookOptions {
   onEvaluation?: (evaluation: Evaluation) => void | Promise<void>;
 }
 
-export interface CropScore extends VoiResult {
-  crop: string;
-  parameters: PostProcessParameters;
-}
-
 export interface Evaluation {
   epoch: number;
   /** Batches seen in this training run when the evaluation ran. */
   batch: number;
-  /** Best parameters per crop. */
-  best: CropScore[];
-  /** Every parameter set of every crop. */
-  all: CropScore[];
+  /** Best parameters per crop (the rows of `all` that won). */
+  best: ScoreRow[];
+  /** Every parameter set of every crop, as appended to the scores file. */
+  all: ScoreRow[];
   /** Crops whose best checkpoint this evaluation replaced. */
   improved: string[];
   /** Crops that improved but whose checkpoint could not be saved (the evaluation then rejects). */
@@ -66,22 +60,13 @@ export interface Evaluation {
   seconds: { predict: number; postProcess: number; score: number; save: number };
 }
 
-export interface BestRecord {
-  crop: string;
-  epoch: number;
-  batch: number;
-  voi: number;
-  voiSplit: number;
-  voiMerge: number;
-  parameters: PostProcessParameters;
-  postProcessor: string;
-  checkpoint: string;
-}
+/** A best score the hook keeps per crop: the scores row that made it best, and where its checkpoint is. */
+export type BestScore = ScoreRow & { checkpoint: string };
 
 export class ValidationHook extends tf.Callback {
   readonly options: ValidationHookOptions;
   /** Best score so far per crop (read back from the run directory on resume). */
-  readonly best = new Map<string, BestRecord>();
+  readonly best = new Map<string, BestScore>();
   /** Every evaluation of this hook, in order. */
   readonly evaluations: Evaluation[] = [];
   private readonly postProcessor: PostProcessor;
@@ -112,14 +97,14 @@ export class ValidationHook extends tf.Callback {
 
   /** Directory of the best checkpoint of a crop. */
   checkpointDir(crop: string): string {
-    return path.join(this.options.runDir, 'best', crop);
+    return bestCheckpointDir(this.options.runDir, crop);
   }
 
   /** Reads the bests already stored in the run directory (resume); called before training. */
   async restore(): Promise<void> {
     this.restoring ??= (async () => {
       for (const crop of this.options.crops) {
-        const info = (await readCheckpointInfo(this.checkpointDir(crop.name))) as BestRecord | null;
+        const info = await readCheckpointInfo<ScoreRow>(this.checkpointDir(crop.name));
         if (info && typeof info.voi === 'number')
           this.best.set(crop.name, { ...info, checkpoint: this.checkpointDir(crop.name) });
       }
@@ -163,87 +148,96 @@ export class ValidationHook extends tf.Callback {
   async evaluate(model: tf.LayersModel, epoch: number): Promise<Evaluation> {
     await this.restore();
     const seconds = { predict: 0, postProcess: 0, score: 0, save: 0 };
-    const all: CropScore[] = [];
-    const best: CropScore[] = [];
-    const improved: string[] = [];
+    const all: ScoreRow[] = [];
+    const best: ScoreRow[] = [];
     for (const crop of this.options.crops) {
-      let t = performance.now();
-      const prediction = await predictCrop(model, crop, this.options.predict);
-      const [gt, mask] = await Promise.all([crop.labels.read(prediction.roi), crop.readMask(prediction.roi)]);
-      seconds.predict += (performance.now() - t) / 1000;
-      let bestScore: CropScore | null = null;
-      for (const parameters of this.postProcessor.parameters) {
-        t = performance.now();
-        const instances = this.postProcessor.apply(prediction.data, prediction.shape, parameters);
-        seconds.postProcess += (performance.now() - t) / 1000;
-        t = performance.now();
-        const voi = variationOfInformation(gt as Uint32Array, instances, { mask });
-        seconds.score += (performance.now() - t) / 1000;
-        const score: CropScore = { crop: crop.name, parameters, ...voi };
-        all.push(score);
-        if (!bestScore || score.voi < bestScore.voi) bestScore = score;
-      }
-      best.push(bestScore!);
+      const rows = await this.scoreCrop(model, crop, epoch, seconds);
+      all.push(...rows);
+      best.push(rows.reduce((b, r) => (isBetterScore(r, b) ? r : b)));
     }
     // Every score first: a failed save below must not lose them.
-    await appendScores(
-      this.options.runDir,
-      all.map((s) => ({
+    await appendScores(this.options.runDir, all);
+    const { improved, failedSaves, errors } = await this.keepBest(model, best, seconds);
+    const evaluation: Evaluation = { epoch, batch: this.batchesSeen, best, all, improved, failedSaves, seconds };
+    this.evaluations.push(evaluation);
+    await this.options.onEvaluation?.(evaluation);
+    if (errors.length > 0) {
+      throw errors.length === 1
+        ? errors[0]
+        : new AggregateError(errors, `best checkpoints of ${failedSaves.join(', ')} could not be saved`);
+    }
+    return evaluation;
+  }
+
+  /** Predicts one crop and scores every parameter set of the post-processor (timings into `seconds`). */
+  private async scoreCrop(
+    model: tf.LayersModel,
+    crop: Crop,
+    epoch: number,
+    seconds: Evaluation['seconds'],
+  ): Promise<ScoreRow[]> {
+    const t = performance.now();
+    const prediction = await predictCrop(model, crop, this.options.predict);
+    const [gt, mask] = await Promise.all([crop.labels.read(prediction.roi), crop.readMask(prediction.roi)]);
+    seconds.predict += secondsSince(t);
+    return this.postProcessor.parameters.map((parameters) => {
+      const t1 = performance.now();
+      const instances = this.postProcessor.apply(prediction.data, prediction.shape, parameters);
+      const t2 = performance.now();
+      const voi = variationOfInformation(gt as LabelArray, instances, { mask });
+      seconds.postProcess += (t2 - t1) / 1000;
+      seconds.score += secondsSince(t2);
+      return {
         epoch,
         batch: this.batchesSeen,
-        crop: s.crop,
+        crop: crop.name,
         postProcessor: this.postProcessor.name,
-        parameters: s.parameters,
-        voiSplit: s.voiSplit,
-        voiMerge: s.voiMerge,
-        voi: s.voi,
+        parameters,
+        voiSplit: voi.voiSplit,
+        voiMerge: voi.voiMerge,
+        voi: voi.voi,
         time: new Date().toISOString(),
-      })),
-    );
-    const saveErrors: unknown[] = [];
-    const failedSaves: string[] = [];
-    for (const score of best) {
-      const previous = this.best.get(score.crop);
-      // Strictly lower only: a tie keeps the earlier checkpoint (as bestByCrop does).
-      if (previous && !(score.voi < previous.voi)) continue;
-      const record: BestRecord = {
-        crop: score.crop,
-        epoch,
-        batch: this.batchesSeen,
-        voi: score.voi,
-        voiSplit: score.voiSplit,
-        voiMerge: score.voiMerge,
-        parameters: score.parameters,
-        postProcessor: this.postProcessor.name,
-        checkpoint: this.checkpointDir(score.crop),
       };
+    });
+  }
+
+  /**
+   * Saves a checkpoint for each crop whose best row beats the kept one (the rule of `bestByCrop`).
+   * A failed save keeps the previous best on disk (saveCheckpoint writes whole or not at all) and
+   * as the record to beat; its error is returned.
+   */
+  private async keepBest(
+    model: tf.LayersModel,
+    rows: ScoreRow[],
+    seconds: Evaluation['seconds'],
+  ): Promise<{ improved: string[]; failedSaves: string[]; errors: unknown[] }> {
+    const improved: string[] = [];
+    const failedSaves: string[] = [];
+    const errors: unknown[] = [];
+    for (const row of rows) {
+      if (!isBetterScore(row, this.best.get(row.crop))) continue;
+      const record: BestScore = { ...row, checkpoint: this.checkpointDir(row.crop) };
       if (this.options.saveCheckpoints ?? true) {
         const t = performance.now();
         try {
           await saveCheckpoint(model, record.checkpoint, record, this.options.saveOptions);
         } catch (e) {
-          // The previous best stays on disk (saveCheckpoint writes whole or not at all) and stays
-          // the record to beat.
-          saveErrors.push(e);
-          failedSaves.push(score.crop);
+          errors.push(e);
+          failedSaves.push(row.crop);
           continue;
         } finally {
-          seconds.save += (performance.now() - t) / 1000;
+          seconds.save += secondsSince(t);
         }
       }
-      this.best.set(score.crop, record);
-      improved.push(score.crop);
+      this.best.set(row.crop, record);
+      improved.push(row.crop);
     }
-    const evaluation: Evaluation = { epoch, batch: this.batchesSeen, best, all, improved, failedSaves, seconds };
-    this.evaluations.push(evaluation);
-    await this.options.onEvaluation?.(evaluation);
-    if (saveErrors.length > 0) {
-      throw saveErrors.length === 1
-        ? saveErrors[0]
-        : new AggregateError(saveErrors, `best checkpoints of ${failedSaves.join(', ')} could not be saved`);
-    }
-    return evaluation;
+    return { improved, failedSaves, errors };
   }
+}
+
+function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
 }
 
 function writeLogs(evaluation: Evaluation, logs?: tf.Logs): void {

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno, statOrNull, syncDir, writeFileSynced } from '../fs/files.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 
 export const MODEL_JSON_FILENAME = 'model.json';
 export const WEIGHTS_BINARY_FILENAME = 'weights.bin';
@@ -37,12 +38,12 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new Error('fileSaveHandler: saving a binary (GraphDef) model topology is not supported');
+        throw new OptionsError('fileSaveHandler: saving a binary (GraphDef) model topology is not supported');
       }
       await fsp.mkdir(target, { recursive: true });
       const stats = await fsp.stat(target);
       if (!stats.isDirectory()) {
-        throw new Error(`fileSaveHandler: ${target} exists and is not a directory`);
+        throw new OptionsError(`fileSaveHandler: ${target} exists and is not a directory`);
       }
       const weightsManifest: tf.io.WeightsManifestConfig = [
         { paths: [WEIGHTS_BINARY_FILENAME], weights: artifacts.weightSpecs ?? [] },
@@ -90,7 +91,7 @@ export function fileLoadHandler(p: string): tf.io.IOHandler {
         text = await fsp.readFile(jsonPath, 'utf8');
       } catch (e) {
         if (isErrno(e, 'ENOENT', 'ENOTDIR')) {
-          throw new Error(`fileLoadHandler: ${jsonPath} does not exist: loading failed`, { cause: e });
+          throw new OptionsError(`fileLoadHandler: ${jsonPath} does not exist: loading failed`, { cause: e });
         }
         throw e;
       }
@@ -98,10 +99,10 @@ export function fileLoadHandler(p: string): tf.io.IOHandler {
       try {
         modelJSON = JSON.parse(text) as tf.io.ModelJSON;
       } catch (e) {
-        throw new Error(`fileLoadHandler: ${jsonPath} is not valid JSON: ${(e as Error).message}`, { cause: e });
+        throw new DataFormatError(`is not valid JSON: ${(e as Error).message}`, { container: jsonPath }, { cause: e });
       }
       if (modelJSON == null || typeof modelJSON !== 'object' || modelJSON.modelTopology == null) {
-        throw new Error(`fileLoadHandler: ${jsonPath} has no modelTopology`);
+        throw new DataFormatError('has no modelTopology', { container: jsonPath });
       }
       const base = path.dirname(jsonPath);
       return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
@@ -114,7 +115,11 @@ export function fileLoadHandler(p: string): tf.io.IOHandler {
               buffers.push(toArrayBuffer(await fsp.readFile(file)));
             } catch (e) {
               if (isErrno(e, 'ENOENT', 'ENOTDIR')) {
-                throw new Error(`fileLoadHandler: weight file ${file} does not exist: loading failed`, { cause: e });
+                throw new DataFormatError(
+                  `weight file ${file} does not exist: loading failed`,
+                  { container: jsonPath },
+                  { cause: e },
+                );
               }
               throw e;
             }

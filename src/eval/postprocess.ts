@@ -3,7 +3,9 @@
  * ([z, y, x], Uint32Array), over a sweep of parameter sets. Each post-processor lists its
  * parameter sets; `apply` runs one of them.
  */
+import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
 import { affinityComponents, connectedComponents, growLabels } from './components.js';
+import { OptionsError } from '../errors.js';
 
 export type PostProcessParameters = Record<string, number>;
 
@@ -16,11 +18,6 @@ export interface PostProcessor {
 }
 
 export const DEFAULT_THRESHOLDS: readonly number[] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-export const DEFAULT_AFFINITY_OFFSETS: readonly (readonly number[])[] = [
-  [-1, 0, 0],
-  [0, -1, 0],
-  [0, 0, -1],
-];
 
 /** Validates a [z, y, x, c] shape against the prediction's length; returns [z, y, x, c]. */
 function checkPrediction(
@@ -29,11 +26,11 @@ function checkPrediction(
   shape: readonly number[],
 ): [number, number, number, number] {
   if (shape.length !== 4 || shape.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new Error(`${who}: prediction shape must be [z, y, x, c], got [${shape.join(', ')}]`);
+    throw new OptionsError(`${who}: prediction shape must be [z, y, x, c], got [${shape.join(', ')}]`);
   }
   const [z, y, x, c] = shape as [number, number, number, number];
   if (z * y * x * c !== prediction.length) {
-    throw new Error(
+    throw new OptionsError(
       `${who}: prediction has length ${prediction.length} but shape [${shape.join(', ')}] needs ${z * y * x * c}`,
     );
   }
@@ -43,7 +40,7 @@ function checkPrediction(
 function thresholdOf(who: string, params: PostProcessParameters): number {
   const t = params['threshold'];
   if (typeof t !== 'number' || Number.isNaN(t)) {
-    throw new Error(`${who}: parameter 'threshold' is missing (got ${JSON.stringify(params)})`);
+    throw new OptionsError(`${who}: parameter 'threshold' is missing (got ${JSON.stringify(params)})`);
   }
   return t;
 }
@@ -62,7 +59,7 @@ export function boundaryPostProcessor(opts: { thresholds?: number[]; grow?: bool
     parameters: thresholds.map((threshold) => ({ threshold })),
     apply(prediction, shape, params) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
-      if (c < 1) throw new Error(`${name}: prediction has no channels`);
+      if (c < 1) throw new OptionsError(`${name}: prediction has no channels`);
       const threshold = thresholdOf(name, params);
       const n = z * y * x;
       const fg = new Uint8Array(n);
@@ -88,7 +85,7 @@ export function affinityPostProcessor(opts: { offsets?: number[][]; thresholds?:
     apply(prediction, shape, params) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
       if (c !== offsets.length) {
-        throw new Error(`${name}: prediction has ${c} channels but ${offsets.length} offsets were given`);
+        throw new OptionsError(`${name}: prediction has ${c} channels but ${offsets.length} offsets were given`);
       }
       const threshold = thresholdOf(name, params);
       return affinityComponents(prediction, [z, y, x], offsets, threshold).labels;
@@ -104,7 +101,7 @@ export function semanticPostProcessor(): PostProcessor {
     parameters: [{}],
     apply(prediction, shape) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
-      if (c < 1) throw new Error(`${name}: prediction has no channels`);
+      if (c < 1) throw new OptionsError(`${name}: prediction has no channels`);
       const n = z * y * x;
       const out = new Uint32Array(n);
       if (c === 1) return out;
@@ -114,7 +111,7 @@ export function semanticPostProcessor(): PostProcessor {
         for (let k = 1; k < c; k++) {
           const value = prediction[i + k];
           // NaN never wins; a NaN first channel loses to any number.
-          if (value > bestValue || (bestValue !== bestValue && value === value)) {
+          if (value > bestValue || (Number.isNaN(bestValue) && !Number.isNaN(value))) {
             best = k;
             bestValue = value;
           }

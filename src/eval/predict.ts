@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import { coarserGrid, contextBegin } from '../grid.js';
-import { roi, roiIsEmpty, roiIsMultipleOf, type Roi } from '../roi.js';
+import { roi, roiIsEmpty, roiIsMultipleOf, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop } from '../types.js';
 
 export interface PredictOptions {
@@ -141,7 +141,7 @@ export async function predictCrop(
           : `, its offset a multiple of [${grid.join(', ')}] (the coarser of raw's and the labels' voxel sizes)`),
     );
   }
-  const shape = region.shape.map((s, i) => s / vs[i]!);
+  const shape = roiVoxelShape(region, vs);
   // Tiles whose model-output centre voxel lies on the coarser grid, as the training samples' do.
   const step = grid.map((g, i) => g / vs[i]!);
   if (keep.some((k, i) => k < step[i]!)) {
@@ -179,7 +179,9 @@ export async function predictCrop(
       prefetched = null;
       if (i + batchSize < tiles.length) prefetched = pending = readBatch(i + batchSize);
       const batch = new Float32Array(raws.length * inVoxels);
-      raws.forEach((r, b) => batch.set(r, b * inVoxels));
+      raws.forEach((r, b) => {
+        batch.set(r, b * inVoxels);
+      });
       const out = tf.tidy(
         () => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor,
       );

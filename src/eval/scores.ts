@@ -7,7 +7,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DataFormatError } from '../errors.js';
-import { writeFully } from '../fs/files.js';
+import { isErrno, writeFully } from '../fs/files.js';
+import type { PostProcessParameters } from './postprocess.js';
 
 export const SCORES_FILENAME = 'scores.jsonl';
 
@@ -18,8 +19,10 @@ export interface ScoreRow {
   batch?: number;
   /** Test crop name, e.g. 'crop_03'. */
   crop: string;
+  /** Name of the post-processor (e.g. 'boundary'). */
+  postProcessor?: string;
   /** Post-processing parameters that produced this segmentation (e.g. { threshold: 0.5 }). */
-  parameters: Record<string, unknown>;
+  parameters: PostProcessParameters;
   voiSplit: number;
   voiMerge: number;
   voi: number;
@@ -30,10 +33,6 @@ export interface ScoreRow {
 /** `<runDir>/scores.jsonl`. */
 export function scoresPath(runDir: string): string {
   return path.join(runDir, SCORES_FILENAME);
-}
-
-function isErrno(e: unknown, ...codes: string[]): boolean {
-  return e instanceof Error && codes.includes((e as NodeJS.ErrnoException).code ?? '');
 }
 
 function isRowObject(v: unknown): v is Record<string, unknown> {
@@ -142,30 +141,34 @@ export async function readScores(runDir: string): Promise<ScoreRow[]> {
   return rows;
 }
 
-function finiteVoi(row: ScoreRow): boolean {
+function finiteVoi(row: RankedScore): boolean {
   return typeof row.voi === 'number' && Number.isFinite(row.voi);
 }
 
-/** a is strictly better than b: lower voi; ties go to the earlier epoch, then the earlier batch. */
-function better(a: ScoreRow, b: ScoreRow): boolean {
+/** What the best-score rule looks at. */
+type RankedScore = Pick<ScoreRow, 'voi'> & Partial<Pick<ScoreRow, 'epoch' | 'batch'>>;
+
+/**
+ * The best-score rule: `a` replaces `b` (undefined: no best yet) when its voi is finite and lower,
+ * or equal and earlier (epoch, then batch). A voi that is not a finite number (NaN is written to
+ * JSON as null) never wins.
+ */
+export function isBetterScore(a: RankedScore, b: RankedScore | undefined): boolean {
+  if (!finiteVoi(a)) return false;
+  if (b === undefined || !finiteVoi(b)) return true;
   if (a.voi !== b.voi) return a.voi < b.voi;
-  if (a.epoch !== b.epoch) return a.epoch < b.epoch;
-  const ab = a.batch ?? -1;
-  const bb = b.batch ?? -1;
-  return ab < bb;
+  if (a.epoch !== b.epoch) return (a.epoch ?? -1) < (b.epoch ?? -1);
+  return (a.batch ?? -1) < (b.batch ?? -1);
 }
 
 /**
- * Per crop, the row with the lowest voi (ties: the earliest epoch, then batch, then the first in
- * `rows`). Rows whose voi is not a finite number (NaN is written to JSON as null) never win.
- * Crops appear in the order of their first finite row.
+ * Per crop, the best row by {@link isBetterScore} (ties of voi, epoch and batch: the first in
+ * `rows`). Crops appear in the order of their first finite row.
  */
 export function bestByCrop(rows: Iterable<ScoreRow>): Map<string, ScoreRow> {
   const best = new Map<string, ScoreRow>();
   for (const row of rows) {
-    if (!finiteVoi(row)) continue;
-    const current = best.get(row.crop);
-    if (current === undefined || better(row, current)) best.set(row.crop, row);
+    if (isBetterScore(row, best.get(row.crop))) best.set(row.crop, row);
   }
   return best;
 }

@@ -19,9 +19,8 @@
  * Voxels are accumulated in runs of identical (gt, pred) pairs; the direct table records which
  * cells became non-zero, so entropies visit only the distinct pairs.
  */
-
-/** Label arrays accepted by {@link variationOfInformation}. */
-export type VoiLabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | BigUint64Array;
+import { OptionsError } from '../errors.js';
+import type { LabelArray } from '../types.js';
 
 export interface VoiOptions {
   /** 0 = unknown voxel (not scored); any other value = known. Same length as gt. */
@@ -120,64 +119,79 @@ class DirectTable {
   }
 }
 
-/** Open-addressing (linear probing) table from a pair of dense ids to a count. */
-class PairHashTable {
-  private keys: Int32Array;
-  private counts: Float64Array;
-  private mask: number;
+/**
+ * Open addressing (linear probing) over keys of two 32-bit words, with one value per slot; a slot
+ * is free while its value is 0. Grows ×2 when half full.
+ */
+class WordPairSlots<V extends Int32Array | Float64Array> {
+  protected keys: Int32Array;
+  protected values: V;
+  protected mask: number;
   size = 0;
 
-  constructor(initialCapacity = 1 << 12) {
+  constructor(
+    capacity: number,
+    private readonly makeValues: (n: number) => V,
+  ) {
     let cap = 16;
-    while (cap < initialCapacity) cap <<= 1;
+    while (cap < capacity) cap <<= 1;
     this.keys = new Int32Array(cap * 2);
-    this.counts = new Float64Array(cap);
+    this.values = makeValues(cap);
     this.mask = cap - 1;
   }
 
-  add(g: number, p: number, count: number): void {
+  /** The slot holding (a, b), or the free slot where it belongs. */
+  protected slot(a: number, b: number): number {
     const keys = this.keys;
-    const counts = this.counts;
+    const values = this.values;
     const mask = this.mask;
-    let s = hash2(g, p) & mask;
-    for (;;) {
-      const k = s << 1;
-      if (counts[s] === 0) {
-        keys[k] = g;
-        keys[k + 1] = p;
-        counts[s] = count;
-        if (++this.size * 2 > counts.length) this.grow();
-        return;
-      }
-      if (keys[k] === g && keys[k + 1] === p) {
-        counts[s] += count;
-        return;
-      }
-      s = (s + 1) & mask;
-    }
+    let s = hash2(a, b) & mask;
+    while (values[s] !== 0 && (keys[s << 1] !== a || keys[(s << 1) + 1] !== b)) s = (s + 1) & mask;
+    return s;
+  }
+
+  /** Fills free slot `s` with (a, b) → value. */
+  protected fill(s: number, a: number, b: number, value: number): void {
+    this.keys[s << 1] = a;
+    this.keys[(s << 1) + 1] = b;
+    this.values[s] = value;
+    if (++this.size * 2 > this.values.length) this.grow();
   }
 
   private grow(): void {
     const oldKeys = this.keys;
-    const oldCounts = this.counts;
-    const cap = oldCounts.length * 2;
+    const oldValues = this.values;
+    const cap = oldValues.length * 2;
     const keys = new Int32Array(cap * 2);
-    const counts = new Float64Array(cap);
+    const values = this.makeValues(cap);
     const mask = cap - 1;
-    for (let i = 0; i < oldCounts.length; i++) {
-      const c = oldCounts[i];
-      if (c === 0) continue;
-      const g = oldKeys[i << 1],
-        p = oldKeys[(i << 1) + 1];
-      let s = hash2(g, p) & mask;
-      while (counts[s] !== 0) s = (s + 1) & mask;
-      keys[s << 1] = g;
-      keys[(s << 1) + 1] = p;
-      counts[s] = c;
+    for (let i = 0; i < oldValues.length; i++) {
+      const v = oldValues[i]!;
+      if (v === 0) continue;
+      const a = oldKeys[i << 1]!;
+      const b = oldKeys[(i << 1) + 1]!;
+      let s = hash2(a, b) & mask;
+      while (values[s] !== 0) s = (s + 1) & mask;
+      keys[s << 1] = a;
+      keys[(s << 1) + 1] = b;
+      values[s] = v;
     }
     this.keys = keys;
-    this.counts = counts;
+    this.values = values;
     this.mask = mask;
+  }
+}
+
+/** Counts per pair of dense ids. */
+class PairHashTable extends WordPairSlots<Float64Array> {
+  constructor(initialCapacity = 1 << 12) {
+    super(initialCapacity, (n) => new Float64Array(n));
+  }
+
+  add(g: number, p: number, count: number): void {
+    const s = this.slot(g, p);
+    if (this.values[s] === 0) this.fill(s, g, p, count);
+    else this.values[s]! += count;
   }
 
   toPairs(nG: number, nP: number): PairList {
@@ -186,11 +200,11 @@ class PairHashTable {
     const p = new Int32Array(m);
     const c = new Float64Array(m);
     let j = 0;
-    for (let s = 0; s < this.counts.length; s++) {
-      const v = this.counts[s];
+    for (let s = 0; s < this.values.length; s++) {
+      const v = this.values[s]!;
       if (v === 0) continue;
-      g[j] = this.keys[s << 1];
-      p[j] = this.keys[(s << 1) + 1];
+      g[j] = this.keys[s << 1]!;
+      p[j] = this.keys[(s << 1) + 1]!;
       c[j] = v;
       j++;
     }
@@ -198,61 +212,19 @@ class PairHashTable {
   }
 }
 
-/** Open-addressing map from a 64-bit id (two 32-bit words) to a dense index 0..size-1. */
-class DenseIndex {
-  private keys: Int32Array;
-  private ids: Int32Array; // dense index + 1; 0 = empty slot
-  private mask: number;
-  size = 0;
-
+/** Dense index 0..size-1 per 64-bit id (two 32-bit words); slots hold index + 1. */
+class DenseIndex extends WordPairSlots<Int32Array> {
   constructor() {
-    const cap = 1 << 10;
-    this.keys = new Int32Array(cap * 2);
-    this.ids = new Int32Array(cap);
-    this.mask = cap - 1;
+    super(1 << 10, (n) => new Int32Array(n));
   }
 
   /** Dense index of (lo, hi), inserting it if new. */
   indexOf(lo: number, hi: number): number {
-    const keys = this.keys;
-    const ids = this.ids;
-    const mask = this.mask;
-    let s = hash2(lo, hi) & mask;
-    for (;;) {
-      const id = ids[s];
-      if (id === 0) {
-        keys[s << 1] = lo;
-        keys[(s << 1) + 1] = hi;
-        ids[s] = ++this.size;
-        if (this.size * 2 > ids.length) this.grow();
-        return this.size - 1;
-      }
-      if (keys[s << 1] === lo && keys[(s << 1) + 1] === hi) return id - 1;
-      s = (s + 1) & mask;
-    }
-  }
-
-  private grow(): void {
-    const oldKeys = this.keys;
-    const oldIds = this.ids;
-    const cap = oldIds.length * 2;
-    const keys = new Int32Array(cap * 2);
-    const ids = new Int32Array(cap);
-    const mask = cap - 1;
-    for (let i = 0; i < oldIds.length; i++) {
-      const id = oldIds[i];
-      if (id === 0) continue;
-      const lo = oldKeys[i << 1],
-        hi = oldKeys[(i << 1) + 1];
-      let s = hash2(lo, hi) & mask;
-      while (ids[s] !== 0) s = (s + 1) & mask;
-      keys[s << 1] = lo;
-      keys[(s << 1) + 1] = hi;
-      ids[s] = id;
-    }
-    this.keys = keys;
-    this.ids = ids;
-    this.mask = mask;
+    const s = this.slot(lo, hi);
+    const id = this.values[s]!;
+    if (id !== 0) return id - 1;
+    this.fill(s, lo, hi, this.size + 1);
+    return this.size - 1;
   }
 }
 
@@ -273,7 +245,7 @@ interface Lane {
  * The lane and [min, max] of an array's ids, or null when they do not fit one 32-bit word
  * (uint64 with a non-zero high word).
  */
-function laneOf(a: VoiLabelArray): { lane: Lane; min: number; max: number } | null {
+function laneOf(a: LabelArray): { lane: Lane; min: number; max: number } | null {
   if (a instanceof BigUint64Array) {
     const w = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
     let max = 0;
@@ -380,7 +352,7 @@ interface Words {
   wide: boolean;
 }
 
-function asWords(a: VoiLabelArray): Words {
+function asWords(a: LabelArray): Words {
   if (a instanceof BigUint64Array) {
     return { data: new Uint32Array(a.buffer, a.byteOffset, a.length * 2), wide: true };
   }
@@ -487,13 +459,13 @@ function entropies(pairs: PairList): VoiResult {
  * correspondence matters). Voxels with gt = 0 or mask = 0 are ignored; with no voxel left, all
  * scores are 0.
  */
-export function variationOfInformation(gt: VoiLabelArray, pred: VoiLabelArray, options: VoiOptions = {}): VoiResult {
+export function variationOfInformation(gt: LabelArray, pred: LabelArray, options: VoiOptions = {}): VoiResult {
   if (gt.length !== pred.length) {
-    throw new Error(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
+    throw new OptionsError(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
   }
   const mask = options.mask ?? null;
   if (mask !== null && mask.length !== gt.length) {
-    throw new Error(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
+    throw new OptionsError(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
   }
   const n = gt.length;
   const limit = directLimit(n);

@@ -27,6 +27,18 @@ export interface PatchConv3DArgs extends LayerArgs {
   seed?: number;
 }
 
+/** Zero padding of `r` voxels on both sides of the spatial axes of [b, z, y, x, c]. */
+function padSpatial(x: tf.Tensor5D, r: number): tf.Tensor5D {
+  if (r === 0) return x;
+  return tf.pad(x, [
+    [0, 0],
+    [r, r],
+    [r, r],
+    [r, r],
+    [0, 0],
+  ]);
+}
+
 /**
  * Forward only, as a sum over kernel depth of 2D convolutions of z-shifted sections (conv2d runs
  * through XNNPACK on wasm, about 50× faster than its conv3d kernel).
@@ -34,16 +46,7 @@ export interface PatchConv3DArgs extends LayerArgs {
 function patchConv3dForward(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same' | 'valid'): tf.Tensor5D {
   const [k, , , cin, cout] = kernel.shape;
   const r = (k - 1) / 2;
-  const padded =
-    padding === 'same' && r > 0
-      ? tf.pad(x, [
-          [0, 0],
-          [r, r],
-          [r, r],
-          [r, r],
-          [0, 0],
-        ])
-      : x;
+  const padded = padding === 'same' ? padSpatial(x, r) : x;
   const [b, pz, py, px] = padded.shape;
   const [oz, oy, ox] = [pz - k + 1, py - k + 1, px - k + 1];
   if (oz < 1 || oy < 1 || ox < 1) {
@@ -74,16 +77,7 @@ function kernelGradient(x: tf.Tensor5D, dy: tf.Tensor5D, k: number, padding: 'sa
   const cin = x.shape[4];
   const cout = dy.shape[4];
   const r = (k - 1) / 2;
-  const padded =
-    padding === 'same' && r > 0
-      ? tf.pad(x, [
-          [0, 0],
-          [r, r],
-          [r, r],
-          [r, r],
-          [0, 0],
-        ])
-      : x;
+  const padded = padding === 'same' ? padSpatial(x, r) : x;
   const [b, pz, py, px] = padded.shape;
   const [, oz, oy, ox] = dy.shape;
   const flat = tf.reshape(padded, [b, pz, py * px * cin]);
@@ -107,7 +101,7 @@ function kernelGradient(x: tf.Tensor5D, dy: tf.Tensor5D, k: number, padding: 'sa
 export function patchConv3d(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same' | 'valid'): tf.Tensor5D {
   const conv = tf.customGrad((...args: unknown[]) => {
     const [xi, w, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
-    const [k, , , , cout] = w.shape;
+    const [k] = w.shape;
     const value = patchConv3dForward(xi, w, padding);
     // Keep the input, not the k³-times larger columns: wasm's heap stops at 4 GiB.
     save([xi, w]);

@@ -13,7 +13,7 @@ type Shape = (number | null)[];
 
 function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   if (Array.isArray(inputs)) {
-    if (inputs.length !== 1) throw new Error(`expected one input tensor, got ${inputs.length}`);
+    if (inputs.length !== 1) throw new OptionsError(`expected one input tensor, got ${inputs.length}`);
     return inputs[0]!;
   }
   return inputs;
@@ -120,7 +120,9 @@ export class Cropping3D extends tf.layers.Layer {
         i === 0 || i === 4 ? -1 : d - this.cropping[i - 1]![0] - this.cropping[i - 1]![1],
       );
       if (size.some((d) => d !== -1 && d <= 0)) {
-        throw new Error(`Cropping3D: cropping ${JSON.stringify(this.cropping)} removes all of [${x.shape.join(', ')}]`);
+        throw new OptionsError(
+          `Cropping3D: cropping ${JSON.stringify(this.cropping)} removes all of [${x.shape.join(', ')}]`,
+        );
       }
       return tf.slice(x, begin, size);
     });

@@ -19,7 +19,7 @@ export interface UNetOptions {
   baseFilters?: number;
   /** Number of 2× downsamplings. Default 2. */
   depth?: number;
-  /** 'same' keeps the spatial shape; 'valid' shrinks it (see unetOutputSize). Default 'same'. */
+  /** 'same' keeps the spatial shape; 'valid' shrinks it (`modelOutputShape(model)` gives the result). Default 'same'. */
   padding?: Padding;
   /** Default 'sigmoid'. */
   finalActivation?: FinalActivation;
@@ -215,20 +215,19 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
 
 /** Output shape of one sample ([z, y, x, c], batch axis dropped) of a single-output model. */
 export function modelOutputShape(model: tf.LayersModel): number[] {
-  const out = model.outputs[0];
-  if (out == null) throw new Error(`model ${model.name} has no output`);
-  const shape = out.shape.slice(1);
-  if (shape.some((d) => d == null))
-    throw new Error(`model ${model.name} has an undefined output size: [${out.shape.join(', ')}]`);
-  return shape as number[];
+  return sampleShape(model, 'output', model.outputs[0]);
 }
 
 /** Input shape of one sample ([z, y, x, c]) of a single-input model. */
 export function modelInputShape(model: tf.LayersModel): number[] {
-  const inp = model.inputs[0];
-  if (inp == null) throw new Error(`model ${model.name} has no input`);
-  const shape = inp.shape.slice(1);
-  if (shape.some((d) => d == null))
-    throw new Error(`model ${model.name} has an undefined input size: [${inp.shape.join(', ')}]`);
+  return sampleShape(model, 'input', model.inputs[0]);
+}
+
+function sampleShape(model: tf.LayersModel, what: 'input' | 'output', tensor: tf.SymbolicTensor | undefined): number[] {
+  if (tensor == null) throw new OptionsError(`model ${model.name} has no ${what}`);
+  const shape = tensor.shape.slice(1);
+  if (shape.some((d) => d == null)) {
+    throw new OptionsError(`model ${model.name} has an undefined ${what} size: [${tensor.shape.join(', ')}]`);
+  }
   return shape as number[];
 }

@@ -1,8 +1,9 @@
 /**
- * Minimal PNG encoding (8-bit gray, RGB or RGBA; no dependencies beyond node:zlib) and helpers to
- * turn slices of [z, y, x] volumes into images for reports.
+ * PNG encoding of 8-bit gray, RGB or RGBA images (pngjs) and helpers to turn slices of [z, y, x]
+ * volumes into images for reports.
  */
-import { deflateSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import { OptionsError } from '../errors.js';
 
 export type Channels = 1 | 3 | 4;
 
@@ -14,72 +15,25 @@ export interface PixelImage {
   data: Uint8Array;
 }
 
-const PNG_SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const COLOR_TYPES: Record<Channels, 0 | 2 | 6> = { 1: 0, 3: 2, 4: 6 };
 
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (ISO 3309, as PNG uses it) of `bytes`. */
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (crcTable == null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, payload.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(payload, 8);
-  view.setUint32(8 + payload.length, crc32(out, 4, 8 + payload.length));
-  return out;
-}
-
-/** Encodes 8-bit pixels (rows top to bottom, channels interleaved) as a PNG file. */
+/** Encodes 8-bit pixels (rows top to bottom, channels interleaved) as a PNG file (with pngjs). */
 export function encodePng(width: number, height: number, data: Uint8Array, channels: Channels): Uint8Array {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new Error(`encodePng: width and height must be positive integers, got ${width}×${height}`);
+    throw new OptionsError(`encodePng: width and height must be positive integers, got ${width}×${height}`);
   }
   if (channels !== 1 && channels !== 3 && channels !== 4)
-    throw new Error(`encodePng: channels must be 1, 3 or 4, got ${channels}`);
+    throw new OptionsError(`encodePng: channels must be 1, 3 or 4, got ${channels}`);
   const rowBytes = width * channels;
   if (data.length !== rowBytes * height) {
-    throw new Error(
+    throw new OptionsError(
       `encodePng: expected ${rowBytes * height} bytes for ${width}×${height}×${channels}, got ${data.length}`,
     );
   }
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, width);
-  v.setUint32(4, height);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = channels === 1 ? 0 : channels === 3 ? 2 : 6; // colour type
-  ihdr[10] = 0; // deflate
-  ihdr[11] = 0; // adaptive filtering
-  ihdr[12] = 0; // no interlace
-  // Filter type 0 (None) per row.
-  const raw = new Uint8Array((rowBytes + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (rowBytes + 1)] = 0;
-    raw.set(data.subarray(y * rowBytes, (y + 1) * rowBytes), y * (rowBytes + 1) + 1);
-  }
-  const idat = new Uint8Array(deflateSync(raw));
-  const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  const colorType = COLOR_TYPES[channels];
+  const image = { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } as PNG;
+  const png = PNG.sync.write(image, { colorType, inputColorType: colorType, inputHasAlpha: channels === 4 });
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
 /** Encodes a PixelImage as PNG. */
@@ -127,11 +81,11 @@ export type VolumeValues =
   | BigInt64Array;
 
 function checkSlice(values: { length: number }, shape: readonly number[], z: number): [number, number] {
-  if (shape.length !== 3) throw new Error(`expected a [z, y, x] shape, got [${shape.join(', ')}]`);
+  if (shape.length !== 3) throw new OptionsError(`expected a [z, y, x] shape, got [${shape.join(', ')}]`);
   const [Z, Y, X] = shape as [number, number, number];
   if (values.length !== Z * Y * X)
-    throw new Error(`volume has ${values.length} values, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
-  if (!Number.isInteger(z) || z < 0 || z >= Z) throw new Error(`slice ${z} outside [0, ${Z})`);
+    throw new OptionsError(`volume has ${values.length} values, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
+  if (!Number.isInteger(z) || z < 0 || z >= Z) throw new OptionsError(`slice ${z} outside [0, ${Z})`);
   return [Y, X];
 }
 
@@ -250,7 +204,7 @@ export function hconcat(
   images: readonly PixelImage[],
   options: { gap?: number; background?: number } = {},
 ): PixelImage {
-  if (images.length === 0) throw new Error('hconcat: no images');
+  if (images.length === 0) throw new OptionsError('hconcat: no images');
   const gap = options.gap ?? 4;
   const bg = options.background ?? 255;
   const height = Math.max(...images.map((im) => im.height));
@@ -270,7 +224,7 @@ export function hconcat(
 /** Nearest-neighbour enlargement by an integer factor (small crops are hard to see at 1:1). */
 export function upscale(image: PixelImage, factor: number): PixelImage {
   if (!Number.isInteger(factor) || factor < 1)
-    throw new Error(`upscale: factor must be a positive integer, got ${factor}`);
+    throw new OptionsError(`upscale: factor must be a positive integer, got ${factor}`);
   if (factor === 1) return image;
   const c = image.channels;
   const width = image.width * factor;

@@ -18,6 +18,7 @@
  */
 import type { LabelArray } from '../types.js';
 import type { Rng } from './random.js';
+import { OptionsError } from '../errors.js';
 
 export interface AugmentOptions {
   /** Mirror axes at random (p = 0.5 each): true (default) for all, false for none, or per axis. */
@@ -44,10 +45,7 @@ export interface AugmentPlan {
   readonly gamma: number | null;
 }
 
-/** Label arrays that `applyAugment` carries through (type preserved). */
-export type AugmentLabels = LabelArray | Int32Array;
-
-export interface AugmentSample<L extends AugmentLabels = AugmentLabels> {
+export interface AugmentSample<L extends LabelArray = LabelArray> {
   raw: Float32Array;
   /** [z, y, x, c] */
   rawShape: number[];
@@ -81,15 +79,15 @@ export function planAugment(
       ? (shape as readonly (readonly number[])[])
       : [shape as readonly number[]];
   const d = voxelSize.length;
-  if (d === 0) throw new Error('planAugment: voxelSize is empty');
+  if (d === 0) throw new OptionsError('planAugment: voxelSize is empty');
   for (const s of shapes) {
     if (s.length !== d || !s.every((v) => Number.isInteger(v) && v >= 0)) {
-      throw new Error(`planAugment: shape [${s.join(', ')}] does not match voxelSize [${voxelSize.join(', ')}]`);
+      throw new OptionsError(`planAugment: shape [${s.join(', ')}] does not match voxelSize [${voxelSize.join(', ')}]`);
     }
   }
   const mirrorOpt = options.mirror ?? true;
   if (Array.isArray(mirrorOpt) && mirrorOpt.length !== d) {
-    throw new Error(`planAugment: mirror has ${mirrorOpt.length} entries, expected one per spatial axis (${d})`);
+    throw new OptionsError(`augment.mirror has ${mirrorOpt.length} entries, expected one per spatial axis (${d})`);
   }
   const intensity = options.intensity ?? false;
   const gammaRange = options.gamma ?? false;
@@ -99,7 +97,7 @@ export function planAugment(
   checkRange('intensity.shift', shiftRange);
   if (gammaRange) {
     checkRange('gamma', gammaRange);
-    if (!(gammaRange[0] > 0)) throw new Error(`planAugment: gamma must be > 0, got [${gammaRange.join(', ')}]`);
+    if (!(gammaRange[0] > 0)) throw new OptionsError(`augment.gamma must be > 0, got [${gammaRange.join(', ')}]`);
   }
 
   // Fixed number of draws, in a fixed order: d mirror coins, d − 1 shuffle numbers, scale, shift, gamma.
@@ -132,7 +130,9 @@ export function planAugment(
         const j = Math.floor(shuffleDraws[k++]! * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
-      g.forEach((axis, i) => (transpose[axis] = order[i]!));
+      g.forEach((axis, i) => {
+        transpose[axis] = order[i]!;
+      });
     }
   }
 
@@ -146,8 +146,8 @@ export function planAugment(
 
 function checkRange(name: string, r: readonly number[]): void {
   if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => Number.isFinite(v)) || r[0]! > r[1]!) {
-    throw new Error(
-      `planAugment: ${name} must be [low, high] finite numbers with low ≤ high, got ${JSON.stringify(r)}`,
+    throw new OptionsError(
+      `augment.${name} must be [low, high] finite numbers with low ≤ high, got ${JSON.stringify(r)}`,
     );
   }
 }
@@ -161,11 +161,11 @@ function lerp(r: readonly number[], u: number): number {
  * accordingly. Throws when the sample's shapes don't suit the plan (a transposed pair of axes with
  * different extents, or a mirrored axis with odd raw/label context).
  */
-export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample: AugmentSample<L>): AugmentSample<L> {
+export function applyAugment<L extends LabelArray>(plan: AugmentPlan, sample: AugmentSample<L>): AugmentSample<L> {
   const d = plan.transpose.length;
   const { raw, rawShape, labels, mask, labelShape } = sample;
   if (rawShape.length !== d + 1 || labelShape.length !== d) {
-    throw new Error(
+    throw new OptionsError(
       `applyAugment: expected rawShape [${d} spatial axes, c] and labelShape [${d} spatial axes], ` +
         `got [${rawShape.join(', ')}] and [${labelShape.join(', ')}]`,
     );
@@ -174,20 +174,22 @@ export function applyAugment<L extends AugmentLabels>(plan: AugmentPlan, sample:
   const rawSpatial = rawShape.slice(0, d);
   const nRaw = rawShape.reduce((a, b) => a * b, 1);
   const nLab = labelShape.reduce((a, b) => a * b, 1);
-  if (raw.length !== nRaw) throw new Error(`applyAugment: raw has ${raw.length} elements, rawShape needs ${nRaw}`);
+  if (raw.length !== nRaw)
+    throw new OptionsError(`applyAugment: raw has ${raw.length} elements, rawShape needs ${nRaw}`);
   if (labels.length !== nLab)
-    throw new Error(`applyAugment: labels have ${labels.length} elements, labelShape needs ${nLab}`);
-  if (mask.length !== nLab) throw new Error(`applyAugment: mask has ${mask.length} elements, labelShape needs ${nLab}`);
+    throw new OptionsError(`applyAugment: labels have ${labels.length} elements, labelShape needs ${nLab}`);
+  if (mask.length !== nLab)
+    throw new OptionsError(`applyAugment: mask has ${mask.length} elements, labelShape needs ${nLab}`);
   for (let i = 0; i < d; i++) {
     const a = plan.transpose[i]!;
     if (rawSpatial[i] !== rawSpatial[a] || labelShape[i] !== labelShape[a]) {
-      throw new Error(
+      throw new OptionsError(
         `applyAugment: the plan transposes axes ${i} and ${a}, whose extents differ ` +
           `(raw [${rawSpatial.join(', ')}], labels [${labelShape.join(', ')}])`,
       );
     }
     if (plan.mirror[i] && (rawSpatial[i]! - labelShape[i]!) % 2 !== 0) {
-      throw new Error(
+      throw new OptionsError(
         `applyAugment: the plan mirrors axis ${i}, where raw and labels differ by an odd number of voxels`,
       );
     }
@@ -227,12 +229,7 @@ interface Typed {
 }
 
 /** Mirror + transpose of a C-order [spatial..., channels] array into a new array of the same type. */
-function remap(
-  srcIn: AugmentLabels | Float32Array,
-  shape: readonly number[],
-  channels: number,
-  plan: AugmentPlan,
-): Typed {
+function remap(srcIn: LabelArray | Float32Array, shape: readonly number[], channels: number, plan: AugmentPlan): Typed {
   const src = srcIn as unknown as Typed;
   const d = shape.length;
   const n = src.length;

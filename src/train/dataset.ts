@@ -36,7 +36,7 @@ export interface TrainingElement extends tf.TensorContainerObject {
 }
 
 /** Ids as int32 for tensors: copied when they fit, relabelled consecutively (0 kept) when not. */
-export function labelsToInt32(labels: LabelArray | Int32Array): Int32Array {
+export function labelsToInt32(labels: LabelArray): Int32Array {
   if (labels instanceof Int32Array) return labels;
   if (labels instanceof Uint8Array || labels instanceof Uint16Array) return Int32Array.from(labels);
   let fits = true;
@@ -81,22 +81,30 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
   } as unknown as () => Iterator<tf.TensorContainerObject>);
 }
 
-interface Setup {
-  samplers: CropSampler[];
-  cumulative: number[];
+/** What a training dataset learns once, before its first batch (every crop checked). */
+export interface TrainingSetup {
+  /** Raw channels (xs). */
   channels: number;
+  /** Target and mask channels (ys = target ⊕ mask). */
   targetChannels: number;
   maskChannels: number;
 }
+
+/** The setup with the samplers and crop weights the batches are drawn with. */
+interface Prepared extends TrainingSetup {
+  samplers: CropSampler[];
+  /** Cumulative crop weights, for drawing a crop. */
+  cumulative: number[];
+}
+
+/** A dataset of `{ xs, ys }` batches; `setup()` prepares it (and reports bad crops) before iterating. */
+export type TrainingDataset = tf.data.Dataset<TrainingElement> & { setup(): Promise<TrainingSetup> };
 
 /**
  * Batches `{ xs, ys }` for `model.fitDataset`, interleaving the crops by `cropWeights`:
  * xs [b, z, y, x, c] normalized raw; ys [b, z', y', x', C + M] the target ⊕ its mask.
  */
-export function trainingDataset(
-  crops: readonly Crop[],
-  options: TrainingDatasetOptions,
-): tf.data.Dataset<TrainingElement> & { setup(): Promise<Setup> } {
+export function trainingDataset(crops: readonly Crop[], options: TrainingDatasetOptions): TrainingDataset {
   if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
   // With the crops: outputShape defaults to the input's world extent in label voxels.
   const { input, output } = checkSamplingOptions(options, crops);
@@ -128,10 +136,10 @@ export function trainingDataset(
   }
   const root = makeRng(options.seed ?? 0);
 
-  let setupPromise: Promise<Setup> | null = null;
+  let setupPromise: Promise<Prepared> | null = null;
   const setup = () => (setupPromise ??= prepare(crops, options, weights, target, targetOptions));
 
-  const makeBatch = async (s: Setup, index: number) => {
+  const makeBatch = async (s: Prepared, index: number) => {
     const inVoxels = input[0]! * input[1]! * input[2]!;
     const outVoxels = output[0]! * output[1]! * output[2]!;
     const ysChannels = s.targetChannels + s.maskChannels;
@@ -180,7 +188,7 @@ async function prepare(
   weights: CropWeights,
   target: TargetKind | TargetFn,
   targetOptions: TargetOptions,
-): Promise<Setup> {
+): Promise<Prepared> {
   // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
   // first to fail in time, which would depend on read timing).
   const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));
@@ -206,7 +214,11 @@ async function prepare(
   );
   if (w.every((x) => x === 0)) throw new OptionsError('every crop has weight 0 (no known voxels?)');
   const cumulative: number[] = [];
-  w.reduce((acc, x) => (cumulative.push(acc + x), acc + x), 0);
+  let total = 0;
+  for (const x of w) {
+    total += x;
+    cumulative.push(total);
+  }
   let counts = targetChannels(target, targetOptions);
   if (!counts) {
     // A user target: run it once on a tiny sample to learn its channel counts.

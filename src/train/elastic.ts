@@ -14,6 +14,7 @@
  * `planElastic` draws every random number up front, always the same count for a given region
  * shape; the rest is pure.
  */
+import { OptionsError } from '../errors.js';
 import { roi, roiFromBounds, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray } from '../types.js';
 import type { Rng } from './random.js';
@@ -47,8 +48,8 @@ export interface ElasticPlan {
 const perAxis = (name: string, v: number | readonly number[] | undefined, fallback: number, positive: boolean) => {
   const list = v === undefined ? [fallback, fallback, fallback] : typeof v === 'number' ? [v, v, v] : [...v];
   if (list.length !== 3 || list.some((x) => !Number.isFinite(x) || (positive ? x <= 0 : x < 0))) {
-    throw new Error(
-      `elastic.${name} must be ${positive ? 'a positive number' : 'a number ≥ 0'} or 3 of them [z, y, x], got ${JSON.stringify(v)}`,
+    throw new OptionsError(
+      `augment.elastic.${name} must be ${positive ? 'a positive number' : 'a number ≥ 0'} or 3 of them [z, y, x], got ${JSON.stringify(v)}`,
     );
   }
   return list;
@@ -62,7 +63,9 @@ export function checkElasticOptions(options: ElasticOptions): {
   uniform3d: boolean;
   subsample: number;
 } {
-  if (!options || typeof options !== 'object') throw new Error(`elastic must be an object, got ${String(options)}`);
+  if (!options || typeof options !== 'object') {
+    throw new OptionsError(`augment.elastic must be an object, got ${String(options)}`);
+  }
   const spacing = perAxis('controlPointSpacing', options.controlPointSpacing, NaN, true);
   const sigma = perAxis('jitterSigma', options.jitterSigma, 0, false);
   const rotation = options.rotationInterval ?? [0, 0];
@@ -72,11 +75,13 @@ export function checkElasticOptions(options: ElasticOptions): {
     !rotation.every(Number.isFinite) ||
     rotation[0] > rotation[1]
   ) {
-    throw new Error(`elastic.rotationInterval must be [low, high] radians, got ${JSON.stringify(rotation)}`);
+    throw new OptionsError(
+      `augment.elastic.rotationInterval must be [low, high] radians, got ${JSON.stringify(rotation)}`,
+    );
   }
   const subsample = options.subsample ?? 1;
   if (!Number.isInteger(subsample) || subsample < 1) {
-    throw new Error(`elastic.subsample must be a positive integer, got ${JSON.stringify(subsample)}`);
+    throw new OptionsError(`augment.elastic.subsample must be a positive integer, got ${JSON.stringify(subsample)}`);
   }
   return { spacing, sigma, rotation: [rotation[0], rotation[1]], uniform3d: options.uniform3d ?? false, subsample };
 }

@@ -8,10 +8,11 @@
  * overflow beyond 2^32 voxels, e.g. 2048^3).
  */
 import type { Rng } from './random.js';
+import { OptionsError } from '../errors.js';
 
 function checkShape(fn: string, shape: readonly number[]): [number, number, number] {
   if (shape.length !== 3 || !shape.every((s) => Number.isInteger(s) && s >= 0)) {
-    throw new Error(`${fn}: shape must be [z, y, x] of non-negative integers, got [${shape.join(', ')}]`);
+    throw new OptionsError(`${fn}: shape must be [z, y, x] of non-negative integers, got [${shape.join(', ')}]`);
   }
   return shape as [number, number, number];
 }
@@ -19,7 +20,7 @@ function checkShape(fn: string, shape: readonly number[]): [number, number, numb
 function checkTable(fn: string, table: Float64Array, Z: number, Y: number, X: number): void {
   const n = (Z + 1) * (Y + 1) * (X + 1);
   if (table.length !== n) {
-    throw new Error(`${fn}: the table has ${table.length} entries, shape [${Z}, ${Y}, ${X}] needs ${n}`);
+    throw new OptionsError(`${fn}: the table has ${table.length} entries, shape [${Z}, ${Y}, ${X}] needs ${n}`);
   }
 }
 
@@ -27,7 +28,9 @@ function checkTable(fn: string, table: Float64Array, Z: number, Y: number, X: nu
 export function integralVolume(mask: Uint8Array, shape: readonly number[]): Float64Array {
   const [Z, Y, X] = checkShape('integralVolume', shape);
   if (mask.length !== Z * Y * X) {
-    throw new Error(`integralVolume: mask has ${mask.length} elements, shape [${shape.join(', ')}] needs ${Z * Y * X}`);
+    throw new OptionsError(
+      `integralVolume: mask has ${mask.length} elements, shape [${shape.join(', ')}] needs ${Z * Y * X}`,
+    );
   }
   const Y1 = Y + 1,
     X1 = X + 1,
@@ -206,18 +209,18 @@ export function validCentres(
   const [Z, Y, X] = checkShape('validCentres', shape);
   checkTable('validCentres', table, Z, Y, X);
   if (boxShape.length !== 3 || !boxShape.every((s) => Number.isInteger(s) && s >= 1)) {
-    throw new Error(`validCentres: boxShape must be 3 positive integers, got [${boxShape.join(', ')}]`);
+    throw new OptionsError(`validCentres: boxShape must be 3 positive integers, got [${boxShape.join(', ')}]`);
   }
   if (
     centreLow.length !== 3 ||
     centreHigh.length !== 3 ||
     ![...centreLow, ...centreHigh].every((v) => Number.isInteger(v))
   ) {
-    throw new Error(
+    throw new OptionsError(
       `validCentres: centreLow/centreHigh must be 3 integers each, got [${centreLow.join(', ')}] / [${centreHigh.join(', ')}]`,
     );
   }
-  if (Number.isNaN(minFraction)) throw new Error('validCentres: minFraction is NaN');
+  if (Number.isNaN(minFraction)) throw new OptionsError('validCentres: minFraction is NaN');
   const low = [...centreLow],
     high = [...centreHigh];
   if (step.length !== 3 || !step.every((v) => Number.isInteger(v) && v >= 1)) {

@@ -5,6 +5,7 @@
  * to [−1, 1]). Noise first, then scale/shift. Seeded: the noise comes from the plan's own stream.
  * Pure: new arrays, the input is not modified.
  */
+import { OptionsError } from '../errors.js';
 import { makeRng, type Rng } from './random.js';
 
 export interface NoiseOptions {
@@ -41,16 +42,17 @@ export function checkRawAugmentOptions(options: RawAugmentOptions): {
   let noise: Required<NoiseOptions> | null = null;
   if (options.noise) {
     noise = { mean: options.noise.mean ?? 0, var: options.noise.var ?? 0.01, clip: options.noise.clip ?? true };
-    if (!Number.isFinite(noise.mean)) throw new Error(`noise.mean must be a finite number, got ${noise.mean}`);
+    if (!Number.isFinite(noise.mean))
+      throw new OptionsError(`augment.noise.mean must be a finite number, got ${noise.mean}`);
     if (!(noise.var >= 0) || !Number.isFinite(noise.var))
-      throw new Error(`noise.var must be a number ≥ 0, got ${noise.var}`);
+      throw new OptionsError(`augment.noise.var must be a number ≥ 0, got ${noise.var}`);
   }
   let scaleShift: ScaleShiftOptions | null = null;
   if (options.intensityScaleShift) {
     const { scale, shift } = options.intensityScaleShift;
     if (!Number.isFinite(scale) || !Number.isFinite(shift)) {
-      throw new Error(
-        `intensityScaleShift needs finite scale and shift, got ${JSON.stringify(options.intensityScaleShift)}`,
+      throw new OptionsError(
+        `augment.intensityScaleShift needs finite scale and shift, got ${JSON.stringify(options.intensityScaleShift)}`,
       );
     }
     scaleShift = { scale, shift };
@@ -75,7 +77,7 @@ export function applyRawAugment(plan: RawAugmentPlan, raw: Float32Array): Float3
       const u1 = 1 - rng.next(),
         u2 = rng.next();
       let v = out[i]! + mean + sd * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-      if (clip) v = v < 0 ? 0 : v > 1 ? 1 : v;
+      if (clip) v = Math.min(1, Math.max(0, v));
       out[i] = v;
     }
   }

@@ -18,6 +18,7 @@
  * get zero gradient.
  */
 import * as tf from '@tensorflow/tfjs';
+import { OptionsError } from '../errors.js';
 
 export type LossName = 'binaryCrossentropy' | 'meanSquaredError' | 'categoricalCrossentropy';
 
@@ -36,21 +37,22 @@ export type MaskedLossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
 export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOptions = {}): MaskedLossFn {
   const M = options.maskChannels ?? 1;
   const eps = options.epsilon ?? 1e-7;
-  if (!Number.isInteger(M) || M < 1) throw new Error(`maskedLoss: maskChannels must be a positive integer, got ${M}`);
-  if (!(eps > 0 && eps < 0.5)) throw new Error(`maskedLoss: epsilon must be in (0, 0.5), got ${eps}`);
+  if (!Number.isInteger(M) || M < 1)
+    throw new OptionsError(`maskedLoss: maskChannels must be a positive integer, got ${M}`);
+  if (!(eps > 0 && eps < 0.5)) throw new OptionsError(`maskedLoss: epsilon must be in (0, 0.5), got ${eps}`);
   if (
     typeof loss !== 'function' &&
     loss !== 'binaryCrossentropy' &&
     loss !== 'meanSquaredError' &&
     loss !== 'categoricalCrossentropy'
   ) {
-    throw new Error(
+    throw new OptionsError(
       `maskedLoss: unknown loss '${String(loss)}' (expected 'binaryCrossentropy', 'meanSquaredError', ` +
         `'categoricalCrossentropy' or a function)`,
     );
   }
   if (loss === 'categoricalCrossentropy' && M !== 1) {
-    throw new Error(
+    throw new OptionsError(
       `maskedLoss: categoricalCrossentropy is per voxel and needs a 1-channel mask, got maskChannels = ${M}`,
     );
   }
@@ -62,7 +64,7 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
       const total = yTrue.shape[rank - 1]!;
       const C = total - M;
       if (rank < 2 || C < 1) {
-        throw new Error(
+        throw new OptionsError(
           `maskedLoss(${name}): yTrue [${yTrue.shape.join(', ')}] must hold the target and ${M} mask channel(s) on its last axis`,
         );
       }
@@ -71,13 +73,15 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
         yPred.shape[rank - 1] !== C ||
         !yPred.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i])
       ) {
-        throw new Error(
+        throw new OptionsError(
           `maskedLoss(${name}): yPred [${yPred.shape.join(', ')}] must match yTrue [${yTrue.shape.join(', ')}] ` +
             `with ${C} channel(s) (the last ${M} of yTrue's ${total} channels are the mask)`,
         );
       }
       if (M !== 1 && M !== C) {
-        throw new Error(`maskedLoss(${name}): maskChannels = ${M} must be 1 or the number of target channels (${C})`);
+        throw new OptionsError(
+          `maskedLoss(${name}): maskChannels = ${M} must be 1 or the number of target channels (${C})`,
+        );
       }
       const begin = new Array<number>(rank).fill(0);
       const size = new Array<number>(rank).fill(-1);
@@ -112,7 +116,7 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
             !perVoxel.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i]) ||
             (k !== 1 && k !== C)
           ) {
-            throw new Error(
+            throw new OptionsError(
               `maskedLoss(${name}): the loss function returned shape [${perVoxel.shape.join(', ')}]; expected ` +
                 `[${yTrue.shape.slice(0, rank - 1).join(', ')}] (per voxel) or with 1 or ${C} channels`,
             );
@@ -122,7 +126,7 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
 
       const K = perVoxel.shape[rank - 1]!;
       if (M !== 1 && M !== K) {
-        throw new Error(
+        throw new OptionsError(
           `maskedLoss(${name}): a ${M}-channel mask cannot weight a loss with ${K} channel(s); use maskChannels = 1`,
         );
       }

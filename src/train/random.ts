@@ -5,6 +5,7 @@
  * numbers the parent has drawn, nor on timing or prefetch depth).
  */
 import seedrandom from 'seedrandom';
+import { OptionsError } from '../errors.js';
 
 export interface Rng {
   /** The seed string this stream was made from (forks: `${parentSeed}/${label}`). */
@@ -24,7 +25,7 @@ export interface Rng {
 
 export function makeRng(seed: number | string): Rng {
   if (typeof seed === 'number' && !Number.isFinite(seed)) {
-    throw new Error(`makeRng: the seed must be a finite number or a string, got ${seed}`);
+    throw new OptionsError(`makeRng: the seed must be a finite number or a string, got ${seed}`);
   }
   return new SeededRng(String(seed));
 }
@@ -46,7 +47,7 @@ class SeededRng implements Rng {
 
   int(n: number): number {
     if (!Number.isInteger(n) || n <= 0) {
-      throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
+      throw new OptionsError(`Rng.int: n must be a positive integer, got ${n}`);
     }
     // double() < 1, so floor(double * n) < n for n < 2^53.
     return Math.floor(this.prng.double() * n);

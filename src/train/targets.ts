@@ -18,9 +18,7 @@
  * {@link concatTargetMask}.
  */
 import type { LabelArray } from '../types.js';
-
-/** Label arrays accepted by the target functions (LabelArray plus signed 32-bit ids). */
-export type TargetLabels = LabelArray | Int32Array;
+import { OptionsError } from '../errors.js';
 
 export interface TargetResult {
   /** [z, y, x, channels], C order. */
@@ -41,7 +39,7 @@ export interface TargetOptions {
 
 /** A user target: same inputs as the built-ins, returns the same structure. */
 export type TargetFn = (
-  labels: TargetLabels,
+  labels: LabelArray,
   mask: Uint8Array,
   shape: readonly number[],
   options: TargetOptions,
@@ -64,7 +62,7 @@ interface IdOps {
   nonZero(i: number): boolean;
 }
 
-function idOps(labels: TargetLabels): IdOps {
+function idOps(labels: LabelArray): IdOps {
   if (labels instanceof BigUint64Array) {
     const w = new Uint32Array(labels.buffer, labels.byteOffset, labels.length * 2);
     return {
@@ -76,16 +74,16 @@ function idOps(labels: TargetLabels): IdOps {
   return { same: (i, j) => a[i] === a[j], nonZero: (i) => a[i] !== 0 };
 }
 
-function check(fn: string, labels: TargetLabels, mask: Uint8Array, shape: readonly number[]): number {
+function check(fn: string, labels: LabelArray, mask: Uint8Array, shape: readonly number[]): number {
   if (shape.length !== 3 || !shape.every((s) => Number.isInteger(s) && s >= 0)) {
-    throw new Error(`${fn}: shape must be [z, y, x] of non-negative integers, got [${shape.join(', ')}]`);
+    throw new OptionsError(`${fn}: shape must be [z, y, x] of non-negative integers, got [${shape.join(', ')}]`);
   }
   const n = shape[0]! * shape[1]! * shape[2]!;
   if (labels.length !== n) {
-    throw new Error(`${fn}: labels have ${labels.length} elements, shape [${shape.join(', ')}] needs ${n}`);
+    throw new OptionsError(`${fn}: labels have ${labels.length} elements, shape [${shape.join(', ')}] needs ${n}`);
   }
   if (mask.length !== n) {
-    throw new Error(`${fn}: mask has ${mask.length} elements, shape [${shape.join(', ')}] needs ${n}`);
+    throw new OptionsError(`${fn}: mask has ${mask.length} elements, shape [${shape.join(', ')}] needs ${n}`);
   }
   return n;
 }
@@ -101,7 +99,7 @@ function maskToFloat(mask: Uint8Array): Float32Array {
  * different id (background included), else 0. Neighbours outside the volume are ignored.
  * 1 channel; mask = the input mask (1 channel).
  */
-export function boundaryTarget(labels: TargetLabels, mask: Uint8Array, shape: readonly number[]): TargetResult {
+export function boundaryTarget(labels: LabelArray, mask: Uint8Array, shape: readonly number[]): TargetResult {
   const n = check('boundaryTarget', labels, mask, shape);
   const [Z, Y, X] = shape as [number, number, number];
   const { same, nonZero } = idOps(labels);
@@ -132,16 +130,16 @@ export function boundaryTarget(labels: TargetLabels, mask: Uint8Array, shape: re
  * volume and both voxels are known. `channels = maskChannels = offsets.length`.
  */
 export function affinitiesTarget(
-  labels: TargetLabels,
+  labels: LabelArray,
   mask: Uint8Array,
   shape: readonly number[],
   offsets: readonly (readonly number[])[] = DEFAULT_AFFINITY_OFFSETS,
 ): TargetResult {
   const n = check('affinitiesTarget', labels, mask, shape);
-  if (offsets.length === 0) throw new Error('affinitiesTarget: offsets must not be empty');
+  if (offsets.length === 0) throw new OptionsError('affinitiesTarget: offsets must not be empty');
   for (const o of offsets) {
     if (o.length !== 3 || !o.every((v) => Number.isInteger(v))) {
-      throw new Error(`affinitiesTarget: each offset must be [dz, dy, dx] integers, got [${o.join(', ')}]`);
+      throw new OptionsError(`affinitiesTarget: each offset must be [dz, dy, dx] integers, got [${o.join(', ')}]`);
     }
   }
   const [Z, Y, X] = shape as [number, number, number];
@@ -179,18 +177,18 @@ export function affinitiesTarget(
  * A label ≥ numClasses (or negative) anywhere in the volume throws. Mask: 1 channel.
  */
 export function semanticTarget(
-  labels: TargetLabels,
+  labels: LabelArray,
   mask: Uint8Array,
   shape: readonly number[],
   numClasses: number,
 ): TargetResult {
   const n = check('semanticTarget', labels, mask, shape);
   if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new Error(`semanticTarget: numClasses must be a positive integer, got ${numClasses}`);
+    throw new OptionsError(`semanticTarget: numClasses must be a positive integer, got ${numClasses}`);
   }
   const target = new Float32Array(n * numClasses);
   const fail = (l: number | bigint): never => {
-    throw new Error(
+    throw new OptionsError(
       `semanticTarget: label ${l} is not a class id for numClasses = ${numClasses} ` +
         `(class ids must be in [0, ${numClasses - 1}])`,
     );
@@ -215,7 +213,7 @@ export function semanticTarget(
 /** Dispatch on the target kind (or call a user TargetFn, whose result is validated). */
 export function makeTarget(
   kind: TargetKind | TargetFn,
-  labels: TargetLabels,
+  labels: LabelArray,
   mask: Uint8Array,
   shape: readonly number[],
   options: TargetOptions = {},
@@ -232,11 +230,11 @@ export function makeTarget(
       return affinitiesTarget(labels, mask, shape, options.offsets ?? DEFAULT_AFFINITY_OFFSETS);
     case 'semantic':
       if (options.numClasses === undefined) {
-        throw new Error("makeTarget: the 'semantic' target needs options.numClasses");
+        throw new OptionsError("makeTarget: the 'semantic' target needs options.numClasses");
       }
       return semanticTarget(labels, mask, shape, options.numClasses);
     default:
-      throw new Error(
+      throw new OptionsError(
         `makeTarget: unknown target '${String(kind)}' (expected 'boundary', 'affinities', 'semantic' or a function)`,
       );
   }
@@ -260,11 +258,11 @@ export function targetChannels(
     }
     case 'semantic':
       if (options.numClasses === undefined) {
-        throw new Error("targetChannels: the 'semantic' target needs options.numClasses");
+        throw new OptionsError("targetChannels: the 'semantic' target needs options.numClasses");
       }
       return { channels: options.numClasses, maskChannels: 1 };
     default:
-      throw new Error(`targetChannels: unknown target '${String(kind)}'`);
+      throw new OptionsError(`targetChannels: unknown target '${String(kind)}'`);
   }
 }
 
@@ -289,7 +287,7 @@ export function concatTargetMask(r: TargetResult): Float32Array {
 function validateResult(r: TargetResult, shape: readonly number[]): void {
   const n = shape.reduce((a, b) => a * b, 1);
   const bad = (what: string): never => {
-    throw new Error(`makeTarget: the target function returned ${what}`);
+    throw new OptionsError(`makeTarget: the target function returned ${what}`);
   };
   if (r === null || typeof r !== 'object') bad('no result object');
   if (!(r.target instanceof Float32Array) || !(r.mask instanceof Float32Array)) {

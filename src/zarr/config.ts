@@ -1,5 +1,5 @@
-import { OptionsError } from '../errors.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
+import { OptionsError } from '../errors.js';
 
 export interface DataConfigOptions {
   /** Local folder, http(s) URL or .zip file of the container. */
@@ -44,7 +44,7 @@ export class DataConfig {
 
   constructor(options: DataConfigOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
-      throw new Error('DataConfig needs a path (a folder, an http(s) URL or a .zip file)');
+      throw new OptionsError('DataConfig path is missing: it needs a path (a folder, an http(s) URL or a .zip file)');
     }
     this.path = options.path;
     this.name = options.name ?? defaultName(options.path);
@@ -61,6 +61,25 @@ export class DataConfig {
     this.resample = options.resample;
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    checkConfig(this);
+  }
+}
+
+function checkConfig(c: DataConfig): void {
+  for (const key of ['name', 'trainGroupName', 'validateGroupName', 'rawName', 'gtName', 'maskName'] as const) {
+    if (typeof c[key] !== 'string' || c[key] === '') {
+      throw new OptionsError(`DataConfig ${key} must be a non-empty string, got ${JSON.stringify(c[key])}`);
+    }
+  }
+  if (!(typeof c.level === 'string' || (Number.isInteger(c.level) && c.level >= 0))) {
+    throw new OptionsError(`DataConfig level must be a level index ≥ 0 or a dataset path, got ${String(c.level)}`);
+  }
+  if (c.rawScale !== undefined && !(c.rawScale > 0 && Number.isFinite(c.rawScale))) {
+    throw new OptionsError(`DataConfig rawScale must be a positive number, got ${c.rawScale}`);
+  }
+  if (!(c.cacheBytes >= 0)) throw new OptionsError(`DataConfig cacheBytes must be ≥ 0, got ${c.cacheBytes}`);
+  if (!(Number.isInteger(c.concurrency) && c.concurrency >= 1)) {
+    throw new OptionsError(`DataConfig concurrency must be a positive integer, got ${c.concurrency}`);
   }
 }
 

@@ -6,11 +6,11 @@
  * neighbour). `read` returns normalized raw, exact label ids and a known-ness mask (0 outside the
  * labels' region and where the stored mask is 0).
  */
-import { DataFormatError } from '../errors.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 import { cOrderStrides, fillBox } from './gather.js';
 import { normalizeRaw, type Normalization } from './normalize.js';
 import { coarserGrid, isIntegerRatio } from '../grid.js';
-import { roiIntersect, roiIsEmpty, roiToString, type Roi } from '../roi.js';
+import { roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import { ResampledVolume } from './resample.js';
 import type { ZarrVolume } from './volume.js';
@@ -47,10 +47,17 @@ export class ZarrCrop implements Crop {
     validateCrop(raw, labels, mask);
     this.mask = mask;
     // A mask at another voxel size than the labels' is read at the labels' (nearest neighbour).
-    this.maskAtLabels =
-      mask && mask.voxelSize.some((v, i) => v !== labels.voxelSize[i])
-        ? new ResampledVolume(mask instanceof ResampledVolume ? mask.source : mask, labels.voxelSize, 'nearest')
-        : mask;
+    const maskElsewhere = mask?.voxelSize.some((v, i) => v !== labels.voxelSize[i]) === true;
+    if (maskElsewhere && mask.voxelSize.length !== 3) {
+      throw new DataFormatError(
+        `mask voxel size [${mask.voxelSize.join(', ')}] differs from the labels' [${labels.voxelSize.join(', ')}]; ` +
+          'a mask at another voxel size is supported with 3 spatial axes only',
+        { container: mask.container, path: mask.path, attribute: 'voxel_size' },
+      );
+    }
+    this.maskAtLabels = maskElsewhere
+      ? new ResampledVolume(mask instanceof ResampledVolume ? mask.source : mask, labels.voxelSize, 'nearest')
+      : mask;
     this.normalization = normalization;
     this.voxelSize = labels.voxelSize;
     this.grid = coarserGrid(raw.voxelSize, labels.voxelSize);
@@ -70,11 +77,11 @@ export class ZarrCrop implements Crop {
       this.labels.read(labelsRoi) as Promise<LabelArray>,
       this.maskAtLabels ? this.maskAtLabels.read(labelsRoi) : Promise.resolve(null),
     ]);
-    const labelShape = labelsRoi.shape.map((s, i) => s / this.voxelSize[i]!);
+    const labelShape = roiVoxelShape(labelsRoi, this.voxelSize);
     const mask = knownMask(labelsRoi, this.labels.roi, this.voxelSize, labelShape, maskStored);
     return {
       raw: normalizeRaw(rawStored, this.normalization),
-      rawShape: [...roi.shape.map((s, i) => s / this.raw.voxelSize[i]!), this.raw.channels],
+      rawShape: [...roiVoxelShape(roi, this.raw.voxelSize), this.raw.channels],
       labels,
       mask,
       labelShape,
@@ -84,7 +91,7 @@ export class ZarrCrop implements Crop {
 
 export async function readKnownMask(crop: ZarrCrop, labelsRoi: Roi): Promise<Uint8Array> {
   const stored = crop.maskAtLabels ? await crop.maskAtLabels.read(labelsRoi) : null;
-  const shape = labelsRoi.shape.map((s, i) => s / crop.voxelSize[i]!);
+  const shape = roiVoxelShape(labelsRoi, crop.voxelSize);
   return knownMask(labelsRoi, crop.labels.roi, crop.voxelSize, shape, stored);
 }
 
@@ -100,13 +107,7 @@ function knownMask(
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);
-  fillBox(
-    mask,
-    cOrderStrides(shape),
-    lo,
-    inside.shape.map((s, i) => s / voxelSize[i]!),
-    1,
-  );
+  fillBox(mask, cOrderStrides(shape), lo, roiVoxelShape(inside, voxelSize), 1);
   if (stored !== null) {
     for (let v = 0; v < mask.length; v++) if (mask[v] && !(stored as Uint8Array)[v]) mask[v] = 0;
   }
@@ -161,8 +162,16 @@ export function resampleCrop(
   if (!resample) return [raw, labels, mask];
   checkGrids(raw, labels, mask);
   const to = resample === 'raw' ? raw.voxelSize : labels.voxelSize;
-  const at = (v: ZarrVolume, how: 'nearest' | 'linear'): CropVolume =>
-    v.voxelSize.every((s, i) => s === to[i]) ? v : new ResampledVolume(v, to, how);
+  const at = (v: ZarrVolume, how: 'nearest' | 'linear'): CropVolume => {
+    if (v.voxelSize.every((s, i) => s === to[i])) return v;
+    if (v.voxelSize.length !== 3) {
+      throw new OptionsError(
+        `DataConfig resample: ${v.container}, array ${v.path} has ${v.voxelSize.length} spatial axes; ` +
+          'resampling supports 3 (z, y, x)',
+      );
+    }
+    return new ResampledVolume(v, to, how);
+  };
   return [at(raw, 'linear'), at(labels, 'nearest'), mask ? at(mask, 'nearest') : null];
 }
 

@@ -3,7 +3,7 @@
  * metadata files where the store can list, from consolidated metadata, or by probing (http).
  */
 import type { AbsolutePath } from '@zarrita/storage';
-import type { OpenedStore } from './stores/index.js';
+import { joinKey, type OpenedStore } from './stores/index.js';
 
 export type NodeKind = 'array' | 'group';
 
@@ -26,8 +26,6 @@ async function getJson(opened: OpenedStore, key: string): Promise<Record<string,
     return null;
   }
 }
-
-const join = (path: string, name: string) => (path ? `${path}/${name}` : name);
 
 export async function indexNodes(opened: OpenedStore): Promise<NodeIndex> {
   const keys = await opened.listMetadataKeys();
@@ -119,10 +117,10 @@ function fromKinds(kinds: Map<string, NodeKind>, source: NodeIndex['source']): N
 function probingIndex(opened: OpenedStore): NodeIndex {
   const cache = new Map<string, Promise<NodeKind | null>>();
   const probe = async (path: string): Promise<NodeKind | null> => {
-    const v3 = await getJson(opened, join(path, 'zarr.json'));
+    const v3 = await getJson(opened, joinKey(path, 'zarr.json'));
     if (v3) return v3['node_type'] === 'array' ? 'array' : 'group';
-    if (await opened.store.get(`/${join(path, '.zarray')}` as AbsolutePath)) return 'array';
-    if (await opened.store.get(`/${join(path, '.zgroup')}` as AbsolutePath)) return 'group';
+    if (await opened.store.get(`/${joinKey(path, '.zarray')}` as AbsolutePath)) return 'array';
+    if (await opened.store.get(`/${joinKey(path, '.zgroup')}` as AbsolutePath)) return 'group';
     return null;
   };
   return {

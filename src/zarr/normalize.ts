@@ -2,7 +2,7 @@
  * Raw intensity normalization by dtype (DaCapo's convention): uint8 → /255, uint16 → /65535,
  * float32/float64 as stored (assumed in [0, 1]). Any other dtype needs an explicit scale.
  */
-import { DataFormatError } from '../errors.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 import type { StoredArray } from '../types.js';
 
 export interface Normalization {
@@ -20,7 +20,7 @@ export function rawNormalization(
 ): Normalization {
   if (explicitScale !== undefined) {
     if (!(explicitScale > 0) || !Number.isFinite(explicitScale)) {
-      throw new DataFormatError(`rawScale must be a positive number, got ${explicitScale}`, where);
+      throw new OptionsError(`rawScale must be a positive number, got ${explicitScale}`);
     }
     return { scale: explicitScale, description: `${dtype} × ${explicitScale} (rawScale)` };
   }

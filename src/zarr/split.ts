@@ -17,7 +17,7 @@ import { readSpatialMetadata, type SpatialMetadata } from './metadata/funlib.js'
 import { hasMultiscales, readMultiscales } from './metadata/ome.js';
 import { indexNodes, type NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
-import { openStore, type OpenedStore } from './stores/index.js';
+import { joinKey, openStore, type OpenedStore } from './stores/index.js';
 import { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
@@ -93,8 +93,6 @@ interface Context {
   groupAttrs: Map<string, Promise<Record<string, unknown>>>;
 }
 
-const join = (a: string, b: string) => (a ? `${a}/${b}` : b);
-
 async function isVolumeNode(ctx: Context, path: string): Promise<boolean> {
   const kind = await ctx.nodes.kind(path);
   if (kind === 'array') return true;
@@ -114,14 +112,15 @@ function groupAttrs(ctx: Context, path: string): Promise<Record<string, unknown>
 /** The crops of a train or test group: the group itself, or its sub-groups sorted by name. */
 async function cropsIn(ctx: Context, group: string): Promise<{ layout: Layout; crops: ZarrCrop[] }> {
   const { cfg, nodes } = ctx;
-  const own = (await isVolumeNode(ctx, join(group, cfg.rawName))) || (await isVolumeNode(ctx, join(group, cfg.gtName)));
+  const own =
+    (await isVolumeNode(ctx, joinKey(group, cfg.rawName))) || (await isVolumeNode(ctx, joinKey(group, cfg.gtName)));
   const children = await nodes.children(group);
   const cropNames: string[] = [];
   for (const name of children ?? []) {
     if (name === cfg.rawName || name === cfg.gtName || name === cfg.maskName) continue;
-    const path = join(group, name);
+    const path = joinKey(group, name);
     if ((await nodes.kind(path)) !== 'group') continue;
-    if ((await isVolumeNode(ctx, join(path, cfg.rawName))) || (await isVolumeNode(ctx, join(path, cfg.gtName)))) {
+    if ((await isVolumeNode(ctx, joinKey(path, cfg.rawName))) || (await isVolumeNode(ctx, joinKey(path, cfg.gtName)))) {
       cropNames.push(name);
     }
   }
@@ -148,14 +147,14 @@ async function cropsIn(ctx: Context, group: string): Promise<{ layout: Layout; c
     });
   }
   cropNames.sort();
-  return { layout: 'crops', crops: await allInOrder(cropNames.map((n) => openCrop(ctx, join(group, n), n))) };
+  return { layout: 'crops', crops: await allInOrder(cropNames.map((n) => openCrop(ctx, joinKey(group, n), n))) };
 }
 
 async function openCrop(ctx: Context, group: string, name: string): Promise<ZarrCrop> {
   const { cfg } = ctx;
-  const rawPath = join(group, cfg.rawName);
-  const labelsPath = join(group, cfg.gtName);
-  const maskPath = join(group, cfg.maskName);
+  const rawPath = joinKey(group, cfg.rawName);
+  const labelsPath = joinKey(group, cfg.gtName);
+  const maskPath = joinKey(group, cfg.maskName);
   const [hasRaw, hasLabels, hasMask] = await Promise.all([
     isVolumeNode(ctx, rawPath),
     isVolumeNode(ctx, labelsPath),
@@ -186,7 +185,7 @@ async function openVolume(ctx: Context, path: string): Promise<ZarrVolume> {
   let metadata: SpatialMetadata | null = null;
   if ((await ctx.nodes.kind(path)) === 'group') {
     const level = readMultiscales(await groupAttrs(ctx, path), cfg.level, { container: cfg.path, path });
-    arrayPath = join(path, level.datasetPath);
+    arrayPath = joinKey(path, level.datasetPath);
     metadata = level.metadata;
   }
   let array: zarr.Array<zarr.DataType>;

@@ -9,7 +9,7 @@ import { chunkReader, type ChunkReader, type DecodedChunk } from './chunks.js';
 import { DataFormatError, OptionsError } from '../errors.js';
 import { copyBox, cOrderStrides, fillBox } from './gather.js';
 import type { AxisType, SpatialMetadata } from './metadata/funlib.js';
-import { roi as makeRoi, roiIsMultipleOf, roiToString, type Roi } from '../roi.js';
+import { roi as makeRoi, roiIsMultipleOf, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { DType, StoredArray, Volume } from '../types.js';
 
 const TYPED_ARRAYS: Record<string, new (n: number) => StoredArray> = {
@@ -118,7 +118,7 @@ export class ZarrVolume implements Volume {
           `the voxel size [${this.voxelSize.join(', ')}]`,
       );
     }
-    const outSpatial = region.shape.map((s, i) => s / this.voxelSize[i]!);
+    const outSpatial = roiVoxelShape(region, this.voxelSize);
     const C = this.channels;
     const out = new TYPED_ARRAYS[this.dtype]!(outSpatial.reduce((a, b) => a * b, 1) * C);
     const outStridesSpatial = cOrderStrides([...outSpatial, C]).slice(0, nSpatial);

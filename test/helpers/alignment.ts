@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { CropSampler, trainingDataset, type SampleAugmentOptions, type TargetFn } from '../../src/index.js';
+import { trainingDataset, type SampleAugmentOptions, type TargetFn } from '../../src/index.js';
+import { CropSampler } from '../../src/train/sampler.js';
 import type { WorldCrop } from './world-crop.js';
 
 /** Every known label voxel agrees with the raw voxel at its world position (raw = id / 255). */

@@ -169,10 +169,6 @@ const STORED_CLASS: Record<string, string> = {
   float64: 'Float64Array',
 };
 
-function product(a: readonly number[]): number {
-  return a.reduce((x, y) => x * y, 1);
-}
-
 function unravel(i: number, shape: readonly number[]): number[] {
   const idx = new Array<number>(shape.length);
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -271,8 +267,12 @@ export function assertCropMeta(crop: CropLike, exp: CropExpected, where: string)
 export function assertSplitMeta(split: SplitLike, exp: ContainerExpected): void {
   assert.equal(split.train.length, exp.train.length, 'number of train crops');
   assert.equal(split.test.length, exp.test.length, 'number of test crops');
-  exp.train.forEach((c, i) => assertCropMeta(split.train[i]!, c, `${exp.container} train[${i}]`));
-  exp.test.forEach((c, i) => assertCropMeta(split.test[i]!, c, `${exp.container} test[${i}]`));
+  exp.train.forEach((c, i) => {
+    assertCropMeta(split.train[i]!, c, `${exp.container} train[${i}]`);
+  });
+  exp.test.forEach((c, i) => {
+    assertCropMeta(split.test[i]!, c, `${exp.container} test[${i}]`);
+  });
   if (exp.layout === 'simple') {
     assert.equal(split.train[0]!.name, split.test[0]!.name, 'simple layout: the one crop is both train and test');
   }

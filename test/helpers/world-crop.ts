@@ -72,7 +72,7 @@ export class WorldCrop implements Crop {
         for (let x = 0; x < n[2]!; x++, k++) {
           const p = [z, y, x].map((v, i) => r.offset[i]! + (v + 0.5) * vs[i]!);
           const known = p.every((c, i) => c >= this.labels.roi.offset[i]! && c < end[i]!);
-          out[k] = known && (!stored || stored[k] !== 0) ? 1 : 0;
+          out[k] = known && (stored?.[k] ?? 1) !== 0 ? 1 : 0;
         }
     return out;
   }

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import FileSystemStore from '@zarrita/storage/fs';
 import { DataFormatError } from '../../errors.js';
-import { METADATA_FILES, type OpenedStore } from './types.js';
+import { joinKey, METADATA_FILES, type OpenedStore } from './types.js';
 
 export async function openDirectory(location: string): Promise<OpenedStore> {
   const root = path.resolve(location);
@@ -29,7 +29,7 @@ async function walkMetadata(root: string): Promise<string[]> {
     const entries = await fs.readdir(dir, { withFileTypes: true });
     const names = new Set(entries.map((e) => e.name));
     for (const e of entries) {
-      if (e.isFile() && METADATA_FILES.has(e.name)) keys.push(rel ? `${rel}/${e.name}` : e.name);
+      if (e.isFile() && METADATA_FILES.has(e.name)) keys.push(joinKey(rel, e.name));
     }
     if (names.has('.zarray')) return;
     if (names.has('zarr.json')) {
@@ -39,7 +39,7 @@ async function walkMetadata(root: string): Promise<string[]> {
     await Promise.all(
       entries
         .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-        .map((e) => visit(path.join(dir, e.name), rel ? `${rel}/${e.name}` : e.name)),
+        .map((e) => visit(path.join(dir, e.name), joinKey(rel, e.name))),
     );
   }
   await visit(root, '');

@@ -6,7 +6,7 @@
 import type { OpenedStore } from './types.js';
 
 export type { OpenedStore } from './types.js';
-export { METADATA_FILES } from './types.js';
+export { joinKey, METADATA_FILES } from './types.js';
 
 export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);

@@ -16,5 +16,10 @@ export interface OpenedStore {
   listMetadataKeys(): Promise<string[] | null>;
 }
 
+/** `parent/name` for zarr keys and node paths, where '' is the root. */
+export function joinKey(parent: string, name: string): string {
+  return parent ? `${parent}/${name}` : name;
+}
+
 /** The zarr metadata files a listing reports. */
 export const METADATA_FILES = new Set(['.zarray', '.zgroup', '.zattrs', 'zarr.json', '.zmetadata']);

@@ -34,11 +34,13 @@ async function openVolume(dir: string, cacheBytes: number): Promise<ZarrVolume> 
   const split = await openDataSplit(new DataConfig({ path: dir, cacheBytes })).catch(() => null);
   if (split) return split.train[0]!.raw as ZarrVolume;
   const { ChunkCache } = await import('../src/zarr/chunk-cache.js');
+  const { readArrayMetadata } = await import('../src/zarr/metadata/array.js');
   const arr = await zarr.open(new FileSystemStore(dir), { kind: 'array' });
   return new ZarrVolume({
     container: dir,
     path: '',
     array: arr,
+    stored: await readArrayMetadata(new FileSystemStore(dir), { container: dir, path: '' }),
     metadata: {
       axisNames: ['z', 'y', 'x'],
       types: ['space', 'space', 'space'],

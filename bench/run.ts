@@ -4,6 +4,7 @@
  * `npm run bench -- read voi` runs only some of them.
  */
 import { parseArgs } from 'node:util';
+import { benchDecode } from './decode.js';
 import { benchRead } from './read.js';
 import { benchPipeline } from './pipeline.js';
 import { benchVoi } from './voi.js';
@@ -11,6 +12,7 @@ import { benchPredict } from './predict.js';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   read: () => benchRead(),
+  decode: () => benchDecode(),
   voi: () => benchVoi(),
   pipeline: () => benchPipeline(),
   predict: () => benchPredict(),

@@ -1,6 +1,9 @@
 /**
  * Benchmarks for evaluation: VOI of two 256^3 segmentations and connected components of a 128^3
- * foreground. Run directly: `node --import tsx bench/voi.ts` (prints JSON).
+ * foreground. Run directly: `node --import tsx bench/voi.ts` (prints JSON), or `npm run bench -- voi`.
+ * scikit-image's `variation_of_information` runs on the same volumes in a child process
+ * (/usr/bin/python3 scripts/bench_voi_skimage.py --serve), call after call with ours, so that the
+ * ratio compares the two under the same machine load (others share these cores).
  *
  * The volumes are closed-form functions of (z, y, x) so scripts/bench_voi_skimage.py builds
  * bit-identical data in numpy:
@@ -12,9 +15,16 @@
  * where hash(i) = h ^= h>>>16 ; h *= 0x45d9f3b ; h ^= h>>>16 ; starting from h = i * 2654435761,
  * all uint32 arithmetic.
  */
-import { pathToFileURL } from 'node:url';
-import { variationOfInformation } from '../src/eval/voi.js';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { variationOfInformation, type VoiResult } from '../src/eval/voi.js';
 import { connectedComponents } from '../src/eval/components.js';
+
+const PY = '/usr/bin/python3';
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 export function hash32(i: number): number {
   let h = Math.imul(i, 2654435761 | 0);
@@ -88,45 +98,147 @@ function toUint64(a: Uint32Array, high: bigint): BigUint64Array {
   return out;
 }
 
+interface SkimageTiming {
+  s: number;
+  cpu_s: number;
+  split: number;
+  merge: number;
+}
+
+/**
+ * scikit-image in a child process (scripts/bench_voi_skimage.py --serve) that times one
+ * `variation_of_information` call per request, so that its calls can alternate with ours.
+ */
+class Skimage {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+  ) {}
+
+  static async start(): Promise<Skimage | null> {
+    const child = spawn(PY, [path.join(here, '..', 'scripts', 'bench_voi_skimage.py'), '--serve']);
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('error', (e) => console.warn(`${PY}: ${e.message}`)); // then stdout ends: see next()
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const sk = new Skimage(child, lines);
+    try {
+      await sk.next();
+      return sk;
+    } catch (e) {
+      console.warn(`scikit-image comparison skipped: ${(e as Error).message}`);
+      sk.close();
+      return null;
+    }
+  }
+
+  private async next(): Promise<Record<string, number>> {
+    const line = await this.lines.next();
+    if (line.done) throw new Error(`${PY} scripts/bench_voi_skimage.py --serve ended`);
+    return JSON.parse(line.value);
+  }
+
+  async time(volumes: 'voi' | 'noise'): Promise<SkimageTiming> {
+    this.child.stdin.write(`${volumes}\n`);
+    return (await this.next()) as unknown as SkimageTiming;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+/**
+ * Our VOI and scikit-image's on the same volumes, call after call (after a warm-up), so that both
+ * see the same load: median wall seconds of each, the median and smallest ratio of a round, and the
+ * median ratio of CPU seconds (steadier than wall time while others share the cores).
+ */
+async function sideBySide(
+  name: string,
+  volumes: 'voi' | 'noise',
+  rounds: number,
+  ours: () => VoiResult,
+  sk: Skimage | null,
+  out: Record<string, number>,
+): Promise<VoiResult> {
+  let r = ours();
+  const oursS: number[] = [];
+  const theirsS: number[] = [];
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  for (let k = 0; k < rounds; k++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    r = ours();
+    const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    oursS.push(s);
+    if (sk === null) continue;
+    const theirs = await sk.time(volumes);
+    if (Math.abs(theirs.split - r.voiSplit) > 1e-9 || Math.abs(theirs.merge - r.voiMerge) > 1e-9) {
+      throw new Error(`${name}: scikit-image gives ${theirs.split}/${theirs.merge}, we ${r.voiSplit}/${r.voiMerge}`);
+    }
+    theirsS.push(theirs.s);
+    ratios.push(theirs.s / s);
+    cpuRatios.push(theirs.cpu_s / ((c.user + c.system) / 1e6));
+  }
+  out[`${name}_s`] = median(oursS);
+  if (sk !== null) {
+    out[`${name}_skimage_s`] = median(theirsS);
+    out[`${name}_speedup_median`] = median(ratios);
+    out[`${name}_speedup_min`] = Math.min(...ratios);
+    out[`${name}_cpu_speedup_median`] = median(cpuRatios);
+  }
+  return r;
+}
+
 export async function benchVoi(): Promise<Record<string, number>> {
   const runs = 5;
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = { load_1min_start: loadavg()[0] };
+  const sk = await Skimage.start();
+  try {
+    let { gt, pred } = makeVoiVolumes(256);
+    const r = await sideBySide('voi_256_u32', 'voi', 9, () => variationOfInformation(gt, pred), sk, out);
+    out['voi_256_split_bits'] = r.voiSplit;
+    out['voi_256_merge_bits'] = r.voiMerge;
 
-  let { gt, pred } = makeVoiVolumes(256);
-  let r = variationOfInformation(gt, pred);
-  out['voi_256_u32_s'] = time(runs, () => {
-    r = variationOfInformation(gt, pred);
-  });
-  out['voi_256_split_bits'] = r.voiSplit;
-  out['voi_256_merge_bits'] = r.voiMerge;
+    // Same partition with every uint64 id above 2^53 (high word 0x100000): the hashed-index path.
+    {
+      const gt64 = toUint64(gt, 0x100000n);
+      const pred64 = toUint64(pred, 0x100000n);
+      let r64 = r;
+      out['voi_256_u64_s'] = time(runs, () => {
+        r64 = variationOfInformation(gt64, pred64);
+      });
+      if (Math.abs(r64.voi - r.voi) > 1e-9) throw new Error(`uint64 VOI ${r64.voi} != uint32 VOI ${r.voi}`);
+    }
 
-  // Same partition with every uint64 id above 2^53 (high word 0x100000): the relabelling path.
-  {
-    const gt64 = toUint64(gt, 0x100000n);
-    const pred64 = toUint64(pred, 0x100000n);
-    let r64 = r;
-    out['voi_256_u64_s'] = time(runs, () => {
-      r64 = variationOfInformation(gt64, pred64);
-    });
-    if (Math.abs(r64.voi - r.voi) > 1e-9) throw new Error(`uint64 VOI ${r64.voi} != uint32 VOI ${r.voi}`);
+    // Realistic mix: uint64 gt holding small ids (as stored labels arrive) vs a uint32 prediction.
+    {
+      const gt64 = toUint64(gt, 0n);
+      let r64 = r;
+      out['voi_256_u64gt_u32pred_s'] = time(runs, () => {
+        r64 = variationOfInformation(gt64, pred);
+      });
+      if (Math.abs(r64.voi - r.voi) > 1e-9) throw new Error(`uint64 VOI ${r64.voi} != uint32 VOI ${r.voi}`);
+    }
+
+    // With a mask that keeps every voxel (the mask's own cost).
+    {
+      const mask = new Uint8Array(gt.length).fill(1);
+      let rm = r;
+      out['voi_256_u32_mask_s'] = time(runs, () => {
+        rm = variationOfInformation(gt, pred, { mask });
+      });
+      if (Math.abs(rm.voi - r.voi) > 1e-9) throw new Error(`masked VOI ${rm.voi} != VOI ${r.voi}`);
+    }
+
+    ({ gt, pred } = makeNoiseVolumes(256));
+    const rn = await sideBySide('voi_256_noise', 'noise', 3, () => variationOfInformation(gt, pred), sk, out);
+    out['voi_256_noise_split_bits'] = rn.voiSplit;
+    out['voi_256_noise_merge_bits'] = rn.voiMerge;
+  } finally {
+    sk?.close();
   }
-
-  // Realistic mix: uint64 gt holding small ids (as stored labels arrive) vs a uint32 prediction.
-  {
-    const gt64 = toUint64(gt, 0n);
-    let r64 = r;
-    out['voi_256_u64gt_u32pred_s'] = time(runs, () => {
-      r64 = variationOfInformation(gt64, pred);
-    });
-    if (Math.abs(r64.voi - r.voi) > 1e-9) throw new Error(`uint64 VOI ${r64.voi} != uint32 VOI ${r.voi}`);
-  }
-
-  ({ gt, pred } = makeNoiseVolumes(256));
-  out['voi_256_noise_s'] = time(3, () => {
-    r = variationOfInformation(gt, pred);
-  });
-  out['voi_256_noise_split_bits'] = r.voiSplit;
-  out['voi_256_noise_merge_bits'] = r.voiMerge;
 
   const fg = makeForeground(128);
   let count = 0;
@@ -134,6 +246,7 @@ export async function benchVoi(): Promise<Record<string, number>> {
     count = connectedComponents(fg, [128, 128, 128]).count;
   });
   out['cc_128_count'] = count;
+  out['load_1min_end'] = loadavg()[0];
   return out;
 }
 

@@ -15,6 +15,11 @@ skimage.metrics.variation_of_information(image0=gt, image1=pred) returns
 gt 0, which is why gt has no 0 id here (noise gt is ≥ 1 as well).
 
 Prints JSON: timings (median of runs, seconds) and the VOI values.
+
+`--serve`: builds the VOI volumes once, then times one call per request for bench/voi.ts, which
+alternates its own calls with these so that both see the same machine load. Requests are lines
+on stdin, `voi` or `noise`; each answer is one JSON line {"s": wall seconds, "cpu_s": CPU seconds
+of this process, "split": .., "merge": ..}.
 """
 import json
 import sys
@@ -60,7 +65,23 @@ def timed(runs, fn):
     return float(np.median(ts)), out
 
 
+def serve():
+    from skimage.metrics import variation_of_information
+
+    volumes = {"voi": make_voi_volumes(), "noise": make_noise_volumes()}
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        gt, pred = volumes[line.strip()]
+        t0, c0 = time.perf_counter(), time.process_time()
+        vi = variation_of_information(gt, pred)
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(json.dumps({"s": s, "cpu_s": cpu, "split": float(vi[0]), "merge": float(vi[1])}), flush=True)
+
+
 def main():
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+        return
     import skimage
     from skimage.measure import label
     from skimage.metrics import variation_of_information

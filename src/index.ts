@@ -5,6 +5,7 @@
  */
 // Data: containers, crops and volumes in world coordinates
 export { DataConfig, type DataConfigOptions } from './zarr/config.js';
+export { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './zarr/stores/http.js';
 export { openDataSplit, type DataSplit, type Layout } from './zarr/split.js';
 export type { CropVolume, ZarrCrop } from './zarr/crop.js';
 export type { Interpolation, ResampledVolume } from './zarr/resample.js';
@@ -79,3 +80,11 @@ export {
 export { Cropping3D, UpSampling3D } from './models/layers.js';
 export { PatchConv3D, type PatchConv3DArgs } from './models/conv3d.js';
 export { describeBackend, useFastestBackend, type BackendName, type BackendOptions } from './backend.js';
+
+// Runs: what `tfjs-zarr train` and `tfjs-zarr report` do, as functions
+export { ConfigError } from './run/check.js';
+export { resolveRunConfig, type RunConfig, type RunFlags } from './run/config.js';
+export { prepareRunDir, trainRun, type TrainRunOptions, type TrainRunResult } from './run/train.js';
+export type { TrainState } from './run/state.js';
+export type { TrainProgress } from './run/progress.js';
+export { writeRunReport, type RunReportOptions } from './report/run-report.js';

@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import * as api from '../src/index.js';
 
 const PUBLIC_EXPORTS = [
+  'ConfigError',
   'Cropping3D',
+  'DEFAULT_HTTP_OPTIONS',
   'DataConfig',
   'DataFormatError',
   'OptionsError',
@@ -27,18 +29,22 @@ const PUBLIC_EXPORTS = [
   'modelOutputShape',
   'openDataSplit',
   'predictCrop',
+  'prepareRunDir',
   'readCheckpointInfo',
   'readScores',
+  'resolveRunConfig',
   'roi',
   'roiGrow',
   'roiIntersect',
   'roiToString',
   'semanticPostProcessor',
   'targetChannels',
+  'trainRun',
   'trainingDataset',
   'unet3d',
   'useFastestBackend',
   'variationOfInformation',
+  'writeRunReport',
 ];
 
 test('the list of public exports is sorted (add a name in its place)', () => {

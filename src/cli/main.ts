@@ -13,6 +13,8 @@ interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: () => import('./inspect.js'),
+  train: () => import('./train.js'),
+  report: () => import('./report.js'),
 };
 
 async function usage(): Promise<string> {

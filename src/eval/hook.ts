@@ -43,6 +43,8 @@ export interface ValidationHookOptions {
   saveOptions?: SaveCheckpointOptions;
   /** Called after each evaluation with its results (e.g. to print them). */
   onEvaluation?: (evaluation: Evaluation) => void | Promise<void>;
+  /** Called as each crop is predicted (tiles done of all) and scored (its best parameters), for progress. */
+  onCropProgress?: (crop: string, progress: { tiles?: [number, number]; score?: ScoreRow }) => void;
 }
 
 export interface Evaluation {
@@ -144,21 +146,26 @@ export class ValidationHook extends tf.Callback {
     }
   }
 
-  /** One evaluation of `model` (usable outside fitDataset too). */
-  async evaluate(model: tf.LayersModel, epoch: number): Promise<Evaluation> {
+  /**
+   * One evaluation of `model` (usable outside fitDataset too). `batch` is recorded with the scores
+   * (default: the batches this hook has seen; a driver of its own loop passes its count).
+   */
+  async evaluate(model: tf.LayersModel, epoch: number, batch = this.batchesSeen): Promise<Evaluation> {
     await this.restore();
     const seconds = { predict: 0, postProcess: 0, score: 0, save: 0 };
     const all: ScoreRow[] = [];
     const best: ScoreRow[] = [];
     for (const crop of this.options.crops) {
-      const rows = await this.scoreCrop(model, crop, epoch, seconds);
+      const rows = await this.scoreCrop(model, crop, epoch, batch, seconds);
       all.push(...rows);
-      best.push(rows.reduce((b, r) => (isBetterScore(r, b) ? r : b)));
+      const cropBest = rows.reduce((b, r) => (isBetterScore(r, b) ? r : b));
+      best.push(cropBest);
+      this.options.onCropProgress?.(crop.name, { score: cropBest });
     }
     // Every score first: a failed save below must not lose them.
     await appendScores(this.options.runDir, all);
     const { improved, failedSaves, errors } = await this.keepBest(model, best, seconds);
-    const evaluation: Evaluation = { epoch, batch: this.batchesSeen, best, all, improved, failedSaves, seconds };
+    const evaluation: Evaluation = { epoch, batch, best, all, improved, failedSaves, seconds };
     this.evaluations.push(evaluation);
     await this.options.onEvaluation?.(evaluation);
     if (errors.length > 0) {
@@ -174,10 +181,21 @@ export class ValidationHook extends tf.Callback {
     model: tf.LayersModel,
     crop: Crop,
     epoch: number,
+    batch: number,
     seconds: Evaluation['seconds'],
   ): Promise<ScoreRow[]> {
     const t = performance.now();
-    const prediction = await predictCrop(model, crop, this.options.predict);
+    const report = this.options.onCropProgress;
+    const predict = report
+      ? {
+          ...this.options.predict,
+          onProgress: (done: number, total: number) => {
+            this.options.predict?.onProgress?.(done, total);
+            report(crop.name, { tiles: [done, total] });
+          },
+        }
+      : this.options.predict;
+    const prediction = await predictCrop(model, crop, predict);
     const [gt, mask] = await Promise.all([crop.labels.read(prediction.roi), crop.readMask(prediction.roi)]);
     seconds.predict += secondsSince(t);
     return this.postProcessor.parameters.map((parameters) => {
@@ -189,7 +207,7 @@ export class ValidationHook extends tf.Callback {
       seconds.score += secondsSince(t2);
       return {
         epoch,
-        batch: this.batchesSeen,
+        batch,
         crop: crop.name,
         postProcessor: this.postProcessor.name,
         parameters,

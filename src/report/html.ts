@@ -1,6 +1,7 @@
 /**
- * A static HTML report of a run: per test crop, the best epoch and its VOI, the VOI curve (SVG)
- * and a slice of raw / ground truth / prediction (PNG), all written under `<runDir>/report/`.
+ * A static HTML report of a run: a summary, the loss curve, the table of best checkpoints with
+ * their post-processing parameters, and per test crop the VOI curve (SVG) and a slice of raw /
+ * ground truth / prediction / segmentation (PNG), all written under `<runDir>/report/`.
  */
 import { mkdir, writeFile, rename } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -8,7 +9,8 @@ import { escapeXml } from './plot.js';
 
 export interface CropReport {
   name: string;
-  bestEpoch: number;
+  /** Best epoch (as displayed, e.g. counted from 1); null when the crop has no evaluation yet. */
+  bestEpoch: number | null;
   voi: number;
   voiSplit: number;
   voiMerge: number;
@@ -16,8 +18,10 @@ export interface CropReport {
   checkpoint: string;
   /** An SVG document (e.g. from lineChartSvg). */
   plotSvg: string;
-  /** A PNG file (e.g. from imageToPng(hconcat([...]))). */
-  slicePng: Uint8Array;
+  /** A PNG file (e.g. from imageToPng(hconcat([...]))); absent when there is none to show. */
+  slicePng?: Uint8Array;
+  /** Post-processing parameters of the best checkpoint (e.g. { threshold: 0.5 }). */
+  parameters?: Record<string, unknown>;
   /** Scores of reference methods on the same crop, by name (e.g. { 'threshold raw': 3.2 }). */
   baselines?: Record<string, number>;
   /** Caption under the slice image. */
@@ -28,6 +32,10 @@ export interface RunReport {
   title: string;
   crops: CropReport[];
   notes?: string[];
+  /** Key-value rows shown first (epochs trained, backend, ...). */
+  summary?: [string, string][];
+  /** An SVG document of the loss over batches. */
+  lossSvg?: string;
 }
 
 /** A file-name-safe version of a crop name. */
@@ -50,14 +58,24 @@ function href(p: string): string {
   return p.split(path.sep).map(encodeURIComponent).join('/');
 }
 
+/** Parameters as `threshold 0.5, grow 1`. */
+function formatParameters(p: Record<string, unknown> | undefined): string {
+  if (!p) return '–';
+  const entries = Object.entries(p);
+  return entries.length
+    ? entries.map(([k, v]) => `${k} ${typeof v === 'number' ? v : JSON.stringify(v)}`).join(', ')
+    : '–';
+}
+
 /** Writes `<runDir>/report/index.html` with its SVG and PNG files; returns the index path. */
 export async function writeReport(runDir: string, report: RunReport): Promise<string> {
   const reportDir = path.join(runDir, 'report');
   await mkdir(reportDir, { recursive: true });
-  const used = new Set<string>();
+  const used = new Set<string>(['loss']);
   const sections: string[] = [];
   const rows: string[] = [];
   const baselineNames = [...new Set(report.crops.flatMap((c) => Object.keys(c.baselines ?? {})))];
+  const withParameters = report.crops.some((c) => c.parameters !== undefined);
 
   for (const crop of report.crops) {
     let base = safeFileName(crop.name);
@@ -66,41 +84,56 @@ export async function writeReport(runDir: string, report: RunReport): Promise<st
     const svgName = `${base}_voi.svg`;
     const pngName = `${base}_slice.png`;
     await writeAtomic(path.join(reportDir, svgName), crop.plotSvg);
-    await writeAtomic(path.join(reportDir, pngName), crop.slicePng);
+    if (crop.slicePng) await writeAtomic(path.join(reportDir, pngName), crop.slicePng);
 
     const ckptAbs = path.resolve(runDir, crop.checkpoint);
     const ckptRel = path.relative(reportDir, ckptAbs);
     const anchor = `crop-${base}`;
+    const evaluated = crop.bestEpoch !== null;
+    const checkpointLink = evaluated
+      ? `<a href="${escapeXml(href(ckptRel))}"><code>${escapeXml(crop.checkpoint)}</code></a>`
+      : '–';
     rows.push(
-      `<tr><td><a href="#${escapeXml(anchor)}">${escapeXml(crop.name)}</a></td><td>${crop.bestEpoch}</td>` +
-        `<td><b>${fmt(crop.voi)}</b></td><td>${fmt(crop.voiSplit)}</td><td>${fmt(crop.voiMerge)}</td>` +
+      `<tr><td><a href="#${escapeXml(anchor)}">${escapeXml(crop.name)}</a></td><td>${evaluated ? crop.bestEpoch : '–'}</td>` +
+        `<td><b>${evaluated ? fmt(crop.voi) : '–'}</b></td><td>${evaluated ? fmt(crop.voiSplit) : '–'}</td>` +
+        `<td>${evaluated ? fmt(crop.voiMerge) : '–'}</td>` +
+        (withParameters ? `<td class="text">${escapeXml(formatParameters(crop.parameters))}</td>` : '') +
         baselineNames
           .map((b) => `<td>${crop.baselines?.[b] === undefined ? '–' : fmt(crop.baselines[b]!)}</td>`)
           .join('') +
-        `<td><a href="${escapeXml(href(ckptRel))}"><code>${escapeXml(crop.checkpoint)}</code></a></td></tr>`,
+        `<td>${checkpointLink}</td></tr>`,
     );
     const baselineList = Object.entries(crop.baselines ?? {});
     sections.push(
       [
         `<section id="${escapeXml(anchor)}">`,
         `<h2>${escapeXml(crop.name)}</h2>`,
-        `<p>Best epoch <b>${crop.bestEpoch}</b>: VOI <b>${fmt(crop.voi)}</b> ` +
-          `(split ${fmt(crop.voiSplit)}, merge ${fmt(crop.voiMerge)}). ` +
-          `Checkpoint: <a href="${escapeXml(href(ckptRel))}"><code>${escapeXml(crop.checkpoint)}</code></a>.</p>`,
+        evaluated
+          ? `<p>Best epoch <b>${crop.bestEpoch}</b>: VOI <b>${fmt(crop.voi)}</b> ` +
+            `(split ${fmt(crop.voiSplit)}, merge ${fmt(crop.voiMerge)})` +
+            (crop.parameters ? ` with ${escapeXml(formatParameters(crop.parameters))}` : '') +
+            `. Checkpoint: ${checkpointLink}.</p>`
+          : '<p>Not evaluated yet.</p>',
         baselineList.length > 0
           ? `<p>Baselines: ${baselineList.map(([k, v]) => `${escapeXml(k)} ${fmt(v)}`).join(', ')} (VOI, lower is better).</p>`
           : '',
         `<figure><img src="${escapeXml(svgName)}" alt="VOI per epoch for ${escapeXml(crop.name)}"></figure>`,
-        `<figure><img class="slice" src="${escapeXml(pngName)}" alt="slice of ${escapeXml(crop.name)}">` +
-          `<figcaption>${escapeXml(crop.sliceCaption ?? 'raw | ground truth | prediction (middle section)')}</figcaption></figure>`,
+        crop.slicePng
+          ? `<figure><img class="slice" src="${escapeXml(pngName)}" alt="slice of ${escapeXml(crop.name)}">` +
+            `<figcaption>${escapeXml(crop.sliceCaption ?? 'raw | ground truth | prediction (middle section)')}</figcaption></figure>`
+          : crop.sliceCaption
+            ? `<p>${escapeXml(crop.sliceCaption)}</p>`
+            : '',
         `</section>`,
       ]
         .filter((l) => l !== '')
         .join('\n'),
     );
   }
+  if (report.lossSvg) await writeAtomic(path.join(reportDir, 'loss.svg'), report.lossSvg);
 
   const notes = report.notes ?? [];
+  const summary = report.summary ?? [];
   const html = `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -110,7 +143,8 @@ export async function writeReport(runDir: string, report: RunReport): Promise<st
 body { font-family: sans-serif; margin: 2em auto; max-width: 1000px; color: #222; padding: 0 1em; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
-th:first-child, td:first-child, td:last-child { text-align: left; }
+th:first-child, td:first-child, td:last-child, td.text { text-align: left; }
+table.summary td { text-align: left; }
 img.slice { image-rendering: pixelated; max-width: 100%; }
 figure { margin: 1em 0; }
 figcaption { color: #555; font-size: 0.9em; }
@@ -119,9 +153,16 @@ section { border-top: 1px solid #ddd; margin-top: 2em; }
 </head>
 <body>
 <h1>${escapeXml(report.title)}</h1>
+${
+  summary.length > 0
+    ? `<table class="summary">\n${summary.map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(v)}</td></tr>`).join('\n')}\n</table>`
+    : ''
+}
 ${notes.length > 0 ? `<ul class="notes">\n${notes.map((n) => `<li>${escapeXml(n)}</li>`).join('\n')}\n</ul>` : ''}
+${report.lossSvg ? '<figure><img src="loss.svg" alt="training loss over batches"></figure>' : ''}
+<h2>Best checkpoints</h2>
 <table>
-<thead><tr><th>crop</th><th>best epoch</th><th>VOI</th><th>split</th><th>merge</th>${baselineNames
+<thead><tr><th>crop</th><th>best epoch</th><th>VOI</th><th>split</th><th>merge</th>${withParameters ? '<th>parameters</th>' : ''}${baselineNames
     .map((b) => `<th>${escapeXml(b)}</th>`)
     .join('')}<th>checkpoint</th></tr></thead>
 <tbody>

@@ -28,6 +28,8 @@ export interface TrainingDatasetOptions extends SamplingOptions {
   cropWeights?: CropWeights;
   /** Batches prepared ahead of the one being consumed (default 2). */
   prefetch?: number;
+  /** Index of the first sample drawn (default 0): a resumed run continues its sample sequence. */
+  firstSample?: number;
 }
 
 export interface TrainingElement extends tf.TensorContainerObject {
@@ -135,6 +137,9 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
     throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
   }
   const root = makeRng(options.seed ?? 0);
+  const firstSample = options.firstSample ?? 0;
+  if (!Number.isInteger(firstSample) || firstSample < 0)
+    throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
 
   let setupPromise: Promise<Prepared> | null = null;
   const setup = () => (setupPromise ??= prepare(crops, options, weights, target, targetOptions));
@@ -147,7 +152,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
     const ys = new Float32Array(batchSize * outVoxels * ysChannels);
     await Promise.all(
       Array.from({ length: batchSize }, async (_, b) => {
-        const rng = root.fork(index * batchSize + b);
+        const rng = root.fork(firstSample + index * batchSize + b);
         const sampler = s.samplers[pickCrop(s.cumulative, rng.fork('crop'))]!;
         const sample = await sampler.read(sampler.draw(rng.fork('sample')));
         xs.set(sample.raw, b * inVoxels * s.channels);

@@ -164,6 +164,46 @@ export class ValidCentres {
     ];
   }
 
+  /** The same positions moved by `dz` planes along z. */
+  shifted(dz: number): ValidCentres {
+    const low = [this.low[0]! + dz, this.low[1]!, this.low[2]!];
+    const high = [this.high[0]! + dz, this.high[1]!, this.high[2]!];
+    return new ValidCentres(low, high, this.runRow, this.runX0, this.runStart, this.count, this.step);
+  }
+
+  /**
+   * Parts that tile [low, high) along z, in order, each spanning the whole y and x range: one
+   * ValidCentres over the union (positions in C order, as if found in one pass).
+   */
+  static concat(
+    parts: ValidCentres[],
+    low: number[],
+    high: number[],
+    step: readonly number[] = parts[0]?.step ?? [1, 1, 1],
+  ): ValidCentres {
+    const ny = Math.max(0, Math.ceil((high[1]! - low[1]!) / step[1]!));
+    const runs = parts.reduce((n, p) => n + p.runRow.length, 0);
+    const runRow = new Int32Array(runs);
+    const runX0 = new Int32Array(runs);
+    const runStart = new Float64Array(runs);
+    let r = 0;
+    let count = 0;
+    for (const p of parts) {
+      if (p.low[1] !== low[1] || p.high[1] !== high[1] || p.low[2] !== low[2] || p.high[2] !== high[2]) {
+        throw new Error('ValidCentres.concat: parts must span the whole y and x range');
+      }
+      // Rows count candidate positions (every step[0]-th plane); parts begin on that grid.
+      const rowShift = ((p.low[0]! - low[0]!) / step[0]!) * ny;
+      for (let k = 0; k < p.runRow.length; k++, r++) {
+        runRow[r] = p.runRow[k]! + rowShift;
+        runX0[r] = p.runX0[k]!;
+        runStart[r] = p.runStart[k]! + count;
+      }
+      count += p.count;
+    }
+    return new ValidCentres([...low], [...high], runRow, runX0, runStart, count, [...step]);
+  }
+
   /** A uniformly drawn valid position, or null when there is none. */
   sample(rng: Rng): [number, number, number] | null {
     if (this.count === 0) return null;
@@ -307,4 +347,87 @@ export function validCentres(
     count,
     [...step],
   );
+}
+
+/** Planes [zBegin, zEnd) of the known mask (non-zero = known), C order [zEnd - zBegin, y, x]. */
+export type MaskPlanes = (zBegin: number, zEnd: number) => Promise<Uint8Array>;
+
+/** Default number of mask voxels per slab of the blockwise builders (4 Mi: a 32 MiB table). */
+export const DEFAULT_SLAB_VOXELS = 2 ** 22;
+
+/**
+ * The planes to read per slab: the centres of planes [c0, c1) need the box's reach around them.
+ * A slab holds at least one box depth, whatever `slabVoxels` says.
+ */
+function slabDepth(shape: readonly number[], boxDepth: number, slabVoxels: number): number {
+  const plane = shape[1]! * shape[2]!;
+  return Math.max(boxDepth, Math.floor(slabVoxels / Math.max(1, plane)));
+}
+
+/**
+ * {@link validCentres} over the whole volume (centres [0, shape)) without a whole-volume table:
+ * the mask is read slab by slab along z (each slab the centres' planes plus the box's reach), so
+ * memory is bounded by the slab, not the volume. Also counts the known voxels. With `centreStep`,
+ * only every centreStep-th position per axis is a candidate (as validCentres' `step`).
+ */
+export async function validCentresBlockwise(
+  readPlanes: MaskPlanes,
+  shape: readonly number[],
+  boxShape: readonly number[],
+  minFraction: number,
+  slabVoxels = DEFAULT_SLAB_VOXELS,
+  centreStep: readonly number[] = [1, 1, 1],
+): Promise<{ centres: ValidCentres; known: number }> {
+  const [Z, Y, X] = checkShape('validCentresBlockwise', shape);
+  const depth = slabDepth(shape, boxShape[0]!, slabVoxels);
+  const half = Math.floor(boxShape[0]! / 2);
+  const sz = centreStep[0]!;
+  // Slabs begin on the candidates' z grid.
+  const step = Math.max(sz, Math.floor(Math.max(1, depth - boxShape[0]! + 1) / sz) * sz);
+  const parts: ValidCentres[] = [];
+  let known = 0;
+  let countedTo = 0;
+  for (let c0 = 0; c0 < Z || (Z === 0 && parts.length === 0); c0 += step) {
+    const c1 = Math.min(Z, c0 + step);
+    const p0 = Math.max(0, c0 - half);
+    const p1 = Math.min(Z, c1 - half + boxShape[0]! - 1);
+    const planes = p1 > p0 ? await readPlanes(p0, p1) : new Uint8Array(0);
+    for (let z = Math.max(p0, countedTo); z < p1; z++) {
+      for (let i = (z - p0) * Y * X, end = i + Y * X; i < end; i++) if (planes[i] !== 0) known++;
+    }
+    countedTo = Math.max(countedTo, p1);
+    const slabShape = [Math.max(0, p1 - p0), Y, X];
+    let table: Float64Array;
+    try {
+      table = integralVolume(planes, slabShape);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      const n = (slabShape[0]! + 1) * (Y + 1) * (X + 1);
+      throw new RangeError(
+        `a mask table slab of [${slabShape.join(', ')}] voxels needs ${n} entries, more than can be allocated`,
+      );
+    }
+    const part = validCentres(table, slabShape, boxShape, minFraction, [c0 - p0, 0, 0], [c1 - p0, Y, X], centreStep);
+    parts.push(part.shifted(p0));
+    if (Z === 0) break;
+  }
+  return { centres: ValidCentres.concat(parts, [0, 0, 0], [Z, Y, X], centreStep), known };
+}
+
+/** Known voxels of the whole volume, read slab by slab. */
+export async function countKnownBlockwise(
+  readPlanes: MaskPlanes,
+  shape: readonly number[],
+  slabVoxels = DEFAULT_SLAB_VOXELS,
+): Promise<number> {
+  const [Z, Y, X] = checkShape('countKnownBlockwise', shape);
+  const depth = slabDepth(shape, 1, slabVoxels);
+  let known = 0;
+  for (let z0 = 0; z0 < Z; z0 += depth) {
+    const planes = await readPlanes(z0, Math.min(Z, z0 + depth));
+    for (let i = 0, n = Math.min(planes.length, (Math.min(Z, z0 + depth) - z0) * Y * X); i < n; i++) {
+      if (planes[i] !== 0) known++;
+    }
+  }
+  return known;
 }

@@ -22,7 +22,7 @@ import {
   type RawAugmentPlan,
   type ScaleShiftOptions,
 } from './intensity.js';
-import { integralVolume, validCentres, type ValidCentres } from './integral.js';
+import { countKnownBlockwise, type MaskPlanes, type ValidCentres, validCentresBlockwise } from './integral.js';
 import { makeRng, type Rng } from './random.js';
 
 /**
@@ -178,22 +178,36 @@ export class CropSampler {
     const sampler = new CropSampler(crop, options);
     const minMasked = sampler.minMasked;
     if (minMasked > 0 || countKnown) {
-      const known = await crop.readMask(crop.labels.roi);
-      let count = 0;
-      for (let i = 0; i < known.length; i++) count += known[i]!;
+      // The mask is read and tabled slab by slab along z: a large (sparse) crop never needs one
+      // whole-region array, and a region too large even for one slab is refused by name.
+      const planes = maskPlanes(crop);
+      let count: number;
+      try {
+        if (minMasked > 0) {
+          const found = await validCentresBlockwise(
+            planes,
+            sampler.labelShape,
+            sampler.output,
+            minMasked,
+            undefined,
+            sampler.centreStep,
+          );
+          sampler.centres = found.centres;
+          count = found.known;
+        } else {
+          count = await countKnownBlockwise(planes, sampler.labelShape);
+        }
+      } catch (error) {
+        // Only reading and tabling the mask happen above: these are allocations that cannot be made.
+        if (!(error instanceof RangeError || error instanceof OptionsError)) throw error;
+        throw new OptionsError(
+          `crop ${crop.name}: its labels region of [${sampler.labelShape.join(', ')}] voxels is too large to ` +
+            `count known voxels${minMasked > 0 ? ' for minMasked' : ''}: ${error.message}`,
+        );
+      }
       sampler.knownVoxels = count;
       if (minMasked > 0) {
-        const table = integralVolume(known, sampler.labelShape);
-        sampler.centres = validCentres(
-          table,
-          sampler.labelShape,
-          sampler.output,
-          minMasked,
-          [0, 0, 0],
-          sampler.labelShape,
-          sampler.centreStep,
-        );
-        if (sampler.centres.count === 0) {
+        if (sampler.centres!.count === 0) {
           throw new OptionsError(
             `crop ${crop.name}: no output patch of shape [${sampler.output.join(', ')}] is at least ` +
               `${minMasked} known (the crop has ${count} known voxels); lower minMasked or the output shape`,
@@ -273,4 +287,12 @@ export class CropSampler {
     // ---- end of the augmentation step
     return augmented;
   }
+}
+
+/** Reads planes [z0, z1) of a crop's known mask (labels voxel coordinates, whole y and x range). */
+function maskPlanes(crop: Crop): MaskPlanes {
+  const { offset, shape } = crop.labels.roi;
+  const vz = crop.voxelSize[0]!;
+  return (z0, z1) =>
+    crop.readMask(roi([offset[0]! + z0 * vz, offset[1]!, offset[2]!], [(z1 - z0) * vz, shape[1]!, shape[2]!]));
 }

@@ -44,9 +44,21 @@ export interface ChunkReader {
   read(coords: number[]): Promise<DecodedChunk>;
 }
 
-export function chunkReader(arr: zarr.Array<zarr.DataType>, where: { container: string; path: string }): ChunkReader {
+/**
+ * `sharding` (v3 sharded arrays): the inner chunk shape and the shard shape. Chunk coordinates
+ * are then inner-chunk coordinates, and messages name the shard file they live in.
+ */
+export function chunkReader(
+  arr: zarr.Array<zarr.DataType>,
+  where: { container: string; path: string },
+  sharding: { inner: readonly number[]; shard: readonly number[] } | null = null,
+): ChunkReader {
   const ctx = zarritaContext(arr);
-  const key = (coords: number[]) => ctx?.encodeChunkKey(coords) ?? coords.join('.');
+  const encode = (coords: number[]) => ctx?.encodeChunkKey(coords) ?? coords.join('.');
+  const key = (coords: number[]) =>
+    sharding ? encode(coords.map((c, i) => Math.floor((c * sharding.inner[i]!) / sharding.shard[i]!))) : encode(coords);
+  const describe = (coords: number[]) =>
+    sharding ? `inner chunk [${coords.join(', ')}] of shard ${key(coords)}` : `chunk ${key(coords)}`;
   const fail = (coords: number[], cause: unknown): never => {
     const reason =
       cause instanceof Error
@@ -54,7 +66,7 @@ export function chunkReader(arr: zarr.Array<zarr.DataType>, where: { container: 
           ? `${cause.message}: ${cause.cause.message}`
           : cause.message
         : String(cause);
-    throw new DataFormatError(`chunk ${key(coords)} could not be read: ${reason}`, where, { cause });
+    throw new DataFormatError(`${describe(coords)} could not be read: ${reason}`, where, { cause });
   };
   if (!ctx) {
     // Unknown zarrita internals: decode through the public API (missing chunks allocate a fill chunk).
@@ -88,7 +100,10 @@ export function chunkReader(arr: zarr.Array<zarr.DataType>, where: { container: 
         const data = asStoredArray(c.data);
         const expected = c.shape.reduce((a, b) => a * b, 1);
         if (data.length !== expected) {
-          throw new Error(`decoded ${data.length} values, expected ${expected}`);
+          throw new Error(
+            `it decodes to ${data.length} values where a chunk of shape [${c.shape.join(', ')}] holds ${expected} ` +
+              '(cut short, or written with other metadata: compressor, dtype, chunks)',
+          );
         }
         return { data, shape: c.shape, stride: c.stride };
       } catch (cause) {

@@ -1,5 +1,6 @@
-import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
 import { OptionsError } from '../errors.js';
+import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './stores/http.js';
 
 export interface DataConfigOptions {
   /** Local folder, http(s) URL or .zip file of the container. */
@@ -25,6 +26,11 @@ export interface DataConfigOptions {
   cacheBytes?: number;
   /** Chunk fetches/decodes in flight at once (default 16). */
   concurrency?: number;
+  /**
+   * Timeouts and retries of http(s) containers (defaults: requestTimeoutMs 30 000, idleTimeoutMs
+   * 30 000, retries 5, retryBaseDelayMs 250, retryMaxDelayMs 20 000).
+   */
+  http?: Partial<HttpOptions>;
 }
 
 /** Where the data is and how its groups and arrays are named (DaCapo's names by default). */
@@ -41,6 +47,7 @@ export class DataConfig {
   readonly resample: 'raw' | 'labels' | undefined;
   readonly cacheBytes: number;
   readonly concurrency: number;
+  readonly http: Readonly<HttpOptions>;
 
   constructor(options: DataConfigOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -61,6 +68,7 @@ export class DataConfig {
     this.resample = options.resample;
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.http = httpOptions(options.http ?? {});
     checkConfig(this);
   }
 }
@@ -90,4 +98,18 @@ function defaultName(location: string): string {
       .split(/[/\\]/)
       .pop() ?? location;
   return last.replace(/\.zip$/i, '').replace(/\.(zarr|n5)$/i, '') || 'data';
+}
+
+function httpOptions(given: Partial<HttpOptions>): HttpOptions {
+  const merged = { ...DEFAULT_HTTP_OPTIONS, ...given };
+  for (const [name, value] of Object.entries(merged)) {
+    if (!(name in DEFAULT_HTTP_OPTIONS)) throw new OptionsError(`DataConfig http: unknown option ${name}`);
+    const ok = name === 'retries' ? Number.isInteger(value) && value >= 0 : Number.isFinite(value) && value > 0;
+    if (!ok) {
+      throw new OptionsError(
+        `DataConfig http.${name} must be ${name === 'retries' ? 'a non-negative integer' : 'a positive number of milliseconds'}, got ${value}`,
+      );
+    }
+  }
+  return merged;
 }

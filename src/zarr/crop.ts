@@ -8,7 +8,7 @@
  */
 import { DataFormatError, OptionsError } from '../errors.js';
 import { cOrderStrides, fillBox } from './gather.js';
-import { normalizeRaw, type Normalization } from './normalize.js';
+import { FLOAT_RAW_WARN_RANGE, normalizeRaw, type Normalization, sanitizeFloatRaw } from './normalize.js';
 import { coarserGrid, isIntegerRatio } from '../grid.js';
 import { roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
@@ -64,7 +64,32 @@ export class ZarrCrop implements Crop {
   }
 
   async readRaw(roi: Roi): Promise<Float32Array> {
-    return normalizeRaw(await this.raw.read(roi), this.normalization);
+    return this.normalized(await this.raw.read(roi));
+  }
+
+  private readonly warned = { nonFinite: false, outside: false };
+
+  /** Normalized raw; float raw has NaN/±Infinity replaced by 0, each oddity warned once per crop. */
+  private normalized(stored: StoredArray): Float32Array {
+    const values = normalizeRaw(stored, this.normalization);
+    if (this.raw.dtype !== 'float32' && this.raw.dtype !== 'float64') return values;
+    const check = sanitizeFloatRaw(values);
+    const where = `tfjs-zarr: ${this.raw.container}, array ${this.raw.path} (crop ${this.name})`;
+    if (check.nonFinite > 0 && !this.warned.nonFinite) {
+      this.warned.nonFinite = true;
+      console.warn(
+        `${where}: ${check.nonFinite} NaN/Infinity raw values (stored, or the fill value) replaced by 0; warned once per crop`,
+      );
+    }
+    if (check.outside > 0 && !this.warned.outside) {
+      this.warned.outside = true;
+      console.warn(
+        `${where}: float raw is assumed in [0, 1] but ${check.outside} values lie outside ` +
+          `[${FLOAT_RAW_WARN_RANGE.join(', ')}] (from ${check.min} to ${check.max}); they are used unscaled ` +
+          '(give DataConfig a rawScale, or store raw in [0, 1]); warned once per crop',
+      );
+    }
+    return values;
   }
 
   readMask(labelsRoi: Roi): Promise<Uint8Array> {
@@ -80,7 +105,7 @@ export class ZarrCrop implements Crop {
     const labelShape = roiVoxelShape(labelsRoi, this.voxelSize);
     const mask = knownMask(labelsRoi, this.labels.roi, this.voxelSize, labelShape, maskStored);
     return {
-      raw: normalizeRaw(rawStored, this.normalization),
+      raw: this.normalized(rawStored),
       rawShape: [...roiVoxelShape(roi, this.raw.voxelSize), this.raw.channels],
       labels,
       mask,
@@ -103,7 +128,16 @@ function knownMask(
   shape: number[],
   stored: StoredArray | null,
 ): Uint8Array {
-  const mask = new Uint8Array(shape.reduce((a, b) => a * b, 1));
+  const voxels = shape.reduce((a, b) => a * b, 1);
+  let mask: Uint8Array;
+  try {
+    mask = new Uint8Array(voxels);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new OptionsError(
+      `the known mask over ${roiToString(region)} needs ${voxels} voxels, more than can be allocated at once`,
+    );
+  }
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);

@@ -2,7 +2,8 @@
  * What nodes (arrays, groups) a container holds, without opening every array: from a listing of
  * metadata files where the store can list, from consolidated metadata, or by probing (http).
  */
-import type { AbsolutePath } from '@zarrita/storage';
+import { DataFormatError } from '../errors.js';
+import { readJsonFile } from './metadata/array.js';
 import { joinKey, type OpenedStore } from './stores/index.js';
 
 export type NodeKind = 'array' | 'group';
@@ -15,24 +16,30 @@ export interface NodeIndex {
   readonly source: 'listing' | 'consolidated' | 'probing';
 }
 
-const decoder = new TextDecoder();
-
+/** A metadata document, null when absent; a file that is not a JSON object is an error naming it. */
 async function getJson(opened: OpenedStore, key: string): Promise<Record<string, unknown> | null> {
-  const bytes = await opened.store.get(`/${key}` as AbsolutePath);
-  if (!bytes) return null;
-  try {
-    return JSON.parse(decoder.decode(bytes)) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
+  const doc = await readJsonFile(opened.store, key, { container: opened.container });
+  if (doc === null || (typeof doc === 'object' && !Array.isArray(doc))) return doc as Record<string, unknown> | null;
+  const got = Array.isArray(doc) ? 'a list' : `a ${typeof doc}`;
+  throw new DataFormatError(`${key} must hold a JSON object, got ${got}`, { container: opened.container });
 }
 
 export async function indexNodes(opened: OpenedStore): Promise<NodeIndex> {
   const keys = await opened.listMetadataKeys();
-  if (keys) return fromKinds(await kindsFromKeys(opened, keys), 'listing');
+  if (keys) {
+    const broken = new Map<string, DataFormatError>();
+    return fromKinds(await kindsFromKeys(opened, keys, broken), 'listing', broken);
+  }
   const consolidated = await consolidatedKinds(opened);
   if (consolidated) return fromKinds(consolidated, 'consolidated');
   return probingIndex(opened);
+}
+
+function badNodeType(opened: OpenedStore, key: string, meta: Record<string, unknown>): DataFormatError {
+  const got = meta['node_type'] === undefined ? 'is missing' : `is ${JSON.stringify(meta['node_type'])}`;
+  return new DataFormatError(`node_type in ${key} ${got}; it must be "array" or "group"`, {
+    container: opened.container,
+  });
 }
 
 /** Folder and file name of a metadata key. */
@@ -50,16 +57,33 @@ function addV2Node(kinds: Map<string, NodeKind>, key: string): boolean {
   return true;
 }
 
-async function kindsFromKeys(opened: OpenedStore, keys: string[]): Promise<Map<string, NodeKind>> {
+/**
+ * Nodes from a listing. A node whose `zarr.json` or `.zgroup` is damaged goes into `broken`: asking
+ * about it is then an error naming the file (a crop must not vanish silently), while damage in a
+ * folder nobody asks about does not stop the container from opening.
+ */
+async function kindsFromKeys(
+  opened: OpenedStore,
+  keys: string[],
+  broken: Map<string, DataFormatError>,
+): Promise<Map<string, NodeKind>> {
   const kinds = new Map<string, NodeKind>();
+  const read = (key: string, dir: string) =>
+    getJson(opened, key).catch((error: unknown) => {
+      if (!(error instanceof DataFormatError)) throw error;
+      broken.set(dir, error);
+      return null;
+    });
   await Promise.all(
     keys.map(async (key) => {
-      if (addV2Node(kinds, key)) return;
       const { dir, file } = splitKey(key);
+      if (file === '.zgroup' && !(await read(key, dir))) return;
+      if (addV2Node(kinds, key)) return;
       if (file === 'zarr.json') {
-        const meta = await getJson(opened, key);
+        const meta = await read(key, dir);
         if (meta?.['node_type'] === 'array') kinds.set(dir, 'array');
         else if (meta?.['node_type'] === 'group') kinds.set(dir, kinds.get(dir) ?? 'group');
+        else if (meta) broken.set(dir, badNodeType(opened, key, meta));
       }
     }),
   );
@@ -99,10 +123,18 @@ async function consolidatedKinds(opened: OpenedStore): Promise<Map<string, NodeK
   return null;
 }
 
-function fromKinds(kinds: Map<string, NodeKind>, source: NodeIndex['source']): NodeIndex {
+function fromKinds(
+  kinds: Map<string, NodeKind>,
+  source: NodeIndex['source'],
+  broken: ReadonlyMap<string, DataFormatError> = new Map(),
+): NodeIndex {
   return {
     source,
-    kind: async (path) => kinds.get(path) ?? null,
+    kind: async (path) => {
+      const error = broken.get(path);
+      if (error) throw error;
+      return kinds.get(path) ?? null;
+    },
     children: async (path) => {
       const prefix = path ? `${path}/` : '';
       const names = new Set<string>();
@@ -117,10 +149,12 @@ function fromKinds(kinds: Map<string, NodeKind>, source: NodeIndex['source']): N
 function probingIndex(opened: OpenedStore): NodeIndex {
   const cache = new Map<string, Promise<NodeKind | null>>();
   const probe = async (path: string): Promise<NodeKind | null> => {
-    const v3 = await getJson(opened, joinKey(path, 'zarr.json'));
-    if (v3) return v3['node_type'] === 'array' ? 'array' : 'group';
-    if (await opened.store.get(`/${joinKey(path, '.zarray')}` as AbsolutePath)) return 'array';
-    if (await opened.store.get(`/${joinKey(path, '.zgroup')}` as AbsolutePath)) return 'group';
+    const key = joinKey(path, 'zarr.json');
+    const v3 = await getJson(opened, key);
+    if (v3?.['node_type'] === 'array' || v3?.['node_type'] === 'group') return v3['node_type'] as NodeKind;
+    if (v3) throw badNodeType(opened, key, v3);
+    if (await getJson(opened, joinKey(path, '.zarray'))) return 'array';
+    if (await getJson(opened, joinKey(path, '.zgroup'))) return 'group';
     return null;
   };
   return {

@@ -47,3 +47,40 @@ export function normalizeRaw(stored: StoredArray, normalization: Normalization):
   for (let i = 0; i < src.length; i++) out[i] = src[i]! * s;
   return out;
 }
+
+/** Float raw beyond this range is "far outside [0, 1]" and warned about. */
+export const FLOAT_RAW_WARN_RANGE: readonly [number, number] = [-1, 2];
+
+export interface FloatRawCheck {
+  /** NaN/±Infinity values found (and replaced by 0). */
+  nonFinite: number;
+  /** Finite values outside FLOAT_RAW_WARN_RANGE (left as they are). */
+  outside: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Float raw is assumed in [0, 1]. NaN and ±Infinity would poison every gradient they touch, so
+ * they are replaced by 0 (in place); values far outside [0, 1] are counted, not changed.
+ */
+export function sanitizeFloatRaw(values: Float32Array): FloatRawCheck {
+  const [lo, hi] = FLOAT_RAW_WARN_RANGE;
+  let nonFinite = 0;
+  let outside = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v >= lo && v <= hi) continue;
+    if (Number.isFinite(v)) {
+      outside++;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    } else {
+      nonFinite++;
+      values[i] = 0;
+    }
+  }
+  return { nonFinite, outside, min, max };
+}

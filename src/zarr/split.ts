@@ -13,11 +13,13 @@ import { registerFastCodecs } from './codecs.js';
 import { DataConfig, type DataConfigOptions } from './config.js';
 import { resampleCrop, ZarrCrop } from './crop.js';
 import { DataFormatError } from '../errors.js';
+import { readArrayMetadata, readGroupAttrs } from './metadata/array.js';
 import { readSpatialMetadata, type SpatialMetadata } from './metadata/funlib.js';
 import { hasMultiscales, readMultiscales } from './metadata/ome.js';
 import { indexNodes, type NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
 import { joinKey, openStore, type OpenedStore } from './stores/index.js';
+import { escapeKeyPath, unescapingStore } from './stores/keys.js';
 import { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
@@ -36,10 +38,12 @@ export async function openDataSplit(config: string | DataConfig | DataConfigOpti
   registerFastCodecs();
   const cfg =
     config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
-  const opened = await openStore(cfg.path);
+  const opened = await openStore(cfg.path, cfg.http);
   const nodes = await indexNodes(opened);
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
-  const ctx: Context = { cfg, opened, nodes, cache, root: zarr.root(opened.store), groupAttrs: new Map() };
+  // zarrita sees escaped paths (it would URL-decode names); the store maps them back to file names.
+  const root = zarr.root(unescapingStore(opened.store));
+  const ctx: Context = { cfg, opened, nodes, cache, root, groupAttrs: new Map() };
 
   if ((await nodes.kind('')) === null) {
     const how = opened.kind === 'http' ? ' (HTTP 404 for zarr.json, .zgroup and .zarray)' : '';
@@ -103,7 +107,7 @@ async function isVolumeNode(ctx: Context, path: string): Promise<boolean> {
 function groupAttrs(ctx: Context, path: string): Promise<Record<string, unknown>> {
   let attrs = ctx.groupAttrs.get(path);
   if (!attrs) {
-    attrs = zarr.open(ctx.root.resolve(path), { kind: 'group' }).then((g) => g.attrs as Record<string, unknown>);
+    attrs = readGroupAttrs(ctx.opened.store, { container: ctx.cfg.path, path });
     ctx.groupAttrs.set(path, attrs);
   }
   return attrs;
@@ -188,26 +192,27 @@ async function openVolume(ctx: Context, path: string): Promise<ZarrVolume> {
     arrayPath = joinKey(path, level.datasetPath);
     metadata = level.metadata;
   }
+  const where = { container: cfg.path, path: arrayPath };
+  // Our own checks first (clear messages naming file and key), then zarrita, pinned to the format.
+  const stored = await readArrayMetadata(ctx.opened.store, where);
   let array: zarr.Array<zarr.DataType>;
   try {
-    array = await zarr.open(ctx.root.resolve(arrayPath), { kind: 'array' });
+    const location = ctx.root.resolve(escapeKeyPath(arrayPath));
+    array = await (stored.format === 3 ? zarr.open.v3 : zarr.open.v2)(location, { kind: 'array' });
   } catch (cause) {
-    throw new DataFormatError(
-      `cannot open the array: ${(cause as Error).message}`,
-      { container: cfg.path, path: arrayPath },
-      { cause },
-    );
+    throw new DataFormatError(`cannot open the array from ${stored.metadataKey}: ${(cause as Error).message}`, where, {
+      cause,
+    });
   }
-  const where = { container: cfg.path, path: arrayPath };
   if (metadata) {
-    if (metadata.axisNames.length !== array.shape.length) {
+    if (metadata.axisNames.length !== stored.shape.length) {
       throw new DataFormatError(
-        `multiscales names ${metadata.axisNames.length} axes but the array has ${array.shape.length}`,
+        `multiscales names ${metadata.axisNames.length} axes but the array has ${stored.shape.length}`,
         { container: cfg.path, path, attribute: 'multiscales' },
       );
     }
   } else {
-    metadata = readSpatialMetadata(array.attrs as Record<string, unknown>, array.shape.length, where);
+    metadata = readSpatialMetadata(stored.attrs, stored.shape.length, where);
   }
-  return new ZarrVolume({ container: cfg.path, path: arrayPath, array, metadata, cache: ctx.cache });
+  return new ZarrVolume({ container: cfg.path, path: arrayPath, array, stored, metadata, cache: ctx.cache });
 }

@@ -8,6 +8,7 @@ import type { ChunkCache } from './chunk-cache.js';
 import { chunkReader, type ChunkReader, type DecodedChunk } from './chunks.js';
 import { DataFormatError, OptionsError } from '../errors.js';
 import { copyBox, cOrderStrides, fillBox } from './gather.js';
+import type { ArrayMetadata } from './metadata/array.js';
 import type { AxisType, SpatialMetadata } from './metadata/funlib.js';
 import { roi as makeRoi, roiIsMultipleOf, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { DType, StoredArray, Volume } from '../types.js';
@@ -53,22 +54,24 @@ export class ZarrVolume implements Volume {
     container: string;
     path: string;
     array: zarr.Array<zarr.DataType>;
+    /** The checked metadata: shape, chunk shape, dtype and the exact fill value come from here. */
+    stored: ArrayMetadata;
     metadata: SpatialMetadata;
     cache: ChunkCache<DecodedChunk>;
   }) {
-    const { array, metadata } = args;
+    const { array, metadata, stored } = args;
     this.container = args.container;
     this.path = args.path;
-    if (!isSupportedDtype(array.dtype)) {
+    if (!isSupportedDtype(stored.dtype) || array.dtype !== stored.dtype) {
       throw new DataFormatError(`has dtype ${array.dtype}, which tfjs-zarr cannot read`, {
         container: args.container,
         path: args.path,
         attribute: 'dtype',
       });
     }
-    this.dtype = array.dtype;
-    this.shape = [...array.shape];
-    this.chunks = [...array.chunks];
+    this.dtype = stored.dtype;
+    this.shape = [...stored.shape];
+    this.chunks = [...stored.chunks];
     this.axisNames = metadata.axisNames;
     this.types = metadata.types;
     this.voxelSize = metadata.voxelSize;
@@ -81,11 +84,10 @@ export class ZarrVolume implements Volume {
       this.offset,
       this.spatialAxes.map((a, i) => this.shape[a]! * this.voxelSize[i]!),
     );
-    const fill = array.fillValue;
-    this.fillValue = typeof fill === 'bigint' ? fill : typeof fill === 'number' ? fill : fill === true ? 1 : 0;
-    if (this.dtype.endsWith('64') && this.dtype !== 'float64') this.fillValue = BigInt(this.fillValue);
+    this.fillValue = stored.fillValue;
     const where = { container: args.container, path: args.path };
-    const reader = chunkReader(array, where);
+    const sharding = stored.shardShape ? { inner: stored.chunks, shard: stored.shardShape } : null;
+    const reader = chunkReader(array, where, sharding);
     const cache = args.cache;
     const cacheId = `${args.container}|${args.path}`;
     this.reader = {
@@ -120,7 +122,17 @@ export class ZarrVolume implements Volume {
     }
     const outSpatial = roiVoxelShape(region, this.voxelSize);
     const C = this.channels;
-    const out = new TYPED_ARRAYS[this.dtype]!(outSpatial.reduce((a, b) => a * b, 1) * C);
+    const length = outSpatial.reduce((a, b) => a * b, 1) * C;
+    let out: StoredArray;
+    try {
+      out = new TYPED_ARRAYS[this.dtype]!(length);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new OptionsError(
+        `${this.container}, array ${this.path}: read ROI ${roiToString(region)} needs ${length} ${this.dtype} ` +
+          'values, more than can be allocated at once; read it in smaller blocks',
+      );
+    }
     const outStridesSpatial = cOrderStrides([...outSpatial, C]).slice(0, nSpatial);
 
     // Voxel box of the request in array coordinates, clipped to the array.

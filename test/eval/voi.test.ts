@@ -274,3 +274,200 @@ test('uint64 subarray views (non-zero byteOffset) are read correctly', () => {
   const gt = backing.subarray(1, 5);
   assertVoi(variationOfInformation(gt, new Uint32Array([1, 1, 1, 1])), 0, 1);
 });
+
+/** Runs of random lengths (up to maxRun) of random ids below k (gt 0 on about a tenth of them). */
+function runsOf(rand: () => number, n: number, k: number, maxRun: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; ) {
+    const id = rand() < 0.1 ? 0 : 1 + Math.floor(rand() * k);
+    const end = Math.min(n, i + 1 + Math.floor(rand() * maxRun));
+    a.fill(id, i, end);
+    i = end;
+  }
+  return a;
+}
+
+test('volumes of many scan blocks: runs across block ends, masks, every dtype', () => {
+  const rand = mulberry32(21);
+  const n = 200_001; // a few 65,536-voxel blocks, and a partial one
+  for (const [maxRun, maskKind] of [
+    [3, 'none'],
+    [40, 'uint8'],
+    [150_000, 'float32'],
+  ] as const) {
+    const gt = runsOf(rand, n, 30, maxRun);
+    const pred = runsOf(rand, n, 50, maxRun);
+    const mask01 = runsOf(rand, n, 1, maxRun); // 0 / 1 in runs of their own
+    const mask =
+      maskKind === 'none'
+        ? null
+        : maskKind === 'uint8'
+          ? Uint8Array.from(mask01)
+          : Float32Array.from(mask01, (v) => v * 0.5);
+    const ref = naiveVoi(gt, pred, mask);
+    const variants: [LabelArray, LabelArray][] = [
+      [gt, pred],
+      [Uint16Array.from(gt), Uint8Array.from(pred)],
+      [new Uint64(gt), pred],
+      [gt, new Uint64(pred)],
+    ];
+    for (const [a, b] of variants) assertVoi(variationOfInformation(a, b, { mask }), ref.voiSplit, ref.voiMerge, 1e-9);
+  }
+});
+
+test('more distinct pairs than the pair cache holds, recurring after being pushed out', () => {
+  // 12,000 distinct pairs (the cache holds 4,096), each met in many runs spread over the volume
+  const rand = mulberry32(22);
+  const n = 200_000;
+  const gt = new Uint32Array(n);
+  const pred = new Uint32Array(n);
+  for (let i = 0; i < n; ) {
+    const pair = Math.floor(rand() * 12_000);
+    const end = Math.min(n, i + 1 + Math.floor(rand() * 8));
+    gt.fill(1 + (pair % 400), i, end);
+    pred.fill(Math.floor(pair / 400) * 7, i, end);
+    i = end;
+  }
+  const ref = naiveVoi(gt, pred);
+  assertVoi(variationOfInformation(gt, pred), ref.voiSplit, ref.voiMerge, 1e-9);
+  const hi = 1n << 60n;
+  const g64 = BigUint64Array.from(gt, (v) => hi + BigInt(v));
+  const p64 = BigUint64Array.from(pred, (v) => hi * 2n + BigInt(v));
+  assertVoi(variationOfInformation(g64, p64), ref.voiSplit, ref.voiMerge, 1e-9);
+});
+
+test('uint64 ids whose 8 bytes read as float64 are ±0, NaN, infinite or subnormal', () => {
+  // The scan compares uint64 ids as float64 keys: +0 = -0 (ids 0 and 2^63) and NaN ≠ NaN must
+  // not merge or lose anything.
+  const special = [
+    0n, // +0
+    1n << 63n, // -0
+    1n, // smallest subnormal
+    0x7ff0000000000000n, // +Infinity
+    0xfff0000000000000n, // -Infinity
+    0x7ff8000000000000n, // quiet NaN
+    0x7ff0000000000001n, // signalling NaN
+    0xffffffffffffffffn, // NaN, max uint64
+    (1n << 63n) + 1n, // negative subnormal
+  ];
+  const rand = mulberry32(23);
+  for (let trial = 0; trial < 20; trial++) {
+    const n = 1 + Math.floor(rand() * 500);
+    const gt = new BigUint64Array(n);
+    const pred = new BigUint64Array(n);
+    for (let i = 0; i < n; ) {
+      const end = Math.min(n, i + 1 + Math.floor(rand() * 6));
+      gt.fill(special[Math.floor(rand() * special.length)], i, end);
+      i = end;
+    }
+    for (let i = 0; i < n; ) {
+      const end = Math.min(n, i + 1 + Math.floor(rand() * 6));
+      pred.fill(special[Math.floor(rand() * special.length)], i, end);
+      i = end;
+    }
+    const mask = Uint8Array.from({ length: n }, () => (rand() < 0.8 ? 1 : 0));
+    for (const m of [null, mask]) {
+      const ref = naiveVoi(gt, pred, m);
+      assertVoi(variationOfInformation(gt, pred, { mask: m }), ref.voiSplit, ref.voiMerge, 1e-9);
+      // against a narrow array on the other side
+      const narrow = Uint32Array.from({ length: n }, (_, i) => Number(pred[i] & 7n));
+      const ref2 = naiveVoi(gt, narrow, m);
+      assertVoi(variationOfInformation(gt, narrow, { mask: m }), ref2.voiSplit, ref2.voiMerge, 1e-9);
+    }
+  }
+  // the exact ±0 case: gt 2^63 next to background 0 in one run of float keys
+  const g = new BigUint64Array([1n << 63n, 0n, 1n << 63n, 0n, 1n << 63n, 1n << 63n]);
+  const p = new BigUint64Array([0n, 0n, 1n << 63n, 1n << 63n, 0n, 0n]);
+  const ref = naiveVoi(g, p);
+  assertVoi(variationOfInformation(g, p), ref.voiSplit, ref.voiMerge, 1e-12);
+});
+
+test('ids far apart: sparse narrow ids are numbered densely, small ones index directly', () => {
+  const rand = mulberry32(24);
+  const n = 50_000;
+  const base = runsOf(rand, n, 40, 20);
+  const pred = runsOf(rand, n, 60, 20);
+  const ref = naiveVoi(base, pred);
+  // a few ids near 2^32 among small ones, so that the ids are too sparse to index
+  const sparse = base.map((v) => (v % 5 === 1 ? 0xffffffff - v : v));
+  const refSparse = naiveVoi(sparse, pred);
+  assertVoi(variationOfInformation(sparse, pred), refSparse.voiSplit, refSparse.voiMerge, 1e-9);
+  // ids up to ~2^21: dense enough to index directly
+  const spread = base.map((v) => (v === 0 ? 0 : v * 50_000));
+  assertVoi(variationOfInformation(spread, pred), ref.voiSplit, ref.voiMerge, 1e-9);
+  const refSwapped = naiveVoi(pred, base);
+  assertVoi(
+    variationOfInformation(
+      pred.map((v) => v * 60_000),
+      spread,
+    ),
+    refSwapped.voiSplit,
+    refSwapped.voiMerge,
+    1e-9,
+  );
+});
+
+test('no runs at all (noise) over several blocks, and empty or fully masked volumes of several blocks', () => {
+  const rand = mulberry32(25);
+  const n = 140_000;
+  const gt = Uint32Array.from({ length: n }, () => 1 + Math.floor(rand() * 300));
+  const pred = Uint32Array.from({ length: n }, () => Math.floor(rand() * 500));
+  const ref = naiveVoi(gt, pred);
+  assertVoi(variationOfInformation(gt, pred), ref.voiSplit, ref.voiMerge, 1e-9);
+  assertVoi(variationOfInformation(new Uint32Array(n), pred), 0, 0);
+  assertVoi(variationOfInformation(gt, pred, { mask: new Uint8Array(n) }), 0, 0);
+  assertVoi(variationOfInformation(new BigUint64Array(n), new BigUint64Array(n)), 0, 0);
+  // NaN in a Float32 mask is a known voxel (only 0 is unknown)
+  const nanMask = new Float32Array(n).fill(Number.NaN);
+  assertVoi(variationOfInformation(gt, pred, { mask: nanMask }), ref.voiSplit, ref.voiMerge, 1e-9);
+});
+
+test('views with byte offsets: Int32 and uint64 subarrays', () => {
+  const rand = mulberry32(26);
+  const n = 5_000;
+  const gt = runsOf(rand, n + 3, 20, 9);
+  const pred = runsOf(rand, n + 3, 20, 9);
+  const ref = naiveVoi(gt.subarray(3), pred.subarray(1, n + 1));
+  const g32 = Int32Array.from(gt).subarray(3);
+  const p64 = BigUint64Array.from(pred, (v) => BigInt(v)).subarray(1, n + 1);
+  assertVoi(variationOfInformation(g32, p64), ref.voiSplit, ref.voiMerge, 1e-9);
+  assertVoi(variationOfInformation(gt.subarray(3), pred.subarray(1, n + 1)), ref.voiSplit, ref.voiMerge, 1e-9);
+});
+
+test('uint32 ids whose voxel pairs read as float64 ±0, NaN or subnormal; unaligned views', () => {
+  // The narrow scan compares two voxels at a time as one float64: pairs (0, 2^31) = -0 = +0 = (0, 0),
+  // NaN ≠ NaN (ids from 0x7ff00000 up, and from 0xfff00000 up), small ids read as subnormals.
+  const special = [0, 0x80000000, 1, 5, 0x7ff00000, 0x7ff80001, 0xfff00000, 0xffffffff, 0x000fffff, 0x80000001];
+  const rand = mulberry32(27);
+  for (let trial = 0; trial < 30; trial++) {
+    const n = 2 + Math.floor(rand() * 600);
+    const gt = new Uint32Array(n);
+    const pred = new Uint32Array(n);
+    for (const a of [gt, pred]) {
+      for (let i = 0; i < n; ) {
+        const end = Math.min(n, i + 1 + Math.floor(rand() * 9));
+        a.fill(special[Math.floor(rand() * special.length)] as number, i, end);
+        i = end;
+      }
+    }
+    const mask = Uint8Array.from({ length: n }, () => (rand() < 0.85 ? 1 : 0));
+    for (const m of [null, mask]) {
+      const ref = naiveVoi(gt, pred, m);
+      assertVoi(variationOfInformation(gt, pred, { mask: m }), ref.voiSplit, ref.voiMerge, 1e-9);
+      // views starting at an odd voxel: not 8-byte aligned, and pairs shifted by one voxel
+      const refShifted = naiveVoi(gt.subarray(1), pred.subarray(1), m?.subarray(1));
+      assertVoi(
+        variationOfInformation(gt.subarray(1), pred.subarray(1), { mask: m?.subarray(1) ?? null }),
+        refShifted.voiSplit,
+        refShifted.voiMerge,
+        1e-9,
+      );
+    }
+  }
+  // gt 2^31 right after gt 0 in one pair, and pred 2^31 after pred 0
+  const g = new Uint32Array([0, 0x80000000, 0, 0x80000000, 7, 7]);
+  const p = new Uint32Array([0, 0, 0, 0x80000000, 0, 0x80000000]);
+  const ref = naiveVoi(g, p);
+  assertVoi(variationOfInformation(g, p), ref.voiSplit, ref.voiMerge, 1e-12);
+  assert.notEqual(ref.voiMerge, 0);
+});

@@ -146,3 +146,27 @@ test('validation errors', () => {
   assert.throws(() => integralVolume(new Uint8Array(7), [2, 2, 2]), /mask has 7/);
   assert.throws(() => validCentres(t, [2, 2, 2], [0, 1, 1], 0.5, [0, 0, 0], [2, 2, 2]), /boxShape/);
 });
+
+test('validCentresBlockwise: slab by slab, the same centres and known count as one whole table', async () => {
+  const { validCentresBlockwise, countKnownBlockwise } = await import('../../src/train/integral.js');
+  for (const [shape, box, fraction] of [
+    [[13, 6, 7], [4, 3, 3], 0.5],
+    [[9, 5, 8], [5, 2, 4], 0.2],
+    [[3, 4, 4], [6, 2, 2], 0.1],
+    [[1, 3, 3], [1, 1, 1], 1],
+  ] as [number[], number[], number][]) {
+    const mask = randomMask(`b${shape}`, shape, 0.4);
+    const whole = validCentres(integralVolume(mask, shape), shape, box, fraction, [0, 0, 0], shape);
+    const plane = shape[1]! * shape[2]!;
+    const planes = async (z0: number, z1: number) => mask.subarray(z0 * plane, z1 * plane);
+    const known = mask.reduce((a, v) => a + (v ? 1 : 0), 0);
+    for (const slabVoxels of [1, plane * 2, plane * 5, 10 ** 6]) {
+      const got = await validCentresBlockwise(planes, shape, box, fraction, slabVoxels);
+      assert.equal(got.centres.count, whole.count, `count, shape ${shape}, slab ${slabVoxels}`);
+      assert.deepEqual(got.centres.toArray(), whole.toArray());
+      for (let i = 0; i < whole.count; i += 7) assert.deepEqual(got.centres.at(i), whole.at(i));
+      assert.equal(got.known, known);
+      assert.equal(await countKnownBlockwise(planes, shape, slabVoxels), known);
+    }
+  }
+});

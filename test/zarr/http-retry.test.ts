@@ -46,7 +46,7 @@ test('http reads retry requests whose connection was reset', async () => {
 test('http reads give up with a DataFormatError naming the key when resets persist', async () => {
   const server = await flakyServer(100);
   try {
-    const remote = await openDataSplit(`${server.url}/traintest.zarr`);
+    const remote = await openDataSplit({ path: `${server.url}/traintest.zarr`, http: { retryBaseDelayMs: 5 } });
     const crop = remote.train[0]!;
     await assert.rejects(
       crop.raw.read(crop.raw.roi),

@@ -52,7 +52,8 @@ test('listing: v2 and v3 keys, the node type of zarr.json, implicit groups, sort
   assert.equal(await nodes.kind('train/crop_01/labels'), 'array');
   assert.equal(await nodes.kind('test/crop_03/raw'), 'array');
   assert.equal(await nodes.kind('notes'), null);
-  assert.equal(await nodes.kind('broken'), null);
+  // A damaged zarr.json is not a missing node: asking about it names the file (issue #9).
+  await assert.rejects(nodes.kind('broken'), /broken\/zarr\.json is not valid JSON/);
   assert.equal(await nodes.kind('train/crop_02/raw/0.0'), null);
   assert.deepEqual(await nodes.children(''), ['test', 'train']);
   assert.deepEqual(await nodes.children('train'), ['crop_01', 'crop_02']);

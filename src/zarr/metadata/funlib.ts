@@ -194,8 +194,11 @@ function integers(
     );
   }
   return values.map((v, i) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || !ok(v)) {
-      throw new DataFormatError(`[${values.join(', ')}]: entry ${i} (${JSON.stringify(v)}) is not ${expected}`, {
+    // Safe integers only: a value beyond 2^53 has already been rounded by JSON parsing.
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || !ok(v)) {
+      const unsafe = typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v);
+      const why = unsafe ? ' (beyond 2^53, so not exact)' : '';
+      throw new DataFormatError(`[${values.join(', ')}]: entry ${i} (${JSON.stringify(v)}) is not ${expected}${why}`, {
         ...where,
         attribute,
       });

@@ -1,9 +1,9 @@
 /** A zarr container in a local folder. */
-import { promises as fs } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import FileSystemStore from '@zarrita/storage/fs';
+import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { DataFormatError } from '../../errors.js';
-import { joinKey, METADATA_FILES, type OpenedStore } from './types.js';
+import { joinKey, METADATA_FILES, type OpenedStore, rangeBounds, shortReadError } from './types.js';
 
 export async function openDirectory(location: string): Promise<OpenedStore> {
   const root = path.resolve(location);
@@ -17,31 +17,92 @@ export async function openDirectory(location: string): Promise<OpenedStore> {
   return {
     container: location,
     kind: 'directory',
-    store: new FileSystemStore(root),
+    store: directoryStore(root, location),
     listMetadataKeys: () => walkMetadata(root),
   };
 }
 
-/** Metadata files below `root`, not descending into arrays (whose folders hold only chunks). */
+const isMissing = (error: unknown) => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Keys are file names below the root (never URL-decoded). Unlike @zarrita/storage's file store, a
+ * range read past the end of a file is an error rather than zero-filled bytes.
+ */
+function directoryStore(root: string, container: string): AsyncReadable {
+  const file = (key: AbsolutePath) => path.join(root, ...key.slice(1).split('/'));
+  return {
+    async get(key: AbsolutePath) {
+      try {
+        return new Uint8Array(await fs.readFile(file(key)));
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+    async getRange(key: AbsolutePath, range: RangeQuery) {
+      let handle: fs.FileHandle;
+      try {
+        handle = await fs.open(file(key), 'r');
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+      try {
+        const size = (await handle.stat()).size;
+        const bounds = rangeBounds(range, size);
+        if (!bounds) throw shortReadError(container, key, range, size);
+        const data = new Uint8Array(bounds.end - bounds.start);
+        const { bytesRead } = await handle.read(data, 0, data.length, bounds.start);
+        if (bytesRead !== data.length) throw shortReadError(container, key, range, bounds.start + bytesRead);
+        return data;
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
+
+/**
+ * Metadata files below `root`, not descending into arrays (whose folders hold only chunks).
+ * Symbolic links to folders and files are followed, as zarr-python does (a link back to an
+ * enclosing folder is not followed again).
+ */
 async function walkMetadata(root: string): Promise<string[]> {
   const keys: string[] = [];
-  async function visit(dir: string, rel: string): Promise<void> {
+  const kindOf = async (dir: string, e: Dirent): Promise<'file' | 'dir' | null> => {
+    if (e.isFile()) return 'file';
+    if (e.isDirectory()) return 'dir';
+    if (!e.isSymbolicLink()) return null;
+    const target = await fs.stat(path.join(dir, e.name)).catch(() => null);
+    return target?.isFile() ? 'file' : target?.isDirectory() ? 'dir' : null;
+  };
+  async function visit(dir: string, rel: string, enclosing: ReadonlySet<string>): Promise<void> {
+    const real = await fs.realpath(dir);
+    if (enclosing.has(real)) return;
+    const inside = new Set([...enclosing, real]);
     const entries = await fs.readdir(dir, { withFileTypes: true });
-    const names = new Set(entries.map((e) => e.name));
-    for (const e of entries) {
-      if (e.isFile() && METADATA_FILES.has(e.name)) keys.push(joinKey(rel, e.name));
-    }
-    if (names.has('.zarray')) return;
-    if (names.has('zarr.json')) {
-      const meta = JSON.parse(await fs.readFile(path.join(dir, 'zarr.json'), 'utf8')) as { node_type?: string };
-      if (meta.node_type === 'array') return;
+    const kinds = await Promise.all(entries.map((e) => kindOf(dir, e)));
+    const files = new Set(entries.filter((_, i) => kinds[i] === 'file').map((e) => e.name));
+    for (const name of [...files].sort()) if (METADATA_FILES.has(name)) keys.push(joinKey(rel, name));
+    if (files.has('.zarray')) return;
+    if (files.has('zarr.json')) {
+      // A damaged zarr.json is reported by the node index when that node is asked about.
+      const text = await fs.readFile(path.join(dir, 'zarr.json'), 'utf8');
+      const meta = (() => {
+        try {
+          return JSON.parse(text) as { node_type?: string } | null;
+        } catch {
+          return null;
+        }
+      })();
+      if (meta?.node_type === 'array') return;
     }
     await Promise.all(
       entries
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-        .map((e) => visit(path.join(dir, e.name), joinKey(rel, e.name))),
+        .filter((e, i) => kinds[i] === 'dir' && !e.name.startsWith('.'))
+        .map((e) => visit(path.join(dir, e.name), joinKey(rel, e.name), inside)),
     );
   }
-  await visit(root, '');
+  await visit(root, '', new Set());
   return keys.sort();
 }

@@ -3,8 +3,10 @@
  * lives in its own module and is loaded only when used, so the reading core has no static
  * dependency on `node:` modules.
  */
+import type { HttpOptions } from './http.js';
 import type { OpenedStore } from './types.js';
 
+export type { HttpOptions } from './http.js';
 export type { OpenedStore } from './types.js';
 export { joinKey, METADATA_FILES } from './types.js';
 
@@ -12,8 +14,8 @@ export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }
 
-export async function openStore(location: string): Promise<OpenedStore> {
-  if (isUrl(location)) return (await import('./http.js')).openHttp(location);
+export async function openStore(location: string, http: Partial<HttpOptions> = {}): Promise<OpenedStore> {
+  if (isUrl(location)) return (await import('./http.js')).openHttp(location, http);
   if (/\.zip$/i.test(location)) return (await import('./zip.js')).openZip(location);
   return (await import('./directory.js')).openDirectory(location);
 }

@@ -25,6 +25,7 @@ import {
 } from '../../src/index.js';
 import { tileStarts } from '../../src/eval/predict.js';
 import { CropSampler } from '../../src/train/sampler.js';
+import { integralVolume, validCentres, validCentresBlockwise } from '../../src/train/integral.js';
 import { makeRng } from '../../src/train/random.js';
 import { Cropping3D, UpSampling3D } from '../../src/models/layers.js';
 import { unetOutputSize } from '../../src/models/unet.js';
@@ -301,4 +302,16 @@ test('predictCrop at two voxel sizes puts raw where the model expects it (an ups
   let wrong = 0;
   for (let v = 0; v < labels.length; v++) if (Math.round(prediction.data[v]! * 255) !== labels[v]) wrong++;
   assert.equal(wrong, 0, `${wrong} voxels off (labels coarser)`);
+});
+
+test('minMasked centres on a coarser grid: slab by slab as in one pass', async () => {
+  const shape = [9, 7, 8];
+  const mask = new Uint8Array(9 * 7 * 8).map((_, i) => ((Math.sin(i * 12.9898) * 43758.5453) % 1 > -0.3 ? 1 : 0));
+  const planes = async (z0: number, z1: number) => mask.slice(z0 * 56, z1 * 56);
+  const whole = validCentres(integralVolume(mask, shape), shape, [3, 3, 3], 0.6, [0, 0, 0], shape, [2, 2, 2]);
+  for (const slabVoxels of [1, 56 * 4, 56 * 5, 1 << 20]) {
+    const { centres } = await validCentresBlockwise(planes, shape, [3, 3, 3], 0.6, slabVoxels, [2, 2, 2]);
+    assert.deepEqual(centres.toArray(), whole.toArray(), `slabs of ${slabVoxels} voxels`);
+  }
+  assert.ok(whole.count > 0 && [...whole.toArray()].every((v) => v % 2 === 0));
 });

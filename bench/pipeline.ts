@@ -70,7 +70,7 @@ export async function benchPipeline(
   const pipelineSeconds = (performance.now() - t) / 1000;
   results['pipelineSamplesPerSecond'] = (batches * 4) / pipelineSeconds;
 
-  // The same with elastic augmentation on (DaCapo-like: control points every 40 nm at 8 nm voxels).
+  // The same with elastic augmentation on (control points every 80 nm at 8 nm voxels, see ELASTIC).
   results['pipelineElasticSamplesPerSecond'] = await pipelineRate(split.train, batches, {
     ...datasetOptions,
     augment: { ...datasetOptions.augment, elastic: ELASTIC },

@@ -9,6 +9,7 @@ import { benchRead } from './read.js';
 import { benchPipeline } from './pipeline.js';
 import { benchVoi } from './voi.js';
 import { benchPredict } from './predict.js';
+import { benchApply } from './apply.js';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   read: () => benchRead(),
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   voi: () => benchVoi(),
   pipeline: () => benchPipeline(),
   predict: () => benchPredict(),
+  apply: () => benchApply(),
 };
 const { positionals: chosen } = parseArgs({ allowPositionals: true, options: {} });
 const unknown = chosen.filter((name) => !(name in all));

@@ -68,6 +68,31 @@ export {
 export { loadCheckpoint, readCheckpointInfo, type SaveCheckpointOptions } from './eval/checkpoint.js';
 export { bestByCrop, readScores, type ScoreRow } from './eval/scores.js';
 
+// Applying a model to whole volumes: blockwise prediction and segmentation into zarr
+export {
+  predictVolume,
+  segmentVolume,
+  openArray,
+  type BlockProgress,
+  type BlockwiseOptions,
+  type BlockwiseResult,
+  type PredictVolumeOptions,
+  type SegmentMethod,
+  type SegmentParameters,
+  type SegmentPhase,
+  type SegmentResult,
+  type SegmentVolumeOptions,
+  type WorkerSlot,
+} from './apply/index.js';
+export {
+  ZarrArrayWriter,
+  funlibAttributes,
+  type ArrayLocation,
+  type ArraySpec,
+  type Compressor,
+  type WritableDType,
+} from './zarr/write/index.js';
+
 // Models and backends
 export {
   modelOutputShape,

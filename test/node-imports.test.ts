@@ -16,6 +16,7 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sr
 const NODE_ALLOWED = new Set([
   'zarr/stores/directory.ts',
   'zarr/stores/zip.ts',
+  'zarr/write/file-store.ts',
   'eval/checkpoint.ts',
   'eval/model-files.ts',
   'eval/scores.ts',

@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: () => import('./inspect.js'),
   train: () => import('./train.js'),
   report: () => import('./report.js'),
+  predict: () => import('./predict.js'),
+  segment: () => import('./segment.js'),
 };
 
 async function usage(): Promise<string> {

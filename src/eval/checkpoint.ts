@@ -10,7 +10,8 @@ import { DataFormatError, OptionsError } from '../errors.js';
 import { type AtomicWriteOptions, readableDir, recoverDir, writeDirAtomically } from '../fs/atomic-dir.js';
 import { isErrno, statOrNull, writeFileSynced } from '../fs/files.js';
 import { fileLoadHandler, fileSaveHandler, MODEL_JSON_FILENAME } from './model-files.js';
-// Registers the custom layers (UpSampling3D, Cropping3D) the U-Net checkpoints need.
+// Registers the custom layers the U-Net checkpoints need (UpSampling3D, Cropping3D, PatchConv3D).
+import '../models/conv3d.js';
 import '../models/layers.js';
 
 export const CHECKPOINT_INFO_FILENAME = 'checkpoint.json';

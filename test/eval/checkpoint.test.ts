@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm, readFile, readdir, rename, mkdir, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { saveCheckpoint, loadCheckpoint, readCheckpointInfo, recoverCheckpoint } from '../../src/eval/checkpoint.js';
 import { fileSaveHandler, fileLoadHandler } from '../../src/eval/model-files.js';
@@ -347,6 +349,29 @@ test('U-Net checkpoints with custom layers load back', async () => {
   loaded.dispose();
   x.dispose();
   model.dispose();
+});
+
+test('a U-Net checkpoint loads in a process that imports only the checkpoint module', async () => {
+  const dir = path.join(root, 'unet-fresh');
+  const model = unet3d({ inputShape: [8, 8, 8, 1], outputChannels: 1, baseFilters: 2, depth: 1 });
+  await saveCheckpoint(model, dir, { epoch: 0 });
+  model.dispose();
+  const script = [
+    "import * as tf from '@tensorflow/tfjs';",
+    "import { loadCheckpoint } from './src/eval/checkpoint.ts';",
+    "await tf.setBackend('cpu');",
+    `const m = await loadCheckpoint(${JSON.stringify(dir)});`,
+    'console.log(m.layers.map((l) => l.getClassName()).join(","));',
+  ].join('\n');
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+    },
+  );
+  assert.match(stdout, /PatchConv3D/);
+  assert.match(stdout, /UpSampling3D/);
 });
 
 test('missing checkpoints: readCheckpointInfo → null, loadCheckpoint rejects', async () => {

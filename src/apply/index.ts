@@ -1,0 +1,25 @@
+/** Applying a trained model to whole volumes: blockwise prediction and segmentation into zarr. */
+export {
+  predictVolume,
+  modelGeometry,
+  type BlockProgress,
+  type BlockwiseOptions,
+  type BlockwiseResult,
+  type PredictVolumeOptions,
+} from './predict.js';
+export {
+  segmentVolume,
+  labelBlock,
+  resolveSegmentParameters,
+  PREDICTION_PARAMETERS_ATTRIBUTE,
+  type SegmentMethod,
+  type SegmentParameters,
+  type SegmentPhase,
+  type SegmentResult,
+  type SegmentVolumeOptions,
+} from './segment.js';
+export { blockGrid, blocksOfWorker, blockIndexAt, type Block, type BlockGrid } from './grid.js';
+export { joinShells, blockShell, type Shell, type JoinResult } from './join.js';
+export { BlockMarkers, MARKERS_DIR } from './markers.js';
+export { openArray, parseArrayLocation } from './open.js';
+export { resolveWorkerSlot, workerFromEnvironment, type WorkerSlot } from './workers.js';

@@ -55,7 +55,7 @@ export async function benchRead(options: { n?: number; patches?: number } = {}):
     cacheBytes: number,
   ): Promise<{ volume: ZarrVolume; split: Awaited<ReturnType<typeof openDataSplit>> }> => {
     const split = await openDataSplit(new DataConfig({ path: dir, cacheBytes }));
-    return { volume: split.train[0]!.raw, split };
+    return { volume: split.train[0]!.raw as ZarrVolume, split };
   };
 
   // Plain zarrita (its own numcodecs blosc, no cache).

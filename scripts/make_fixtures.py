@@ -55,7 +55,7 @@ GZIP = GZip(level=5)
 class Spec:
     """One array as written: its data (as stored, channel axes included) and world metadata."""
 
-    def __init__(self, path, data, voxel_size, offset, axis_names=None, units=None):
+    def __init__(self, path, data, voxel_size, offset, axis_names=None, units=None, types=None):
         self.path = path
         self.data = data
         self.voxel_size = [int(v) for v in voxel_size]
@@ -63,8 +63,12 @@ class Spec:
         nd = data.ndim
         self.axis_names = list(axis_names) if axis_names is not None else ["z", "y", "x"][-nd:]
         self.units = list(units) if units is not None else ["nanometer"] * len(self.voxel_size)
-        self.channel_axes = [i for i, n in enumerate(self.axis_names) if "^" in n]
-        self.spatial_axes = [i for i, n in enumerate(self.axis_names) if "^" not in n]
+        # funlib.persistence >= 0.6: `types` decides the channel axes (no '^' needed in the names)
+        self.types = list(types) if types is not None else None
+        is_channel = ([t == "channel" for t in self.types] if self.types is not None
+                      else ["^" in n for n in self.axis_names])
+        self.channel_axes = [i for i, c in enumerate(is_channel) if c]
+        self.spatial_axes = [i for i, c in enumerate(is_channel) if not c]
         assert len(self.spatial_axes) == len(self.voxel_size) == len(self.offset)
 
     @property
@@ -100,6 +104,7 @@ class Spec:
             "dtype": self.dtype,
             "shape": [int(s) for s in self.data.shape],
             "axis_names": self.axis_names,
+            **({"types": self.types} if self.types is not None else {}),
             "voxel_size": self.voxel_size,
             "offset": self.offset,
             "units": self.units,
@@ -183,7 +188,7 @@ def crop_read_entry(crop, roi, labels_roi, kind):
     lab = read_world(labels, lroi)
     known = roi_contains_point_mask(labels.roi, lroi, labels.voxel_size)
     if mask is not None:
-        known = known * (read_world(mask, lroi) != 0).astype(np.uint8)
+        known = known * (mask_at_labels_grid(mask, labels, lroi) != 0).astype(np.uint8)
     return {
         "kind": kind,
         "roi": roi,
@@ -196,6 +201,28 @@ def crop_read_entry(crop, roi, labels_roi, kind):
     }
 
 
+def mask_at_labels_grid(mask: Spec, labels: Spec, lroi):
+    """The mask over lroi at the labels' voxel size: each label voxel takes the mask voxel that
+    contains its centre (np.repeat when the mask is coarser, a strided slice when finer)."""
+    if mask.voxel_size == labels.voxel_size:
+        return read_world(mask, lroi)
+    mv, lv = np.array(mask.voxel_size), np.array(labels.voxel_size)
+    snapped = {"offset": [int(o // m * m) for o, m in zip(lroi["offset"], mv)],
+               "shape": [0] * len(mv)}
+    end = [-(-(o + s) // m) * m for o, s, m in zip(lroi["offset"], lroi["shape"], mv)]
+    snapped["shape"] = [int(e - o) for e, o in zip(end, snapped["offset"])]
+    m = read_world(mask, snapped)
+    for d in range(len(mv)):
+        if mv[d] > lv[d]:
+            m = np.repeat(m, mv[d] // lv[d], axis=d)
+        elif mv[d] < lv[d]:
+            f = lv[d] // mv[d]
+            m = np.take(m, np.arange(f // 2, m.shape[d], f), axis=d)
+    start = [(o - so) // l for o, so, l in zip(lroi["offset"], snapped["offset"], lv)]
+    n = [s // l for s, l in zip(lroi["shape"], lv)]
+    return m[tuple(slice(int(a), int(a + b)) for a, b in zip(start, n))]
+
+
 def grow(roi, by):
     return {"offset": [o - b for o, b in zip(roi["offset"], by)],
             "shape": [s + 2 * b for s, b in zip(roi["shape"], by)]}
@@ -204,7 +231,7 @@ def grow(roi, by):
 def make_rois(crop):
     """Voxel-aligned world rois for one crop: inside, partly outside (several sides), outside."""
     raw, labels = crop["raw"], crop["labels"]
-    v = labels.voxel_size
+    v = [max(a, b) for a, b in zip(raw.voxel_size, labels.voxel_size)]  # rois on the coarser grid
     R, L = raw.roi, labels.roi
     Rend = [o + s for o, s in zip(R["offset"], R["shape"])]
     Lend = [o + s for o, s in zip(L["offset"], L["shape"])]
@@ -242,7 +269,7 @@ def crop_expected(name, crop):
                 volume_reads.append(volume_read_entry(key, crop[key], roi, kind))
     crop_reads = []
     L = crop["labels"].roi
-    v = crop["labels"].voxel_size
+    v = [max(a, b) for a, b in zip(crop["raw"].voxel_size, crop["labels"].voxel_size)]
     crop_reads.append(crop_read_entry(crop, L, None, "labels_roi"))
     crop_reads.append(crop_read_entry(crop, grow(L, v), L, "context_1_voxel"))
     for kind, roi in rois:
@@ -267,8 +294,11 @@ def crop_expected(name, crop):
 # --------------------------------------------------------------------------------------------
 
 def attrs_of(spec: Spec):
-    return {"voxel_size": spec.voxel_size, "offset": spec.offset,
-            "axis_names": spec.axis_names, "units": spec.units}
+    attrs = {"voxel_size": spec.voxel_size, "offset": spec.offset,
+             "axis_names": spec.axis_names, "units": spec.units}
+    if spec.types is not None:
+        attrs["types"] = spec.types
+    return attrs
 
 
 def write_array(group, name, data, chunks, compressor, attrs=None, dimension_separator=".",
@@ -533,6 +563,64 @@ def make_defaults():
     dump_json(OUT / "defaults.expected.json", exp)
 
 
+def make_types():
+    """funlib.persistence >= 0.6: `types` beside `axis_names`; the channel axis named "c" (no '^')."""
+    rng = np.random.default_rng(8008)
+    vs = [4, 4, 4]
+    raw = Spec("raw", noise(rng, (2, 8, 10, 12), np.uint8), vs, [0, 0, 0],
+               axis_names=["c", "z", "y", "x"], types=["channel", "space", "space", "space"])
+    labels = Spec("labels", blocky_labels(rng, (6, 6, 8), np.array([3, 4, 5], np.uint8)), vs, [4, 8, 8],
+                  types=["space", "space", "space"])
+    root = zarr.open_group(str(OUT / "types.zarr"), mode="w")
+    write_spec(root, "raw", raw, (1, 4, 5, 6), BLOSC_LZ4)
+    write_spec(root, "labels", labels, (3, 4, 4), BLOSC_LZ4)
+    crop = crop_dict(raw, labels)
+    dump_json(OUT / "types.expected.json",
+              container_expected("types.zarr", "simple", [crop_expected(None, crop)], "train"))
+
+
+def make_scales():
+    """Raw and labels at different voxel sizes, written with `types` (funlib.persistence 0.6):
+    upsample.zarr as DaCapo's upsample fixture (raw 4 nm, labels 2 nm; a mask at raw's 4 nm on the
+    train crop), downsample.zarr the reverse and anisotropic (raw [4, 2, 2], labels [4, 4, 4])."""
+    rng = np.random.default_rng(9009)
+    t3 = ["space", "space", "space"]
+
+    def container(name, raw_vs, lab_vs, mask_vs):
+        crops = {}
+        for split, raw_world, raw_off, lab_off in (
+                ("train", (40, 48, 56), (0, 0, 0), (8, 8, 8)),
+                ("test", (36, 48, 40), (-8, 0, 16), (0, 8, 24))):
+            raw_shape = tuple(int(w // v) for w, v in zip(raw_world, raw_vs))
+            # labels: inside raw, leaving 8 world units of context at the low side, more at the high side
+            lab_world = [w - 8 - (lo - ro) - 4 for w, lo, ro in zip(raw_world, lab_off, raw_off)]
+            lab_shape = tuple(int(w // v) for w, v in zip(lab_world, lab_vs))
+            rspec = Spec(f"{split}/raw", noise(rng, raw_shape, np.uint8), raw_vs, raw_off, types=t3)
+            lspec = Spec(f"{split}/labels",
+                         blocky_labels(rng, lab_shape, np.array([1, 2, 3, 2**40 + 9], np.uint64)),
+                         lab_vs, lab_off, types=t3)
+            mspec = None
+            if split == "train" and mask_vs is not None:
+                mask_shape = tuple(int(w // v) for w, v in zip(lab_world, mask_vs))
+                mdata = np.ones(mask_shape, np.uint8)
+                mdata[:, :1, :] = 0
+                mdata[1, :, 2:4] = 0
+                mspec = Spec(f"{split}/mask", mdata, mask_vs, lab_off, types=t3)
+            crops[split] = crop_dict(rspec, lspec, mspec)
+        root = zarr.open_group(str(OUT / name), mode="w")
+        for split, c in crops.items():
+            g = root.create_group(split)
+            for key in ("raw", "labels", "mask"):
+                if c[key] is not None:
+                    write_spec(g, key, c[key], (8, 12, 14), GZIP)
+        dump_json(OUT / name.replace(".zarr", ".expected.json"),
+                  container_expected(name, "train_test", [crop_expected(None, crops["train"])],
+                                     [crop_expected(None, crops["test"])]))
+
+    container("upsample.zarr", [4, 4, 4], [2, 2, 2], [4, 4, 4])
+    container("downsample.zarr", [4, 2, 2], [4, 4, 4], None)
+
+
 # --------------------------------------------------------------------------------------------
 # Bad containers: one fault each
 # --------------------------------------------------------------------------------------------
@@ -598,10 +686,10 @@ def make_bad():
     cases["bad_offset.zarr"] = dict(stage="open", path="raw", attribute="offset",
                                     patterns=["offset"], what="offset [3, 0, 0] with voxel size [4, 4, 4]")
 
-    simple("bad_voxel_mismatch.zarr", r8, a(vs=(4, 4, 4)), l8, a(vs=(8, 8, 8)))
-    cases["bad_voxel_mismatch.zarr"] = dict(stage="open", path="labels", attribute=None,
-                                            patterns=["voxel.?size", "raw"],
-                                            what="raw voxel size [4,4,4], labels [8,8,8]")
+    simple("bad_voxel_mismatch.zarr", r8, a(vs=(4, 4, 4)), l8, a(vs=(4, 6, 4), off=(0, 12, 0)))
+    cases["bad_voxel_mismatch.zarr"] = dict(stage="open", path="labels", attribute="voxel_size",
+                                            patterns=["voxel.?size", "raw", "multiple"],
+                                            what="raw voxel size [4,4,4], labels [4,6,4] (ratio 1.5: not an integer)")
 
     simple("bad_no_overlap.zarr", r8, a(), l8, a(off=(100, 100, 100)))
     cases["bad_no_overlap.zarr"] = dict(stage="open", path="labels", attribute=None,
@@ -633,14 +721,32 @@ def make_bad():
                                           patterns=["train|layout|ambiguous"],
                                           what="raw/labels at the root AND a train/ group")
 
+    simple("bad_grid_offset.zarr", r8, a(vs=(8, 8, 8)), l8, a(vs=(4, 4, 4), off=(4, 0, 0)))
+    cases["bad_grid_offset.zarr"] = dict(stage="open", path="labels", attribute="offset",
+                                         patterns=["offset", "coarse"],
+                                         what="raw at [8,8,8], labels at [4,4,4] with offset [4,0,0]: off the coarser grid")
+
+    simple("bad_types_time.zarr", noise(rng, (2, 6, 6, 6), np.uint8),
+           {**a(names=("t", "z", "y", "x")), "types": ["time", "space", "space", "space"]}, l8, a(),
+           raw_chunks=(1, 4, 4, 4))
+    cases["bad_types_time.zarr"] = dict(stage="open", path="raw", attribute="types",
+                                        patterns=["time"], what="types [time, space, space, space]")
+
+    simple("bad_types_length.zarr", noise(rng, (2, 6, 6, 6), np.uint8),
+           {**a(names=("c", "z", "y", "x")), "types": ["space", "space", "space"]}, l8, a(),
+           raw_chunks=(1, 4, 4, 4))
+    cases["bad_types_length.zarr"] = dict(stage="open", path="raw", attribute="types",
+                                          patterns=["3 entries", "4 axes"],
+                                          what="types of length 3 on a 4D raw")
+
     dump_json(OUT / "bad.expected.json", cases, collapse=False)
 
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for p in OUT.iterdir():
-        if p.name.startswith("v3.") or p.name == "README.md":
-            continue  # written by scripts/make_v3_fixtures.ts / by hand
+        if p.name.startswith("v3.") or p.name in ("README.md", "broken"):
+            continue  # written by scripts/make_v3_fixtures.ts, make_broken_fixtures.py / by hand
         if p.is_dir():
             shutil.rmtree(p)
         else:
@@ -651,6 +757,8 @@ def main():
     make_channels()
     make_ome()
     make_defaults()
+    make_types()
+    make_scales()
     make_bad()
     total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
     print(f"wrote {OUT} ({total / 1024:.0f} KiB)")

@@ -7,7 +7,8 @@
 export { DataConfig, type DataConfigOptions } from './zarr/config.js';
 export { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './zarr/stores/http.js';
 export { openDataSplit, type DataSplit, type Layout } from './zarr/split.js';
-export type { ZarrCrop } from './zarr/crop.js';
+export type { CropVolume, ZarrCrop } from './zarr/crop.js';
+export type { Interpolation, ResampledVolume } from './zarr/resample.js';
 export type { ZarrVolume } from './zarr/volume.js';
 export type { ChunkCache, CacheStats } from './zarr/chunk-cache.js';
 export type { DecodedChunk } from './zarr/chunks.js';
@@ -27,7 +28,9 @@ export {
   type TrainingElement,
   type TrainingSetup,
 } from './train/dataset.js';
-export type { SamplingOptions } from './train/sampler.js';
+export type { SampleAugmentOptions, SamplingOptions } from './train/sampler.js';
+export type { ElasticOptions } from './train/elastic.js';
+export type { NoiseOptions, ScaleShiftOptions } from './train/intensity.js';
 export type { AugmentOptions } from './train/augment.js';
 export {
   targetChannels,
@@ -91,7 +94,14 @@ export {
 } from './zarr/write/index.js';
 
 // Models and backends
-export { modelOutputShape, unet3d, type FinalActivation, type Padding, type UNetOptions } from './models/unet.js';
+export {
+  modelOutputShape,
+  unet3d,
+  type FinalActivation,
+  type Padding,
+  type UNetOptions,
+  type UNetSizeOptions,
+} from './models/unet.js';
 export { Cropping3D, UpSampling3D } from './models/layers.js';
 export { PatchConv3D, type PatchConv3DArgs } from './models/conv3d.js';
 export { describeBackend, useFastestBackend, type BackendName, type BackendOptions } from './backend.js';

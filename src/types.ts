@@ -43,6 +43,8 @@ export interface Volume {
   /** As stored, channel axes included, e.g. [2, z, y, x]. */
   readonly shape: readonly number[];
   readonly axisNames: readonly string[];
+  /** 'space' or 'channel' per stored axis (funlib's `types`, or from `^` in the names). */
+  readonly types?: readonly ('space' | 'channel')[];
   /** Spatial axes only. */
   readonly voxelSize: readonly number[];
   readonly offset: readonly number[];
@@ -60,7 +62,7 @@ export interface CropSample {
   /** Normalized raw, float32, [z, y, x, c]. */
   raw: Float32Array;
   rawShape: number[];
-  /** Label ids, [z, y, x], exact. */
+  /** Label ids, [z, y, x] at the labels' voxel size, exact. */
   labels: LabelArray;
   /** 1 where known, 0 where unknown (mask 0, or outside the labels' region). [z, y, x] */
   mask: Uint8Array;
@@ -72,11 +74,14 @@ export interface Crop {
   readonly raw: Volume;
   readonly labels: Volume;
   readonly mask: Volume | null;
-  /** Shared voxel size of raw and labels. */
+  /**
+   * The labels' voxel size: labels, mask, targets, predictions and scores are on this grid. Raw's
+   * is `raw.voxelSize` (the same, or an integer multiple or fraction of it per axis).
+   */
   readonly voxelSize: readonly number[];
   /**
-   * Reads raw over `roi` and labels/mask over `labelsRoi` (default: the same `roi`).
-   * Both in world units, voxel aligned.
+   * Reads raw over `roi` (at raw's voxel size) and labels/mask over `labelsRoi` (at the labels',
+   * default: the same `roi`). Both in world units, aligned to their array's voxel size.
    */
   read(roi: Roi, labelsRoi?: Roi): Promise<CropSample>;
   /** Normalized raw alone over `roi`, float32 [z, y, x, c]. */

@@ -4,18 +4,21 @@
  */
 import { parseArgs } from 'node:util';
 import { roiToString } from '../roi.js';
-import type { ZarrCrop } from '../zarr/crop.js';
+import type { CropVolume, ZarrCrop } from '../zarr/crop.js';
+import { ResampledVolume } from '../zarr/resample.js';
 import { openDataSplit } from '../zarr/split.js';
-import type { ZarrVolume } from '../zarr/volume.js';
 import { UsageError } from './usage.js';
 
 export const summary = 'list the train and test crops of a DaCapo-style zarr container';
 
 export const usage = `usage: tfjs-zarr inspect <path|url|file.zip> [--raw NAME] [--labels NAME] [--mask NAME]
-                         [--train NAME] [--test NAME]
+                         [--train NAME] [--test NAME] [--resample raw|labels]
 
   List the train and test crops of a DaCapo-style zarr container: per crop its arrays, dtype,
-  shape, voxel size, offset, world ROI, mask, and the raw normalization.`;
+  shape, axes and their types (space/channel), voxel size, offset, world ROI, mask, and the raw
+  normalization; where raw and labels differ in voxel size, the grid samples are drawn on.
+  --resample raw|labels shows the crops as DataConfig's resample sees them (labels at raw's voxel
+  size, or raw at the labels').`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,8 +31,12 @@ export async function run(argv: string[]): Promise<number> {
       mask: { type: 'string' },
       train: { type: 'string' },
       test: { type: 'string' },
+      resample: { type: 'string' },
     },
   });
+  if (values.resample !== undefined && values.resample !== 'raw' && values.resample !== 'labels') {
+    throw new UsageError(`--resample must be raw or labels, got ${values.resample}`);
+  }
   const target = positionals[0];
   if (!target || positionals.length > 1) throw new UsageError('inspect takes one container path or URL');
   const split = await openDataSplit({
@@ -39,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     maskName: values.mask,
     trainGroupName: values.train,
     validateGroupName: values.test,
+    resample: values.resample as 'raw' | 'labels' | undefined,
   });
   console.log(`${target}  (${split.layout} layout)`);
   if (split.layout === 'simple') {
@@ -53,16 +61,25 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function describeVolume(role: string, v: ZarrVolume): string[] {
+function describeVolume(role: string, v: CropVolume): string[] {
+  const resampled =
+    v instanceof ResampledVolume
+      ? [
+          `            resampled from voxel size [${v.source.voxelSize.join(', ')}] (${v.interpolation}), ` +
+            `stored shape [${v.source.shape.join(', ')}]`,
+        ]
+      : [];
   return [
-    `    ${role.padEnd(7)} ${v.path}  ${v.dtype}  shape [${v.shape.join(', ')}]  axes [${v.axisNames.join(', ')}]`,
+    `    ${role.padEnd(7)} ${v.path}  ${v.dtype}  shape [${v.shape.join(', ')}]  axes [${v.axisNames.join(', ')}]` +
+      `  types [${v.types.join(', ')}]`,
     `            voxel size [${v.voxelSize.join(', ')}]${unitsOf(v)}  offset [${v.offset.join(', ')}]  ` +
       `chunks [${v.chunks.join(', ')}]`,
     `            ROI ${roiToString(v.roi)}`,
+    ...resampled,
   ];
 }
 
-function unitsOf(v: ZarrVolume): string {
+function unitsOf(v: CropVolume): string {
   const units = [...new Set(v.units.filter((u) => u))];
   return units.length ? ` ${units.join('/')}` : '';
 }
@@ -76,5 +93,11 @@ function describeCrop(crop: ZarrCrop): string {
     ...(crop.mask
       ? describeVolume('mask', crop.mask)
       : ["    mask    none (every voxel inside the labels' ROI is known)"]),
+    ...(crop.raw.voxelSize.some((v, i) => v !== crop.voxelSize[i])
+      ? [
+          `    grid    raw at [${crop.raw.voxelSize.join(', ')}], labels at [${crop.voxelSize.join(', ')}]: ` +
+            `samples centred on the [${crop.grid.join(', ')}] grid`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -3,9 +3,14 @@
  * tile on each axis shifted inward so it ends at the region's end, never cropped wrong), raw is
  * read around each tile with the context the model needs (zero-filled outside raw), tiles are
  * predicted in batches and stitched into one [z, y, x, c] array.
+ *
+ * The output is on the labels' grid (`crop.voxelSize`), the input on raw's: when they differ the
+ * model's output voxels are label voxels (e.g. `unet3d` with `upsampleFactors`), tiles are centred
+ * on the coarser grid and raw is placed around each tile as the training sampler places it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { coarserGrid, contextBegin } from '../grid.js';
 import { roi, roiIsEmpty, roiIsMultipleOf, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop } from '../types.js';
 
@@ -33,12 +38,23 @@ export interface Prediction {
   roi: Roi;
 }
 
-/** Tile starts along one axis: a regular grid, the last one moved inward to end at `length`. */
-export function tileStarts(length: number, tile: number): number[] {
-  if (length <= tile) return [0];
+/**
+ * Tile starts along one axis: a regular grid, the last one moved inward to end at `length`.
+ * With `step` > 1, every start is ≡ `phase` (mod step) (tiles centred on a coarser grid): the
+ * first may begin before 0 and the last end after `length` by less than `step` (clipped when
+ * stitched).
+ */
+export function tileStarts(length: number, tile: number, step = 1, phase = 0): number[] {
+  const p = ((phase % step) + step) % step;
+  const first = p === 0 ? 0 : p - step;
+  const floorToPhase = (x: number) => Math.floor((x - p) / step) * step + p;
+  const stride = Math.floor(tile / step) * step;
+  if (first + tile >= length) return [first];
   const starts: number[] = [];
-  for (let s = 0; s + tile < length; s += tile) starts.push(s);
-  starts.push(length - tile);
+  for (let s = first; s + tile < length; s += stride) starts.push(s);
+  let last = floorToPhase(length - tile);
+  if (last + tile < length) last += step;
+  if (last > starts[starts.length - 1]!) starts.push(last);
   return starts;
 }
 
@@ -87,26 +103,51 @@ export async function predictCrop(
   if (keep.some((k, i) => !(Number.isInteger(k) && k > 0 && k <= modelOut[i]!))) {
     throw new OptionsError(`outputShape [${keep.join(', ')}] must fit in the model output [${modelOut.join(', ')}]`);
   }
-  if (modelOut.some((o, i) => (input[i]! - o) % 2 !== 0 || (o - keep[i]!) % 2 !== 0)) {
+  const vs = crop.voxelSize;
+  const rawVs = crop.raw.voxelSize;
+  const sameGrid = rawVs.every((v, i) => v === vs[i]);
+  if (modelOut.some((o, i) => (sameGrid && (input[i]! - o) % 2 !== 0) || (o - keep[i]!) % 2 !== 0)) {
     throw new OptionsError(
       `input [${input.join(', ')}], model output [${modelOut.join(', ')}] and kept output [${keep.join(', ')}] ` +
         'must differ by even numbers of voxels so the output is centred',
     );
   }
-  // Voxels between the input's start and the kept output's start.
-  const context = keep.map((k, i) => (input[i]! - k) / 2);
+  const inExtent = input.map((n, i) => n * rawVs[i]!);
+  const outExtent = modelOut.map((n, i) => n * vs[i]!);
+  if (outExtent.some((e, i) => e > inExtent[i]!)) {
+    throw new OptionsError(
+      `model ${model.name}: its output [${modelOut.join(', ')}] at ${crop.name}'s label voxel size [${vs.join(', ')}] ` +
+        `covers more than its input [${input.join(', ')}] at raw's [${rawVs.join(', ')}]; a model for raw and labels at ` +
+        "different voxel sizes needs an output at the labels' voxel size (unet3d upsampleFactors / downsampleFactors), " +
+        'or open the data with DataConfig resample',
+    );
+  }
   const trimStart = keep.map((k, i) => (modelOut[i]! - k) / 2);
 
-  const vs = crop.voxelSize;
   const region = options.region ?? crop.labels.roi;
-  if (region.offset.length !== 3 || region.shape.length !== 3 || !roiIsMultipleOf(region, vs) || roiIsEmpty(region)) {
+  const grid = coarserGrid(rawVs, vs);
+  if (
+    region.offset.length !== 3 ||
+    region.shape.length !== 3 ||
+    !roiIsMultipleOf(region, vs) ||
+    roiIsEmpty(region) ||
+    region.offset.some((o, i) => o % grid[i]! !== 0)
+  ) {
     throw new OptionsError(
       `region offset [${region.offset.join(', ')}] shape [${region.shape.join(', ')}] must be a non-empty 3D region ` +
-        `aligned to ${crop.name}'s voxel size [${vs.join(', ')}]`,
+        `aligned to ${crop.name}'s voxel size [${vs.join(', ')}]` +
+        (sameGrid
+          ? ''
+          : `, its offset a multiple of [${grid.join(', ')}] (the coarser of raw's and the labels' voxel sizes)`),
     );
   }
   const shape = roiVoxelShape(region, vs);
-  const starts = shape.map((n, i) => tileStarts(n, keep[i]!));
+  // Tiles whose model-output centre voxel lies on the coarser grid, as the training samples' do.
+  const step = grid.map((g, i) => g / vs[i]!);
+  if (keep.some((k, i) => k < step[i]!)) {
+    throw new OptionsError(`outputShape [${keep.join(', ')}] must be at least [${step.join(', ')}] label voxels`);
+  }
+  const starts = shape.map((n, i) => tileStarts(n, keep[i]!, step[i]!, trimStart[i]! - Math.floor(modelOut[i]! / 2)));
   const tiles: number[][] = [];
   for (const z of starts[0]!) for (const y of starts[1]!) for (const x of starts[2]!) tiles.push([z, y, x]);
 
@@ -119,8 +160,13 @@ export async function predictCrop(
       tiles.slice(i, i + batchSize).map((t) =>
         crop.readRaw(
           roi(
-            t.map((s, a) => region.offset[a]! + (s - context[a]!) * vs[a]!),
-            input.map((n, a) => n * vs[a]!),
+            contextBegin(
+              t.map((s, a) => region.offset[a]! + (s - trimStart[a]!) * vs[a]!),
+              outExtent,
+              inExtent,
+              rawVs,
+            ),
+            inExtent,
           ),
         ),
       ),
@@ -173,14 +219,16 @@ function stitch(
   const [oz, oy, ox] = modelOut as [number, number, number];
   const [dz, dy, dx] = dstShape as [number, number, number];
   const base = b * oz * oy * ox * C;
+  // Clipped to the region on both sides (tiles on a coarser grid may begin before it).
+  const [lz, ly, lx] = [0, 1, 2].map((a) => Math.max(0, -start[a]!)) as [number, number, number];
   const nz = Math.min(keep[0]!, dz - start[0]!);
   const ny = Math.min(keep[1]!, dy - start[1]!);
   const nx = Math.min(keep[2]!, dx - start[2]!);
-  for (let z = 0; z < nz; z++) {
-    for (let y = 0; y < ny; y++) {
-      const src = base + (((z + trim[0]!) * oy + (y + trim[1]!)) * ox + trim[2]!) * C;
-      const d = (((start[0]! + z) * dy + (start[1]! + y)) * dx + start[2]!) * C;
-      dst.set(values.subarray(src, src + nx * C), d);
+  for (let z = lz; z < nz; z++) {
+    for (let y = ly; y < ny; y++) {
+      const src = base + (((z + trim[0]!) * oy + (y + trim[1]!)) * ox + trim[2]! + lx) * C;
+      const d = (((start[0]! + z) * dy + (start[1]! + y)) * dx + start[2]! + lx) * C;
+      dst.set(values.subarray(src, src + (nx - lx) * C), d);
     }
   }
 }

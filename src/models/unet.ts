@@ -29,16 +29,35 @@ export interface UNetOptions {
   name?: string;
   /** Seed for the initial weights (each layer gets seed + its index); random when absent. */
   seed?: number;
+  /**
+   * Output voxels per input voxel per axis [z, y, x] (DaCapo's CNNectome U-Net `upsample_factors`):
+   * the output is upsampled (nearest) and refined by one more block of convolutions, so its voxel
+   * size is the input's / factor — e.g. [2, 2, 2] for raw at 4 nm and labels at 2 nm. Default [1, 1, 1].
+   */
+  upsampleFactors?: readonly number[];
+  /**
+   * Input voxels per output voxel per axis (labels coarser than raw): the output is max-pooled by
+   * these factors before the final 1×1×1 convolution. Default [1, 1, 1]. Not with upsampleFactors.
+   */
+  downsampleFactors?: readonly number[];
+}
+
+/** Geometry options that decide the output size. */
+export interface UNetSizeOptions {
+  depth?: number;
+  padding?: Padding;
+  convsPerBlock?: number;
+  /** Output voxels per input voxel along this axis (see UNetOptions.upsampleFactors). */
+  upsample?: number;
+  /** Input voxels per output voxel along this axis (see UNetOptions.downsampleFactors). */
+  downsample?: number;
 }
 
 /**
  * Spatial output size of `unet3d` along one axis for an input of `size` voxels, or null when
  * that input size does not fit (a pooled size that is odd or not positive).
  */
-export function unetOutputSize(
-  size: number,
-  options: { depth?: number; padding?: Padding; convsPerBlock?: number } = {},
-): number | null {
+export function unetOutputSize(size: number, options: UNetSizeOptions = {}): number | null {
   const depth = options.depth ?? 2;
   const convs = options.convsPerBlock ?? 2;
   const shrink = options.padding === 'valid' ? 2 * convs : 0;
@@ -54,14 +73,21 @@ export function unetOutputSize(
     s = s * 2 - shrink;
     if (s <= 0) return null;
   }
+  const up = options.upsample ?? 1;
+  if (up > 1) {
+    s = s * up - shrink;
+    if (s <= 0) return null;
+  }
+  const down = options.downsample ?? 1;
+  if (down > 1) {
+    if (s % down !== 0) return null;
+    s /= down;
+  }
   return s;
 }
 
 /** The smallest input size ≥ `minSize` that `unet3d` accepts along one axis. */
-export function unetValidInputSize(
-  minSize: number,
-  options: { depth?: number; padding?: Padding; convsPerBlock?: number } = {},
-): number {
+export function unetValidInputSize(minSize: number, options: UNetSizeOptions = {}): number {
   for (let s = Math.max(1, Math.ceil(minSize)); ; s++) {
     if (unetOutputSize(s, options) != null) return s;
   }
@@ -80,6 +106,18 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
     name = 'unet3d',
     seed,
   } = options;
+  const factors = (what: string, f: readonly number[] | undefined): [number, number, number] => {
+    const v = f ?? [1, 1, 1];
+    if (!Array.isArray(v) || v.length !== 3 || v.some((x) => !Number.isInteger(x) || x < 1)) {
+      throw new OptionsError(`unet3d: ${what} must be 3 positive integers [z, y, x], got ${JSON.stringify(f)}`);
+    }
+    return [v[0]!, v[1]!, v[2]!];
+  };
+  const upsample = factors('upsampleFactors', options.upsampleFactors);
+  const downsample = factors('downsampleFactors', options.downsampleFactors);
+  if (upsample.some((u) => u > 1) && downsample.some((d) => d > 1)) {
+    throw new OptionsError('unet3d: give upsampleFactors or downsampleFactors, not both');
+  }
   let layerIndex = 0;
   const nextSeed = () => (seed === undefined ? undefined : seed + layerIndex++);
   if (inputShape.length !== 4 || inputShape.some((v) => !Number.isInteger(v) || v < 1)) {
@@ -103,11 +141,13 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
     );
   }
   for (let a = 0; a < 3; a++) {
-    if (unetOutputSize(inputShape[a]!, { depth, padding, convsPerBlock }) == null) {
-      const ok = unetValidInputSize(inputShape[a]!, { depth, padding, convsPerBlock });
+    const size = { depth, padding, convsPerBlock, upsample: upsample[a], downsample: downsample[a] };
+    if (unetOutputSize(inputShape[a]!, size) == null) {
+      const ok = unetValidInputSize(inputShape[a]!, size);
       throw new OptionsError(
         `unet3d: input size ${inputShape[a]} along axis ${'zyx'[a]} does not fit depth ${depth} with ` +
-          `'${padding}' padding (every pooled size must be even); the next size that fits is ${ok}`,
+          `'${padding}' padding (every pooled size must be even${downsample[a]! > 1 ? `, the output a multiple of ${downsample[a]}` : ''}); ` +
+          `the next size that fits is ${ok}`,
       );
     }
   }
@@ -152,6 +192,16 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
     }
     // conv(concat(skip, up)) as one layer over both inputs (see PatchConv3D).
     x = block([skip, x], baseFilters * 2 ** l, `up${l}`);
+  }
+  if (upsample.some((u) => u > 1)) {
+    // DaCapo's upsample_factors: to the finer output voxel size, then convolutions there.
+    x = new UpSampling3D({ size: upsample, name: `${name}_upsample` }).apply(x) as tf.SymbolicTensor;
+    x = block(x, baseFilters, 'upsampled');
+  }
+  if (downsample.some((d) => d > 1)) {
+    x = tf.layers
+      .maxPooling3d({ poolSize: downsample, strides: downsample, name: `${name}_downsample` })
+      .apply(x) as tf.SymbolicTensor;
   }
   const output = new PatchConv3D({
     filters: outputChannels,

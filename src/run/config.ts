@@ -10,6 +10,9 @@
 import * as path from 'node:path';
 import type { DataConfigOptions } from '../zarr/config.js';
 import type { AugmentOptions } from '../train/augment.js';
+import { checkElasticOptions, type ElasticOptions } from '../train/elastic.js';
+import { checkRawAugmentOptions, type RawAugmentOptions } from '../train/intensity.js';
+import type { SampleAugmentOptions } from '../train/sampler.js';
 import type { CropWeights } from '../train/dataset.js';
 import type { LossName } from '../train/loss.js';
 import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
@@ -34,6 +37,10 @@ export interface ModelConfig {
   outputChannels: number;
   /** Seed of the initial weights. */
   seed: number;
+  /** Output voxels per input voxel (labels finer than raw); absent: [1, 1, 1]. */
+  upsampleFactors?: [number, number, number];
+  /** Input voxels per output voxel (labels coarser than raw); absent: [1, 1, 1]. */
+  downsampleFactors?: [number, number, number];
 }
 
 export interface OptimizerConfig {
@@ -67,7 +74,7 @@ export interface RunConfig {
   inputShape: [number, number, number];
   minMasked: number;
   cropWeights: CropWeights;
-  augment: AugmentOptions | false;
+  augment: SampleAugmentOptions | false;
   /** Seed of the samples. */
   seed: number;
   /** Epochs of the whole run (a resumed run continues up to this many). */
@@ -132,6 +139,7 @@ const DATA_KEYS = [
   'maskName',
   'level',
   'rawScale',
+  'resample',
   'cacheBytes',
   'concurrency',
 ];
@@ -193,6 +201,8 @@ export function resolveRunConfig(
         : c.number(dataIn['level'], 'data.level', { integer: true, min: 0 });
   }
   if (dataIn['rawScale'] !== undefined) data.rawScale = c.number(dataIn['rawScale'], 'data.rawScale', { above: 0 });
+  if (dataIn['resample'] !== undefined)
+    data.resample = c.oneOf(dataIn['resample'], 'data.resample', ['raw', 'labels'] as const);
   if (dataIn['cacheBytes'] !== undefined)
     data.cacheBytes = c.number(dataIn['cacheBytes'], 'data.cacheBytes', { integer: true, min: 0 });
   if (dataIn['concurrency'] !== undefined) data.concurrency = c.positiveInt(dataIn['concurrency'], 'data.concurrency');
@@ -231,6 +241,8 @@ export function resolveRunConfig(
     'finalActivation',
     'outputChannels',
     'seed',
+    'upsampleFactors',
+    'downsampleFactors',
   ]);
   const d = RUN_DEFAULTS.model;
   const seed = top['seed'] === undefined ? RUN_DEFAULTS.seed : c.number(top['seed'], 'seed', { integer: true });
@@ -252,6 +264,14 @@ export function resolveRunConfig(
       m['outputChannels'] === undefined ? channels : c.positiveInt(m['outputChannels'], 'model.outputChannels'),
     seed: m['seed'] === undefined ? seed : c.number(m['seed'], 'model.seed', { integer: true }),
   };
+  // Raw and labels at different voxel sizes: the output at the labels' (checked against the data).
+  if (m['upsampleFactors'] !== undefined)
+    model.upsampleFactors = c.shape(m['upsampleFactors'], 'model.upsampleFactors');
+  if (m['downsampleFactors'] !== undefined)
+    model.downsampleFactors = c.shape(m['downsampleFactors'], 'model.downsampleFactors');
+  if (model.upsampleFactors?.some((f) => f > 1) && model.downsampleFactors?.some((f) => f > 1)) {
+    c.fail('model.downsampleFactors', 'give upsampleFactors or downsampleFactors, not both');
+  }
   if (model.outputChannels !== channels) {
     c.fail(
       'model.outputChannels',
@@ -443,10 +463,18 @@ function resolveCropWeights(c: Checker, value: unknown): CropWeights {
   return c.oneOf(value, 'cropWeights', ['equal', 'size', 'masked'] as const);
 }
 
-function resolveAugment(c: Checker, value: unknown): AugmentOptions | false {
+function resolveAugment(c: Checker, value: unknown): SampleAugmentOptions | false {
   if (value === undefined || value === false) return false;
   if (value === true) return { mirror: true, transpose: true };
-  const a = c.object(value, 'augment', ['mirror', 'transpose', 'intensity', 'gamma']);
+  const a = c.object(value, 'augment', [
+    'mirror',
+    'transpose',
+    'intensity',
+    'gamma',
+    'elastic',
+    'noise',
+    'intensityScaleShift',
+  ]);
   const out: AugmentOptions = {
     mirror:
       a['mirror'] === undefined
@@ -466,13 +494,32 @@ function resolveAugment(c: Checker, value: unknown): AugmentOptions | false {
     };
   }
   if (a['gamma'] !== undefined && a['gamma'] !== false) out.gamma = c.range(a['gamma'], 'augment.gamma', { above: 0 });
+  // elastic, noise, intensityScaleShift: the sampler's own checks, their messages under the key.
+  for (const key of ['elastic', 'noise', 'intensityScaleShift'] as const) {
+    const v = a[key];
+    if (v === undefined || v === false) continue;
+    try {
+      if (key === 'elastic') checkElasticOptions(v as ElasticOptions);
+      else checkRawAugmentOptions({ [key]: v } as RawAugmentOptions);
+    } catch (e) {
+      c.fail(`augment.${key}`, (e as Error).message.replace(new RegExp(`^augment\\.${key}\\.?`), ''));
+    }
+    (out as SampleAugmentOptions)[key] = v as never;
+  }
   return out;
 }
 
 /** Spatial output shape of the configured model for an input shape (valid padding shrinks). */
 export function modelOutputSpatialShape(inputShape: readonly number[], model: ModelConfig): number[] {
   return inputShape.map(
-    (s) => unetOutputSize(s, { depth: model.depth, padding: model.padding, convsPerBlock: model.convsPerBlock }) ?? 0,
+    (s, i) =>
+      unetOutputSize(s, {
+        depth: model.depth,
+        padding: model.padding,
+        convsPerBlock: model.convsPerBlock,
+        upsample: model.upsampleFactors?.[i],
+        downsample: model.downsampleFactors?.[i],
+      }) ?? 0,
   );
 }
 

@@ -36,6 +36,33 @@ export function checkConfigAgainstData(config: RunConfig, split: DataSplit): voi
         .join(', ')}); use a smaller inputShape`,
     );
   }
+  checkVoxelSizesAgainstModel(config, split);
+}
+
+/**
+ * Raw and labels at different voxel sizes: the model's output voxel size (raw's / upsampleFactors ·
+ * downsampleFactors) must be every crop's labels' voxel size.
+ */
+export function checkVoxelSizesAgainstModel(config: RunConfig, split: DataSplit): void {
+  const up = config.model.upsampleFactors ?? [1, 1, 1];
+  const down = config.model.downsampleFactors ?? [1, 1, 1];
+  for (const crop of [...split.train, ...split.test]) {
+    const raw = crop.raw.voxelSize;
+    if (!crop.voxelSize) continue; // a crop described by its raw alone (as in checks of the input shape)
+    const out = raw.map((v, i) => (v / up[i]!) * down[i]!);
+    if (out.every((v, i) => v === crop.voxelSize[i])) continue;
+    const ratio = raw.map((v, i) => v / crop.voxelSize[i]!);
+    const [key, fix] = ratio.every((r) => r >= 1)
+      ? ['model.upsampleFactors', `model.upsampleFactors [${ratio.join(', ')}]`]
+      : ratio.every((r) => r <= 1)
+        ? ['model.downsampleFactors', `model.downsampleFactors [${ratio.map((r) => 1 / r).join(', ')}]`]
+        : ['data.resample', 'one voxel size'];
+    throw new ConfigError(
+      key,
+      `crop ${crop.name} has raw at [${raw.join(', ')}] and labels at [${crop.voxelSize.join(', ')}], but the model's ` +
+        `output would be at [${out.join(', ')}]; set ${fix}, or data.resample ('raw' or 'labels') for one voxel size`,
+    );
+  }
 }
 
 export function rawChannels(split: DataSplit): number {
@@ -54,6 +81,8 @@ export function buildModel(config: RunConfig, channels: number): tf.LayersModel 
     convsPerBlock: m.convsPerBlock,
     finalActivation: m.finalActivation,
     seed: m.seed,
+    upsampleFactors: m.upsampleFactors,
+    downsampleFactors: m.downsampleFactors,
   });
   const optimizer =
     config.optimizer.name === 'adam'

@@ -12,10 +12,11 @@
  */
 import { OptionsError } from '../errors.js';
 import { roiContains, type Roi } from '../roi.js';
-import type { Crop, DType, LabelArray, StoredArray } from '../types.js';
+import type { Crop, CropSample, DType, LabelArray, StoredArray } from '../types.js';
 import { knownMask, ZarrCrop } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
-import { newStoredArray } from '../zarr/volume.js';
+import { newStoredArray, ZarrVolume } from '../zarr/volume.js';
+import type { SamplePlan } from './sampler.js';
 import { remapInto, remapOf, type AugmentPlan, type Remap } from './augment.js';
 import {
   affinitiesInto,
@@ -116,6 +117,39 @@ export async function readStored(
     mask,
     pooled,
   };
+}
+
+/**
+ * Whether the fused path reads this sample exactly as the sampler would: no elastic deformation,
+ * no raw noise or scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask
+ * at the labels' voxel size. Other samples take the sampler's step-by-step read (`writeSampleSteps`).
+ */
+export function canFuse(crop: Crop, plan: SamplePlan): boolean {
+  if (plan.elastic || plan.rawAugment) return false;
+  if (!(crop instanceof ZarrCrop)) return true;
+  return (
+    crop.raw instanceof ZarrVolume &&
+    crop.labels instanceof ZarrVolume &&
+    (crop.mask === null || (crop.mask instanceof ZarrVolume && crop.maskAtLabels === crop.mask))
+  );
+}
+
+/** Sample `b` of a batch from the sampler's finished sample (augmented, normalized): xs, and target ⊕ mask into ys. */
+export function writeSampleSteps(
+  sample: CropSample,
+  layout: BatchLayout,
+  xs: Float32Array,
+  ys: Float32Array,
+  b: number,
+): void {
+  const C = layout.targetChannels,
+    M = layout.maskChannels;
+  xs.set(sample.raw, b * sample.raw.length);
+  const t = makeTarget(layout.target, sample.labels, sample.mask, sample.labelShape, layout.targetOptions);
+  if (t.channels !== C || t.maskChannels !== M) {
+    throw new OptionsError(`the target gave ${t.channels}+${t.maskChannels} channels, earlier samples ${C}+${M}`);
+  }
+  concatTargetMaskInto(t.target, C, t.mask, M, ys, (b * t.target.length * (C + M)) / C);
 }
 
 /** Scratch buffers reused from sample to sample (one set per thread: writeSample is synchronous). */

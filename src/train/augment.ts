@@ -61,14 +61,19 @@ export interface AugmentSample<L extends LabelArray = LabelArray> {
  *   plan must suit together, e.g. `[labelShape, rawShape.slice(0, 3)]` when raw has context:
  *   an axis is mirrorable only when all shapes have the same parity on it, and two axes are
  *   transposable only when every shape has equal extents on them (and their voxel sizes agree).
- * @param voxelSize per spatial axis.
+ * @param voxelSize per spatial axis; or several (raw's and the labels' when they differ): two axes
+ *   are transposable only when they agree in every one.
  */
 export function planAugment(
   rng: Rng,
   options: AugmentOptions,
   shape: readonly number[] | readonly (readonly number[])[],
-  voxelSize: readonly number[],
+  voxelSizeIn: readonly number[] | readonly (readonly number[])[],
 ): AugmentPlan {
+  const voxelSizes: readonly (readonly number[])[] = Array.isArray(voxelSizeIn[0])
+    ? (voxelSizeIn as readonly (readonly number[])[])
+    : [voxelSizeIn as readonly number[]];
+  const voxelSize = voxelSizes[0]!;
   const shapes: readonly (readonly number[])[] =
     shape.length > 0 && Array.isArray(shape[0])
       ? (shape as readonly (readonly number[])[])
@@ -113,7 +118,7 @@ export function planAugment(
     // Group axes that are interchangeable; shuffle each group (Fisher–Yates).
     const groups = new Map<string, number[]>();
     for (let a = 0; a < d; a++) {
-      const key = [voxelSize[a], ...shapes.map((s) => s[a])].join(',');
+      const key = [...voxelSizes.map((v) => v[a]), ...shapes.map((s) => s[a])].join(',');
       const g = groups.get(key);
       if (g) g.push(a);
       else groups.set(key, [a]);

@@ -6,7 +6,16 @@
  */
 import { OptionsError } from '../errors.js';
 import type { Crop } from '../types.js';
-import { BufferPool, readStored, releaseStored, Scratch, writeSample, type BatchLayout } from './assemble.js';
+import {
+  BufferPool,
+  canFuse,
+  readStored,
+  releaseStored,
+  Scratch,
+  writeSample,
+  writeSampleSteps,
+  type BatchLayout,
+} from './assemble.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
 import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
@@ -39,8 +48,9 @@ export interface CheckedBatchOptions {
 
 /** Throws an OptionsError for bad options (before anything is read). */
 export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions): CheckedBatchOptions {
-  const { input, output } = checkSamplingOptions(options);
   if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
+  // With the crops: outputShape defaults to the input's world extent in label voxels.
+  const { input, output } = checkSamplingOptions(options, crops);
   const batchSize = options.batchSize ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -194,6 +204,11 @@ export class BatchMaker {
         const rng = this.root.fork(this.firstSample + index * B + b);
         const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
         const plan = sampler.draw(rng.fork('sample'));
+        if (!canFuse(sampler.crop, plan)) {
+          // Elastic, noise/scale-shift or resampled arrays: the sampler's step-by-step read.
+          writeSampleSteps(await sampler.read(plan), this.layout, xs, ys, b);
+          return;
+        }
         const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool);
         writeSample(stored, plan.augment, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);

@@ -90,7 +90,7 @@ export function labelsToInt32(labels: LabelArray): Int32Array {
 
 /** An endless dataset of `{ raw, labels, mask }` samples from one crop. */
 export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Dataset<tf.TensorContainerObject> {
-  const { input, output } = checkSamplingOptions(options);
+  const { input, output } = checkSamplingOptions(options, [crop]);
   const root = makeRng(options.seed ?? 0);
   let sampler: Promise<CropSampler> | null = null;
   return tf.data.generator(async function* () {

@@ -119,6 +119,8 @@ export class ValidCentres {
   private readonly runX0: Int32Array;
   private readonly runStart: Float64Array;
   private readonly ny: number;
+  /** Spacing of the candidate positions per axis (1: every voxel). */
+  readonly step: readonly number[];
 
   /** @internal */
   constructor(
@@ -128,6 +130,7 @@ export class ValidCentres {
     runX0: Int32Array,
     runStart: Float64Array,
     count: number,
+    step: readonly number[] = [1, 1, 1],
   ) {
     this.low = low;
     this.high = high;
@@ -135,7 +138,8 @@ export class ValidCentres {
     this.runX0 = runX0;
     this.runStart = runStart;
     this.count = count;
-    this.ny = Math.max(0, high[1]! - low[1]!);
+    this.step = step;
+    this.ny = Math.max(0, Math.ceil((high[1]! - low[1]!) / step[1]!));
   }
 
   /** The i-th valid position [z, y, x] (0 ≤ i < count), in C order. */
@@ -152,10 +156,11 @@ export class ValidCentres {
       else hi = mid - 1;
     }
     const row = this.runRow[lo]!;
+    const [sz, sy, sx] = this.step as [number, number, number];
     return [
-      this.low[0]! + Math.floor(row / this.ny),
-      this.low[1]! + (row % this.ny),
-      this.runX0[lo]! + (i - this.runStart[lo]!),
+      this.low[0]! + Math.floor(row / this.ny) * sz,
+      this.low[1]! + (row % this.ny) * sy,
+      this.runX0[lo]! + (i - this.runStart[lo]!) * sx,
     ];
   }
 
@@ -163,15 +168,20 @@ export class ValidCentres {
   shifted(dz: number): ValidCentres {
     const low = [this.low[0]! + dz, this.low[1]!, this.low[2]!];
     const high = [this.high[0]! + dz, this.high[1]!, this.high[2]!];
-    return new ValidCentres(low, high, this.runRow, this.runX0, this.runStart, this.count);
+    return new ValidCentres(low, high, this.runRow, this.runX0, this.runStart, this.count, this.step);
   }
 
   /**
    * Parts that tile [low, high) along z, in order, each spanning the whole y and x range: one
    * ValidCentres over the union (positions in C order, as if found in one pass).
    */
-  static concat(parts: ValidCentres[], low: number[], high: number[]): ValidCentres {
-    const ny = Math.max(0, high[1]! - low[1]!);
+  static concat(
+    parts: ValidCentres[],
+    low: number[],
+    high: number[],
+    step: readonly number[] = parts[0]?.step ?? [1, 1, 1],
+  ): ValidCentres {
+    const ny = Math.max(0, Math.ceil((high[1]! - low[1]!) / step[1]!));
     const runs = parts.reduce((n, p) => n + p.runRow.length, 0);
     const runRow = new Int32Array(runs);
     const runX0 = new Int32Array(runs);
@@ -182,7 +192,8 @@ export class ValidCentres {
       if (p.low[1] !== low[1] || p.high[1] !== high[1] || p.low[2] !== low[2] || p.high[2] !== high[2]) {
         throw new Error('ValidCentres.concat: parts must span the whole y and x range');
       }
-      const rowShift = (p.low[0]! - low[0]!) * ny;
+      // Rows count candidate positions (every step[0]-th plane); parts begin on that grid.
+      const rowShift = ((p.low[0]! - low[0]!) / step[0]!) * ny;
       for (let k = 0; k < p.runRow.length; k++, r++) {
         runRow[r] = p.runRow[k]! + rowShift;
         runX0[r] = p.runX0[k]!;
@@ -190,7 +201,7 @@ export class ValidCentres {
       }
       count += p.count;
     }
-    return new ValidCentres([...low], [...high], runRow, runX0, runStart, count);
+    return new ValidCentres([...low], [...high], runRow, runX0, runStart, count, [...step]);
   }
 
   /** A uniformly drawn valid position, or null when there is none. */
@@ -206,12 +217,12 @@ export class ValidCentres {
     for (let r = 0; r < this.runRow.length; r++) {
       const len = (r + 1 < this.runStart.length ? this.runStart[r + 1]! : this.count) - this.runStart[r]!;
       const row = this.runRow[r]!;
-      const z = this.low[0]! + Math.floor(row / this.ny),
-        y = this.low[1]! + (row % this.ny);
+      const z = this.low[0]! + Math.floor(row / this.ny) * this.step[0]!,
+        y = this.low[1]! + (row % this.ny) * this.step[1]!;
       for (let j = 0; j < len; j++) {
         out[k++] = z;
         out[k++] = y;
-        out[k++] = this.runX0[r]! + j;
+        out[k++] = this.runX0[r]! + j * this.step[2]!;
       }
     }
     return out;
@@ -223,7 +234,8 @@ export class ValidCentres {
  * volume) where the box [p - floor(boxShape / 2), p - floor(boxShape / 2) + boxShape) holds at
  * least `minFraction` known voxels, relative to the full box volume (box voxels outside the
  * volume count as unknown). Exact: count ≥ ceil(minFraction · boxVolume − 1e-9).
- * minFraction ≤ 0 accepts every position; minFraction > 1 none.
+ * minFraction ≤ 0 accepts every position; minFraction > 1 none. With `step`, only the positions
+ * centreLow + k · step are candidates (samples on a coarser grid than the mask's).
  */
 export function validCentres(
   table: Float64Array,
@@ -232,6 +244,7 @@ export function validCentres(
   minFraction: number,
   centreLow: readonly number[],
   centreHigh: readonly number[],
+  step: readonly number[] = [1, 1, 1],
 ): ValidCentres {
   const [Z, Y, X] = checkShape('validCentres', shape);
   checkTable('validCentres', table, Z, Y, X);
@@ -250,9 +263,13 @@ export function validCentres(
   if (Number.isNaN(minFraction)) throw new OptionsError('validCentres: minFraction is NaN');
   const low = [...centreLow],
     high = [...centreHigh];
-  const nz = Math.max(0, high[0]! - low[0]!),
-    ny = Math.max(0, high[1]! - low[1]!),
-    nx = Math.max(0, high[2]! - low[2]!);
+  if (step.length !== 3 || !step.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new Error(`validCentres: step must be 3 positive integers, got [${step.join(', ')}]`);
+  }
+  const [sz, sy, sx] = step as [number, number, number];
+  const nz = Math.max(0, Math.ceil((high[0]! - low[0]!) / sz)),
+    ny = Math.max(0, Math.ceil((high[1]! - low[1]!) / sy)),
+    nx = Math.max(0, Math.ceil((high[2]! - low[2]!) / sx));
   const boxVolume = boxShape[0]! * boxShape[1]! * boxShape[2]!;
   const need = Math.max(0, Math.ceil(minFraction * boxVolume - 1e-9));
   const half = boxShape.map((s) => Math.floor(s / 2));
@@ -278,17 +295,17 @@ export function validCentres(
       const xa = new Int32Array(nx),
         xb = new Int32Array(nx);
       for (let i = 0; i < nx; i++) {
-        const b = low[2]! + i - half[2]!;
+        const b = low[2]! + i * sx - half[2]!;
         xa[i] = clamp(b, X);
         xb[i] = clamp(b + boxShape[2]!, X);
       }
       for (let iz = 0; iz < nz; iz++) {
-        const bz = low[0]! + iz - half[0]!;
+        const bz = low[0]! + iz * sz - half[0]!;
         const z0 = clamp(bz, Z),
           z1 = clamp(bz + boxShape[0]!, Z);
         for (let iy = 0; iy < ny; iy++) {
           const row = iz * ny + iy;
-          const by = low[1]! + iy - half[1]!;
+          const by = low[1]! + iy * sy - half[1]!;
           const y0 = clamp(by, Y),
             y1 = clamp(by + boxShape[1]!, Y);
           if (z1 <= z0 || y1 <= y0) continue; // box entirely outside: 0 known < need
@@ -312,11 +329,11 @@ export function validCentres(
             if (s >= need) {
               if (runBegin < 0) runBegin = i;
             } else if (runBegin >= 0) {
-              push(row, low[2]! + runBegin, i - runBegin);
+              push(row, low[2]! + runBegin * sx, i - runBegin);
               runBegin = -1;
             }
           }
-          if (runBegin >= 0) push(row, low[2]! + runBegin, nx - runBegin);
+          if (runBegin >= 0) push(row, low[2]! + runBegin * sx, nx - runBegin);
         }
       }
     }
@@ -328,6 +345,7 @@ export function validCentres(
     Int32Array.from(runX0),
     Float64Array.from(runStart),
     count,
+    [...step],
   );
 }
 
@@ -349,7 +367,8 @@ function slabDepth(shape: readonly number[], boxDepth: number, slabVoxels: numbe
 /**
  * {@link validCentres} over the whole volume (centres [0, shape)) without a whole-volume table:
  * the mask is read slab by slab along z (each slab the centres' planes plus the box's reach), so
- * memory is bounded by the slab, not the volume. Also counts the known voxels.
+ * memory is bounded by the slab, not the volume. Also counts the known voxels. With `centreStep`,
+ * only every centreStep-th position per axis is a candidate (as validCentres' `step`).
  */
 export async function validCentresBlockwise(
   readPlanes: MaskPlanes,
@@ -357,11 +376,14 @@ export async function validCentresBlockwise(
   boxShape: readonly number[],
   minFraction: number,
   slabVoxels = DEFAULT_SLAB_VOXELS,
+  centreStep: readonly number[] = [1, 1, 1],
 ): Promise<{ centres: ValidCentres; known: number }> {
   const [Z, Y, X] = checkShape('validCentresBlockwise', shape);
   const depth = slabDepth(shape, boxShape[0]!, slabVoxels);
   const half = Math.floor(boxShape[0]! / 2);
-  const step = Math.max(1, depth - boxShape[0]! + 1);
+  const sz = centreStep[0]!;
+  // Slabs begin on the candidates' z grid.
+  const step = Math.max(sz, Math.floor(Math.max(1, depth - boxShape[0]! + 1) / sz) * sz);
   const parts: ValidCentres[] = [];
   let known = 0;
   let countedTo = 0;
@@ -385,11 +407,11 @@ export async function validCentresBlockwise(
         `a mask table slab of [${slabShape.join(', ')}] voxels needs ${n} entries, more than can be allocated`,
       );
     }
-    const part = validCentres(table, slabShape, boxShape, minFraction, [c0 - p0, 0, 0], [c1 - p0, Y, X]);
+    const part = validCentres(table, slabShape, boxShape, minFraction, [c0 - p0, 0, 0], [c1 - p0, Y, X], centreStep);
     parts.push(part.shifted(p0));
     if (Z === 0) break;
   }
-  return { centres: ValidCentres.concat(parts, [0, 0, 0], [Z, Y, X]), known };
+  return { centres: ValidCentres.concat(parts, [0, 0, 0], [Z, Y, X], centreStep), known };
 }
 
 /** Known voxels of the whole volume, read slab by slab. */

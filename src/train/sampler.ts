@@ -3,35 +3,74 @@
  * Reject + read, as plain functions). The output box's centre voxel is uniform over the labels'
  * region (DaCapo's default), restricted to centres whose output box is at least `minMasked`
  * known, checked exactly through an integral volume of the known mask built once per crop.
+ *
+ * Raw and labels may have different voxel sizes (integer ratios): `inputShape` counts raw voxels,
+ * `outputShape` label voxels, and centres lie on the coarser of the two grids, so the raw box sits
+ * at the same place relative to the labels box in every sample (as in predictCrop).
  */
 import { OptionsError } from '../errors.js';
+import { contextBegin } from '../grid.js';
 import { roi, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
+import { checkElasticOptions, planElastic, readElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import {
+  applyRawAugment,
+  checkRawAugmentOptions,
+  planRawAugment,
+  type NoiseOptions,
+  type RawAugmentPlan,
+  type ScaleShiftOptions,
+} from './intensity.js';
 import { countKnownBlockwise, type MaskPlanes, type ValidCentres, validCentresBlockwise } from './integral.js';
 import { makeRng, type Rng } from './random.js';
+
+/**
+ * Every augmentation, applied in this order: `elastic` (gunpowder's ElasticAugment, world units),
+ * then mirror/transpose and intensity/gamma (see augment.ts), then `noise` (DaCapo's
+ * GaussianNoiseAugment) and `intensityScaleShift` (DaCapo's IntensityScaleShiftAugment).
+ */
+export interface SampleAugmentOptions extends AugmentOptions {
+  elastic?: ElasticOptions | false;
+  noise?: NoiseOptions | false;
+  intensityScaleShift?: ScaleShiftOptions | false;
+}
 
 export interface SamplingOptions {
   /** Raw patch shape in voxels [z, y, x]. */
   inputShape: readonly number[];
-  /** Labels/target patch shape in voxels, centred in the input (default: inputShape). */
+  /**
+   * Labels/target patch shape in label voxels, centred in the input (default: the input's world
+   * extent, i.e. inputShape when raw and labels share the voxel size).
+   */
   outputShape?: readonly number[];
   /** Minimum known fraction of the output patch, in [0, 1] (default 0). */
   minMasked?: number;
   /** Seeded augmentation; false or absent for none. */
-  augment?: AugmentOptions | false;
+  augment?: SampleAugmentOptions | false;
 }
 
 export interface SamplePlan {
   /** Output centre voxel, in labels-array voxel coordinates. */
   centre: number[];
   augment: AugmentPlan | null;
+  /** Deformation (augment.elastic), or null. */
+  elastic?: ElasticPlan | null;
+  /** Noise and scale/shift of raw, or null. */
+  rawAugment?: RawAugmentPlan | null;
 }
 
 /** Largest patch we agree to allocate (elements of one raw patch). */
 const MAX_PATCH_ELEMENTS = 2 ** 28;
 
-export function checkSamplingOptions(options: SamplingOptions): {
+/**
+ * Checks the sampling options; with `crops`, the default output shape is the input's world extent
+ * in label voxels (which the crops must agree on) and output ⊆ input is checked in world units.
+ */
+export function checkSamplingOptions(
+  options: SamplingOptions,
+  crops: readonly Crop[] = [],
+): {
   input: number[];
   output: number[];
   minMasked: number;
@@ -46,11 +85,19 @@ export function checkSamplingOptions(options: SamplingOptions): {
     return list as number[];
   };
   const input = shape('inputShape', options?.inputShape);
-  const output = options.outputShape === undefined ? [...input] : shape('outputShape', options.outputShape);
-  if (output.some((o, i) => o > input[i]!)) {
-    throw new OptionsError(
-      `outputShape [${output.join(', ')}] is larger than inputShape [${input.join(', ')}]; the output is centred inside the input`,
-    );
+  const output =
+    options.outputShape === undefined ? defaultOutput(input, crops) : shape('outputShape', options.outputShape);
+  const scales = crops.length > 0 ? crops.map((c) => ({ raw: rawVoxelSize(c), labels: c.voxelSize })) : [null];
+  for (const sc of scales) {
+    const world = (n: number[], vs: readonly number[] | undefined) => n.map((v, i) => v * (vs?.[i] ?? 1));
+    const inW = world(input, sc?.raw);
+    const outW = world(output, sc?.labels);
+    if (outW.some((o, i) => o > inW[i]!)) {
+      throw new OptionsError(
+        `outputShape [${output.join(', ')}]${sc ? ` (label voxels of [${sc.labels.join(', ')}])` : ''} is larger than ` +
+          `inputShape [${input.join(', ')}]${sc ? ` (raw voxels of [${sc.raw.join(', ')}])` : ''}; the output is centred inside the input`,
+      );
+    }
   }
   if (input.reduce((a, b) => a * b, 1) > MAX_PATCH_ELEMENTS) {
     throw new OptionsError(
@@ -62,8 +109,39 @@ export function checkSamplingOptions(options: SamplingOptions): {
   if (options.augment) {
     // Bad augmentation options fail here, not at the first batch: plan one with a throwaway stream.
     planAugment(makeRng(0), options.augment, [output, input], [1, 1, 1]);
+    if (options.augment.elastic) checkElasticOptions(options.augment.elastic);
+    checkRawAugmentOptions(options.augment);
   }
   return { input, output, minMasked };
+}
+
+/** Raw's voxel size (a crop without its raw described, as in option checks, counts as the labels'). */
+function rawVoxelSize(c: Crop): readonly number[] {
+  return c.raw?.voxelSize ?? c.voxelSize;
+}
+
+/** The input's world extent in label voxels, the same for every crop (else outputShape is needed). */
+function defaultOutput(input: number[], crops: readonly Crop[]): number[] {
+  let output: number[] | null = null;
+  for (const c of crops) {
+    const rawVs = rawVoxelSize(c);
+    if (rawVs.length !== input.length || c.voxelSize.length !== input.length) continue;
+    const o = input.map((n, i) => (n * rawVs[i]!) / c.voxelSize[i]!);
+    if (o.some((v) => !Number.isInteger(v))) {
+      throw new OptionsError(
+        `inputShape [${input.join(', ')}] at crop ${c.name}'s raw voxel size [${rawVs.join(', ')}] is not a whole ` +
+          `number of label voxels [${c.voxelSize.join(', ')}]; give outputShape`,
+      );
+    }
+    if (output && o.some((v, i) => v !== output![i])) {
+      throw new OptionsError(
+        `the crops' voxel sizes give different default output shapes ([${output.join(', ')}] and [${o.join(', ')}] at ` +
+          `${c.name}); give outputShape`,
+      );
+    }
+    output = o;
+  }
+  return output ?? [...input];
 }
 
 export class CropSampler {
@@ -72,14 +150,16 @@ export class CropSampler {
   readonly output: number[];
   /** Voxel shape of the labels' region. */
   readonly labelShape: number[];
+  /** Label voxels between two sample centres per axis (1 unless raw's voxels are coarser). */
+  readonly centreStep: number[];
   /** Known voxels in the labels' region (computed when minMasked > 0 or asked for). */
   knownVoxels: number | null = null;
   private centres: ValidCentres | null = null;
-  private readonly augment: AugmentOptions | false;
+  private readonly augment: SampleAugmentOptions | false;
   private readonly minMasked: number;
 
   private constructor(crop: Crop, options: SamplingOptions) {
-    const { input, output, minMasked } = checkSamplingOptions(options);
+    const { input, output, minMasked } = checkSamplingOptions(options, [crop]);
     this.minMasked = minMasked;
     if (crop.voxelSize.length !== 3) {
       throw new OptionsError(`crop ${crop.name} has ${crop.voxelSize.length} spatial axes; training needs 3 (z, y, x)`);
@@ -88,6 +168,8 @@ export class CropSampler {
     this.input = input;
     this.output = output;
     this.labelShape = roiVoxelShape(crop.labels.roi, crop.voxelSize);
+    // Centres on the coarser grid (the labels' offset lies on it): every step-th label voxel.
+    this.centreStep = crop.voxelSize.map((v, i) => Math.max(1, crop.raw.voxelSize[i]! / v));
     this.augment = options.augment ?? false;
   }
 
@@ -102,7 +184,14 @@ export class CropSampler {
       let count: number;
       try {
         if (minMasked > 0) {
-          const found = await validCentresBlockwise(planes, sampler.labelShape, sampler.output, minMasked);
+          const found = await validCentresBlockwise(
+            planes,
+            sampler.labelShape,
+            sampler.output,
+            minMasked,
+            undefined,
+            sampler.centreStep,
+          );
           sampler.centres = found.centres;
           count = found.known;
         } else {
@@ -138,35 +227,65 @@ export class CropSampler {
     const locationRng = rng.fork('location');
     const centre = this.centres
       ? [...this.centres.sample(locationRng)!]
-      : this.labelShape.map((n) => locationRng.int(n));
-    const augment = this.augment
-      ? planAugment(rng.fork('augment'), this.augment, [this.output, this.input], this.crop.voxelSize)
-      : null;
-    return { centre, augment };
+      : this.labelShape.map((n, i) => locationRng.int(Math.ceil(n / this.centreStep[i]!)) * this.centreStep[i]!);
+    const augment = this.augment ? this.planAugment(rng.fork('augment')) : null;
+    // Own forks: the elastic and noise draws leave the other augmentations' streams unchanged.
+    let elastic: ElasticPlan | null = null;
+    if (this.augment && this.augment.elastic !== undefined && this.augment.elastic !== false) {
+      const r = this.rois({ centre });
+      const extent = r.raw.offset.map(
+        (o, i) =>
+          Math.max(o + r.raw.shape[i]!, r.labels.offset[i]! + r.labels.shape[i]!) - Math.min(o, r.labels.offset[i]!),
+      );
+      elastic = planElastic(rng.fork('elastic'), this.augment.elastic, extent);
+    }
+    const rawAugment = this.augment ? planRawAugment(rng.fork('raw-augment'), this.augment) : null;
+    return { centre, augment, elastic, rawAugment };
+  }
+
+  private planAugment(rng: Rng): AugmentPlan {
+    const options = this.augment as AugmentOptions;
+    const rawVs = this.crop.raw.voxelSize;
+    const labelVs = this.crop.voxelSize;
+    if (rawVs.every((v, i) => v === labelVs[i])) return planAugment(rng, options, [this.output, this.input], labelVs);
+    // Two voxel sizes: mirror only axes where both boxes share their world centre (and differ by an
+    // even number of voxels, as applyAugment requires); transpose only axes alike in both voxel
+    // sizes and both extents.
+    const r = this.rois({ centre: [0, 0, 0] });
+    const centred = r.raw.offset.map(
+      (o, i) =>
+        2 * o + r.raw.shape[i]! === 2 * r.labels.offset[i]! + r.labels.shape[i]! &&
+        (this.input[i]! - this.output[i]!) % 2 === 0,
+    );
+    const wanted = options.mirror ?? true;
+    const mirror = centred.map((c, i) => c && (Array.isArray(wanted) ? wanted[i]! : wanted));
+    return planAugment(rng, { ...options, mirror }, [this.output, this.input], [rawVs, labelVs]);
   }
 
   /** World ROIs of the raw (input) and labels (output) patches for a plan. */
-  rois(plan: SamplePlan): { raw: Roi; labels: Roi } {
+  rois(plan: Pick<SamplePlan, 'centre'>): { raw: Roi; labels: Roi } {
     const vs = this.crop.voxelSize;
+    const rawVs = this.crop.raw.voxelSize;
     const base = this.crop.labels.roi.offset;
-    const outBegin = plan.centre.map((c, i) => c - Math.floor(this.output[i]! / 2));
-    const inBegin = outBegin.map((b, i) => b - Math.floor((this.input[i]! - this.output[i]!) / 2));
+    const outBegin = plan.centre.map((c, i) => base[i]! + (c - Math.floor(this.output[i]! / 2)) * vs[i]!);
+    const outExtent = this.output.map((s, i) => s * vs[i]!);
+    const inExtent = this.input.map((s, i) => s * rawVs[i]!);
     return {
-      raw: roi(
-        inBegin.map((b, i) => base[i]! + b * vs[i]!),
-        this.input.map((s, i) => s * vs[i]!),
-      ),
-      labels: roi(
-        outBegin.map((b, i) => base[i]! + b * vs[i]!),
-        this.output.map((s, i) => s * vs[i]!),
-      ),
+      raw: roi(contextBegin(outBegin, outExtent, inExtent, rawVs), inExtent),
+      labels: roi(outBegin, outExtent),
     };
   }
 
   async read(plan: SamplePlan): Promise<CropSample> {
     const rois = this.rois(plan);
-    const sample = await this.crop.read(rois.raw, rois.labels);
-    return plan.augment ? applyAugment(plan.augment, sample) : sample;
+    // ---- augmentation step: elastic (a deformed read), mirror/transpose/intensity/gamma, noise/scale-shift
+    const sample = plan.elastic
+      ? await readElastic(this.crop, rois, plan.elastic)
+      : await this.crop.read(rois.raw, rois.labels);
+    const augmented = plan.augment ? applyAugment(plan.augment, sample) : sample;
+    if (plan.rawAugment) augmented.raw = applyRawAugment(plan.rawAugment, augmented.raw);
+    // ---- end of the augmentation step
+    return augmented;
   }
 }
 

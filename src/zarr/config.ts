@@ -16,6 +16,12 @@ export interface DataConfigOptions {
   level?: number | string;
   /** Multiply stored raw by this instead of the dtype rule (needed for dtypes without a rule). */
   rawScale?: number;
+  /**
+   * Raw and labels at different voxel sizes, for a model with one voxel size: 'raw' sees labels
+   * and mask at raw's voxel size (nearest neighbour, ids never mixed), 'labels' sees raw at the
+   * labels' (linear interpolation). Default: none (raw at its voxel size, labels at theirs).
+   */
+  resample?: 'raw' | 'labels';
   /** Bytes of decoded chunks kept per container (default 512 MiB). */
   cacheBytes?: number;
   /** Chunk fetches/decodes in flight at once (default 16). */
@@ -38,6 +44,7 @@ export class DataConfig {
   readonly maskName: string;
   readonly level: number | string;
   readonly rawScale: number | undefined;
+  readonly resample: 'raw' | 'labels' | undefined;
   readonly cacheBytes: number;
   readonly concurrency: number;
   readonly http: Readonly<HttpOptions>;
@@ -55,6 +62,10 @@ export class DataConfig {
     this.maskName = options.maskName ?? 'mask';
     this.level = options.level ?? 0;
     this.rawScale = options.rawScale;
+    if (options.resample !== undefined && options.resample !== 'raw' && options.resample !== 'labels') {
+      throw new OptionsError(`DataConfig resample must be 'raw' or 'labels', got ${JSON.stringify(options.resample)}`);
+    }
+    this.resample = options.resample;
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.http = httpOptions(options.http ?? {});

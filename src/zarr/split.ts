@@ -11,7 +11,7 @@ import { ChunkCache } from './chunk-cache.js';
 import type { DecodedChunk } from './chunks.js';
 import { registerFastCodecs } from './codecs.js';
 import { DataConfig, type DataConfigOptions } from './config.js';
-import { ZarrCrop } from './crop.js';
+import { resampleCrop, ZarrCrop } from './crop.js';
 import { DataFormatError } from '../errors.js';
 import { readArrayMetadata, readGroupAttrs } from './metadata/array.js';
 import { readSpatialMetadata, type SpatialMetadata } from './metadata/funlib.js';
@@ -179,7 +179,7 @@ async function openCrop(ctx: Context, group: string, name: string): Promise<Zarr
     hasMask ? openVolume(ctx, maskPath) : Promise.resolve(null),
   ]);
   const normalization = rawNormalization(raw.dtype, { container: cfg.path, path: raw.path }, cfg.rawScale);
-  return new ZarrCrop(name, raw, labels, mask, normalization, cfg);
+  return new ZarrCrop(name, ...resampleCrop(raw, labels, mask, cfg.resample), normalization, cfg);
 }
 
 /** An array, or the configured level of an OME-NGFF multiscale group. */

@@ -9,7 +9,7 @@ import { chunkReader, type ChunkReader, type DecodedChunk } from './chunks.js';
 import { DataFormatError, OptionsError } from '../errors.js';
 import { copyBox, cOrderStrides, fillBox } from './gather.js';
 import type { ArrayMetadata } from './metadata/array.js';
-import type { SpatialMetadata } from './metadata/funlib.js';
+import type { AxisType, SpatialMetadata } from './metadata/funlib.js';
 import { roi as makeRoi, roiIsMultipleOf, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { DType, StoredArray, Volume } from '../types.js';
 
@@ -47,6 +47,7 @@ export class ZarrVolume implements Volume {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly axisNames: readonly string[];
+  readonly types: readonly AxisType[];
   readonly voxelSize: readonly number[];
   readonly offset: readonly number[];
   readonly units: readonly string[];
@@ -82,6 +83,7 @@ export class ZarrVolume implements Volume {
     this.shape = [...stored.shape];
     this.chunks = [...stored.chunks];
     this.axisNames = metadata.axisNames;
+    this.types = metadata.types;
     this.voxelSize = metadata.voxelSize;
     this.offset = metadata.offset;
     this.units = metadata.units;

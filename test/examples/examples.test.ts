@@ -46,6 +46,7 @@ const EXAMPLES: { script: string; testCrops: string[] }[] = [
   { script: 'masked-boundary.ts', testCrops: ['crop_03', 'crop_04'] },
   { script: 'affinities.ts', testCrops: ['test'] },
   { script: 'http.ts', testCrops: ['crop_03', 'crop_04'] },
+  { script: 'upsample.ts', testCrops: ['test'] },
 ];
 
 describe('examples in smoke mode', () => {

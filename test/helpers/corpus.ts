@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { openDataSplit } from '../../src/index.js';
 import type { StoredArray } from '../../src/types.js';
 import type { DataSplit } from '../../src/zarr/split.js';
-import type { ZarrVolume } from '../../src/zarr/volume.js';
+import type { CropVolume } from '../../src/zarr/crop.js';
 
 const DIR = path.join(import.meta.dirname, '..', 'fixtures', 'broken');
 
@@ -43,7 +43,7 @@ export function corpusCases(dir = DIR): { name: string; container: string; expec
 }
 
 function volumes(split: DataSplit) {
-  const all = new Map<string, ZarrVolume>();
+  const all = new Map<string, CropVolume>();
   for (const crop of [...split.train, ...split.test]) {
     for (const v of [crop.raw, crop.labels, crop.mask]) if (v) all.set(v.path, v);
   }

@@ -247,7 +247,7 @@ test('WorkerReader: reads through the workers equal volume.read (dtypes, channel
           ),
         ];
         for (const r of rois) {
-          const want = await volume.read(r);
+          const want: StoredArray = await volume.read(r);
           const got: StoredArray = await reader.read(volume, r);
           assert.equal(got.constructor, want.constructor);
           assert.ok(

@@ -24,6 +24,7 @@ const ATTRIBUTE_PATTERN: Record<string, RegExp> = {
   offset: /offset/,
   axis_names: /axis_names/,
   units: /units/,
+  types: /types/,
   dtype: /dtype|data.?type/i,
 };
 

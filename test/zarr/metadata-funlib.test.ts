@@ -23,6 +23,7 @@ test('all attributes given: a channel axis named with ^, spatial attributes over
   );
   assert.deepEqual(metadata, {
     axisNames: ['c^', 'z', 'y', 'x'],
+    types: ['channel', 'space', 'space', 'space'],
     voxelSize: [40, 4, 4],
     offset: [80, -8, 0],
     units: ['nm', 'nm', 'nm'],
@@ -36,6 +37,7 @@ test("missing attributes take funlib's defaults, with one warning naming them", 
   const { metadata, warnings } = read({}, 3);
   assert.deepEqual(metadata, {
     axisNames: ['z', 'y', 'x'],
+    types: ['space', 'space', 'space'],
     voxelSize: [1, 1, 1],
     offset: [0, 0, 0],
     units: ['', '', ''],

@@ -42,6 +42,7 @@ test('0.4: level 0 by index, the channel axis marked with ^, units from the axes
     datasetPath: 's0',
     metadata: {
       axisNames: ['c^', 'z', 'y', 'x'],
+      types: ['channel', 'space', 'space', 'space'],
       voxelSize: [40, 4, 4],
       offset: [80, 8, -4],
       units: ['nanometer', 'nanometer', 'nanometer'],
@@ -85,6 +86,7 @@ test('a time axis is not spatial; axes given as plain names work', () => {
   const names = { multiscales: [{ axes: ['z', 'y', 'x'], datasets: [{ path: '0' }] }] };
   assert.deepEqual(readMultiscales(names, 0, where).metadata, {
     axisNames: ['z', 'y', 'x'],
+    types: ['space', 'space', 'space'],
     voxelSize: [1, 1, 1],
     offset: [0, 0, 0],
     units: ['', '', ''],

@@ -46,6 +46,10 @@ const COMPLETE: [fixture: string, expected: string][] = [
   ['ome.zarr', 'ome'],
   ['v3.zarr', 'v3'],
   ['simple.zarr.zip', 'simple'],
+  // funlib.persistence 0.6 `types` (channel axis named "c"); raw and labels at different voxel sizes
+  ['types.zarr', 'types'],
+  ['upsample.zarr', 'upsample'],
+  ['downsample.zarr', 'downsample'],
 ];
 
 for (const [fixture, expectedName] of COMPLETE) {

@@ -9,7 +9,8 @@ import { OptionsError } from '../../errors.js';
 import { roi as makeRoi, roiIsMultipleOf, type Roi } from '../../roi.js';
 import type { StoredArray } from '../../types.js';
 import type { DataSplit } from '../../zarr/split.js';
-import { newStoredArray, type ZarrVolume } from '../../zarr/volume.js';
+import type { CropVolume } from '../../zarr/crop.js';
+import { newStoredArray, ZarrVolume } from '../../zarr/volume.js';
 import { availableParallelism, spawnNodeWorker } from './node.js';
 import { SamplePool } from './pool.js';
 import { containerSpec } from './protocol.js';
@@ -45,7 +46,7 @@ export class WorkerReader {
   }
 
   /** What `volume.read(roi)` returns, read in the workers. `volume` is one of the split's arrays. */
-  async read(volume: ZarrVolume, roi: Roi): Promise<StoredArray> {
+  async read(volume: CropVolume, roi: Roi): Promise<StoredArray> {
     const crops = [...this.split.train, ...this.split.test];
     if (!crops.some((c) => c.raw === volume || c.labels === volume || c.mask === volume)) {
       throw new OptionsError(`WorkerReader: ${volume.path} is not an array of ${this.split.container}`);
@@ -75,7 +76,8 @@ export class WorkerReader {
 }
 
 /** `roi` cut along its first axis where the volume's chunks along that axis begin. */
-function chunkSlabs(volume: ZarrVolume, roi: Roi): { roi: Roi; chunk: number }[] {
+function chunkSlabs(volume: CropVolume, roi: Roi): { roi: Roi; chunk: number }[] {
+  if (!(volume instanceof ZarrVolume)) return [{ roi, chunk: 0 }]; // resampled: one piece
   const vs = volume.voxelSize[0]!;
   const axis = volume.channelAxis === 0 ? 1 : 0; // stored index of the first spatial axis
   const chunk = volume.chunks[axis]! * vs;

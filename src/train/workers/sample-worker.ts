@@ -6,8 +6,7 @@
  */
 import { OptionsError } from '../../errors.js';
 import { openDataSplit } from '../../zarr/split.js';
-import type { ZarrCrop } from '../../zarr/crop.js';
-import type { ZarrVolume } from '../../zarr/volume.js';
+import type { CropVolume, ZarrCrop } from '../../zarr/crop.js';
 import { BatchMaker, prepare } from '../batch.js';
 import { errorToWire, type FromWorker, type ToWorker } from './protocol.js';
 
@@ -15,7 +14,7 @@ export type Post = (message: FromWorker, transfer: ArrayBuffer[]) => void;
 
 export function sampleWorker(post: Post): (message: ToWorker) => void {
   let maker: Promise<BatchMaker | null> | null = null;
-  let volumes: Promise<Map<string, ZarrVolume>[]> | null = null;
+  let volumes: Promise<Map<string, CropVolume>[]> | null = null;
   const fail = (id: number | null, e: unknown) => post({ type: 'error', id, error: errorToWire(e) }, []);
 
   return (message) => {
@@ -24,7 +23,7 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
         const opened = Promise.all(message.containers.map((c) => openDataSplit(c)));
         volumes = opened.then((splits) =>
           splits.map((s) => {
-            const byPath = new Map<string, ZarrVolume>();
+            const byPath = new Map<string, CropVolume>();
             for (const c of [...s.train, ...s.test]) {
               for (const v of [c.raw, c.labels, c.mask]) if (v) byPath.set(v.path, v);
             }

@@ -1,12 +1,18 @@
 /**
  * World-coordinate metadata of an array from funlib.persistence's attributes (`voxel_size`,
- * `offset`, `axis_names`, `units`). Pure functions over parsed attributes.
+ * `offset`, `axis_names`, `units`, and since funlib.persistence 0.6 `types`). Pure functions over
+ * parsed attributes.
  */
 import { DataFormatError } from '../../errors.js';
 
+/** funlib.persistence's axis types (`types` attribute); 'time' is refused when read. */
+export type AxisType = 'space' | 'channel';
+
 export interface SpatialMetadata {
-  /** One name per stored axis; a name containing `^` is non-spatial. */
+  /** One name per stored axis, as stored (a channel axis named by `types` needs no `^`). */
   axisNames: string[];
+  /** One type per stored axis: from `types` where present, else from `^` in the names. */
+  types: AxisType[];
   /** Spatial axes only. */
   voxelSize: number[];
   offset: number[];
@@ -40,6 +46,8 @@ export function readSpatialMetadata(
   const voxelSizeAttr = optionalArray(attrs, 'voxel_size', where);
   const offsetAttr = optionalArray(attrs, 'offset', where);
   const unitsAttr = optionalArray(attrs, 'units', where);
+  const typesAttr = optionalArray(attrs, 'types', where);
+  const types = typesAttr ? axisTypes(typesAttr, ndim, where) : null;
 
   let axisNames: string[];
   if (axisNamesAttr) {
@@ -55,6 +63,11 @@ export function readSpatialMetadata(
       }
       return n;
     });
+  } else if (types) {
+    const spatialNames = defaultSpatialNames(types.filter((t) => t === 'space').length);
+    let s = 0;
+    let c = 0;
+    axisNames = types.map((t) => (t === 'space' ? spatialNames[s++]! : `c${c++}^`));
   } else {
     // funlib: the spatial dimensions are the trailing ones, as many as voxel_size/offset/units say.
     const spatialDims = voxelSizeAttr?.length ?? offsetAttr?.length ?? unitsAttr?.length ?? ndim;
@@ -69,12 +82,14 @@ export function readSpatialMetadata(
     axisNames = [...Array.from({ length: ndim - spatialDims }, (_, i) => `c${i}^`), ...spatialNames];
   }
 
-  const channelAxes = axisNames.flatMap((n, i) => (isChannelAxisName(n) ? [i] : []));
+  // `types`, where present, decides which axes are spatial (funlib.persistence ≥ 0.6); else a `^` in the name.
+  const typeOf: AxisType[] = types ?? axisNames.map((n) => (isChannelAxisName(n) ? 'channel' : 'space'));
+  const channelAxes = typeOf.flatMap((t, i) => (t === 'channel' ? [i] : []));
   if (channelAxes.length > 1) {
     throw new DataFormatError(
       `names ${channelAxes.length} non-spatial axes (${channelAxes.map((i) => axisNames[i]).join(', ')}); ` +
         'at most one channel axis is supported',
-      { ...where, attribute: 'axis_names' },
+      { ...where, attribute: types ? 'types' : 'axis_names' },
     );
   }
   const spatialDims = ndim - channelAxes.length;
@@ -121,11 +136,33 @@ export function readSpatialMetadata(
   }
   return {
     axisNames,
+    types: typeOf,
     voxelSize,
     offset,
     units,
     channelAxis: channelAxes.length === 1 ? channelAxes[0]! : null,
   };
+}
+
+/** funlib's `types`: one of 'space' / 'channel' per axis; a 'time' axis is not supported (yet). */
+function axisTypes(values: unknown[], ndim: number, where: Where): AxisType[] {
+  const at = { ...where, attribute: 'types' };
+  if (values.length !== ndim) {
+    throw new DataFormatError(
+      `has ${values.length} entries ${JSON.stringify(values)} but the array has ${ndim} axes`,
+      at,
+    );
+  }
+  return values.map((t, i) => {
+    if (t === 'space' || t === 'channel') return t;
+    if (t === 'time') {
+      throw new DataFormatError(
+        `axis ${i} is a time axis (${JSON.stringify(values)}); tfjs-zarr reads space and channel axes only`,
+        at,
+      );
+    }
+    throw new DataFormatError(`entry ${i} (${JSON.stringify(t)}) is not one of "space", "channel", "time"`, at);
+  });
 }
 
 function defaultSpatialNames(n: number): string[] {

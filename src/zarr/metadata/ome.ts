@@ -83,6 +83,7 @@ export function readMultiscales(attrs: Attrs, level: number | string, where: Whe
     datasetPath: String(dataset!['path']),
     metadata: {
       axisNames: axisNames.map((n, i) => (isSpatial[i] || isChannelAxisName(n) ? n : `${n}^`)),
+      types: isSpatial.map((s) => (s ? 'space' : 'channel')),
       voxelSize,
       offset,
       units,

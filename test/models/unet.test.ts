@@ -75,7 +75,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
     await withBackend(backend, async () => {
       for (const padding of ['same', 'valid'] as const) {
         const inputShape: [number, number, number, number] = padding === 'same' ? [8, 8, 8, 1] : [20, 20, 20, 1];
-        const model = unet3d({ inputShape, outputChannels: 2, baseFilters: 2, depth: 1, padding });
+        // Seeded: with random initial weights a unit of this tiny net can start dead (no gradient), which made
+        // the every-kernel-moved check fail now and then.
+        const model = unet3d({ inputShape, outputChannels: 2, baseFilters: 2, depth: 1, padding, seed: 3 });
         const out = modelOutputShape(model);
         model.compile({ optimizer: tf.train.adam(1e-2), loss: 'meanSquaredError' });
         const before = model.getWeights().map((w) => w.dataSync().slice());

@@ -11,7 +11,7 @@ import type { DataConfig } from './config.js';
 import { cOrderStrides, fillBox } from './gather.js';
 import { FLOAT_RAW_WARN_RANGE, normalizeRaw, type Normalization, sanitizeFloatRaw } from './normalize.js';
 import { coarserGrid, isIntegerRatio } from '../grid.js';
-import { roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
+import { roiContains, roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import { ResampledVolume } from './resample.js';
 import type { ZarrVolume } from './volume.js';
@@ -137,13 +137,19 @@ export function knownMask(
   const voxels = shape.reduce((a, b) => a * b, 1);
   let mask: Uint8Array;
   try {
-    mask = into ? into.fill(0) : new Uint8Array(voxels);
+    mask = into ?? new Uint8Array(voxels);
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
     throw new OptionsError(
       `the known mask over ${roiToString(region)} needs ${voxels} voxels, more than can be allocated at once`,
     );
   }
+  if (stored instanceof Uint8Array && stored.length === voxels && roiContains(labelsRoi, region)) {
+    // The usual case (a patch inside the labels): one pass over the stored mask.
+    for (let v = 0; v < voxels; v++) mask[v] = stored[v] !== 0 ? 1 : 0;
+    return mask;
+  }
+  mask.fill(0);
   const inside = roiIntersect(region, labelsRoi);
   if (roiIsEmpty(inside)) return mask;
   const lo = inside.offset.map((o, i) => (o - region.offset[i]!) / voxelSize[i]!);

@@ -171,9 +171,14 @@ export class BatchMaker {
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
 
+  /**
+   * `newArray` allocates each batch's xs and ys (a sample worker gives shared memory: see
+   * train/workers/sample-worker.ts).
+   */
   constructor(
     private readonly setup: Setup,
     options: BatchOptions,
+    private readonly newArray: (length: number) => Float32Array = (n) => new Float32Array(n),
   ) {
     const checked = checkBatchOptions(
       setup.samplers.map((s) => s.crop),
@@ -197,8 +202,8 @@ export class BatchMaker {
   async make(index: number): Promise<BatchArrays> {
     const { input, output, channels, targetChannels, maskChannels } = this.layout;
     const B = this.batchSize;
-    const xs = new Float32Array(B * input[0]! * input[1]! * input[2]! * channels);
-    const ys = new Float32Array(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
+    const xs = this.newArray(B * input[0]! * input[1]! * input[2]! * channels);
+    const ys = this.newArray(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
     await Promise.all(
       Array.from({ length: B }, async (_, b) => {
         const rng = this.root.fork(this.firstSample + index * B + b);

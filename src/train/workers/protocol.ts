@@ -5,7 +5,7 @@
  *   pool → worker  init   { containers, crops, options }     open the containers, prepare the samplers
  *   worker → pool  ready  { channels, targetChannels, maskChannels }   or error
  *   pool → worker  batch  { id, index }                       assemble batch `index` of the sequence
- *   worker → pool  batch  { id, xs, ys }   (buffers transferred)      or error { id }
+ *   worker → pool  batch  { id, xs, ys }   (shared buffers, or transferred) or error { id }
  *   pool → worker  read   { id, container, path, roi }        a volume's stored values over a ROI
  *   worker → pool  read   { id, dtype, data }  (buffer transferred)  or error { id }
  *
@@ -52,7 +52,7 @@ export interface WireError {
 
 export type FromWorker =
   | { type: 'ready'; channels: number; targetChannels: number; maskChannels: number }
-  | { type: 'batch'; id: number; xs: ArrayBuffer; ys: ArrayBuffer }
+  | { type: 'batch'; id: number; xs: ArrayBuffer | SharedArrayBuffer; ys: ArrayBuffer | SharedArrayBuffer }
   | { type: 'read'; id: number; dtype: DType; data: ArrayBuffer }
   | { type: 'error'; id: number | null; error: WireError };
 

@@ -34,7 +34,7 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
         maker = options
           ? opened.then(async (splits) => {
               const crops = message.crops.map((spec) => findCrop(splits[spec.container]!, spec.rawPath));
-              return new BatchMaker(await prepare(crops, options), options);
+              return new BatchMaker(await prepare(crops, options), options, sharedFloat32);
             })
           : Promise.resolve(null);
         maker.then(
@@ -65,10 +65,7 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
           })
           .then(
             ({ xs, ys }) =>
-              post({ type: 'batch', id, xs: xs.buffer as ArrayBuffer, ys: ys.buffer as ArrayBuffer }, [
-                xs.buffer as ArrayBuffer,
-                ys.buffer as ArrayBuffer,
-              ]),
+              post({ type: 'batch', id, xs: xs.buffer as SharedArrayBuffer, ys: ys.buffer as SharedArrayBuffer }, []),
             (e) => fail(id, e),
           );
         return;
@@ -92,6 +89,15 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
       }
     }
   };
+}
+
+/**
+ * Batches in shared memory, posted without a transfer list: the first transfer (detach) of an
+ * ArrayBuffer in a thread makes V8 check for detached buffers in every typed-array loop of that
+ * thread from then on (measured 30–40 % slower sample assembly).
+ */
+function sharedFloat32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * length));
 }
 
 function findCrop(split: { train: ZarrCrop[]; test: ZarrCrop[]; container: string }, rawPath: string): ZarrCrop {

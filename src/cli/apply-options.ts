@@ -7,6 +7,7 @@ import { roi, type Roi } from '../roi.js';
 import { BlockMarkers } from '../apply/markers.js';
 import { blockProgress, type Progress } from '../apply/progress.js';
 import { runWorkerProcesses } from '../apply/pool.js';
+import type { WorkerSlot } from '../apply/workers.js';
 import type { BlockProgress, BlockwiseOptions, BlockwiseResult } from '../apply/predict.js';
 import { UsageError } from './usage.js';
 
@@ -189,4 +190,9 @@ export async function runProcesses(
   );
   await tick();
   (bar as Progress | null)?.stop();
+}
+
+/** ` (worker i of n, source)` when the work is split over several workers, else nothing. */
+export function describeSlot(slot: WorkerSlot): string {
+  return slot.workers > 1 ? ` (worker ${slot.worker} of ${slot.workers}, ${slot.source})` : '';
 }

@@ -20,6 +20,7 @@ import {
   progressFeed,
   runProcesses,
   tripleOption,
+  describeSlot,
 } from './apply-options.js';
 import { UsageError } from './usage.js';
 
@@ -117,8 +118,7 @@ export async function run(argv: string[]): Promise<number> {
     model.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  const who =
-    result.slot.workers > 1 ? ` (worker ${result.slot.worker} of ${result.slot.workers}, ${result.slot.source})` : '';
+  const who = describeSlot(result.slot);
   console.log(
     `wrote ${values.output}${who}: ${result.computed} blocks computed, ${result.skipped} already done, ` +
       `of ${result.grid.blocks.length} in all, in ${seconds.toFixed(1)} s`,

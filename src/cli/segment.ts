@@ -13,6 +13,7 @@ import {
   numberOption,
   progressFeed,
   runProcesses,
+  describeSlot,
 } from './apply-options.js';
 import { UsageError } from './usage.js';
 
@@ -115,8 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     progress.stop();
   }
-  const who =
-    result.slot.workers > 1 ? ` (worker ${result.slot.worker} of ${result.slot.workers}, ${result.slot.source})` : '';
+  const who = describeSlot(result.slot);
   const segments = result.segments === null ? '' : `, ${result.segments} segments`;
   console.log(
     `${phase === 'all' ? 'wrote' : `${phase} phase of`} ${values.output}${who}: ${result.grid.blocks.length} blocks${segments} ` +

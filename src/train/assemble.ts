@@ -17,10 +17,10 @@ import { knownMask, ZarrCrop } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
 import { newStoredArray, ZarrVolume } from '../zarr/volume.js';
 import type { SamplePlan } from './sampler.js';
-import { remapInto, remapOf, type AugmentPlan, type Remap } from './augment.js';
+import { remapInto, remapOf, scatterOf, type AugmentPlan, type Remap } from './augment.js';
 import {
   affinitiesInto,
-  boundaryInto,
+  boundaryScatterInto,
   concatTargetMaskInto,
   DEFAULT_AFFINITY_OFFSETS,
   idWords,
@@ -154,14 +154,9 @@ export function writeSampleSteps(
 
 /** Scratch buffers reused from sample to sample (one set per thread: writeSample is synchronous). */
 export class Scratch {
-  private bytes = new Uint8Array(0);
   private bytes2 = new Uint8Array(0);
   private words = new Uint32Array(0);
   private lut = new Float32Array(0);
-  inside(n: number): Uint8Array {
-    if (this.bytes.length < n) this.bytes = new Uint8Array(n);
-    return this.bytes.subarray(0, n);
-  }
   mask(n: number): Uint8Array {
     if (this.bytes2.length < n) this.bytes2 = new Uint8Array(n);
     return this.bytes2.subarray(0, n);
@@ -204,9 +199,7 @@ export function writeSample(
   const offset = b * outVoxels * W;
   const target = layout.target;
   if (target === 'boundary') {
-    const inside = scratch.inside(outVoxels);
-    boundaryInto(idWords(sample.labels), output, inside);
-    writeTargetAndMask(inside, sample.mask, labelMap, ys, offset);
+    boundaryScatterInto(idWords(sample.labels), sample.mask, output, scatterOf(output, 2, plan), ys, offset);
     return;
   }
   // The other targets depend on the orientation: remap the ids and the mask first.
@@ -277,35 +270,6 @@ function writeRaw(
         else for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = lut[u[q + c]!]!;
       } else {
         for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = value(src[q + c]!);
-      }
-    }
-  }
-}
-
-/** ys = [target, mask] per voxel, from arrays in label order remapped on the way. */
-function writeTargetAndMask(
-  target: Uint8Array,
-  mask: Uint8Array | null,
-  map: Remap,
-  ys: Float32Array,
-  offset: number,
-): void {
-  const [Z, Y, X] = map.shape as [number, number, number];
-  const [sz, sy, sx] = map.steps as [number, number, number];
-  let o = offset;
-  for (let z = 0; z < Z; z++) {
-    for (let y = 0; y < Y; y++) {
-      let q = map.base + z * sz + y * sy;
-      if (mask === null) {
-        for (let x = 0; x < X; x++, q += sx, o += 2) {
-          ys[o] = target[q]!;
-          ys[o + 1] = 1;
-        }
-      } else {
-        for (let x = 0; x < X; x++, q += sx, o += 2) {
-          ys[o] = target[q]!;
-          ys[o + 1] = mask[q]!;
-        }
       }
     }
   }

@@ -256,6 +256,40 @@ export function remapOf(
   };
 }
 
+/**
+ * The inverse of a Remap: where each source voxel goes. Source voxel (j_0, ..., j_{d-1}) of a
+ * C-order [spatial..., channels] array lands at output element `base + Σ j_a · steps[a]`
+ * (channel 0; channels follow contiguously), for writing in the source's order.
+ */
+export interface Scatter {
+  readonly base: number;
+  /** Output step per source axis, in elements (negative on mirrored axes). */
+  readonly steps: readonly number[];
+}
+
+export function scatterOf(
+  shape: readonly number[],
+  channels: number,
+  plan: Pick<AugmentPlan, 'mirror' | 'transpose'> | null,
+): Scatter {
+  const d = shape.length;
+  const transpose = plan?.transpose ?? shape.map((_, a) => a);
+  const steps = new Array<number>(d);
+  let base = 0;
+  // Output axis i is source axis transpose[i]; its stride in the output, C order.
+  for (let i = d - 1, stride = channels; i >= 0; i--) {
+    const a = transpose[i]!;
+    if (plan?.mirror[a]) {
+      steps[a] = -stride;
+      base += (shape[a]! - 1) * stride;
+    } else {
+      steps[a] = stride;
+    }
+    stride *= shape[a]!;
+  }
+  return { base, steps };
+}
+
 type Words = Uint8Array | Uint16Array | Uint32Array;
 
 /** Mirror + transpose of a C-order [spatial..., channels] array into a new array of the same type. */

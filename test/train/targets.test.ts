@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   affinitiesTarget,
+  boundaryScatterInto,
   boundaryTarget,
+  idWords,
   concatTargetMask,
   makeTarget,
   semanticTarget,
@@ -10,6 +12,7 @@ import {
   type TargetResult,
 } from '../../src/train/targets.js';
 import { makeRng } from '../../src/train/random.js';
+import { remapOf, scatterOf } from '../../src/train/augment.js';
 import type { LabelArray } from '../../src/types.js';
 
 type Ctor = new (n: number) => LabelArray;
@@ -87,6 +90,84 @@ test('boundaryTarget matches brute force', () => {
       if (shape[0] === 4 && shape[1] === 4) assert.ok(ones > 0, 'some interiors exist');
     }
   }
+});
+
+/** Every mirror × transpose plan of 3 axes. */
+function allPlans(): { mirror: boolean[]; transpose: number[] }[] {
+  const perms = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+  ];
+  const plans = [];
+  for (let m = 0; m < 8; m++)
+    for (const transpose of perms) plans.push({ mirror: [!!(m & 4), !!(m & 2), !!(m & 1)], transpose });
+  return plans;
+}
+
+test('boundaryScatterInto (target ⊕ mask into ys) = boundaryTarget read through remapOf, every plan, thin shapes', () => {
+  // uint64 ids whose float64 readings are NaN, ±Infinity or −0, next to ordinary ones: the
+  // float64 comparisons must give way to word pairs, exactly.
+  const odd = [
+    0n,
+    5n,
+    2n ** 63n, // −0
+    0x7ff0000000000000n, // +Infinity
+    0x7ff0000000000001n, // NaN
+    0xfff8000000000000n, // NaN
+    0x7fefffffffffffffn, // the largest finite
+    2n ** 33n + 5n, // the same low word as 5 under another high word
+  ];
+  const shapes = [
+    [4, 4, 4],
+    [3, 5, 2],
+    [1, 1, 1],
+    [1, 4, 5],
+    [6, 1, 1],
+    [2, 1, 7],
+  ];
+  let cases = 0;
+  for (const shape of shapes) {
+    const n = shape[0]! * shape[1]! * shape[2]!;
+    const volumes: [string, LabelArray][] = types.map(([name, Type]) => [
+      name,
+      randomVolume(`s/${name}/${shape}`, shape, 3, Type).labels,
+    ]);
+    const rng = makeRng(`odd/${shape}`);
+    // Halves of one id each (interiors of every odd id), and a noisy mix.
+    for (const a of odd)
+      for (const b of [odd[1]!, odd[2]!, odd[4]!]) {
+        const half = BigUint64Array.from({ length: n }, (_, i) => (i % shape[2]! < shape[2]! / 2 ? a : b));
+        volumes.push([`uint64 ${a} | ${b}`, half]);
+      }
+    volumes.push(['odd uint64', BigUint64Array.from({ length: n }, () => odd[rng.int(odd.length)]!)]);
+    const known = Uint8Array.from({ length: n }, () => [0, 1, 255][rng.int(3)]!);
+    for (const [name, labels] of volumes) {
+      const want = boundaryTarget(labels, known, shape).target;
+      for (const plan of allPlans()) {
+        for (const mask of [known, null]) {
+          const ys = new Float32Array(2 * n + 3).fill(-1);
+          boundaryScatterInto(idWords(labels), mask, shape, scatterOf(shape, 2, plan), ys, 3);
+          const map = remapOf(shape, 1, plan);
+          const [Z, Y, X] = map.shape as [number, number, number];
+          const expected = new Float32Array(2 * n + 3).fill(-1);
+          for (let z = 0, v = 0; z < Z; z++)
+            for (let y = 0; y < Y; y++)
+              for (let x = 0; x < X; x++, v++) {
+                const q = map.base + z * map.steps[0]! + y * map.steps[1]! + x * map.steps[2]!;
+                expected[3 + 2 * v] = want[q]!;
+                expected[3 + 2 * v + 1] = mask === null || mask[q] !== 0 ? 1 : 0;
+              }
+          assert.deepEqual(ys, expected, `${name} ${shape} plan ${JSON.stringify(plan)} mask ${mask !== null}`);
+          cases++;
+        }
+      }
+    }
+  }
+  assert.ok(cases > 500);
 });
 
 test('boundaryTarget: border neighbours outside the volume are ignored', () => {

@@ -52,7 +52,7 @@ export interface StoredSample {
   rawScale: number;
   /** [z, y, x] over the output shape. */
   labels: LabelArray;
-  /** 1 known, 0 unknown; null when every voxel is known. */
+  /** Non-zero known, 0 unknown; null when every voxel is known. */
   mask: Uint8Array | null;
   /** Buffers taken from a BufferPool, to give back once the sample is written. */
   pooled?: { dtype: DType; array: StoredArray }[];
@@ -105,9 +105,11 @@ export async function readStored(
     crop.mask ? crop.mask.read(rois.labels, take(crop.mask.dtype, n)) : null,
   ]);
   const shape = rois.labels.shape.map((s, i) => s / labelsVoxelSize[i]!);
+  // Inside the labels, no stored mask means all known, and a uint8 one is used as read.
+  const inside = roiContains(crop.labels.roi, rois.labels);
   const mask =
-    stored === null && roiContains(crop.labels.roi, rois.labels)
-      ? null
+    inside && (stored === null || stored instanceof Uint8Array)
+      ? stored
       : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored, take('uint8', n) as Uint8Array);
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
   return {
@@ -294,7 +296,7 @@ function writeUserTarget(
   } else {
     new Uint32Array(labels.buffer).set(ids.subarray(0, n * per)); // the words, bit for bit
   }
-  const known = mask ? Uint8Array.from(mask) : new Uint8Array(n).fill(1);
+  const known = mask ? Uint8Array.from(mask, (m) => (m !== 0 ? 1 : 0)) : new Uint8Array(n).fill(1);
   const t = makeTarget(fn, labels, known, shape, layout.targetOptions);
   const C = layout.targetChannels,
     M = layout.maskChannels;

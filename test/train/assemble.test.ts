@@ -10,7 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import { openDataSplit, trainingDataset } from '../../src/index.js';
 import { makeRng } from '../../src/train/random.js';
 import { CropSampler } from '../../src/train/sampler.js';
-import { boundaryTarget, concatTargetMask, makeTarget, type TargetKind } from '../../src/train/targets.js';
+import {
+  boundaryTarget,
+  concatTargetMask,
+  makeTarget,
+  type TargetFn,
+  type TargetKind,
+} from '../../src/train/targets.js';
 import type { ZarrCrop } from '../../src/zarr/crop.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
@@ -25,6 +31,14 @@ const augment = {
   intensity: { scale: [0.8, 1.2] as [number, number], shift: [-0.1, 0.1] as [number, number] },
   gamma: [0.7, 1.4] as [number, number],
 };
+
+/** A user target that hands the mask back as it gets it (a stored mask holds 2 and 255: known is 1). */
+const echoMask: TargetFn = (labels, mask) => ({
+  target: Float32Array.from({ length: labels.length }, (_, i) => Number(labels[i]) % 3),
+  channels: 1,
+  mask: Float32Array.from(mask),
+  maskChannels: 1,
+});
 
 async function allCrops(): Promise<ZarrCrop[]> {
   const out: ZarrCrop[] = [];
@@ -46,8 +60,9 @@ test('fused assembly = read → applyAugment → makeTarget → concatTargetMask
   const crops = await allCrops();
   let compared = 0;
   for (const crop of crops) {
-    const targets: [TargetKind, { offsets?: number[][]; numClasses?: number }][] = [
+    const targets: [TargetKind | TargetFn, { offsets?: number[][]; numClasses?: number }][] = [
       ['boundary', {}],
+      [echoMask, {}],
       ['affinities', {}],
       [
         'affinities',
@@ -67,7 +82,7 @@ test('fused assembly = read → applyAugment → makeTarget → concatTargetMask
           inputShape: [8, 8, 8], // ≥ 512 voxels: uint8 raw goes through the lookup table
           outputShape: [4, 4, 4],
           batchSize: 3,
-          seed: `${crop.name}-${target}`,
+          seed: `${crop.name}-${typeof target === 'function' ? 'user' : target}`,
           target,
           ...targetOptions,
           augment: withAugment ? augment : (false as const),

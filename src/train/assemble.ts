@@ -105,10 +105,12 @@ export async function readStored(
     crop.mask ? crop.mask.read(rois.labels, take(crop.mask.dtype, n)) : null,
   ]);
   const shape = rois.labels.shape.map((s, i) => s / labelsVoxelSize[i]!);
-  // Inside the labels, no stored mask means all known, and a uint8 one is used as read.
+  // Inside the labels, no stored mask means all known. A uint8 mask is used as read (non-zero
+  // known) inside the labels, or anywhere when the mask lies within the labels (zero outside it).
   const inside = roiContains(crop.labels.roi, rois.labels);
+  const maskWithin = crop.mask !== null && roiContains(crop.labels.roi, crop.mask.roi);
   const mask =
-    inside && (stored === null || stored instanceof Uint8Array)
+    (inside && stored === null) || (stored instanceof Uint8Array && (inside || maskWithin))
       ? stored
       : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored, take('uint8', n) as Uint8Array);
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;

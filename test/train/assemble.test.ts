@@ -5,6 +5,11 @@
  * ids above 2^32, stored masks or none, patches running off the labels, anisotropic voxels).
  */
 import { test, before } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zarr from 'zarrita';
+import FileSystemStore from '@zarrita/storage/fs';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { openDataSplit, trainingDataset } from '../../src/index.js';
@@ -56,11 +61,55 @@ async function maxLabel(crop: ZarrCrop): Promise<number> {
   return max;
 }
 
+type Target = [TargetKind | TargetFn, { offsets?: number[][]; numClasses?: number }];
+
+/** Three batches of 3 from the fused path against the step-by-step reference; returns the samples compared. */
+async function compareWithSteps(
+  crop: ZarrCrop,
+  target: Target[0],
+  targetOptions: Target[1],
+  withAugment: boolean,
+  shapes = { inputShape: [8, 8, 8], outputShape: [4, 4, 4] }, // ≥ 512 voxels: uint8 raw goes through the lookup table
+): Promise<number> {
+  const options = {
+    ...shapes,
+    batchSize: 3,
+    seed: `${crop.name}-${typeof target === 'function' ? 'user' : target}`,
+    target,
+    ...targetOptions,
+    augment: withAugment ? augment : (false as const),
+  };
+  const ds = trainingDataset([crop], { ...options, workers: 0 }); // the in-thread path; workers.test.ts: workers give the same bytes
+  const it = await ds.iterator();
+  const sampler = await CropSampler.create(crop, options);
+  const root = makeRng(options.seed);
+  let compared = 0;
+  for (let k = 0; k < 3; k++) {
+    const { xs, ys } = (await it.next()).value;
+    const xsData = xs.dataSync() as Float32Array,
+      ysData = ys.dataSync() as Float32Array;
+    tf.dispose([xs, ys]);
+    for (let b = 0; b < 3; b++) {
+      const plan = sampler.draw(root.fork(k * 3 + b).fork('sample'));
+      const sample = await sampler.read(plan);
+      const t = makeTarget(target, sample.labels, sample.mask, sample.labelShape, targetOptions);
+      const wantYs = concatTargetMask(t);
+      const gotXs = xsData.subarray(b * sample.raw.length, (b + 1) * sample.raw.length);
+      const gotYs = ysData.subarray(b * wantYs.length, (b + 1) * wantYs.length);
+      const what = `${crop.raw.container} ${crop.name} ${typeof target === 'function' ? 'user' : target} ${JSON.stringify(targetOptions)} augment ${withAugment} batch ${k} sample ${b}`;
+      assert.deepEqual(gotXs, sample.raw, `xs: ${what}`);
+      assert.deepEqual(gotYs, wantYs, `ys: ${what}`);
+      compared++;
+    }
+  }
+  return compared;
+}
+
 test('fused assembly = read → applyAugment → makeTarget → concatTargetMask, every target, every fixture crop', async () => {
   const crops = await allCrops();
   let compared = 0;
   for (const crop of crops) {
-    const targets: [TargetKind | TargetFn, { offsets?: number[][]; numClasses?: number }][] = [
+    const targets: Target[] = [
       ['boundary', {}],
       [echoMask, {}],
       ['affinities', {}],
@@ -77,42 +126,79 @@ test('fused assembly = read → applyAugment → makeTarget → concatTargetMask
     const max = await maxLabel(crop);
     if (max < 32) targets.push(['semantic', { numClasses: max + 1 }]);
     for (const [target, targetOptions] of targets) {
-      for (const withAugment of [false, true]) {
-        const options = {
-          inputShape: [8, 8, 8], // ≥ 512 voxels: uint8 raw goes through the lookup table
-          outputShape: [4, 4, 4],
-          batchSize: 3,
-          seed: `${crop.name}-${typeof target === 'function' ? 'user' : target}`,
-          target,
-          ...targetOptions,
-          augment: withAugment ? augment : (false as const),
-        };
-        const ds = trainingDataset([crop], { ...options, workers: 0 }); // the in-thread path; workers.test.ts: workers give the same bytes;
-        const it = await ds.iterator();
-        const sampler = await CropSampler.create(crop, options);
-        const root = makeRng(options.seed);
-        for (let k = 0; k < 3; k++) {
-          const { xs, ys } = (await it.next()).value;
-          const xsData = xs.dataSync() as Float32Array,
-            ysData = ys.dataSync() as Float32Array;
-          tf.dispose([xs, ys]);
-          for (let b = 0; b < 3; b++) {
-            const plan = sampler.draw(root.fork(k * 3 + b).fork('sample'));
-            const sample = await sampler.read(plan);
-            const t = makeTarget(target, sample.labels, sample.mask, sample.labelShape, targetOptions);
-            const wantYs = concatTargetMask(t);
-            const gotXs = xsData.subarray(b * sample.raw.length, (b + 1) * sample.raw.length);
-            const gotYs = ysData.subarray(b * wantYs.length, (b + 1) * wantYs.length);
-            const what = `${crop.raw.container} ${crop.name} ${target} ${JSON.stringify(targetOptions)} augment ${withAugment} batch ${k} sample ${b}`;
-            assert.deepEqual(gotXs, sample.raw, `xs: ${what}`);
-            assert.deepEqual(gotYs, wantYs, `ys: ${what}`);
-            compared++;
-          }
-        }
-      }
+      for (const withAugment of [false, true])
+        compared += await compareWithSteps(crop, target, targetOptions, withAugment);
     }
   }
   assert.ok(compared > 100, `${compared} samples compared`);
+});
+
+test('fused assembly = steps with a mask inside the labels, a mask beyond them, and none (patches off every edge)', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tfjs-zarr-masks-'));
+  try {
+    const root = zarr.root(new FileSystemStore(dir));
+    await zarr.create(root);
+    const write = async (
+      name: string,
+      dtype: string,
+      offset: readonly number[],
+      shape: readonly number[],
+      data: ArrayLike<unknown>,
+    ) => {
+      const attributes = { voxel_size: [2, 2, 2], offset, axis_names: ['z', 'y', 'x'], units: ['nm', 'nm', 'nm'] };
+      // uint64 chunks that the labels fill whole (a partial chunk would be filled with a number, not a bigint).
+      const chunkShape = dtype === 'uint64' ? [4, 4, 4] : [3, 4, 5];
+      const arr = await zarr.create(root.resolve(name), { shape, chunkShape, dtype, attributes } as never);
+      const stride = [shape[1]! * shape[2]!, shape[2]!, 1];
+      await zarr.set(arr as never, null, { data, shape, stride } as never);
+    };
+    const rng = makeRng('masks');
+    const n = (s: readonly number[]) => s[0]! * s[1]! * s[2]!;
+    for (const [crop, mask] of [
+      ['inner', { offset: [8, 6, 8], shape: [4, 6, 5] }],
+      ['outer', { offset: [0, 0, 0], shape: [12, 12, 12] }],
+      ['none', null],
+    ] as const) {
+      const g = `${mask ? 'train' : 'test'}/${crop}`;
+      await zarr.create(root.resolve(g.split('/')[0]!));
+      await zarr.create(root.resolve(g));
+      await write(
+        `${g}/raw`,
+        'uint8',
+        [0, 0, 0],
+        [12, 12, 12],
+        Uint8Array.from({ length: 1728 }, () => rng.int(256)),
+      );
+      const ids = BigUint64Array.from({ length: 512 }, (_, i) => (i % 7 < 5 ? 2n ** 40n + BigInt((i >> 5) % 3) : 0n));
+      await write(`${g}/labels`, 'uint64', [4, 4, 4], [8, 8, 8], ids);
+      if (mask) {
+        const known = Uint8Array.from({ length: n(mask.shape) }, () => [0, 1, 200][rng.int(3)]!);
+        await write(`${g}/mask`, 'uint8', mask.offset, mask.shape, known);
+      }
+    }
+    const split = await openDataSplit(dir);
+    const crops = [...split.train, ...split.test] as ZarrCrop[];
+    assert.deepEqual(
+      crops.map((c) => [c.name, c.mask !== null]),
+      [
+        ['inner', true],
+        ['outer', true],
+        ['none', false],
+      ],
+    );
+    let compared = 0;
+    for (const crop of crops) {
+      for (const target of ['boundary', echoMask, 'affinities'] as const)
+        for (const withAugment of [false, true])
+          compared += await compareWithSteps(crop, target, {}, withAugment, {
+            inputShape: [16, 16, 16],
+            outputShape: [12, 12, 12],
+          });
+    }
+    assert.equal(compared, 3 * 3 * 2 * 9);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('boundary target over uint64 ids on both sides of 2^63 − 2^52 (float64 fast path and word pairs) = brute force', () => {

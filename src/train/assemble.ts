@@ -197,15 +197,15 @@ export function writeSample(
         `[${input.join(', ')}] × ${channels} and [${output.join(', ')}]`,
     );
   }
-  const rawMap = remapOf(input, channels, plan);
-  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, b * inVoxels * channels, scratch);
   const labelMap = remapOf(output, 1, plan);
   const offset = b * outVoxels * W;
   const target = layout.target;
   if (target === 'boundary') {
     boundaryScatterInto(idWords(sample.labels), sample.mask, output, scatterOf(output, 2, plan), ys, offset);
-    return;
   }
+  const rawMap = remapOf(input, channels, plan);
+  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, b * inVoxels * channels, scratch);
+  if (target === 'boundary') return;
   // The other targets depend on the orientation: remap the ids and the mask first.
   const { words, per } = idWords(sample.labels);
   const ids = scratch.ids(outVoxels * per);

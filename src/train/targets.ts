@@ -167,7 +167,12 @@ export function boundaryScatterInto(
       const up = y > 0 ? -X : 0,
         down = y < Y - 1 ? X : 0;
       const o = offset + scatter.base + z * oz + y * oy;
-      if (boundaryRow(w, q, X, up, down, back, front, known, ys, o, ox)) inexact = true;
+      // Two call sites: inlined, the one with a literal null drops the per-voxel mask test (measured).
+      const rowInexact =
+        known === null
+          ? boundaryRow(w, q, X, up, down, back, front, null, ys, o, ox)
+          : boundaryRow(w, q, X, up, down, back, front, known, ys, o, ox);
+      if (rowInexact) inexact = true;
     }
   }
   if (inexact) {

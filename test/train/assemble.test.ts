@@ -201,6 +201,15 @@ test('fused assembly = steps with a mask inside the labels, a mask beyond them, 
   }
 });
 
+test('fused assembly = steps for uint16 raw through the lookup table (patches of 2 · 65536 voxels)', async () => {
+  const split = await openDataSplit(fixturePath('traintest.zarr'));
+  const crop = split.train[0] as ZarrCrop;
+  assert.equal(crop.raw.dtype, 'uint16');
+  const shapes = { inputShape: [32, 64, 64], outputShape: [4, 4, 4] };
+  for (const withAugment of [false, true])
+    assert.equal(await compareWithSteps(crop, 'boundary', {}, withAugment, shapes), 9);
+});
+
 test('boundary target over uint64 ids on both sides of 2^63 − 2^52 (float64 fast path and word pairs) = brute force', () => {
   const shape = [5, 6, 7];
   const n = 5 * 6 * 7;

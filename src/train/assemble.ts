@@ -15,7 +15,7 @@ import { roiContains, type Roi } from '../roi.js';
 import type { Crop, CropSample, DType, LabelArray, StoredArray } from '../types.js';
 import { knownMask, ZarrCrop } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
-import { newStoredArray, ZarrVolume } from '../zarr/volume.js';
+import { newStoredArray, ZarrVolume, type ChunkPiece } from '../zarr/volume.js';
 import type { SamplePlan } from './sampler.js';
 import { remapInto, remapOf, scatterOf, type AugmentPlan, type Remap } from './augment.js';
 import {
@@ -47,8 +47,12 @@ export interface BatchLayout {
 
 /** One sample's arrays as read, before normalization and augmentation. */
 export interface StoredSample {
-  /** [z, y, x, c] over the input shape; multiplied by `rawScale` to normalize. */
-  raw: Exclude<StoredArray, BigInt64Array | BigUint64Array>;
+  /**
+   * [z, y, x, c] over the input shape; multiplied by `rawScale` to normalize. Or, for 8- and
+   * 16-bit raw of one channel in patches that use the lookup table, the chunks it comes from,
+   * read in place (no gathered copy).
+   */
+  raw: Exclude<StoredArray, BigInt64Array | BigUint64Array> | RawPieces;
   rawScale: number;
   /** [z, y, x] over the output shape. */
   labels: LabelArray;
@@ -56,6 +60,17 @@ export interface StoredSample {
   mask: Uint8Array | null;
   /** Buffers taken from a BufferPool, to give back once the sample is written. */
   pooled?: { dtype: DType; array: StoredArray }[];
+}
+
+/** Raw read in place: the chunks' boxes of a [z, y, x] patch (ZarrVolume.pieces). */
+export interface RawPieces {
+  dtype: 'uint8' | 'uint16';
+  /** Voxels of the patch. */
+  length: number;
+  pieces: ChunkPiece[];
+  /** Whether the patch lies within the array (else the rest is zeros). */
+  inside: boolean;
+  fillValue: number;
 }
 
 /**
@@ -99,8 +114,13 @@ export async function readStored(
   };
   const labelsVoxelSize = crop.labels.voxelSize;
   const n = size(rois.labels, labelsVoxelSize);
+  const rawVoxels = size(rois.raw, crop.raw.voxelSize, crop.raw.channels);
   const [raw, labels, stored] = await Promise.all([
-    crop.raw.read(rois.raw, take(crop.raw.dtype, size(rois.raw, crop.raw.voxelSize, crop.raw.channels))),
+    readsInPlace(crop.raw, rawVoxels)
+      ? (crop.raw as ZarrVolume)
+          .pieces(rois.raw)
+          .then((p) => ({ dtype: crop.raw.dtype, length: rawVoxels, ...p }) as RawPieces)
+      : crop.raw.read(rois.raw, take(crop.raw.dtype, rawVoxels)),
     crop.labels.read(rois.labels, take(crop.labels.dtype, n)),
     crop.mask ? crop.mask.read(rois.labels, take(crop.mask.dtype, n)) : null,
   ]);
@@ -115,12 +135,30 @@ export async function readStored(
       : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored, take('uint8', n) as Uint8Array);
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
   return {
-    raw: wide ? normalizeRaw(raw, crop.normalization) : raw,
+    raw: wide ? normalizeRaw(raw, crop.normalization) : (raw as StoredSample['raw']),
     rawScale: wide ? 1 : crop.normalization.scale,
     labels: labels as LabelArray,
     mask,
     pooled,
   };
+}
+
+/** Lookup-table sizes of the raw dtypes read through one (8- and 16-bit). */
+const TABLE_SIZES: Partial<Record<DType, number>> = { uint8: 256, uint16: 65536 };
+
+/**
+ * Whether raw of `voxels` values is read in place (RawPieces): one channel, 3 axes, 8 or 16 bits,
+ * and enough voxels for the lookup table (writeRaw then reads each chunk once, through the table).
+ */
+function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
+  const table = TABLE_SIZES[volume.dtype];
+  return (
+    volume instanceof ZarrVolume &&
+    table !== undefined &&
+    volume.channelAxis === null &&
+    volume.shape.length === 3 &&
+    2 * table <= voxels
+  );
 }
 
 /**
@@ -262,6 +300,10 @@ function writeRaw(
   };
   // 8- and 16-bit raw: every stored value's result from a table (one lookup per voxel, no pow),
   // when the patch has more voxels than the table has entries.
+  if (!ArrayBuffer.isView(src)) {
+    lookupPiecesInto(src, scratch.table(TABLE_SIZES[src.dtype]!, value), map, plan, xs, offset);
+    return;
+  }
   const tableSize = src instanceof Uint8Array ? 256 : src instanceof Uint16Array ? 65536 : 0;
   const lut = tableSize > 0 && 2 * tableSize <= src.length ? scratch.table(tableSize, value) : null;
   if (lut !== null && C === 1) {
@@ -299,6 +341,60 @@ function lookupInto(src: Uint8Array | Uint16Array, lut: Float32Array, map: Remap
         xs[o + 3] = lut[src[q + 3 * sx]!]!;
       }
       for (; x < X; x++, q += sx, o++) xs[o] = lut[src[q]!]!;
+    }
+  }
+}
+
+/**
+ * lookupInto over raw read in place: each chunk box written to the part of xs it lands on, in
+ * output order (reads through the chunk's strides). Voxels outside the array are stored zeros.
+ */
+function lookupPiecesInto(
+  raw: RawPieces,
+  lut: Float32Array,
+  map: Remap,
+  plan: AugmentPlan | null,
+  xs: Float32Array,
+  offset: number,
+): void {
+  const shape = map.shape as [number, number, number];
+  if (!raw.inside) xs.fill(lut[0]!, offset, offset + raw.length);
+  const outStrides = [shape[1] * shape[2], shape[2], 1];
+  for (const { chunk, srcStart, dstStart, count } of raw.pieces) {
+    // Output axis i is patch axis a = transpose[i]: its box, and the chunk step along it.
+    let base = 0,
+      o = offset;
+    const n: number[] = [],
+      steps: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const a = plan?.transpose[i] ?? i;
+      const mirrored = plan?.mirror[a] === true;
+      const stride = chunk.stride[a]!;
+      o += (mirrored ? shape[i]! - dstStart[a]! - count[a]! : dstStart[a]!) * outStrides[i]!;
+      base += (srcStart[a]! + (mirrored ? count[a]! - 1 : 0)) * stride;
+      n.push(count[a]!);
+      steps.push(mirrored ? -stride : stride);
+    }
+    const [nz, ny, nx] = n as [number, number, number];
+    const [sz, sy, sx] = steps as [number, number, number];
+    const data = chunk.data as Uint8Array | Uint16Array | null;
+    for (let z = 0; z < nz; z++) {
+      for (let y = 0, row = o + z * outStrides[0]!; y < ny; y++, row += shape[2]) {
+        if (data === null) {
+          xs.fill(lut[raw.fillValue]!, row, row + nx);
+          continue;
+        }
+        let q = base + z * sz + y * sy;
+        let x = 0,
+          p = row;
+        for (; x + 4 <= nx; x += 4, q += 4 * sx, p += 4) {
+          xs[p] = lut[data[q]!]!;
+          xs[p + 1] = lut[data[q + sx]!]!;
+          xs[p + 2] = lut[data[q + 2 * sx]!]!;
+          xs[p + 3] = lut[data[q + 3 * sx]!]!;
+        }
+        for (; x < nx; x++, q += sx, p++) xs[p] = lut[data[q]!]!;
+      }
     }
   }
 }

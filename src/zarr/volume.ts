@@ -121,6 +121,52 @@ export class ZarrVolume implements Volume {
    * into instead of a new one (its old contents are overwritten, zeros included).
    */
   async read(region: Roi, into?: StoredArray): Promise<StoredArray> {
+    const request = this.request(region);
+    const Typed = TYPED_ARRAYS[this.dtype]!;
+    if (into !== undefined && (into.length !== request.length || into.constructor !== Typed)) {
+      throw new OptionsError(`read: the output array must be a ${Typed.name} of ${request.length} elements`);
+    }
+    const reused = into !== undefined;
+    let out: StoredArray;
+    try {
+      out = into ?? new Typed(request.length);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new OptionsError(
+        `${this.container}, array ${this.path}: read ROI ${roiToString(region)} needs ${request.length} ${this.dtype} ` +
+          'values, more than can be allocated at once; read it in smaller blocks',
+      );
+    }
+    if (reused && !request.inside) zeroFill(out);
+    const { outStrides } = request;
+    // Copy each chunk as soon as it arrives; the cache bounds how many decode at once.
+    await Promise.all(
+      this.chunksOf(request).map(async (coords) => {
+        const { chunk, srcStart, dstStart, count } = this.piece(request, coords, await this.reader.read(coords));
+        if (chunk.data) {
+          copyBox(chunk.data, chunk.stride, srcStart, out, outStrides, dstStart, count);
+        } else if (reused || (this.fillValue !== 0 && this.fillValue !== 0n)) {
+          fillBox(out, outStrides, dstStart, count, this.fillValue);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * The chunks `region` touches, each with the box it gives, for reading them in place instead of
+   * through a gathered copy (`read` = these boxes copied into a zero-filled array).
+   */
+  async pieces(region: Roi): Promise<{ pieces: ChunkPiece[]; inside: boolean; fillValue: number | bigint }> {
+    const request = this.request(region);
+    const pieces = await Promise.all(
+      this.chunksOf(request).map(async (coords) => this.piece(request, coords, await this.reader.read(coords))),
+    );
+    return { pieces, inside: request.inside, fillValue: this.fillValue };
+  }
+
+  /** The checked request: its size, output strides and the chunks it touches. */
+  private request(region: Roi): ReadRequest {
     const nSpatial = this.spatialAxes.length;
     if (region.offset.length !== nSpatial || region.shape.length !== nSpatial) {
       throw new OptionsError(
@@ -137,21 +183,6 @@ export class ZarrVolume implements Volume {
     const outSpatial = roiVoxelShape(region, this.voxelSize);
     const C = this.channels;
     const length = outSpatial.reduce((a, b) => a * b, 1) * C;
-    const Typed = TYPED_ARRAYS[this.dtype]!;
-    if (into !== undefined && (into.length !== length || into.constructor !== Typed)) {
-      throw new OptionsError(`read: the output array must be a ${Typed.name} of ${length} elements`);
-    }
-    const reused = into !== undefined;
-    let out: StoredArray;
-    try {
-      out = into ?? new Typed(length);
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      throw new OptionsError(
-        `${this.container}, array ${this.path}: read ROI ${roiToString(region)} needs ${length} ${this.dtype} ` +
-          'values, more than can be allocated at once; read it in smaller blocks',
-      );
-    }
     const outStridesSpatial = cOrderStrides([...outSpatial, C]).slice(0, nSpatial);
 
     // Voxel box of the request in array coordinates, clipped to the array.
@@ -159,8 +190,7 @@ export class ZarrVolume implements Volume {
     const arrayShape = this.spatialShape;
     const lo = begin.map((b) => Math.max(0, b));
     const hi = begin.map((b, i) => Math.min(arrayShape[i]!, b + outSpatial[i]!));
-    if (lo.some((l, i) => l >= hi[i]!)) return reused ? zeroFill(out) : out;
-    if (reused && lo.some((l, i) => l !== begin[i] || hi[i] !== begin[i]! + outSpatial[i]!)) zeroFill(out);
+    const inside = lo.every((l, i) => l === begin[i] && hi[i] === begin[i]! + outSpatial[i]!);
 
     // Per stored axis: the index range wanted, and where the output index 0 sits.
     const wantLo: number[] = [];
@@ -182,38 +212,65 @@ export class ZarrVolume implements Volume {
       }
     });
 
-    const chunkLo = wantLo.map((l, a) => Math.floor(l / this.chunks[a]!));
-    const chunkHi = wantHi.map((h, a) => Math.ceil(h / this.chunks[a]!));
-    const coordsList: number[][] = [];
+    const empty = lo.some((l, i) => l >= hi[i]!);
+    return { length, inside, empty, outStrides, wantLo, wantHi, outOrigin };
+  }
+
+  /** The chunks a request touches (listed once its output is allocated: a huge request fails there first). */
+  private chunksOf(request: ReadRequest): number[][] {
+    const chunks: number[][] = [];
+    if (request.empty) return chunks;
+    const chunkLo = request.wantLo.map((l, a) => Math.floor(l / this.chunks[a]!));
+    const chunkHi = request.wantHi.map((h, a) => Math.ceil(h / this.chunks[a]!));
     const visit = (axis: number, prefix: number[]) => {
       if (axis === this.shape.length) {
-        coordsList.push(prefix);
+        chunks.push(prefix);
         return;
       }
       for (let c = chunkLo[axis]!; c < chunkHi[axis]!; c++) visit(axis + 1, [...prefix, c]);
     };
     visit(0, []);
-
-    const copyChunk = (coords: number[], chunk: DecodedChunk) => {
-      const srcStart: number[] = [];
-      const dstStart: number[] = [];
-      const count: number[] = [];
-      coords.forEach((c, a) => {
-        const chunkBegin = c * this.chunks[a]!;
-        const from = Math.max(wantLo[a]!, chunkBegin);
-        const to = Math.min(wantHi[a]!, chunkBegin + this.chunks[a]!);
-        srcStart.push(from - chunkBegin);
-        dstStart.push(from - outOrigin[a]!);
-        count.push(to - from);
-      });
-      if (chunk.data) {
-        copyBox(chunk.data, chunk.stride, srcStart, out, outStrides, dstStart, count);
-      } else if (reused || (this.fillValue !== 0 && this.fillValue !== 0n)) {
-        fillBox(out, outStrides, dstStart, count, this.fillValue);
-      }
-    };
-    // Copy each chunk as soon as it arrives; the cache bounds how many decode at once.
-    await Promise.all(coordsList.map(async (coords) => copyChunk(coords, await this.reader.read(coords))));
-    return out;
+    return chunks;
   }
+
+  /** The box a chunk gives to a request. */
+  private piece(request: ReadRequest, coords: number[], chunk: DecodedChunk): ChunkPiece {
+    const srcStart: number[] = [];
+    const dstStart: number[] = [];
+    const count: number[] = [];
+    coords.forEach((c, a) => {
+      const chunkBegin = c * this.chunks[a]!;
+      const from = Math.max(request.wantLo[a]!, chunkBegin);
+      const to = Math.min(request.wantHi[a]!, chunkBegin + this.chunks[a]!);
+      srcStart.push(from - chunkBegin);
+      dstStart.push(from - request.outOrigin[a]!);
+      count.push(to - from);
+    });
+    return { chunk, srcStart, dstStart, count };
+  }
+}
+
+/**
+ * A chunk's part of a read, over the stored axes: `count` elements from `srcStart` in the chunk
+ * (strides `chunk.stride`; `chunk.data` null: all the fill value) to `dstStart` in the region.
+ */
+export interface ChunkPiece {
+  chunk: DecodedChunk;
+  srcStart: number[];
+  dstStart: number[];
+  count: number[];
+}
+
+interface ReadRequest {
+  /** Elements of the region ([spatial..., channels]). */
+  length: number;
+  /** Whether the region lies within the array (else the rest reads as zeros). */
+  inside: boolean;
+  /** Per stored axis: output strides, the index range wanted, where output index 0 sits. */
+  outStrides: number[];
+  wantLo: number[];
+  wantHi: number[];
+  outOrigin: number[];
+  /** Whether the region misses the array altogether. */
+  empty: boolean;
 }

@@ -133,7 +133,7 @@ test('fused assembly = read → applyAugment → makeTarget → concatTargetMask
   assert.ok(compared > 100, `${compared} samples compared`);
 });
 
-test('fused assembly = steps with a mask inside the labels, a mask beyond them, and none (patches off every edge)', async () => {
+test('fused assembly = steps with a mask inside the labels, a mask beyond them, and none (patches off every edge; a raw chunk missing)', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tfjs-zarr-masks-'));
   try {
     const root = zarr.root(new FileSystemStore(dir));
@@ -148,7 +148,8 @@ test('fused assembly = steps with a mask inside the labels, a mask beyond them, 
       const attributes = { voxel_size: [2, 2, 2], offset, axis_names: ['z', 'y', 'x'], units: ['nm', 'nm', 'nm'] };
       // uint64 chunks that the labels fill whole (a partial chunk would be filled with a number, not a bigint).
       const chunkShape = dtype === 'uint64' ? [4, 4, 4] : [3, 4, 5];
-      const arr = await zarr.create(root.resolve(name), { shape, chunkShape, dtype, attributes } as never);
+      const fillValue = dtype === 'uint8' ? 7 : 0; // raw: a missing chunk reads as 7
+      const arr = await zarr.create(root.resolve(name), { shape, chunkShape, dtype, attributes, fillValue } as never);
       const stride = [shape[1]! * shape[2]!, shape[2]!, 1];
       await zarr.set(arr as never, null, { data, shape, stride } as never);
     };
@@ -169,6 +170,7 @@ test('fused assembly = steps with a mask inside the labels, a mask beyond them, 
         [12, 12, 12],
         Uint8Array.from({ length: 1728 }, () => rng.int(256)),
       );
+      await rm(path.join(dir, g, 'raw', 'c', '1', '1', '1')); // a raw chunk inside the labels, not stored
       const ids = BigUint64Array.from({ length: 512 }, (_, i) => (i % 7 < 5 ? 2n ** 40n + BigInt((i >> 5) % 3) : 0n));
       await write(`${g}/labels`, 'uint64', [4, 4, 4], [8, 8, 8], ids);
       if (mask) {

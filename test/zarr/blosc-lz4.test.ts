@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zarr from 'zarrita';
-import { BloscFrameError, decodeBloscChecked } from '../../src/zarr/blosc.js';
+import { BloscFrameError, decodeBloscChecked, lz4Block, unshuffle } from '../../src/zarr/blosc.js';
 import { registerFastCodecs } from '../../src/zarr/codecs.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
@@ -78,4 +78,47 @@ test('a multi-block lz4 frame cut short or with a damaged stream is an error', a
   damaged[ip] = 0xff;
   damaged[ip + 1] = 0xff;
   await assert.rejects(decodeBloscChecked(damaged, noZstd), /points before the output/);
+});
+
+test('unshuffle: word-wise for 2, 4 and 8 bytes, the same bytes as the definition for every type size', () => {
+  for (let typesize = 1; typesize <= 9; typesize++) {
+    for (const length of [0, typesize, 7 * typesize + 3, 1000]) {
+      const src = Uint8Array.from({ length }, (_, i) => (i * 131 + typesize) & 255);
+      const n = Math.floor(length / typesize);
+      const want = new Uint8Array(length);
+      for (let j = 0; j < typesize; j++) for (let i = 0; i < n; i++) want[i * typesize + j] = src[j * n + i]!;
+      want.set(src.subarray(n * typesize), n * typesize);
+      const got = new Uint8Array(length + 8).subarray(3, 3 + length); // unaligned output
+      unshuffle(typesize, src, got);
+      assert.deepEqual(got, want, `typesize ${typesize}, ${length} bytes`);
+    }
+  }
+});
+
+test('lz4Block: overlapping matches at every distance 1-8 repeat their period; word copies at distance >= 4', () => {
+  for (let distance = 1; distance <= 8; distance++) {
+    for (const extra of [0, 1, 5, 14, 60, 100]) {
+      // literals 0..distance-1, then one match of 4 + extra bytes at `distance`, then 5 literals.
+      const length = 4 + extra;
+      const seq: number[] = [];
+      const lit = Array.from({ length: distance }, (_, i) => i + 1);
+      const mlen = length - 4;
+      seq.push((Math.min(distance, 15) << 4) | Math.min(mlen, 15));
+      if (distance >= 15) seq.push(distance - 15);
+      seq.push(...lit, distance & 255, distance >> 8);
+      if (mlen >= 15) {
+        let rest = mlen - 15;
+        while (rest >= 255) {
+          seq.push(255);
+          rest -= 255;
+        }
+        seq.push(rest);
+      }
+      seq.push(5 << 4, 9, 9, 9, 9, 9);
+      const out = new Uint8Array(distance + length + 5);
+      assert.equal(lz4Block(Uint8Array.from(seq), out), out.length);
+      const want = [...lit, ...Array.from({ length }, (_, k) => lit[k % distance]!), 9, 9, 9, 9, 9];
+      assert.deepEqual([...out], want, `distance ${distance}, match ${length}`);
+    }
+  }
 });

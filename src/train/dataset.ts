@@ -23,7 +23,7 @@ import { makeRng } from './random.js';
 import { ZarrCrop } from '../zarr/crop.js';
 import type { DataConfig } from '../zarr/config.js';
 import { containerSpec, type CropSpec, type WorkerBatchOptions } from './workers/protocol.js';
-import { SamplePool, type Layout } from './workers/pool.js';
+import { SamplePool, type Layout, type PoolBatch } from './workers/pool.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
 
 export interface CropDatasetOptions extends SamplingOptions {
@@ -153,7 +153,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   const source = async (): Promise<{
     layout: Layout;
     prefetch: number;
-    make(i: number): Promise<BatchArrays>;
+    make(i: number): Promise<BatchArrays & Partial<PoolBatch>>;
     wait<T>(p: Promise<T>): Promise<T>;
   }> => {
     if (workerSpec) {
@@ -179,7 +179,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   const dataset = tf.data.generator(async function* () {
     const { layout, prefetch, make, wait } = await source();
     const { channels, targetChannels: C, maskChannels: M } = layout;
-    const queue: Promise<BatchArrays>[] = [];
+    const queue: Promise<BatchArrays & Partial<PoolBatch>>[] = [];
     for (let next = 0; ; ) {
       while (queue.length <= prefetch) {
         const p = make(next++);
@@ -187,10 +187,14 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
         queue.push(p);
       }
       const batch = await wait(queue.shift()!);
-      yield {
+      const element = {
         xs: tf.tensor5d(batch.xs, [batchSize, input[0]!, input[1]!, input[2]!, channels]),
         ys: tf.tensor5d(batch.ys, [batchSize, output[0]!, output[1]!, output[2]!, C + M]),
       };
+      // A worker's lent memory: wasm has copied it into its heap, so it can be given back now;
+      // other backends keep the arrays (it comes back once they are collected).
+      if (batch.lent && tf.getBackend() === 'wasm') batch.release?.();
+      yield element;
     }
   } as unknown as () => Iterator<TrainingElement>);
   return Object.defineProperties(Object.assign(dataset, { setup, close: () => pool?.close() }), {

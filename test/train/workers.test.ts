@@ -310,7 +310,7 @@ async function collectGarbage(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
 }
 
-test('lent batch memory is never overwritten while a tensor or an array refers to it (cpu and wasm backends)', async () => {
+test('lent batch memory is never overwritten while a tensor or an array refers to it (cpu and wasm, workers or not)', async () => {
   const split = await openDataSplit(fixturePath('crops.zarr'));
   const all = [...split.train, ...split.test];
   const n = 24; // more lent slots than the pool lets await collection (it copies past that)
@@ -318,9 +318,13 @@ test('lent batch memory is never overwritten while a tensor or an array refers t
   const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   await import('@tensorflow/tfjs-backend-wasm');
   try {
-    for (const backend of ['cpu', 'wasm']) {
+    for (const [backend, workers] of [
+      ['cpu', 1],
+      ['wasm', 1],
+      ['wasm', 0],
+    ] as const) {
       await tf.setBackend(backend);
-      const ds = trainingDataset(all, { ...options, workers: 1, prefetch: 3 });
+      const ds = trainingDataset(all, { ...options, workers, prefetch: 3 });
       const it = await ds.iterator();
       const held: TrainingElement[] = [];
       const arrays: Buffer[] = []; // what tensor.data() gave, kept after the tensors are disposed
@@ -337,7 +341,7 @@ test('lent batch memory is never overwritten while a tensor or an array refers t
         ...held.flatMap((e) => [bytes(e.xs.dataSync() as Float32Array), bytes(e.ys.dataSync() as Float32Array)]),
         ...arrays,
       ];
-      assert.ok(Buffer.concat(got).equals(reference), backend);
+      assert.ok(Buffer.concat(got).equals(reference), `${backend}, ${workers} workers`);
       tf.dispose(held);
       ds.close();
     }

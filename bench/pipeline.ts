@@ -143,10 +143,8 @@ async function benchOne(
       tf.dispose(r.value);
     }
     const wall = performance.now() - t;
-    results[`64^3 ${tag} consumer 130/s (${step} step): waiting`] =
-      `${((100 * waiting) / wall).toFixed(1)} %`;
-    results[`64^3 ${tag} consumer 130/s (${step} step): samples/s`] =
-      (consumerBatches * BATCH) / (wall / 1000);
+    results[`64^3 ${tag} consumer 130/s (${step} step): waiting`] = `${((100 * waiting) / wall).toFixed(1)} %`;
+    results[`64^3 ${tag} consumer 130/s (${step} step): samples/s`] = (consumerBatches * BATCH) / (wall / 1000);
     (ds as { close?: () => void }).close?.();
   }
   // Threads share the process: this is the main thread and every worker together.

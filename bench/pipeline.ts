@@ -5,7 +5,8 @@
  * intensity augmentation, for 0 (in-thread), 1 and 2 workers, with the CPU time a sample costs
  * (all threads); the process's peak resident memory; and a consumer that wants 130 samples/s (a
  * 30 ms step per batch of 4, blocking the main thread as a CPU-bound step does, or leaving it free
- * as an awaited GPU step does): the fraction of its time spent waiting for data.
+ * as an awaited GPU step does): the fraction of its time spent waiting for data. Tensors on wasm (the
+ * Node training backend here) and, for the rates, on cpu (`BENCH_BACKENDS`, default wasm,cpu).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -48,23 +49,33 @@ export async function benchPipeline(options: { workers?: number[] } = {}): Promi
   ensureTrainContainer();
   const workerCounts = options.workers ?? (process.env['BENCH_WORKERS'] ?? '0,1,2').split(',').map(Number);
   const results: Record<string, number | string> = {};
-  for (const w of workerCounts) {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), String(w)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    Object.assign(results, JSON.parse(out.trim().split('\n').pop()!));
+  const backends = (process.env['BENCH_BACKENDS'] ?? 'wasm,cpu').split(',');
+  for (const backend of backends) {
+    for (const w of workerCounts) {
+      const args = ['--import', 'tsx', fileURLToPath(import.meta.url), String(w), backend];
+      const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      Object.assign(results, JSON.parse(out.trim().split('\n').pop()!));
+    }
   }
   return results;
 }
 
+/**
+ * One worker count with tensors on `backend`: wasm (training in Node here) copies a batch into its
+ * heap when it makes the tensors, so a worker's batch memory is reused at once; cpu keeps the
+ * arrays, which return to the worker once collected. The first backend listed gets every row, the
+ * others the rates.
+ */
 async function benchOne(
   workers: number,
-  options: { batches?: number; consumerBatches?: number } = {},
+  backend: string,
+  options: { batches?: number; consumerBatches?: number; rowsOnly?: boolean } = {},
 ): Promise<Record<string, number | string>> {
-  const batches = options.batches ?? 40;
+  const batches = options.batches ?? 100;
   const consumerBatches = options.consumerBatches ?? 60;
-  await tf.setBackend('cpu');
+  if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend(backend);
+  const tag = `${backend} workers=${workers}`;
   // A fresh split (empty chunk cache) per dataset: every configuration starts cold, then warms up.
   const open = () => openDataSplit(ensureTrainContainer());
   const split = await open();
@@ -95,10 +106,11 @@ async function benchOne(
     const seconds = (performance.now() - t) / 1000;
     const used = process.cpuUsage(cpu);
     // CPU time of every thread of the process: what a sample costs, whatever else runs on the machine.
-    results[`${name} workers=${workers} cpu ms/sample`] = (used.user + used.system) / 1000 / (batches * BATCH);
-    results[`${name} workers=${workers} samples/s`] = (batches * BATCH) / seconds;
+    results[`${name} ${tag} cpu ms/sample`] = (used.user + used.system) / 1000 / (batches * BATCH);
+    results[`${name} ${tag} samples/s`] = (batches * BATCH) / seconds;
     (ds as { close?: () => void }).close?.(); // (absent before the worker pool: the bench also runs on old code)
   }
+  if (options.rowsOnly) return results;
   // The same 64³ batches with elastic augmentation on (control points every 80 nm at 8 nm voxels).
   {
     const augment = { ...base.augment, elastic: ELASTIC };
@@ -107,7 +119,7 @@ async function benchOne(
     await warmUp(it);
     const t = performance.now();
     for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
-    results[`64^3 elastic workers=${workers} samples/s`] = (batches * BATCH) / ((performance.now() - t) / 1000);
+    results[`64^3 elastic ${tag} samples/s`] = (batches * BATCH) / ((performance.now() - t) / 1000);
     (ds as { close?: () => void }).close?.();
   }
   // A consumer wanting 130 samples/s: a 30 ms step per batch of 4, either blocking the main thread
@@ -131,21 +143,21 @@ async function benchOne(
       tf.dispose(r.value);
     }
     const wall = performance.now() - t;
-    results[`64^3 workers=${workers} consumer 130/s (${step} step): waiting`] =
-      `${((100 * waiting) / wall).toFixed(1)} %`;
-    results[`64^3 workers=${workers} consumer 130/s (${step} step): samples/s`] =
-      (consumerBatches * BATCH) / (wall / 1000);
+    results[`64^3 ${tag} consumer 130/s (${step} step): waiting`] = `${((100 * waiting) / wall).toFixed(1)} %`;
+    results[`64^3 ${tag} consumer 130/s (${step} step): samples/s`] = (consumerBatches * BATCH) / (wall / 1000);
     (ds as { close?: () => void }).close?.();
   }
   // Threads share the process: this is the main thread and every worker together.
-  results[`workers=${workers} peak rss MiB`] = process.resourceUsage().maxRSS / 1024;
-  results[`workers=${workers} chunk cache cap MiB (whole pool)`] = mib(split.config.cacheBytes);
+  results[`${tag} peak rss MiB`] = process.resourceUsage().maxRSS / 1024;
+  results[`${tag} chunk cache cap MiB (whole pool)`] = mib(split.config.cacheBytes);
   return results;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv[2] !== undefined) {
-    console.log(JSON.stringify(await benchOne(Number(process.argv[2]))));
+    const backend = process.argv[3] ?? 'wasm';
+    const first = (process.env['BENCH_BACKENDS'] ?? 'wasm,cpu').split(',')[0];
+    console.log(JSON.stringify(await benchOne(Number(process.argv[2]), backend, { rowsOnly: backend !== first })));
   } else {
     const r = await benchPipeline();
     for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(44)} ${typeof v === 'number' ? v.toFixed(1) : v}`);

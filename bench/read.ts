@@ -3,7 +3,8 @@
  * bench/data/, git-ignored). Random unaligned 64^3 patches per second through plain zarrita `get`,
  * through tfjs-zarr in this thread with its chunk cache, and through worker threads (WorkerReader,
  * the reads the training workers do), all cold (fresh caches) unless said; full-volume MB/s; and
- * zarr-python on the same data in the same run.
+ * zarr-python on the same patches of the same data in the same run (just before and just after the
+ * worker runs, as the load of a shared machine drifts), with the CPU a patch costs on each side.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,19 +38,46 @@ const patch = (s: number[]): Roi =>
     [512, 512, 512],
   );
 
-/** Patches per second reading `list` with `inFlight` reads at a time. */
-async function rate(list: number[][], inFlight: number, read: (r: Roi) => Promise<StoredArray>): Promise<number> {
+/** Patches per second reading `list` with `inFlight` reads at a time, and the CPU a patch took (ms, all threads). */
+async function rateAndCpu(
+  list: number[][],
+  inFlight: number,
+  read: (r: Roi) => Promise<StoredArray>,
+): Promise<{ rate: number; cpu: number }> {
   const t = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < list.length; i += inFlight)
     await Promise.all(list.slice(i, i + inFlight).map((s) => read(patch(s))));
-  return list.length / ((performance.now() - t) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { rate: list.length / ((performance.now() - t) / 1000), cpu: (used.user + used.system) / 1000 / list.length };
 }
 
-export async function benchRead(options: { n?: number; patches?: number } = {}): Promise<Record<string, number>> {
+async function rate(list: number[][], inFlight: number, read: (r: Roi) => Promise<StoredArray>): Promise<number> {
+  return (await rateAndCpu(list, inFlight, read)).rate;
+}
+
+/** zarr-python on the same patches (cold: it has no chunk cache) and a full read; null without Python. */
+function zarrPython(dir: string, list: number[][]): Record<string, number> | null {
+  try {
+    const out = execFileSync(PY, [path.join(here, 'read_zarr_python.py'), dir], {
+      encoding: 'utf8',
+      input: JSON.stringify(list),
+    });
+    return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+  } catch (e) {
+    console.warn(`zarr-python comparison skipped: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+export async function benchRead(
+  options: { n?: number; patches?: number } = {},
+): Promise<Record<string, number | string>> {
   const n = options.n ?? 512;
   const count = options.patches ?? 400;
   const dir = ensureVolume(n);
   const results: Record<string, number> = {};
+  const notes: Record<string, string> = {};
   const list = starts(count, n, 'bench-read');
   const open = async (
     cacheBytes: number,
@@ -85,7 +113,9 @@ export async function benchRead(options: { n?: number; patches?: number } = {}):
     results[`${label}RssMiB`] = process.memoryUsage().rss / 2 ** 20;
   }
 
-  // Through worker threads (cold: fresh workers and caches; the pool's startup is timed apart).
+  // Through worker threads (cold: fresh workers and caches; the pool's startup is timed apart),
+  // with zarr-python on the same patches just before and just after (the machine's load drifts).
+  const pythonBefore = zarrPython(dir, list);
   for (const workers of [1, 2]) {
     for (const inFlight of [1, 8]) {
       const { volume, split } = await open(512 * 2 ** 20);
@@ -93,36 +123,35 @@ export async function benchRead(options: { n?: number; patches?: number } = {}):
       t = performance.now();
       await reader.read(volume, roi([0, 0, 0], [8, 8, 8])); // start the workers
       results[`workers${workers}StartupSeconds`] = (performance.now() - t) / 1000;
-      results[`workers${workers}FirstPass${inFlight}InFlightPatchesPerSecond`] = await rate(list, inFlight, (r) =>
-        reader.read(volume, r),
-      );
+      const measured = await rateAndCpu(list, inFlight, (r) => reader.read(volume, r));
+      results[`workers${workers}FirstPass${inFlight}InFlightPatchesPerSecond`] = measured.rate;
+      results[`workers${workers}FirstPass${inFlight}InFlightCpuMsPerPatch`] = measured.cpu;
       results[`workers${workers}RssMiB`] = process.memoryUsage().rss / 2 ** 20;
       reader.close();
     }
   }
+  const pythonAfter = zarrPython(dir, list);
 
   const cold = await open(512 * 2 ** 20);
   t = performance.now();
   await cold.volume.read(roi([0, 0, 0], [n * 8, n * 8, n * 8]));
   results['fullVolumeColdMBps'] = n ** 3 / 1e6 / ((performance.now() - t) / 1000);
 
-  try {
-    const out = execFileSync(PY, [path.join(here, 'read_zarr_python.py'), dir, String(Math.min(count, 300))], {
-      encoding: 'utf8',
-    });
-    Object.assign(results, JSON.parse(out.trim().split('\n').pop()!));
+  if (pythonBefore && pythonAfter) {
+    for (const k of Object.keys(pythonBefore)) {
+      notes[`${k} (before, after)`] = `${pythonBefore[k]!.toFixed(1)}, ${pythonAfter[k]!.toFixed(1)}`;
+      results[k] = (pythonBefore[k]! + pythonAfter[k]!) / 2;
+    }
     const py = results['zarrPythonPatchesPerSecond']!;
     for (const k of Object.keys(results)) {
       if (k.startsWith('workers') && k.endsWith('PatchesPerSecond')) results[`${k} / zarr-python`] = results[k]! / py;
     }
     results['cache512MiBFirstPass / zarr-python'] = results['cache512MiBFirstPassPatchesPerSecond']! / py;
-  } catch (e) {
-    console.warn(`zarr-python comparison skipped: ${(e as Error).message.split('\n')[0]}`);
   }
-  return results;
+  return { ...results, ...notes };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchRead();
-  for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(40)} ${v.toFixed(1)}`);
+  for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(40)} ${typeof v === 'number' ? v.toFixed(1) : v}`);
 }

@@ -172,8 +172,8 @@ export class BatchMaker {
   private readonly pool = new BufferPool();
 
   /**
-   * `newArray` allocates each batch's xs and ys (a sample worker gives shared memory: see
-   * train/workers/sample-worker.ts).
+   * `newArray` gives each batch's xs and ys; their contents may be arbitrary (a sample worker
+   * reuses shared buffers: train/workers/batch-buffers.ts): every element is written.
    */
   constructor(
     private readonly setup: Setup,
@@ -204,6 +204,8 @@ export class BatchMaker {
     const B = this.batchSize;
     const xs = this.newArray(B * input[0]! * input[1]! * input[2]! * channels);
     const ys = this.newArray(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
+    // The boundary target writes every element of ys; the others write their ones only.
+    if (this.layout.target !== 'boundary') ys.fill(0);
     await Promise.all(
       Array.from({ length: B }, async (_, b) => {
         const rng = this.root.fork(this.firstSample + index * B + b);

@@ -19,11 +19,12 @@ import {
   type Setup,
   type TrainingSetup,
 } from './batch.js';
+import { BufferPool } from './assemble.js';
 import { makeRng } from './random.js';
 import { ZarrCrop } from '../zarr/crop.js';
 import type { DataConfig } from '../zarr/config.js';
 import { containerSpec, type CropSpec, type WorkerBatchOptions } from './workers/protocol.js';
-import { SamplePool, type Layout } from './workers/pool.js';
+import { SamplePool, type Layout, type PoolBatch } from './workers/pool.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
 
 export interface CropDatasetOptions extends SamplingOptions {
@@ -141,11 +142,14 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       });
       return pool;
     }));
+  // In this thread: batch arrays given back once wasm has copied them into its heap (fresh memory
+  // costs page faults and garbage collection); on other backends the tensors keep them.
+  const spare = new BufferPool();
   let prepared: Promise<Setup> | null = null;
   let maker: Promise<BatchMaker> | null = null;
   const batchMaker = () => {
     prepared ??= prepare(crops, options);
-    maker ??= prepared.then((s) => new BatchMaker(s, options));
+    maker ??= prepared.then((s) => new BatchMaker(s, options, (n) => spare.take('float32', n) as Float32Array));
     return maker;
   };
 
@@ -153,7 +157,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   const source = async (): Promise<{
     layout: Layout;
     prefetch: number;
-    make(i: number): Promise<BatchArrays>;
+    make(i: number): Promise<PoolBatch>;
     wait<T>(p: Promise<T>): Promise<T>;
   }> => {
     if (workerSpec) {
@@ -166,7 +170,21 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       };
     }
     const m = await batchMaker();
-    return { layout: m.layout, prefetch: options.prefetch ?? 2, make: (i) => m.make(i), wait: (w) => w };
+    const lend = ({ xs, ys }: BatchArrays) => ({
+      xs,
+      ys,
+      lent: true,
+      release: () => {
+        spare.give('float32', xs);
+        spare.give('float32', ys);
+      },
+    });
+    return {
+      layout: m.layout,
+      prefetch: options.prefetch ?? 2,
+      make: (i) => m.make(i).then(lend),
+      wait: (w) => w,
+    };
   };
   let setupPromise: Promise<TrainingSetup> | null = null;
   const setup = (): Promise<TrainingSetup> =>
@@ -179,7 +197,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   const dataset = tf.data.generator(async function* () {
     const { layout, prefetch, make, wait } = await source();
     const { channels, targetChannels: C, maskChannels: M } = layout;
-    const queue: Promise<BatchArrays>[] = [];
+    const queue: Promise<PoolBatch>[] = [];
     for (let next = 0; ; ) {
       while (queue.length <= prefetch) {
         const p = make(next++);
@@ -187,10 +205,14 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
         queue.push(p);
       }
       const batch = await wait(queue.shift()!);
-      yield {
+      const element = {
         xs: tf.tensor5d(batch.xs, [batchSize, input[0]!, input[1]!, input[2]!, channels]),
         ys: tf.tensor5d(batch.ys, [batchSize, output[0]!, output[1]!, output[2]!, C + M]),
       };
+      // Lent memory: wasm has copied it into its heap, so it can be given back now; other backends
+      // keep the arrays (a worker's come back once they are collected).
+      if (batch.lent && tf.getBackend() === 'wasm') batch.release();
+      yield element;
     }
   } as unknown as () => Iterator<TrainingElement>);
   return Object.defineProperties(Object.assign(dataset, { setup, close: () => pool?.close() }), {

@@ -2,12 +2,13 @@
  * Blosc 1 frames, checked before they are trusted. numcodecs.js' wasm decoder ignores blosc's
  * return code, so a frame cut short or a corrupt stream decodes to garbage without an error. Here
  * the header's sizes are checked against the buffer, every block and stream offset against the
- * frame, and every compressed stream against the bytes the frame announces: LZ4 streams are walked
- * (every literal run, match offset and length checked, nothing copied) and then decoded by the
- * faster wasm decoder; BloscLZ streams are decoded in JavaScript, zlib through
- * DecompressionStream, zstd through numcodecs' decoder (which does report errors), and those
- * frames assembled here (unshuffled, or byte-unshuffled). Bit-shuffled frames are decoded by wasm
- * after their streams are checked; snappy streams are checked for their sizes only.
+ * frame, and every compressed stream against the bytes the frame announces: LZ4 streams of
+ * byte-shuffled frames and BloscLZ streams are decoded in JavaScript by decoders that check every
+ * literal run, match offset and length as they go, zlib through DecompressionStream, zstd through
+ * numcodecs' decoder (which does report errors), and those frames assembled here (unshuffled, or
+ * byte-unshuffled). Other LZ4 frames (not shuffled, or bit-shuffled) are walked (every literal
+ * run, match offset and length checked, nothing copied) and then decoded by wasm; snappy streams
+ * are checked for their sizes only.
  *
  * Frame layout (c-blosc 1.x README_HEADER): 16-byte header (version, versionlz, flags, typesize,
  * nbytes, blocksize, cbytes; little-endian u32s), then — unless the frame is stored (flag 0x02) —
@@ -22,6 +23,7 @@ const MEMCPYED = 0x02;
 const DOBITSHUFFLE = 0x04;
 const DONT_SPLIT = 0x10;
 const COMPRESSORS = ['blosclz', 'lz4', 'snappy', 'zlib', 'zstd'];
+const NO_BYTES = new Uint8Array(0);
 
 /** A frame that is not what it claims; the message says what is wrong. */
 export class BloscFrameError extends Error {}
@@ -94,17 +96,19 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
     throw new BloscFrameError(`blosc frame is cut short: ${nblocks} block offsets do not fit in ${cbytes} bytes`);
   const bitshuffle = (flags & DOBITSHUFFLE) !== 0 && blocksize >= typesize;
   const shuffle = (flags & DOSHUFFLE) !== 0 && typesize > 1;
-  // LZ4 streams (the common case) are only walked here: a stream that checks out decodes right in
-  // the faster wasm decoder. Other frames are assembled here unless bit-shuffled or snappy.
-  const walkOnly = compressor === 'lz4' || compressor === 'snappy' || bitshuffle;
+  // LZ4 frames without a byte shuffle (uint8 raw, the common case) are only walked here: wasm then
+  // decodes them faster than JavaScript (measured). Byte-shuffled ones decode faster here (one
+  // pass into a scratch block, a word-wise unshuffle, no copies into and out of wasm memory).
+  // Bit-shuffled and snappy frames are only checked here, then decoded by wasm.
+  const walkOnly = (compressor === 'lz4' && !shuffle) || compressor === 'snappy' || bitshuffle;
   const out = walkOnly ? null : new Uint8Array(nbytes);
-  const tmp = new Uint8Array(blocksize);
+  const tmp = out && shuffle ? new Uint8Array(blocksize) : null;
   for (let j = 0; j < nblocks; j++) {
     const isLeftover = j === nblocks - 1 && leftover > 0;
     const bsize = isLeftover ? leftover : blocksize;
     const nsplits = (flags & DONT_SPLIT) === 0 && !isLeftover ? typesize : 1;
     // Unshuffled blocks decode straight into the output; shuffled ones through `tmp`.
-    const block = shuffle || !out ? tmp : out.subarray(j * blocksize);
+    const block = tmp ?? out?.subarray(j * blocksize) ?? NO_BYTES;
     const neblock = Math.floor(bsize / nsplits);
     if (neblock * nsplits !== bsize)
       throw new BloscFrameError(`blosc block of ${bsize} bytes cannot split into ${nsplits} streams`);
@@ -125,13 +129,13 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
       if (csize === neblock) {
         if (out) target.set(stream);
       } else if (compressor === 'lz4') {
-        checkStream('lz4', () => lz4Walk(stream, neblock), neblock, s, j);
+        checkStream('lz4', () => (out ? lz4Block(stream, target) : lz4Walk(stream, neblock)), neblock, s, j);
       } else if (compressor === 'blosclz') {
         checkStream('blosclz', () => blosclzBlock(stream, target), neblock, s, j);
       } else await decodeStream(compressor, stream, target, decoders, `stream ${s} of block ${j}`);
       src += csize;
     }
-    if (shuffle && out) unshuffle(typesize, tmp.subarray(0, bsize), out.subarray(j * blocksize, j * blocksize + bsize));
+    if (tmp && out) unshuffle(typesize, tmp.subarray(0, bsize), out.subarray(j * blocksize, j * blocksize + bsize));
   }
   return out;
 }
@@ -185,11 +189,29 @@ export async function inflate(bytes: Uint8Array, format: 'deflate' | 'gzip'): Pr
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-function unshuffle(typesize: number, src: Uint8Array, dest: Uint8Array): void {
+/**
+ * Byte unshuffle: element i's byte j is at src[j * n + i]. Types of 2, 4 and 8 bytes are rebuilt
+ * a 16- or 32-bit word at a time (little-endian through a DataView, whatever the platform).
+ */
+export function unshuffle(typesize: number, src: Uint8Array, dest: Uint8Array): void {
   const n = Math.floor(src.length / typesize);
-  for (let j = 0; j < typesize; j++) {
-    const base = j * n;
-    for (let i = 0; i < n; i++) dest[i * typesize + j] = src[base + i]!;
+  const out = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
+  if (typesize === 2) {
+    for (let i = 0; i < n; i++) out.setUint16(2 * i, src[i]! | (src[n + i]! << 8), true);
+  } else if (typesize === 4 || typesize === 8) {
+    for (let w = 0; w < typesize; w += 4) {
+      const b0 = w * n;
+      for (let i = 0; i < n; i++) {
+        const word =
+          src[b0 + i]! | (src[b0 + n + i]! << 8) | (src[b0 + 2 * n + i]! << 16) | (src[b0 + 3 * n + i]! << 24);
+        out.setUint32(typesize * i + w, word, true);
+      }
+    }
+  } else {
+    for (let j = 0; j < typesize; j++) {
+      const base = j * n;
+      for (let i = 0; i < n; i++) dest[i * typesize + j] = src[base + i]!;
+    }
   }
   dest.set(src.subarray(n * typesize), n * typesize);
 }
@@ -261,11 +283,19 @@ export function lz4Walk(src: Uint8Array, size: number): number {
   return corrupt('stream ends without its last literals');
 }
 
-/** An LZ4 block (no frame) into `out`; returns the bytes written, throws on any inconsistency. */
+/**
+ * An LZ4 block (no frame) into `out`; returns the bytes written, throws on any inconsistency.
+ * Short literal runs and short matches move 4 bytes at a time through DataViews (`set(subarray)`
+ * would allocate a view per run); a match at distance >= 4 never reads a byte it has not yet
+ * written that way, closer ones go byte by byte, long ones through copyWithin (copyMatch).
+ */
 export function lz4Block(src: Uint8Array, out: Uint8Array): number {
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const end = src.length;
+  const size = out.length;
   let ip = 0;
   let op = 0;
-  const end = src.length;
   while (ip < end) {
     const token = src[ip++]!;
     let literals = token >> 4;
@@ -278,9 +308,11 @@ export function lz4Block(src: Uint8Array, out: Uint8Array): number {
       } while (b === 255);
     }
     if (ip + literals > end) corrupt('literals run past the end of the stream');
-    if (op + literals > out.length) corrupt('literals overflow the output');
-    if (literals < 32) {
-      for (let k = 0; k < literals; k++) out[op + k] = src[ip + k]!;
+    if (op + literals > size) corrupt('literals overflow the output');
+    if (literals < 64) {
+      let k = 0;
+      for (; k + 4 <= literals; k += 4) ov.setUint32(op + k, sv.getUint32(ip + k, true), true);
+      for (; k < literals; k++) out[op + k] = src[ip + k]!;
     } else {
       out.set(src.subarray(ip, ip + literals), op);
     }
@@ -301,8 +333,15 @@ export function lz4Block(src: Uint8Array, out: Uint8Array): number {
       } while (b === 255);
     }
     length += 4;
-    if (op + length > out.length) corrupt('match overflows the output');
-    copyMatch(out, op, offset, length);
+    if (op + length > size) corrupt('match overflows the output');
+    if (offset >= 4 && length < 64) {
+      const from = op - offset;
+      let k = 0;
+      for (; k + 4 <= length; k += 4) ov.setUint32(op + k, ov.getUint32(from + k, true), true);
+      for (; k < length; k++) out[op + k] = out[from + k]!;
+    } else {
+      copyMatch(out, op, offset, length);
+    }
     op += length;
   }
   return corrupt('stream ends without its last literals');

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import * as tf from '@tensorflow/tfjs';
 import {
   DataConfig,
@@ -21,6 +23,8 @@ import {
   type TrainingDatasetOptions,
   type TrainingElement,
 } from '../../src/index.js';
+import { BatchMaker, prepare, type BatchOptions } from '../../src/train/batch.js';
+import { BatchBuffers } from '../../src/train/workers/batch-buffers.js';
 import { SamplePool, type WorkerPort } from '../../src/train/workers/pool.js';
 import { containerSpec, type FromWorker, type ToWorker } from '../../src/train/workers/protocol.js';
 import { sampleWorker } from '../../src/train/workers/sample-worker.js';
@@ -297,4 +301,132 @@ test('a worker that dies rejects what it had in hand (no hang), and the pool sta
   await assert.rejects(pool.batch(1), /worker crashed/);
   assert.equal(spawned, 2, 'a dead worker is replaced on the next request');
   pool.dispose();
+});
+
+/** A full garbage collection, then the turns in which FinalizationRegistry callbacks run. */
+async function collectGarbage(): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+}
+
+test('lent batch memory is never overwritten while a tensor or an array refers to it (cpu and wasm, workers or not)', async () => {
+  const split = await openDataSplit(fixturePath('crops.zarr'));
+  const all = [...split.train, ...split.test];
+  const n = 24; // more lent slots than the pool lets await collection (it copies past that)
+  const reference = await take(trainingDataset(all, { ...options, workers: 0 }), 2 * n);
+  const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  await import('@tensorflow/tfjs-backend-wasm');
+  try {
+    for (const [backend, workers] of [
+      ['cpu', 1],
+      ['wasm', 1],
+      ['wasm', 0],
+    ] as const) {
+      await tf.setBackend(backend);
+      const ds = trainingDataset(all, { ...options, workers, prefetch: 3 });
+      const it = await ds.iterator();
+      const held: TrainingElement[] = [];
+      const arrays: Buffer[] = []; // what tensor.data() gave, kept after the tensors are disposed
+      for (let i = 0; i < 2 * n; i++) {
+        const e = (await it.next()).value as TrainingElement;
+        if (i < n) held.push(e);
+        else {
+          arrays.push(bytes((await e.xs.data()) as Float32Array), bytes((await e.ys.data()) as Float32Array));
+          tf.dispose([e.xs, e.ys]);
+        }
+        await collectGarbage(); // collected slots go back to the worker and are overwritten
+      }
+      const got = [
+        ...held.flatMap((e) => [bytes(e.xs.dataSync() as Float32Array), bytes(e.ys.dataSync() as Float32Array)]),
+        ...arrays,
+      ];
+      assert.ok(Buffer.concat(got).equals(reference), `${backend}, ${workers} workers`);
+      tf.dispose(held);
+      ds.close();
+    }
+  } finally {
+    await tf.setBackend('cpu');
+  }
+});
+
+test('lent batch slots go back to their worker when released or once collected, never while referenced', async () => {
+  const config = new DataConfig({ path: fixturePath('crops.zarr') });
+  const split = await openDataSplit(config);
+  const recycled: number[] = [];
+  const spawn = (): WorkerPort => {
+    let toPool: (m: FromWorker) => void = () => undefined;
+    const handle = sampleWorker((m) => setTimeout(() => toPool(structuredClone(m)), 0));
+    return {
+      post: (m: ToWorker) => {
+        if (m.type === 'recycle') recycled.push(...m.slots);
+        const copy = structuredClone(m);
+        setTimeout(() => handle(copy), 0);
+      },
+      listen: (onMessage) => (toPool = onMessage),
+      terminate: () => undefined,
+      keepAlive: () => undefined,
+    };
+  };
+  const { workers: _w, prefetch: _p, ...batchOptions } = options;
+  const pool = new SamplePool({
+    size: 1,
+    spawn,
+    containers: [containerSpec(config, 1)],
+    crops: split.train.map((c) => ({ container: 0, rawPath: c.raw.path })),
+    options: batchOptions as never,
+    idleMs: 1000,
+  });
+  const released = await pool.batch(0);
+  assert.ok(released.lent && released.xs.buffer instanceof SharedArrayBuffer);
+  const before = Buffer.from(released.xs.slice().buffer);
+  released.release();
+  released.release(); // once only
+  assert.equal(recycled.length, 2, 'both slots, once');
+  // The worker hands the released memory out again: batch 1 is written into it.
+  const again = await pool.batch(1);
+  const shared = Buffer.from(released.xs.buffer as unknown as ArrayBuffer);
+  assert.ok(!shared.equals(before) && shared.equals(Buffer.from(again.xs.buffer as unknown as ArrayBuffer)));
+  let dropped: unknown = await pool.batch(2);
+  const kept = await pool.batch(3);
+  dropped = null;
+  await collectGarbage();
+  assert.deepEqual(recycled.length, 4, "the dropped batch's slots came back after collection, the kept one's did not");
+  assert.ok(kept.lent);
+  pool.dispose();
+  void dropped;
+});
+
+test('batch buffers: a recycled slot is handed out again; contents need not be zero (every target writes all of ys)', async () => {
+  const buffers = new BatchBuffers();
+  const a = buffers.take(16);
+  const slot = buffers.slot(a.buffer)!;
+  assert.equal(buffers.lentCount, 1);
+  buffers.recycle([slot, 12345]); // an unknown slot is ignored
+  assert.equal(buffers.lentCount, 0);
+  const b = buffers.take(16);
+  assert.equal(b.buffer, a.buffer, 'the same memory again');
+  assert.notEqual(buffers.slot(b.buffer), slot, 'under a new slot number');
+  // Batches written into memory full of NaN equal batches written into fresh memory, for every
+  // built-in target and for the step-by-step path (elastic).
+  const split = await openDataSplit(fixturePath('crops.zarr'));
+  const all = [...split.train, ...split.test];
+  const poisoned = (length: number) => new Float32Array(length).fill(Number.NaN);
+  const cases: BatchOptions[] = [
+    { ...options, target: 'boundary' },
+    { ...options, target: 'affinities' },
+    { ...options, target: 'semantic', numClasses: 256 },
+    { ...options, augment: { ...options.augment, elastic: { controlPointSpacing: 4, jitterSigma: 1 } } },
+  ];
+  for (const o of cases) {
+    const crops = o.target === 'semantic' ? all.filter((c) => c.labels.dtype === 'uint8') : all;
+    const setup = await prepare(crops, o);
+    const fresh = new BatchMaker(setup, o);
+    const reused = new BatchMaker(setup, o, poisoned);
+    for (let i = 0; i < 2; i++) {
+      const [f, r] = [await fresh.make(i), await reused.make(i)];
+      assert.deepEqual(Buffer.from(r.xs.buffer), Buffer.from(f.xs.buffer), `${o.target} xs`);
+      assert.deepEqual(Buffer.from(r.ys.buffer), Buffer.from(f.ys.buffer), `${o.target} ys`);
+    }
+  }
 });

@@ -49,6 +49,24 @@ export interface Layout {
   maskChannels: number;
 }
 
+/** A batch from the pool (see `SamplePool.batch`). */
+export interface PoolBatch {
+  xs: Float32Array;
+  ys: Float32Array;
+  /** Whether xs and ys are a worker's memory, lent until released or collected. */
+  lent: boolean;
+  /** Gives lent memory back now: xs and ys are overwritten afterwards. */
+  release(): void;
+}
+
+/** Lent slots a worker may have awaiting garbage collection before the pool copies instead. */
+const MAX_AWAITING_COLLECTION = 8;
+
+/** Lent buffers given back once collected: the slot's memory is then referenced by no view. */
+const collected = new FinalizationRegistry<{ slot: number; recycle(slots: number[]): void }>(({ slot, recycle }) =>
+  recycle([slot]),
+);
+
 interface Pending {
   resolve(message: FromWorker): void;
   reject(error: Error): void;
@@ -57,6 +75,8 @@ interface Pending {
 class Member {
   readonly pending = new Map<number, Pending>();
   readonly ready: Promise<Layout>;
+  /** Lent batch slots not yet released or collected. */
+  awaitingCollection = 0;
   private settleReady!: { resolve(l: Layout): void; reject(e: Error): void };
   dead = false;
 
@@ -109,15 +129,45 @@ export class SamplePool {
     return this.wait(this.start()[0]!.ready);
   }
 
-  /** Batch `index`: xs and ys as float32 arrays. */
-  async batch(index: number): Promise<{ xs: Float32Array; ys: Float32Array }> {
-    const m = (await this.request({ type: 'batch', id: 0, index })) as Extract<FromWorker, { type: 'batch' }>;
-    return { xs: new Float32Array(m.xs), ys: new Float32Array(m.ys) };
+  /**
+   * Batch `index`: xs and ys as float32 arrays. When `lent`, they are the worker's shared memory,
+   * lent until `release()` or, failing that, until both arrays' buffers have been garbage
+   * collected (a consumer that keeps them, such as a tensor on the cpu backend, needs nothing
+   * else). Past a few lent batches awaiting collection the pool copies instead (not lent).
+   */
+  async batch(index: number): Promise<PoolBatch> {
+    const { reply, member } = await this.request({ type: 'batch', id: 0, index });
+    const m = reply as Extract<FromWorker, { type: 'batch' }>;
+    const xs = new Float32Array(m.xs),
+      ys = new Float32Array(m.ys);
+    const slots = m.slots;
+    if (!slots) return { xs, ys, lent: false, release: () => undefined };
+    const recycle = (s: number[]) => {
+      member.awaitingCollection -= s.length;
+      if (!member.dead) member.port.post({ type: 'recycle', slots: s });
+    };
+    member.awaitingCollection += slots.length;
+    if (member.awaitingCollection > MAX_AWAITING_COLLECTION) {
+      const copies = { xs: xs.slice(), ys: ys.slice() };
+      recycle(slots);
+      return { ...copies, lent: false, release: () => undefined };
+    }
+    const token = {};
+    collected.register(m.xs, { slot: slots[0]!, recycle }, token);
+    collected.register(m.ys, { slot: slots[1]!, recycle }, token);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      collected.unregister(token);
+      recycle(slots);
+    };
+    return { xs, ys, lent: true, release };
   }
 
   /** A volume's stored values over `roi`, read and decoded by a worker (`worker`: which one, modulo the size). */
   async read(container: number, path: string, roi: Roi, worker?: number): Promise<StoredArray> {
-    const m = (await this.request({ type: 'read', id: 0, container, path, roi }, worker)) as Extract<
+    const m = (await this.request({ type: 'read', id: 0, container, path, roi }, worker)).reply as Extract<
       FromWorker,
       { type: 'read' }
     >;
@@ -177,7 +227,10 @@ export class SamplePool {
     return this.members;
   }
 
-  private request(message: Extract<ToWorker, { id: number }>, worker?: number): Promise<FromWorker> {
+  private request(
+    message: Extract<ToWorker, { id: number }>,
+    worker?: number,
+  ): Promise<{ reply: FromWorker; member: Member }> {
     this.clearIdle();
     const members = this.start();
     let best = members[0]!;
@@ -191,7 +244,7 @@ export class SamplePool {
     });
     const settled = () => this.armIdle();
     result.then(settled, settled);
-    return result;
+    return result.then((reply) => ({ reply, member }));
   }
 
   private armIdle(): void {

@@ -5,7 +5,9 @@
  *   pool → worker  init   { containers, crops, options }     open the containers, prepare the samplers
  *   worker → pool  ready  { channels, targetChannels, maskChannels }   or error
  *   pool → worker  batch  { id, index }                       assemble batch `index` of the sequence
- *   worker → pool  batch  { id, xs, ys }   (shared buffers, or transferred) or error { id }
+ *   worker → pool  batch  { id, xs, ys, slots? }  shared buffers lent under slot numbers, or
+ *                                                 transferred buffers (no slots); or error { id }
+ *   pool → worker  recycle { slots }                the lent buffers may be overwritten now
  *   pool → worker  read   { id, container, path, roi }        a volume's stored values over a ROI
  *   worker → pool  read   { id, dtype, data }  (buffer transferred)  or error { id }
  *
@@ -39,7 +41,8 @@ export type WorkerBatchOptions = Omit<BatchOptions, 'target'> & { target?: 'boun
 export type ToWorker =
   | { type: 'init'; containers: ContainerSpec[]; crops: CropSpec[]; options: WorkerBatchOptions | null }
   | { type: 'batch'; id: number; index: number }
-  | { type: 'read'; id: number; container: number; path: string; roi: Roi };
+  | { type: 'read'; id: number; container: number; path: string; roi: Roi }
+  | { type: 'recycle'; slots: number[] };
 
 export interface WireError {
   name: string;
@@ -52,7 +55,13 @@ export interface WireError {
 
 export type FromWorker =
   | { type: 'ready'; channels: number; targetChannels: number; maskChannels: number }
-  | { type: 'batch'; id: number; xs: ArrayBuffer | SharedArrayBuffer; ys: ArrayBuffer | SharedArrayBuffer }
+  | {
+      type: 'batch';
+      id: number;
+      xs: ArrayBuffer | SharedArrayBuffer;
+      ys: ArrayBuffer | SharedArrayBuffer;
+      slots?: number[];
+    }
   | { type: 'read'; id: number; dtype: DType; data: ArrayBuffer }
   | { type: 'error'; id: number | null; error: WireError };
 

@@ -8,6 +8,7 @@ import { OptionsError } from '../../errors.js';
 import { openDataSplit } from '../../zarr/split.js';
 import type { CropVolume, ZarrCrop } from '../../zarr/crop.js';
 import { BatchMaker, prepare } from '../batch.js';
+import { BatchBuffers } from './batch-buffers.js';
 import { errorToWire, type FromWorker, type ToWorker } from './protocol.js';
 
 export type Post = (message: FromWorker, transfer: ArrayBuffer[]) => void;
@@ -15,6 +16,7 @@ export type Post = (message: FromWorker, transfer: ArrayBuffer[]) => void;
 export function sampleWorker(post: Post): (message: ToWorker) => void {
   let maker: Promise<BatchMaker | null> | null = null;
   let volumes: Promise<Map<string, CropVolume>[]> | null = null;
+  const buffers = new BatchBuffers();
   const fail = (id: number | null, e: unknown) => post({ type: 'error', id, error: errorToWire(e) }, []);
 
   return (message) => {
@@ -34,7 +36,7 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
         maker = options
           ? opened.then(async (splits) => {
               const crops = message.crops.map((spec) => findCrop(splits[spec.container]!, spec.rawPath));
-              return new BatchMaker(await prepare(crops, options), options, sharedFloat32);
+              return new BatchMaker(await prepare(crops, options), options, (n) => buffers.take(n));
             })
           : Promise.resolve(null);
         maker.then(
@@ -65,11 +67,28 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
           })
           .then(
             ({ xs, ys }) =>
-              post({ type: 'batch', id, xs: xs.buffer as SharedArrayBuffer, ys: ys.buffer as SharedArrayBuffer }, []),
+              buffers.shared
+                ? post(
+                    {
+                      type: 'batch',
+                      id,
+                      xs: xs.buffer,
+                      ys: ys.buffer,
+                      slots: [xs, ys].map((a) => buffers.slot(a.buffer)!),
+                    },
+                    [],
+                  )
+                : post({ type: 'batch', id, xs: xs.buffer, ys: ys.buffer }, [
+                    xs.buffer as ArrayBuffer,
+                    ys.buffer as ArrayBuffer,
+                  ]),
             (e) => fail(id, e),
           );
         return;
       }
+      case 'recycle':
+        buffers.recycle(message.slots);
+        return;
       case 'read': {
         const { id } = message;
         if (!volumes) return fail(id, new Error('sample worker: read requested before init'));
@@ -89,15 +108,6 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
       }
     }
   };
-}
-
-/**
- * Batches in shared memory, posted without a transfer list: the first transfer (detach) of an
- * ArrayBuffer in a thread makes V8 check for detached buffers in every typed-array loop of that
- * thread from then on (measured 30–40 % slower sample assembly).
- */
-function sharedFloat32(length: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(4 * length));
 }
 
 function findCrop(split: { train: ZarrCrop[]; test: ZarrCrop[]; container: string }, rawPath: string): ZarrCrop {

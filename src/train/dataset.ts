@@ -34,7 +34,10 @@ export interface CropDatasetOptions extends SamplingOptions {
 export type { CropWeights, TrainingSetup };
 
 export interface TrainingDatasetOptions extends BatchOptions {
-  /** Batches prepared ahead of the one being consumed (default: 2, or `workers` when larger). */
+  /**
+   * Batches prepared ahead of the one being consumed (default: 2 in this thread, 3 per worker with
+   * workers: with fewer, a worker that is done waits for the consumer to take an older batch).
+   */
   prefetch?: number;
   /**
    * Worker threads assembling batches (reading, decoding, augmenting, targets), as gunpowder's
@@ -164,7 +167,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       const p = await getPool(workerSpec);
       return {
         layout: await p.layout(),
-        prefetch: options.prefetch ?? Math.max(2, p.size),
+        prefetch: options.prefetch ?? Math.max(2, 3 * p.size),
         make: (i) => p.batch(i),
         wait: (w) => p.wait(w),
       };

@@ -152,6 +152,8 @@ export class SamplePool {
       recycle(slots);
       return { ...copies, lent: false, release: () => undefined };
     }
+    // No closure in this scope may capture xs, ys or m: `recycle`, held by the registry, shares
+    // the scope and would keep them alive (never collected; the "dropped batch" test sees that).
     const token = {};
     collected.register(m.xs, { slot: slots[0]!, recycle }, token);
     collected.register(m.ys, { slot: slots[1]!, recycle }, token);

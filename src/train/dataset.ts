@@ -173,10 +173,11 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       };
     }
     const m = await batchMaker();
-    const lend = ({ xs, ys }: BatchArrays) => ({
+    const lend = ({ xs, ys }: BatchArrays): PoolBatch => ({
       xs,
       ys,
       lent: true,
+      keep: () => undefined,
       release: () => {
         spare.give('float32', xs);
         spare.give('float32', ys);
@@ -214,7 +215,8 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       };
       // Lent memory: wasm has copied it into its heap, so it can be given back now; other backends
       // keep the arrays (a worker's come back once they are collected).
-      if (batch.lent && tf.getBackend() === 'wasm') batch.release();
+      if (tf.getBackend() === 'wasm') batch.release();
+      else batch.keep();
       yield element;
     }
   } as unknown as () => Iterator<TrainingElement>);

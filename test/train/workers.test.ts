@@ -25,7 +25,7 @@ import {
 } from '../../src/index.js';
 import { BatchMaker, prepare, type BatchOptions } from '../../src/train/batch.js';
 import { BatchBuffers } from '../../src/train/workers/batch-buffers.js';
-import { SamplePool, type WorkerPort } from '../../src/train/workers/pool.js';
+import { SamplePool, type PoolBatch, type WorkerPort } from '../../src/train/workers/pool.js';
 import { containerSpec, type FromWorker, type ToWorker } from '../../src/train/workers/protocol.js';
 import { sampleWorker } from '../../src/train/workers/sample-worker.js';
 import { WorkerReader } from '../../src/train/workers/reader.js';
@@ -388,11 +388,29 @@ test('lent batch slots go back to their worker when released or once collected, 
   const shared = Buffer.from(released.xs.buffer as unknown as ArrayBuffer);
   assert.ok(!shared.equals(before) && shared.equals(Buffer.from(again.xs.buffer as unknown as ArrayBuffer)));
   let dropped: unknown = await pool.batch(2);
-  const kept = await pool.batch(3);
+  let kept: PoolBatch | null = await pool.batch(3);
   dropped = null;
   await collectGarbage();
   assert.deepEqual(recycled.length, 4, "the dropped batch's slots came back after collection, the kept one's did not");
   assert.ok(kept.lent);
+  // Kept by consumers (tensors that hold their arrays): past 8 slots awaiting collection, batches
+  // that arrive are copies, whose slots go back at once. (In a function of its own, so that no
+  // reference to the kept batches outlives it in this frame.)
+  const before5 = await (async () => {
+    const keptBatches = [kept!];
+    for (let i = 4; i < 7; i++) keptBatches.push(await pool.batch(i));
+    for (const b of keptBatches) b.keep();
+    assert.ok(keptBatches.every((b) => b.lent && b.xs.buffer instanceof SharedArrayBuffer));
+    const before = recycled.length;
+    const fifth = await pool.batch(7);
+    assert.ok(!fifth.lent && fifth.xs.buffer instanceof ArrayBuffer);
+    assert.equal(recycled.length, before + 2, "the copied batch's slots went back");
+    return before;
+  })();
+  kept = null;
+  await collectGarbage();
+  assert.equal(recycled.length, before5 + 2 + 8, 'the kept batches came back once collected');
+  assert.ok((await pool.batch(8)).lent, 'and batches are lent again');
   pool.dispose();
   void dropped;
 });

@@ -57,15 +57,34 @@ export interface PoolBatch {
   lent: boolean;
   /** Gives lent memory back now: xs and ys are overwritten afterwards. */
   release(): void;
+  /**
+   * Says that a consumer keeps xs and ys (a tensor on a backend that holds its values): the memory
+   * goes back once they are collected, and counts towards the worker's slots awaiting collection.
+   */
+  keep(): void;
 }
 
-/** Lent slots a worker may have awaiting garbage collection before the pool copies instead. */
+/**
+ * Lent slots a worker may have kept by consumers, awaiting garbage collection; past that, batches
+ * that arrive are copied (while the main thread is free, not in the consumer's `next()`).
+ */
 const MAX_AWAITING_COLLECTION = 8;
 
 /** Lent buffers given back once collected: the slot's memory is then referenced by no view. */
 const collected = new FinalizationRegistry<{ slot: number; recycle(slots: number[]): void }>(({ slot, recycle }) =>
   recycle([slot]),
 );
+
+/**
+ * Gives slots back to `member`'s worker. Made apart from the batch's arrays: the registry holds
+ * it, and a closure sharing their scope would keep them alive (never collected).
+ */
+function recycler(member: Member, state: { kept: boolean }): (slots: number[]) => void {
+  return (slots) => {
+    if (state.kept) member.awaitingCollection -= slots.length;
+    if (!member.dead) member.port.post({ type: 'recycle', slots });
+  };
+}
 
 interface Pending {
   resolve(message: FromWorker): void;
@@ -132,28 +151,24 @@ export class SamplePool {
   /**
    * Batch `index`: xs and ys as float32 arrays. When `lent`, they are the worker's shared memory,
    * lent until `release()` or, failing that, until both arrays' buffers have been garbage
-   * collected (a consumer that keeps them, such as a tensor on the cpu backend, needs nothing
-   * else). Past a few lent batches awaiting collection the pool copies instead (not lent).
+   * collected; `keep()` when a consumer holds on to them (a tensor on the cpu backend).
    */
   async batch(index: number): Promise<PoolBatch> {
     const { reply, member } = await this.request({ type: 'batch', id: 0, index });
     const m = reply as Extract<FromWorker, { type: 'batch' }>;
-    const xs = new Float32Array(m.xs),
-      ys = new Float32Array(m.ys);
+    const none = () => undefined;
     const slots = m.slots;
-    if (!slots) return { xs, ys, lent: false, release: () => undefined };
-    const recycle = (s: number[]) => {
-      member.awaitingCollection -= s.length;
-      if (!member.dead) member.port.post({ type: 'recycle', slots: s });
-    };
-    member.awaitingCollection += slots.length;
-    if (member.awaitingCollection > MAX_AWAITING_COLLECTION) {
-      const copies = { xs: xs.slice(), ys: ys.slice() };
+    if (!slots)
+      return { xs: new Float32Array(m.xs), ys: new Float32Array(m.ys), lent: false, release: none, keep: none };
+    const state = { kept: false };
+    const recycle = recycler(member, state);
+    if (member.awaitingCollection + slots.length > MAX_AWAITING_COLLECTION) {
+      const copies = { xs: new Float32Array(m.xs).slice(), ys: new Float32Array(m.ys).slice() };
       recycle(slots);
-      return { ...copies, lent: false, release: () => undefined };
+      return { ...copies, lent: false, release: none, keep: none };
     }
-    // No closure in this scope may capture xs, ys or m: `recycle`, held by the registry, shares
-    // the scope and would keep them alive (never collected; the "dropped batch" test sees that).
+    // Until released, the slots come back once the arrays are collected (an abandoned batch too).
+    // No closure here may capture m or the arrays: the registry would keep them alive.
     const token = {};
     collected.register(m.xs, { slot: slots[0]!, recycle }, token);
     collected.register(m.ys, { slot: slots[1]!, recycle }, token);
@@ -164,7 +179,12 @@ export class SamplePool {
       collected.unregister(token);
       recycle(slots);
     };
-    return { xs, ys, lent: true, release };
+    const keep = () => {
+      if (released || state.kept) return;
+      state.kept = true;
+      member.awaitingCollection += slots.length;
+    };
+    return { xs: new Float32Array(m.xs), ys: new Float32Array(m.ys), lent: true, release, keep };
   }
 
   /** A volume's stored values over `roi`, read and decoded by a worker (`worker`: which one, modulo the size). */

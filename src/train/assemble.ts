@@ -79,13 +79,16 @@ export interface RawPieces {
  */
 export class BufferPool {
   private readonly free = new Map<string, StoredArray[]>();
-  take(dtype: DType, length: number): StoredArray {
-    return this.free.get(`${dtype}:${length}`)?.pop() ?? newStoredArray(dtype, length);
+  /** `keep`: at most this many idle arrays per dtype and length. */
+  constructor(private readonly keep = 16) {}
+  /** An idle array of this dtype and length, or a new one from `make` (default: a fresh typed array). */
+  take(dtype: DType, length: number, make: () => StoredArray = () => newStoredArray(dtype, length)): StoredArray {
+    return this.free.get(`${dtype}:${length}`)?.pop() ?? make();
   }
   give(dtype: DType, array: StoredArray): void {
     const key = `${dtype}:${array.length}`;
     const list = this.free.get(key) ?? [];
-    if (list.length < 16) list.push(array);
+    if (list.length < this.keep) list.push(array);
     this.free.set(key, list);
   }
 }

@@ -10,25 +10,27 @@
  * Without SharedArrayBuffer (a browser page that is not cross-origin isolated) buffers are plain
  * and transferred.
  */
+import { BufferPool } from '../assemble.js';
 
 /** At most this many idle buffers of one length are kept (more than a worker ever has in flight). */
 const KEEP_PER_LENGTH = 8;
 
 export class BatchBuffers {
   readonly shared = typeof SharedArrayBuffer !== 'undefined';
-  private readonly idle = new Map<number, SharedArrayBuffer[]>();
-  private readonly lent = new Map<number, SharedArrayBuffer>();
+  private readonly idle = new BufferPool(KEEP_PER_LENGTH);
+  private readonly lent = new Map<number, Float32Array>();
   private readonly slotOf = new WeakMap<ArrayBufferLike, number>();
   private nextSlot = 0;
 
   /** A float32 array of `length` elements (contents arbitrary: the batch writes every element). */
   take(length: number): Float32Array {
     if (!this.shared) return new Float32Array(length);
-    const buffer = this.idle.get(4 * length)?.pop() ?? new SharedArrayBuffer(4 * length);
+    const shared = () => new Float32Array(new SharedArrayBuffer(4 * length));
+    const array = this.idle.take('float32', length, shared) as Float32Array;
     const slot = this.nextSlot++;
-    this.lent.set(slot, buffer);
-    this.slotOf.set(buffer, slot);
-    return new Float32Array(buffer);
+    this.lent.set(slot, array);
+    this.slotOf.set(array.buffer, slot);
+    return array;
   }
 
   /** The slot a buffer from `take` was lent under (undefined for plain buffers). */
@@ -39,12 +41,10 @@ export class BatchBuffers {
   /** Slots the pool gives back: their buffers may be overwritten from now on. */
   recycle(slots: readonly number[]): void {
     for (const slot of slots) {
-      const buffer = this.lent.get(slot);
-      if (!buffer) continue;
+      const array = this.lent.get(slot);
+      if (!array) continue;
       this.lent.delete(slot);
-      const list = this.idle.get(buffer.byteLength) ?? [];
-      if (list.length < KEEP_PER_LENGTH) list.push(buffer);
-      this.idle.set(buffer.byteLength, list);
+      this.idle.give('float32', array);
     }
   }
 

@@ -94,7 +94,7 @@ interface Pending {
 class Member {
   readonly pending = new Map<number, Pending>();
   readonly ready: Promise<Layout>;
-  /** Lent batch slots not yet released or collected. */
+  /** Lent batch slots kept by consumers (`keep()`) and not yet collected. */
   awaitingCollection = 0;
   private settleReady!: { resolve(l: Layout): void; reject(e: Error): void };
   dead = false;

@@ -17,6 +17,8 @@
  * stored as is).
  */
 
+import { copyBytes } from './gather.js';
+
 export const BLOSC_HEADER_BYTES = 16;
 const DOSHUFFLE = 0x01;
 const MEMCPYED = 0x02;
@@ -310,9 +312,7 @@ export function lz4Block(src: Uint8Array, out: Uint8Array): number {
     if (ip + literals > end) corrupt('literals run past the end of the stream');
     if (op + literals > size) corrupt('literals overflow the output');
     if (literals < 64) {
-      let k = 0;
-      for (; k + 4 <= literals; k += 4) ov.setUint32(op + k, sv.getUint32(ip + k, true), true);
-      for (; k < literals; k++) out[op + k] = src[ip + k]!;
+      copyBytes(sv, ip, ov, op, literals);
     } else {
       out.set(src.subarray(ip, ip + literals), op);
     }
@@ -335,10 +335,7 @@ export function lz4Block(src: Uint8Array, out: Uint8Array): number {
     length += 4;
     if (op + length > size) corrupt('match overflows the output');
     if (offset >= 4 && length < 64) {
-      const from = op - offset;
-      let k = 0;
-      for (; k + 4 <= length; k += 4) ov.setUint32(op + k, ov.getUint32(from + k, true), true);
-      for (; k < length; k++) out[op + k] = out[from + k]!;
+      copyBytes(ov, op - offset, ov, op, length);
     } else {
       copyMatch(out, op, offset, length);
     }

@@ -98,7 +98,6 @@ function copyRuns(
   const long = contiguous && runBytes >= SHORT_RUN_BYTES;
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
-  const wholeWords = runBytes & ~3;
   const index = new Array<number>(shape.length).fill(0);
   const out = dst as Uint8Array;
   const from = src as Uint8Array;
@@ -106,11 +105,7 @@ function copyRuns(
   let di = dstBase;
   for (;;) {
     if (viaViews) {
-      const s0 = si * bpe;
-      const d0 = di * bpe;
-      let k = 0;
-      for (; k < wholeWords; k += 4) dv.setUint32(d0 + k, sv.getUint32(s0 + k, true), true);
-      for (; k < runBytes; k++) dv.setUint8(d0 + k, sv.getUint8(s0 + k));
+      copyBytes(sv, si * bpe, dv, di * bpe, runBytes);
     } else if (long) {
       out.set(from.subarray(si, si + run), di);
     } else if (contiguous) {
@@ -132,6 +127,18 @@ function copyRuns(
     }
     if (axis < 0) return;
   }
+}
+
+/**
+ * Copies `bytes` bytes 4 at a time (the last 0–3 one by one) through DataViews: an exact byte copy
+ * that allocates nothing, for short runs where `set(subarray)` would make a view each. It copies
+ * forward, so a source trailing the destination by 4 or more bytes in the same buffer (an LZ4
+ * match) reads only bytes already written.
+ */
+export function copyBytes(from: DataView, at: number, to: DataView, into: number, bytes: number): void {
+  let k = 0;
+  for (; k + 4 <= bytes; k += 4) to.setUint32(into + k, from.getUint32(at + k, true), true);
+  for (; k < bytes; k++) to.setUint8(into + k, from.getUint8(at + k));
 }
 
 /** Fills an n-d box of a strided typed array with one value. */

@@ -71,19 +71,39 @@ export interface PoolBatch {
 const MAX_AWAITING_COLLECTION = 8;
 
 /** Lent buffers given back once collected: the slot's memory is then referenced by no view. */
-const collected = new FinalizationRegistry<{ slot: number; recycle(slots: number[]): void }>(({ slot, recycle }) =>
-  recycle([slot]),
-);
+const collected = new FinalizationRegistry<Loan>((loan) => loan.member.giveBack([loan]));
 
 /**
- * Gives slots back to `member`'s worker. Made apart from the batch's arrays: the registry holds
- * it, and a closure sharing their scope would keep them alive (never collected).
+ * One slot of a worker's memory lent with a batch. It holds its buffer weakly only (the registry
+ * holds the loan): whether the buffer was collected can be asked at any time (`collected`), before
+ * the registry's callback, which runs only in a later turn of the event loop.
  */
-function recycler(member: Member, state: { kept: boolean }): (slots: number[]) => void {
-  return (slots) => {
-    if (state.kept) member.awaitingCollection -= slots.length;
-    if (!member.dead) member.port.post({ type: 'recycle', slots });
-  };
+class Loan {
+  private readonly buffer: WeakRef<ArrayBufferLike>;
+  /** Kept by a consumer (`keep()`), counted in its member's slots awaiting collection. */
+  kept = false;
+  done = false;
+
+  constructor(
+    readonly member: Member,
+    readonly slot: number,
+    buffer: ArrayBufferLike,
+  ) {
+    this.buffer = new WeakRef(buffer);
+    collected.register(buffer, this, this);
+  }
+
+  get collected(): boolean {
+    return this.buffer.deref() === undefined;
+  }
+}
+
+/** A batch in memory of this thread's own. */
+function ownBatch(xsBuffer: ArrayBuffer, ysBuffer: ArrayBuffer): PoolBatch {
+  const xs = new Float32Array(xsBuffer);
+  const ys = new Float32Array(ysBuffer);
+  const none = () => undefined;
+  return { xs, ys, lent: false, release: none, keep: none };
 }
 
 interface Pending {
@@ -95,7 +115,7 @@ class Member {
   readonly pending = new Map<number, Pending>();
   readonly ready: Promise<Layout>;
   /** Lent batch slots kept by consumers (`keep()`) and not yet collected. */
-  awaitingCollection = 0;
+  readonly kept = new Set<Loan>();
   private settleReady!: { resolve(l: Layout): void; reject(e: Error): void };
   dead = false;
 
@@ -123,6 +143,25 @@ class Member {
     this.pending.delete(id);
     if (m.type === 'error') p.reject(errorFromWire(m.error));
     else p.resolve(m);
+  }
+
+  /** Gives the loans' slots back to the worker (each once). */
+  giveBack(loans: readonly Loan[]): void {
+    const slots: number[] = [];
+    for (const loan of loans) {
+      if (loan.done) continue;
+      loan.done = true;
+      collected.unregister(loan);
+      this.kept.delete(loan);
+      slots.push(loan.slot);
+    }
+    if (slots.length > 0 && !this.dead) this.port.post({ type: 'recycle', slots });
+  }
+
+  /** Kept slots whose buffers were collected go back now, without waiting for the registry's callbacks. */
+  sweep(): void {
+    const gone = [...this.kept].filter((loan) => loan.collected);
+    if (gone.length > 0) this.giveBack(gone);
   }
 
   died(error: Error): void {
@@ -156,33 +195,23 @@ export class SamplePool {
   async batch(index: number): Promise<PoolBatch> {
     const { reply, member } = await this.request({ type: 'batch', id: 0, index });
     const m = reply as Extract<FromWorker, { type: 'batch' }>;
-    const none = () => undefined;
     const slots = m.slots;
-    if (!slots)
-      return { xs: new Float32Array(m.xs), ys: new Float32Array(m.ys), lent: false, release: none, keep: none };
-    const state = { kept: false };
-    const recycle = recycler(member, state);
-    if (member.awaitingCollection + slots.length > MAX_AWAITING_COLLECTION) {
-      const copies = { xs: new Float32Array(m.xs).slice(), ys: new Float32Array(m.ys).slice() };
-      recycle(slots);
-      return { ...copies, lent: false, release: none, keep: none };
+    if (!slots) return ownBatch(m.xs as ArrayBuffer, m.ys as ArrayBuffer);
+    member.sweep();
+    if (member.kept.size + slots.length > MAX_AWAITING_COLLECTION) {
+      const copy = ownBatch(new Uint8Array(m.xs).slice().buffer, new Uint8Array(m.ys).slice().buffer);
+      if (!member.dead) member.port.post({ type: 'recycle', slots });
+      return copy;
     }
-    // Until released, the slots come back once the arrays are collected (an abandoned batch too).
-    // No closure here may capture m or the arrays: the registry would keep them alive.
-    const token = {};
-    collected.register(m.xs, { slot: slots[0]!, recycle }, token);
-    collected.register(m.ys, { slot: slots[1]!, recycle }, token);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      collected.unregister(token);
-      recycle(slots);
-    };
+    // Until released, the slots come back once the buffers are collected (an abandoned batch too).
+    const loans = [new Loan(member, slots[0]!, m.xs), new Loan(member, slots[1]!, m.ys)];
+    const release = () => member.giveBack(loans);
     const keep = () => {
-      if (released || state.kept) return;
-      state.kept = true;
-      member.awaitingCollection += slots.length;
+      for (const loan of loans) {
+        if (loan.done || loan.kept) continue;
+        loan.kept = true;
+        member.kept.add(loan);
+      }
     };
     return { xs: new Float32Array(m.xs), ys: new Float32Array(m.ys), lent: true, release, keep };
   }

@@ -25,6 +25,8 @@ export class ChunkCache<V> {
   private readonly waiting: (() => void)[] = [];
   private running = 0;
   private totalBytes = 0;
+  /** Bytes of the cap taken for data derived from chunks (`reserve`). */
+  private reserved = 0;
   private readonly counters = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(options: { maxBytes?: number; concurrency?: number } = {}) {
@@ -63,6 +65,18 @@ export class ChunkCache<V> {
     return promise;
   }
 
+  /**
+   * Takes `bytes` of the cap for memory derived from the chunks (a boundary table built from a
+   * labels array), so that cache and derived data stay under one cap. Refused (false) when chunks
+   * would be left less than half of it.
+   */
+  reserve(bytes: number): boolean {
+    if (!(bytes >= 0) || this.reserved + bytes > this.maxBytes / 2) return false;
+    this.reserved += bytes;
+    this.evictToFit();
+    return true;
+  }
+
   stats(): CacheStats {
     return { ...this.counters, bytes: this.totalBytes, entries: this.entries.size };
   }
@@ -73,11 +87,15 @@ export class ChunkCache<V> {
   }
 
   private insert(key: string, value: V, bytes: number): void {
-    if (bytes > this.maxBytes) return;
+    if (bytes > this.maxBytes - this.reserved) return;
     this.entries.set(key, { value, bytes });
     this.totalBytes += bytes;
+    this.evictToFit();
+  }
+
+  private evictToFit(): void {
     for (const [k, e] of this.entries) {
-      if (this.totalBytes <= this.maxBytes) break;
+      if (this.totalBytes <= this.maxBytes - this.reserved) break;
       this.entries.delete(k);
       this.totalBytes -= e.bytes;
       this.counters.evictions++;

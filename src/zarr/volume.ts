@@ -59,6 +59,7 @@ export class ZarrVolume implements Volume {
   private readonly spatialAxes: number[];
   private readonly reader: ChunkReader;
   private readonly fillValue: number | bigint;
+  private readonly cache: ChunkCache<DecodedChunk>;
 
   constructor(args: {
     container: string;
@@ -98,6 +99,7 @@ export class ZarrVolume implements Volume {
     const where = { container: args.container, path: args.path };
     const sharding = stored.shardShape ? { inner: stored.chunks, shard: stored.shardShape } : null;
     const reader = chunkReader(array, where, sharding);
+    this.cache = args.cache;
     const cache = args.cache;
     const cacheId = `${args.container}|${args.path}`;
     this.reader = {
@@ -109,6 +111,11 @@ export class ZarrVolume implements Volume {
           (c) => (c.data ? c.data.byteLength : 64),
         ),
     };
+  }
+
+  /** Takes `bytes` of the container's chunk-cache cap for data derived from this array (ChunkCache.reserve). */
+  reserveCache(bytes: number): boolean {
+    return this.cache.reserve(bytes);
   }
 
   /** Voxel shape of the spatial axes. */

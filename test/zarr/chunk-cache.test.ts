@@ -19,6 +19,28 @@ test('ChunkCache: LRU bounded in bytes, hits refresh recency', async () => {
   assert.equal(s.evictions, 2);
 });
 
+test('ChunkCache: reserve takes part of the cap for derived data (evicting to fit), at most half of it', async () => {
+  const cache = new ChunkCache<string>({ maxBytes: 40 });
+  const size = () => 10;
+  for (const k of ['a', 'b', 'c', 'd']) await cache.get(k, () => Promise.resolve(k), size);
+  assert.equal(cache.stats().bytes, 40);
+  assert.equal(cache.reserve(15), true);
+  assert.deepEqual([cache.stats().bytes, cache.stats().evictions], [20, 2], 'chunks evicted down to the 25 left');
+  assert.equal(cache.reserve(6), false, 'past half the cap');
+  assert.equal(cache.reserve(5), true);
+  await cache.get('e', () => Promise.resolve('e'), size);
+  assert.ok(cache.stats().bytes <= 20);
+  assert.equal(
+    await cache.get(
+      'big',
+      () => Promise.resolve('big'),
+      () => 25,
+    ),
+    'big',
+  );
+  assert.ok(cache.stats().bytes <= 20, 'a chunk larger than what is left is not kept');
+});
+
 test('ChunkCache: concurrent requests for one key load it once; loads run at most `concurrency` at a time', async () => {
   const cache = new ChunkCache<number>({ concurrency: 2 });
   let running = 0;

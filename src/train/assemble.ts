@@ -17,6 +17,7 @@ import { knownMask, ZarrCrop } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
 import { newStoredArray, ZarrVolume, type ChunkPiece } from '../zarr/volume.js';
 import type { SamplePlan } from './sampler.js';
+import { boundaryFromTableInto, type BoundaryTable } from './boundary-table.js';
 import { remapInto, remapOf, scatterOf, type AugmentPlan, type Remap } from './augment.js';
 import {
   affinitiesInto,
@@ -54,8 +55,10 @@ export interface StoredSample {
    */
   raw: Exclude<StoredArray, BigInt64Array | BigUint64Array> | RawPieces;
   rawScale: number;
-  /** [z, y, x] over the output shape. */
-  labels: LabelArray;
+  /** [z, y, x] over the output shape; null when `boundary` holds the sample's boundary-table bytes instead. */
+  labels: LabelArray | null;
+  /** The sample's bytes of its crop's boundary table (boundary-table.ts), [z, y, x] over the output shape. */
+  boundary?: Uint8Array;
   /** Non-zero known, 0 unknown; null when every voxel is known. */
   mask: Uint8Array | null;
   /** Buffers taken from a BufferPool, to give back once the sample is written. */
@@ -103,6 +106,7 @@ export async function readStored(
   crop: Crop,
   rois: { raw: Roi; labels: Roi },
   pool: BufferPool = new BufferPool(),
+  table: BoundaryTable | null = null,
 ): Promise<StoredSample> {
   if (!(crop instanceof ZarrCrop)) {
     const s = await crop.read(rois.raw, rois.labels);
@@ -118,13 +122,16 @@ export async function readStored(
   const labelsVoxelSize = crop.labels.voxelSize;
   const n = size(rois.labels, labelsVoxelSize);
   const rawVoxels = size(rois.raw, crop.raw.voxelSize, crop.raw.channels);
+  // The boundary target from the crop's table when there is one: the ids are not read.
+  const tableBytes = table ? (take('uint8', n) as Uint8Array) : null;
+  const boundary = tableBytes && table!.gather(rois.labels, tableBytes) ? tableBytes : undefined;
   const [raw, labels, stored] = await Promise.all([
     readsInPlace(crop.raw, rawVoxels)
       ? (crop.raw as ZarrVolume)
           .pieces(rois.raw)
           .then((p) => ({ dtype: crop.raw.dtype, length: rawVoxels, ...p }) as RawPieces)
       : crop.raw.read(rois.raw, take(crop.raw.dtype, rawVoxels)),
-    crop.labels.read(rois.labels, take(crop.labels.dtype, n)),
+    boundary ? null : crop.labels.read(rois.labels, take(crop.labels.dtype, n)),
     crop.mask ? crop.mask.read(rois.labels, take(crop.mask.dtype, n)) : null,
   ]);
   const shape = rois.labels.shape.map((s, i) => s / labelsVoxelSize[i]!);
@@ -140,7 +147,8 @@ export async function readStored(
   return {
     raw: wide ? normalizeRaw(raw, crop.normalization) : (raw as StoredSample['raw']),
     rawScale: wide ? 1 : crop.normalization.scale,
-    labels: labels as LabelArray,
+    labels: labels as LabelArray | null,
+    ...(boundary ? { boundary } : {}),
     mask,
     pooled,
   };
@@ -232,9 +240,10 @@ export function writeSample(
   const inVoxels = input[0]! * input[1]! * input[2]!;
   const outVoxels = output[0]! * output[1]! * output[2]!;
   const W = layout.targetChannels + layout.maskChannels;
-  if (sample.raw.length !== inVoxels * channels || sample.labels.length !== outVoxels) {
+  const labelValues = (sample.labels ?? sample.boundary)?.length;
+  if (sample.raw.length !== inVoxels * channels || labelValues !== outVoxels) {
     throw new Error(
-      `writeSample: got ${sample.raw.length} raw and ${sample.labels.length} label values for ` +
+      `writeSample: got ${sample.raw.length} raw and ${labelValues} label values for ` +
         `[${input.join(', ')}] × ${channels} and [${output.join(', ')}]`,
     );
   }
@@ -242,12 +251,16 @@ export function writeSample(
   const offset = b * outVoxels * W;
   const target = layout.target;
   if (target === 'boundary') {
-    boundaryScatterInto(idWords(sample.labels), sample.mask, output, scatterOf(output, 2, plan), ys, offset);
+    const scatter = scatterOf(output, 2, plan);
+    if (sample.boundary) boundaryFromTableInto(sample.boundary, sample.mask, output, scatter, ys, offset);
+    else boundaryScatterInto(idWords(sample.labels!), sample.mask, output, scatter, ys, offset);
   }
   const rawMap = remapOf(input, channels, plan);
   writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, b * inVoxels * channels, scratch);
   if (target === 'boundary') return;
   // The other targets depend on the orientation: remap the ids and the mask first.
+  if (!sample.labels)
+    throw new Error('writeSample: a sample without ids (only boundary-table bytes) for a target other than boundary');
   const { words, per } = idWords(sample.labels);
   const ids = scratch.ids(outVoxels * per);
   remapInto(words as Uint32Array, ids, remapOf(output, per, plan), per);

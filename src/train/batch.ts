@@ -16,6 +16,7 @@ import {
   writeSampleSteps,
   type BatchLayout,
 } from './assemble.js';
+import { BoundaryTable } from './boundary-table.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
 import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
@@ -216,7 +217,8 @@ export class BatchMaker {
           writeSampleSteps(await sampler.read(plan), this.layout, xs, ys, b);
           return;
         }
-        const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool);
+        const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
+        const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool, table);
         writeSample(stored, plan.augment, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),

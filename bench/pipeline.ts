@@ -5,7 +5,8 @@
  * intensity augmentation, for 0 (in-thread), 1 and 2 workers, with the CPU time a sample costs
  * (all threads); the process's peak resident memory; and a consumer that wants 130 samples/s (a
  * 30 ms step per batch of 4, blocking the main thread as a CPU-bound step does, or leaving it free
- * as an awaited GPU step does): the fraction of its time spent waiting for data. Tensors on wasm (the
+ * as an awaited GPU step does): the fraction of its time spent waiting for data, and what making a
+ * batch's two tensors costs of it by itself. Tensors on wasm (the
  * Node training backend here; it copies each batch into its heap) and on cpu (which keeps the arrays,
  * as tfjs-node and webgl do until first use; no elastic rows), `BENCH_BACKENDS` (default wasm,cpu).
  */
@@ -149,6 +150,22 @@ async function benchOne(
     results[`64^3 ${tag} consumer 130/s (${step} step): waiting`] = `${((100 * waiting) / wall).toFixed(1)} %`;
     results[`64^3 ${tag} consumer 130/s (${step} step): samples/s`] = (consumerBatches * BATCH) / (wall / 1000);
     (ds as { close?: () => void }).close?.();
+  }
+  // What making a batch's two tensors costs the consumer by itself (part of the waits above): on
+  // wasm the copy of the 12 MB into its heap, on cpu next to nothing (it keeps the arrays).
+  {
+    const xs = new Float32Array(new SharedArrayBuffer(4 * BATCH * 64 ** 3));
+    const ys = new Float32Array(new SharedArrayBuffer(8 * BATCH * 64 ** 3));
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      const made = [tf.tensor5d(xs, [BATCH, 64, 64, 64, 1]), tf.tensor5d(ys, [BATCH, 64, 64, 64, 2])];
+      times.push(performance.now() - t0);
+      tf.dispose(made);
+    }
+    const median = times.sort((a, b) => a - b)[15]!;
+    results[`64^3 ${tag} making a batch's tensors (of the waits above)`] =
+      `${median.toFixed(2)} ms = ${((100 * median) / 30).toFixed(1)} % of a 30 ms step`;
   }
   // Threads share the process: this is the main thread and every worker together.
   results[`${tag} peak rss MiB (all of the above in one process)`] = process.resourceUsage().maxRSS / 1024;

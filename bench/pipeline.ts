@@ -128,8 +128,18 @@ async function benchOne(
   // A consumer wanting 130 samples/s: a 30 ms step per batch of 4, either blocking the main thread
   // (a CPU-bound step, as tfjs-node's kernels) or leaving it free (a GPU step awaited). Its wait
   // includes making the tensors: on wasm that copies the batch (12 MB) into the wasm heap.
-  for (const step of ['busy', 'sleep'] as const) {
-    const ds = trainingDataset((await open()).train, { ...base, inputShape: [64, 64, 64], workers });
+  // With reuseDisposed (as model.fitDataset and the CLI's training loop allow: each batch disposed
+  // after its step, nothing kept), batches go back when disposed; on wasm they do at once anyway.
+  const modes = (backend === 'wasm' ? [false] : [false, true]).flatMap((reuse) =>
+    (['busy', 'sleep'] as const).map((step) => ({ step, reuse })),
+  );
+  for (const { step, reuse } of modes) {
+    const ds = trainingDataset((await open()).train, {
+      ...base,
+      inputShape: [64, 64, 64],
+      workers,
+      reuseDisposed: reuse,
+    });
     const it = await ds.iterator();
     await warmUp(it);
     let waiting = 0;
@@ -147,8 +157,9 @@ async function benchOne(
       tf.dispose(r.value);
     }
     const wall = performance.now() - t;
-    results[`64^3 ${tag} consumer 130/s (${step} step): waiting`] = `${((100 * waiting) / wall).toFixed(1)} %`;
-    results[`64^3 ${tag} consumer 130/s (${step} step): samples/s`] = (consumerBatches * BATCH) / (wall / 1000);
+    const mode = `${step} step${reuse ? ', reuseDisposed' : ''}`;
+    results[`64^3 ${tag} consumer 130/s (${mode}): waiting`] = `${((100 * waiting) / wall).toFixed(1)} %`;
+    results[`64^3 ${tag} consumer 130/s (${mode}): samples/s`] = (consumerBatches * BATCH) / (wall / 1000);
     (ds as { close?: () => void }).close?.();
   }
   // What making a batch's two tensors costs the consumer by itself (part of the waits above): on

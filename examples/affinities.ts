@@ -53,6 +53,7 @@ const model = unet3d({ inputShape: [...INPUT, 1], outputChannels: 3, baseFilters
 model.compile({ optimizer: tf.train.adam(1e-3), loss: maskedLoss('binaryCrossentropy', { maskChannels: 3 }) });
 
 const dataset = trainingDataset(split.train, {
+  reuseDisposed: true, // fitDataset disposes each batch after its step
   inputShape: INPUT,
   batchSize: smoke ? 2 : 4,
   seed: 1,

@@ -108,6 +108,7 @@ try {
   const model = unet3d({ inputShape: [...INPUT, channels], outputChannels: 1, baseFilters: smoke ? 4 : 8, depth: 2 });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: maskedLoss('binaryCrossentropy') });
   const dataset = trainingDataset(split.train, {
+    reuseDisposed: true, // fitDataset disposes each batch after its step
     inputShape: INPUT,
     batchSize: smoke ? 2 : 4,
     seed: 1,

@@ -70,6 +70,7 @@ model.compile({ optimizer: tf.train.adam(1e-3), loss: maskedLoss('binaryCrossent
 // 4. Training batches from every train crop: at least half of each patch known, crops weighted
 // by their known voxels, mirrored/transposed at random.
 const dataset = trainingDataset(split.train, {
+  reuseDisposed: true, // fitDataset disposes each batch after its step
   inputShape: INPUT,
   batchSize: smoke ? 2 : 4,
   seed: 1,

@@ -58,6 +58,7 @@ const hook = new ValidationHook({
   onEvaluation: printEvaluation,
 });
 const dataset = trainingDataset(split.train, {
+  reuseDisposed: true, // fitDataset disposes each batch after its step
   inputShape: INPUT,
   batchSize: smoke ? 2 : 4,
   seed: 1,

@@ -110,6 +110,7 @@ console.log(
 await rm(runDir, { recursive: true, force: true }); // start afresh (the hook would resume from it)
 const hook = new ValidationHook({ crops: split.test, runDir, onEvaluation: printEvaluation });
 const dataset = trainingDataset(split.train, {
+  reuseDisposed: true, // fitDataset disposes each batch after its step
   inputShape: INPUT,
   batchSize: smoke ? 2 : 4,
   seed: 1,

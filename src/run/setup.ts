@@ -107,6 +107,8 @@ export function datasetOptions(config: RunConfig, firstSample: number): Training
     minMasked: config.minMasked,
     augment: config.augment,
     firstSample,
+    // The training loop (run/train.ts) disposes each batch after its step and keeps nothing of it.
+    reuseDisposed: true,
   };
 }
 

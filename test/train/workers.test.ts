@@ -352,6 +352,44 @@ test('lent batch memory is never overwritten while a tensor or an array refers t
   }
 });
 
+test('reuseDisposed: a batch goes back once its tensors are disposed (no copies), never while a tensor holds its data; the same bytes', async () => {
+  const split = await openDataSplit(fixturePath('crops.zarr'));
+  const all = [...split.train, ...split.test];
+  const n = 24;
+  const reference = await take(trainingDataset(all, { ...options, workers: 0 }), n);
+  const copy = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array).slice().buffer);
+  for (const workers of [0, 1]) {
+    const it = await trainingDataset(all, { ...options, workers, prefetch: 3, reuseDisposed: true }).iterator();
+    const parts: Buffer[] = [];
+    const arrays = new Set<ArrayBufferLike>();
+    let lent = 0;
+    let held: TrainingElement | null = null;
+    let reshaped: tf.Tensor | null = null;
+    const kept: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const e = (await it.next()).value as TrainingElement;
+      parts.push(copy(e.xs), copy(e.ys));
+      const buffer = (e.xs.dataSync() as Float32Array).buffer; // cpu: the batch's own memory
+      arrays.add(buffer);
+      if (buffer instanceof SharedArrayBuffer) lent++;
+      if (i === 2) {
+        held = e; // not disposed: its memory stays the consumer's
+        kept.push(copy(e.xs), copy(e.ys));
+      } else if (i === 3) {
+        reshaped = e.ys.reshape([-1]); // shares ys's data after ys is disposed
+        kept.push(copy(reshaped));
+        tf.dispose([e.xs, e.ys]);
+      } else tf.dispose([e.xs, e.ys]);
+    }
+    assert.ok(Buffer.concat(parts).equals(reference), `${workers} workers: the same bytes`);
+    assert.ok(copy(held!.xs).equals(kept[0]!) && copy(held!.ys).equals(kept[1]!), 'a held batch is intact');
+    assert.ok(copy(reshaped!).equals(kept[2]!), 'a tensor sharing a disposed batch tensor’s data is intact');
+    if (workers === 0) assert.ok(arrays.size < n / 2, `in this thread the same arrays again (${arrays.size})`);
+    else assert.equal(lent, n, 'every batch lent: none had to be copied');
+    tf.dispose([held!.xs, held!.ys, reshaped!]);
+  }
+});
+
 test('lent batch slots go back to their worker when released or once collected, never while referenced', async () => {
   const config = new DataConfig({ path: fixturePath('crops.zarr') });
   const split = await openDataSplit(config);

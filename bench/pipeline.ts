@@ -114,6 +114,19 @@ async function benchOne(
     // The first configuration alone (4 × 64³): later ones add their own pools and caches to the peak.
     if (name === '64^3') results[`64^3 ${tag} peak rss MiB`] = process.resourceUsage().maxRSS / 1024;
   }
+  // On a backend that keeps the arrays, the same with reuseDisposed (this loop disposes each batch
+  // at once and keeps nothing, as model.fitDataset does).
+  if (backend !== 'wasm') {
+    for (const [name, inputShape] of shapes) {
+      const ds = trainingDataset((await open()).train, { ...base, inputShape, workers, reuseDisposed: true });
+      const it = await ds.iterator();
+      await warmUp(it);
+      const t = performance.now();
+      for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
+      results[`${name} ${tag} reuseDisposed samples/s`] = (batches * BATCH) / ((performance.now() - t) / 1000);
+      ds.close();
+    }
+  }
   // The same 64³ batches with elastic augmentation on (control points every 80 nm at 8 nm voxels).
   if (options.elastic ?? true) {
     const augment = { ...base.augment, elastic: ELASTIC };

@@ -6,9 +6,10 @@
  * (all threads); the process's peak resident memory; and a consumer that wants 130 samples/s (a
  * 30 ms step per batch of 4, blocking the main thread as a CPU-bound step does, or leaving it free
  * as an awaited GPU step does): the fraction of its time spent waiting for data, and what making a
- * batch's two tensors costs of it by itself. Tensors on wasm (the
- * Node training backend here; it copies each batch into its heap) and on cpu (which keeps the arrays,
- * as tfjs-node and webgl do until first use; no elastic rows), `BENCH_BACKENDS` (default wasm,cpu).
+ * batch's two tensors costs of it by itself. Tensors on wasm (the Node training backend here; it
+ * copies each batch into its heap) and on cpu (which keeps the arrays, as tfjs-node and webgl do
+ * until first use; no elastic rows, and rate and consumer rows with `reuseDisposed` too, as a
+ * fitDataset consumer may set), `BENCH_BACKENDS` (default wasm,cpu).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -16,7 +16,7 @@ import { ZarrCrop } from '../zarr/crop.js';
 import { newStoredArray, ZarrVolume } from '../zarr/volume.js';
 import type { Crop, LabelArray } from '../types.js';
 import type { Scatter } from './augment.js';
-import { idWords } from './targets.js';
+import { exactFloat64, idWords } from './targets.js';
 
 /** Neighbour bits (set: that neighbour's id differs) and the zero-id bit. */
 const X_LOW = 1,
@@ -120,20 +120,11 @@ async function encode(labels: ZarrVolume, region: Roi, voxels: readonly number[]
     );
     const { words, per } = idWords(ids as LabelArray);
     // 64-bit ids as float64 where that is exact (as boundaryInto): one comparison per pair.
-    const w = per === 2 ? asFloat64(words as Uint32Array) : words;
+    const w = per === 2 ? exactFloat64(words as Uint32Array) : words;
     if (w) encodeSlab(w, hi - lo, Y, X, z0 - lo, z1 - lo, out, z0 * plane);
     else encodeSlabPairs(words as Uint32Array, hi - lo, Y, X, z0 - lo, z1 - lo, out, z0 * plane);
   }
   return out;
-}
-
-/** High word of the smallest uint64 whose float64 reading is infinite or NaN. */
-const FLOAT64_EXPONENT_ALL_ONES = 0x7ff00000;
-
-/** A float64 view of uint64 ids when every one reads as a finite non-negative number (float64 equality = bit equality). */
-function asFloat64(w: Uint32Array): Float64Array | null {
-  for (let i = 1; i < w.length; i += 2) if (w[i]! >= FLOAT64_EXPONENT_ALL_ONES) return null;
-  return new Float64Array(w.buffer, w.byteOffset, w.length / 2);
 }
 
 /** Planes [a, b) of a slab of P planes of ids (one element each) → their bytes at out[into…]. */

@@ -115,12 +115,9 @@ export function boundaryInto({ words, per }: IdWords, shape: readonly number[], 
     return;
   }
   const w = words as Uint32Array;
-  let maxHigh = 0;
-  for (let i = 1; i < 2 * n; i += 2) if (w[i]! > maxHigh) maxHigh = w[i]!;
-  if (maxHigh < FLOAT64_EXPONENT_ALL_ONES) {
-    // Below 2^63 − 2^52 every id read as a float64 is finite and non-negative, so float64 equality
-    // is bit equality: one load per id instead of two.
-    boundaryOf(new Float64Array(w.buffer, w.byteOffset, n), X, Y * X, n, out);
+  const exact = exactFloat64(w);
+  if (exact) {
+    boundaryOf(exact, X, Y * X, n, out);
     return;
   }
   for (let i = 0; i < n; i++) out[i] = (w[2 * i]! | w[2 * i + 1]!) !== 0 ? 1 : 0;
@@ -249,6 +246,16 @@ function scatterFlags(
 
 /** High word of the smallest uint64 whose float64 reading is infinite or NaN (exponent bits all 1). */
 const FLOAT64_EXPONENT_ALL_ONES = 0x7ff00000;
+
+/**
+ * 64-bit ids (word pairs) as float64, when that is exact: below 2^63 − 2^52 every id reads as a
+ * finite non-negative number, so float64 equality is bit equality (one load per id instead of
+ * two). Null when some id is at or above it.
+ */
+export function exactFloat64(words: Uint32Array): Float64Array | null {
+  for (let i = 1; i < words.length; i += 2) if (words[i]! >= FLOAT64_EXPONENT_ALL_ONES) return null;
+  return new Float64Array(words.buffer, words.byteOffset, words.length / 2);
+}
 
 /**
  * The boundary target over ids compared with `!==` (one element per id), in one pass: a voxel is

@@ -347,18 +347,31 @@ function lookupInto(src: Uint8Array | Uint16Array, lut: Float32Array, map: Remap
   let o = offset;
   for (let z = 0; z < Z; z++) {
     for (let y = 0; y < Y; y++) {
-      let q = map.base + z * sz + y * sy;
-      let x = 0;
-      // Four voxels an iteration: 20–25 % faster where a row is read in order (measured).
-      for (; x + 4 <= X; x += 4, q += 4 * sx, o += 4) {
-        xs[o] = lut[src[q]!]!;
-        xs[o + 1] = lut[src[q + sx]!]!;
-        xs[o + 2] = lut[src[q + 2 * sx]!]!;
-        xs[o + 3] = lut[src[q + 3 * sx]!]!;
-      }
-      for (; x < X; x++, q += sx, o++) xs[o] = lut[src[q]!]!;
+      lookupRow(src, map.base + z * sz + y * sy, sx, lut, xs, o, X);
+      o += X;
     }
   }
+}
+
+/** xs[p + x] = lut[src[q + x · sx]] for x = 0 … n − 1. */
+function lookupRow(
+  src: Uint8Array | Uint16Array,
+  q: number,
+  sx: number,
+  lut: Float32Array,
+  xs: Float32Array,
+  p: number,
+  n: number,
+): void {
+  let x = 0;
+  // Four voxels an iteration: 20–25 % faster where a row is read in order (measured).
+  for (; x + 4 <= n; x += 4, q += 4 * sx, p += 4) {
+    xs[p] = lut[src[q]!]!;
+    xs[p + 1] = lut[src[q + sx]!]!;
+    xs[p + 2] = lut[src[q + 2 * sx]!]!;
+    xs[p + 3] = lut[src[q + 3 * sx]!]!;
+  }
+  for (; x < n; x++, q += sx, p++) xs[p] = lut[src[q]!]!;
 }
 
 /**
@@ -400,16 +413,7 @@ function lookupPiecesInto(
           xs.fill(lut[raw.fillValue]!, row, row + nx);
           continue;
         }
-        let q = base + z * sz + y * sy;
-        let x = 0,
-          p = row;
-        for (; x + 4 <= nx; x += 4, q += 4 * sx, p += 4) {
-          xs[p] = lut[data[q]!]!;
-          xs[p + 1] = lut[data[q + sx]!]!;
-          xs[p + 2] = lut[data[q + 2 * sx]!]!;
-          xs[p + 3] = lut[data[q + 3 * sx]!]!;
-        }
-        for (; x < nx; x++, q += sx, p++) xs[p] = lut[data[q]!]!;
+        lookupRow(data, base + z * sz + y * sy, sx, lut, xs, row, nx);
       }
     }
   }

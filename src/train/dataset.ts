@@ -231,9 +231,11 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       if (tf.getBackend() === 'wasm') batch.release();
       else {
         batch.keep();
-        if (reuseDisposed && batch.lent) handedOut.push({ element, batch });
-        // Past that many, the oldest are left to the garbage collector.
-        if (handedOut.length > MAX_HANDED_OUT) handedOut.shift();
+        if (reuseDisposed && batch.lent) {
+          handedOut.push({ element, batch });
+          // Past that many, the oldest are left to the garbage collector.
+          if (handedOut.length > MAX_HANDED_OUT) handedOut.shift();
+        }
       }
       yield element;
     }

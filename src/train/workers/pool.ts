@@ -66,7 +66,8 @@ export interface PoolBatch {
 
 /**
  * Lent slots a worker may have kept by consumers, awaiting garbage collection; past that, batches
- * that arrive are copied (while the main thread is free, not in the consumer's `next()`).
+ * that arrive are copied into fresh memory on arrival (inside the consumer's `next()` when its
+ * step blocks the thread; `reuseDisposed` avoids the copies).
  */
 const MAX_AWAITING_COLLECTION = 8;
 

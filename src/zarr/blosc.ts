@@ -134,7 +134,7 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
         checkStream('lz4', () => (out ? lz4Block(stream, target) : lz4Walk(stream, neblock)), neblock, s, j);
       } else if (compressor === 'blosclz') {
         checkStream('blosclz', () => blosclzBlock(stream, target), neblock, s, j);
-      } else await decodeStream(compressor, stream, target, decoders, `stream ${s} of block ${j}`);
+      } else await decodeStream(compressor, stream, out ? target : neblock, decoders, `stream ${s} of block ${j}`);
       src += csize;
     }
     if (tmp && out) unshuffle(typesize, tmp.subarray(0, bsize), out.subarray(j * blocksize, j * blocksize + bsize));
@@ -157,32 +157,33 @@ function checkStream(compressor: string, decode: () => number, expected: number,
   }
 }
 
+/**
+ * Decodes a zlib or zstd stream and checks its size against the block's share. `target` is where
+ * the bytes go, or only their expected count when the frame is just checked here (bit-shuffled
+ * frames: wasm decodes them after).
+ */
 async function decodeStream(
   compressor: string,
   stream: Uint8Array,
-  target: Uint8Array,
+  target: Uint8Array | number,
   decoders: BloscStreamDecoders,
   which: string,
 ): Promise<void> {
-  let produced: number;
+  let bytes: Uint8Array;
   try {
-    if (compressor === 'zlib') produced = copyInto(await inflate(stream, 'deflate'), target);
-    else if (compressor === 'zstd') produced = copyInto(await decoders.zstd(stream), target);
+    if (compressor === 'zlib') bytes = await inflate(stream, 'deflate');
+    else if (compressor === 'zstd') bytes = await decoders.zstd(stream);
     else return; // snappy: sizes checked, decoded by wasm
   } catch (error) {
     throw new BloscFrameError(`blosc ${compressor} ${which} is corrupt: ${(error as Error).message}`);
   }
-  if (produced !== target.length) {
+  const expected = typeof target === 'number' ? target : target.length;
+  if (bytes.length !== expected) {
     throw new BloscFrameError(
-      `blosc ${compressor} ${which} is corrupt: it decodes to ${produced} bytes, the frame announces ${target.length}`,
+      `blosc ${compressor} ${which} is corrupt: it decodes to ${bytes.length} bytes, the frame announces ${expected}`,
     );
   }
-}
-
-function copyInto(bytes: Uint8Array, target: Uint8Array): number {
-  if (bytes.length !== target.length) return bytes.length;
-  target.set(bytes);
-  return bytes.length;
+  if (typeof target !== 'number') target.set(bytes);
 }
 
 /** Decompresses with the platform's checking inflater (zlib and gzip streams carry checksums). */

@@ -17,9 +17,23 @@ import {
   type BatchLayout,
 } from './assemble.js';
 import { BoundaryTable } from './boundary-table.js';
+import { DistanceTable } from './distance-table.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
-import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
+import {
+  makeTarget,
+  TARGET_KINDS,
+  targetChannels,
+  type TargetFn,
+  type TargetKind,
+  type TargetOptions,
+} from './targets.js';
+import {
+  checkDistanceOptions,
+  distanceContext,
+  type DistanceOptions,
+  type ResolvedDistance,
+} from './targets/distance.js';
 
 export type CropWeights = 'equal' | 'size' | 'masked' | number[];
 
@@ -32,6 +46,8 @@ export interface BatchOptions extends SamplingOptions {
   offsets?: number[][];
   /** Number of classes (target 'semantic'). */
   numClasses?: number;
+  /** The distance target's options (target 'distance'): `{ scaleFactor, classes?, maskDistances?, … }`. */
+  distance?: DistanceOptions;
   cropWeights?: CropWeights;
   /** Index of the first sample drawn (default 0): a resumed run continues its sample sequence. */
   firstSample?: number;
@@ -44,6 +60,7 @@ export interface CheckedBatchOptions {
   weights: CropWeights;
   target: TargetKind | TargetFn;
   targetOptions: TargetOptions;
+  distance: ResolvedDistance | null;
   firstSample: number;
 }
 
@@ -71,14 +88,24 @@ export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions)
     );
   }
   const target = options.target ?? 'boundary';
-  const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
+  if (typeof target !== 'function' && !TARGET_KINDS.includes(target)) {
+    throw new OptionsError(
+      `target must be ${TARGET_KINDS.map((k) => `'${k}'`).join(', ')} or a function, got ${JSON.stringify(target)}`,
+    );
+  }
+  const targetOptions: TargetOptions = {
+    offsets: options.offsets,
+    numClasses: options.numClasses,
+    ...(options.distance ? { distance: options.distance } : {}),
+  };
   if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
     throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
   }
+  const distance = target === 'distance' ? checkDistanceOptions(options.distance) : null;
   const firstSample = options.firstSample ?? 0;
   if (!Number.isInteger(firstSample) || firstSample < 0)
     throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
-  return { input, output, batchSize, weights, target, targetOptions, firstSample };
+  return { input, output, batchSize, weights, target, targetOptions, distance, firstSample };
 }
 
 /** What a training dataset learns once, before its first batch (every crop checked). */
@@ -194,6 +221,7 @@ export class BatchMaker {
       channels: setup.channels,
       target: checked.target,
       targetOptions: checked.targetOptions,
+      distance: checked.distance,
       targetChannels: setup.targetChannels,
       maskChannels: setup.maskChannels,
     };
@@ -205,20 +233,26 @@ export class BatchMaker {
     const B = this.batchSize;
     const xs = this.newArray(B * input[0]! * input[1]! * input[2]! * channels);
     const ys = this.newArray(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
-    // The boundary target writes every element of ys; the others write their ones only.
-    if (this.layout.target !== 'boundary') ys.fill(0);
+    // The boundary and distance targets write every element of ys; the others write their ones only.
+    if (this.layout.target !== 'boundary' && this.layout.target !== 'distance') ys.fill(0);
     await Promise.all(
       Array.from({ length: B }, async (_, b) => {
         const rng = this.root.fork(this.firstSample + index * B + b);
         const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
         const plan = sampler.draw(rng.fork('sample'));
-        if (!canFuse(sampler.crop, plan)) {
+        const crop = sampler.crop;
+        const distance = this.layout.targetOptions.distance;
+        const context = distance ? distanceContext(crop.voxelSize, distance) : null;
+        if (!canFuse(crop, plan)) {
           // Elastic, noise/scale-shift or resampled arrays: the sampler's step-by-step read.
-          writeSampleSteps(await sampler.read(plan), this.layout, xs, ys, b);
+          writeSampleSteps(await sampler.read(plan, context), this.layout, xs, ys, b, crop.voxelSize);
           return;
         }
-        const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
-        const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool, table);
+        const tables = {
+          boundary: this.layout.target === 'boundary' ? await BoundaryTable.forCrop(crop, output) : null,
+          distance: distance ? await DistanceTable.forCrop(crop, output, distance) : null,
+        };
+        const stored = await readStored(crop, sampler.rois(plan), this.pool, tables, context);
         writeSample(stored, plan.augment, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),

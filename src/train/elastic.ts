@@ -387,10 +387,16 @@ export function sampleNearest<T extends LabelArray | Uint8Array | Int32Array>(
 
 /**
  * Reads one sample through a deformation: raw over `rois.raw` and labels/mask over `rois.labels`
- * as seen through `plan` (positions mapped about the centre of both boxes, control points over
- * both boxes), reading only the source region the positions need.
+ * (or over `labelsOut`, a box around them) as seen through `plan` (positions mapped about the
+ * centre of both boxes, control points over both boxes), reading only the source region the
+ * positions need.
  */
-export async function readElastic(crop: Crop, rois: { raw: Roi; labels: Roi }, plan: ElasticPlan): Promise<CropSample> {
+export async function readElastic(
+  crop: Crop,
+  rois: { raw: Roi; labels: Roi },
+  plan: ElasticPlan,
+  labelsOut: Roi = rois.labels,
+): Promise<CropSample> {
   const rawVs = crop.raw.voxelSize;
   const labelVs = crop.voxelSize;
   const lo = rois.raw.offset.map((o, i) => Math.min(o, rois.labels.offset[i]!));
@@ -402,7 +408,7 @@ export async function readElastic(crop: Crop, rois: { raw: Roi; labels: Roi }, p
   const centre = domain.offset.map((o, i) => o + domain.shape[i]! / 2);
   const finest = rawVs.map((v, i) => Math.min(v, labelVs[i]!));
   const rawPos = sourcePositions(plan, domain, centre, rois.raw, rawVs, finest);
-  const labelPos = sourcePositions(plan, domain, centre, rois.labels, labelVs, finest);
+  const labelPos = sourcePositions(plan, domain, centre, labelsOut, labelVs, finest);
   const rawFrom = sourceRegion(rawPos, rawVs, true);
   const labelsFrom = sourceRegion(labelPos, labelVs, false);
   const src = await crop.read(rawFrom, labelsFrom);
@@ -412,6 +418,6 @@ export async function readElastic(crop: Crop, rois: { raw: Roi; labels: Roi }, p
     rawShape: [...rois.raw.shape.map((s, i) => s / rawVs[i]!), channels],
     labels: sampleNearest(src.labels, labelsFrom, labelVs, labelPos),
     mask: sampleNearest(src.mask, labelsFrom, labelVs, labelPos),
-    labelShape: rois.labels.shape.map((s, i) => s / labelVs[i]!),
+    labelShape: labelsOut.shape.map((s, i) => s / labelVs[i]!),
   };
 }

@@ -10,7 +10,7 @@
  */
 import { OptionsError } from '../errors.js';
 import { contextBegin } from '../grid.js';
-import { roi, roiVoxelShape, type Roi } from '../roi.js';
+import { roi, roiGrow, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
 import { checkElasticOptions, planElastic, readElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
@@ -276,12 +276,23 @@ export class CropSampler {
     };
   }
 
-  async read(plan: SamplePlan): Promise<CropSample> {
+  /**
+   * The sample of a plan, augmented. With `labelsContext` (label voxels per axis), labels and mask
+   * cover the output box grown by it on each side, seen through the same augmentation.
+   */
+  async read(plan: SamplePlan, labelsContext: readonly number[] | null = null): Promise<CropSample> {
     const rois = this.rois(plan);
+    const vs = this.crop.voxelSize;
+    const labels = labelsContext
+      ? roiGrow(
+          rois.labels,
+          labelsContext.map((c, i) => c * vs[i]!),
+        )
+      : rois.labels;
     // ---- augmentation step: elastic (a deformed read), mirror/transpose/intensity/gamma, noise/scale-shift
     const sample = plan.elastic
-      ? await readElastic(this.crop, rois, plan.elastic)
-      : await this.crop.read(rois.raw, rois.labels);
+      ? await readElastic(this.crop, rois, plan.elastic, labels)
+      : await this.crop.read(rois.raw, labels);
     const augmented = plan.augment ? applyAugment(plan.augment, sample) : sample;
     if (plan.rawAugment) augmented.raw = applyRawAugment(plan.rawAugment, augmented.raw);
     // ---- end of the augmentation step

@@ -19,6 +19,7 @@ import type { Roi } from '../../roi.js';
 import type { DType } from '../../types.js';
 import type { DataConfig, DataConfigOptions } from '../../zarr/config.js';
 import type { BatchOptions } from '../batch.js';
+import type { TargetKind } from '../targets.js';
 
 /** A container as the worker opens it: DataConfig's options (cacheBytes already the worker's share). */
 export type ContainerSpec = DataConfigOptions;
@@ -36,7 +37,7 @@ export interface CropSpec {
 }
 
 /** Batch options without functions (a user TargetFn cannot travel; such datasets run in-thread). */
-export type WorkerBatchOptions = Omit<BatchOptions, 'target'> & { target?: 'boundary' | 'affinities' | 'semantic' };
+export type WorkerBatchOptions = Omit<BatchOptions, 'target'> & { target?: TargetKind };
 
 export type ToWorker =
   | { type: 'init'; containers: ContainerSpec[]; crops: CropSpec[]; options: WorkerBatchOptions | null }

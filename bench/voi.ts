@@ -1,7 +1,8 @@
 /**
- * Benchmarks for evaluation: VOI of two 256^3 segmentations and connected components of a 128^3
- * foreground. Run directly: `node --import tsx bench/voi.ts` (prints JSON), or `npm run bench -- voi`.
- * scikit-image's `variation_of_information` runs on the same volumes in a child process
+ * Benchmarks for evaluation: VOI and the adapted Rand error of two 256^3 segmentations (each
+ * alone, and both from one table) and connected components of a 128^3 foreground. Run directly:
+ * `node --import tsx bench/voi.ts` (prints JSON), or `npm run bench -- voi`. scikit-image's
+ * `variation_of_information` and `adapted_rand_error` run on the same volumes in a child process
  * (/usr/bin/python3 scripts/bench_voi_skimage.py --serve), call after call with ours, so that the
  * ratio compares the two under the same machine load (others share these cores).
  *
@@ -20,7 +21,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { variationOfInformation, type VoiResult } from '../src/eval/voi.js';
+import { adaptedRandError, segmentationScores, variationOfInformation } from '../src/eval/voi.js';
 import { connectedComponents } from '../src/eval/components.js';
 
 const PY = '/usr/bin/python3';
@@ -101,9 +102,10 @@ function toUint64(a: Uint32Array, high: bigint): BigUint64Array {
 interface SkimageTiming {
   s: number;
   cpu_s: number;
-  split: number;
-  merge: number;
+  values: number[];
 }
+
+type Score = 'voi' | 'arand';
 
 /**
  * scikit-image in a child process (scripts/bench_voi_skimage.py --serve) that times one
@@ -137,8 +139,8 @@ class Skimage {
     return JSON.parse(line.value);
   }
 
-  async time(volumes: 'voi' | 'noise'): Promise<SkimageTiming> {
-    this.child.stdin.write(`${volumes}\n`);
+  async time(score: Score, volumes: 'voi' | 'noise'): Promise<SkimageTiming> {
+    this.child.stdin.write(`${score} ${volumes}\n`);
     return (await this.next()) as unknown as SkimageTiming;
   }
 
@@ -148,18 +150,19 @@ class Skimage {
 }
 
 /**
- * Our VOI and scikit-image's on the same volumes, call after call (after a warm-up), so that both
- * see the same load: median wall seconds of each, the median and smallest ratio of a round, and the
- * median ratio of CPU seconds (steadier than wall time while others share the cores).
+ * Our score and scikit-image's on the same volumes, call after call (after a warm-up), so that
+ * both see the same load: median wall seconds of each, the median and smallest ratio of a round,
+ * and the median ratio of CPU seconds (steadier than wall time while others share the cores).
+ * `ours` returns the values scikit-image returns (VOI: split, merge; ARand: are, precision, recall).
  */
 async function sideBySide(
   name: string,
-  volumes: 'voi' | 'noise',
+  [score, volumes]: [Score, 'voi' | 'noise'],
   rounds: number,
-  ours: () => VoiResult,
+  ours: () => number[],
   sk: Skimage | null,
   out: Record<string, number>,
-): Promise<VoiResult> {
+): Promise<number[]> {
   let r = ours();
   const oursS: number[] = [];
   const theirsS: number[] = [];
@@ -173,9 +176,9 @@ async function sideBySide(
     const c = process.cpuUsage(c0);
     oursS.push(s);
     if (sk === null) continue;
-    const theirs = await sk.time(volumes);
-    if (Math.abs(theirs.split - r.voiSplit) > 1e-9 || Math.abs(theirs.merge - r.voiMerge) > 1e-9) {
-      throw new Error(`${name}: scikit-image gives ${theirs.split}/${theirs.merge}, we ${r.voiSplit}/${r.voiMerge}`);
+    const theirs = await sk.time(score, volumes);
+    if (theirs.values.some((v, i) => Math.abs(v - r[i]!) > 1e-9)) {
+      throw new Error(`${name}: scikit-image gives ${theirs.values.join('/')}, we ${r.join('/')}`);
     }
     theirsS.push(theirs.s);
     ratios.push(theirs.s / s);
@@ -197,9 +200,24 @@ export async function benchVoi(): Promise<Record<string, number>> {
   const sk = await Skimage.start();
   try {
     let { gt, pred } = makeVoiVolumes(256);
-    const r = await sideBySide('voi_256_u32', 'voi', 9, () => variationOfInformation(gt, pred), sk, out);
-    out['voi_256_split_bits'] = r.voiSplit;
-    out['voi_256_merge_bits'] = r.voiMerge;
+    const voiOf = (g: typeof gt, p: typeof pred) => {
+      const v = variationOfInformation(g, p);
+      return [v.voiSplit, v.voiMerge];
+    };
+    const arandOf = (g: typeof gt, p: typeof pred) => {
+      const a = adaptedRandError(g, p);
+      return [a.are, a.precision, a.recall];
+    };
+    const [split, merge] = await sideBySide('voi_256_u32', ['voi', 'voi'], 9, () => voiOf(gt, pred), sk, out);
+    const r = { voi: split! + merge! };
+    out['voi_256_split_bits'] = split!;
+    out['voi_256_merge_bits'] = merge!;
+    const [are] = await sideBySide('arand_256_u32', ['arand', 'voi'], 9, () => arandOf(gt, pred), sk, out);
+    out['arand_256'] = are!;
+    // VOI and ARand from one table (what the ValidationHook computes per parameter set).
+    out['voi_arand_256_u32_s'] = time(runs, () => {
+      if (segmentationScores(gt, pred).are !== are) throw new Error('segmentationScores differs from adaptedRandError');
+    });
 
     // Same partition with every uint64 id above 2^53 (high word 0x100000): the hashed-index path.
     {
@@ -233,9 +251,10 @@ export async function benchVoi(): Promise<Record<string, number>> {
     }
 
     ({ gt, pred } = makeNoiseVolumes(256));
-    const rn = await sideBySide('voi_256_noise', 'noise', 3, () => variationOfInformation(gt, pred), sk, out);
-    out['voi_256_noise_split_bits'] = rn.voiSplit;
-    out['voi_256_noise_merge_bits'] = rn.voiMerge;
+    const rn = await sideBySide('voi_256_noise', ['voi', 'noise'], 3, () => voiOf(gt, pred), sk, out);
+    out['voi_256_noise_split_bits'] = rn[0]!;
+    out['voi_256_noise_merge_bits'] = rn[1]!;
+    await sideBySide('arand_256_noise', ['arand', 'noise'], 3, () => arandOf(gt, pred), sk, out);
   } finally {
     sk?.close();
   }

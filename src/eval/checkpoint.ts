@@ -21,9 +21,12 @@ export const recoverCheckpoint = recoverDir;
 
 export type SaveCheckpointOptions = AtomicWriteOptions;
 
-/** `<runDir>/best/<crop>`: where the validation hook keeps a test crop's best checkpoint. */
-export function bestCheckpointDir(runDir: string, crop: string): string {
-  return path.join(runDir, 'best', crop);
+/**
+ * `<runDir>/best/<crop>`: where the validation hook keeps a test crop's best checkpoint by its
+ * primary criterion; `<runDir>/best-<criterion>/<crop>` by another criterion (keepBestBy).
+ */
+export function bestCheckpointDir(runDir: string, crop: string, criterion?: string): string {
+  return path.join(runDir, criterion === undefined ? 'best' : `best-${criterion}`, crop);
 }
 
 /**

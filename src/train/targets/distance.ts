@@ -24,10 +24,9 @@ import { OptionsError } from '../../errors.js';
 import type { LabelArray } from '../../types.js';
 import type { Scatter } from '../augment.js';
 import { faceDistances, voxelDistances, type Box } from '../edt.js';
-import { checkTargetInputs, idWords, type IdWords } from './ids.js';
+import { checkTargetInputs, idSet, idWords, inSet, type IdSet, type IdWords, type LabelId } from './ids.js';
 
-/** A label id: a number up to 2^53, or any uint64 as a bigint or a decimal string (JSON). */
-export type LabelId = number | bigint | string;
+export type { LabelId };
 
 export interface DistanceOptions {
   /**
@@ -50,20 +49,10 @@ export interface DistanceOptions {
 
 /** The options checked: each class as the 32-bit word pairs of its ids (null: every id but 0). */
 export interface ResolvedDistance {
-  classes: { lo: Uint32Array; hi: Uint32Array }[] | null;
+  classes: IdSet[] | null;
   channels: number;
   scaleFactor: number;
   maskDistances: boolean;
-}
-
-/** A label id as a bigint, or null when it is not one (a negative, fractional or too large value). */
-function labelId(v: unknown): bigint | null {
-  let id: bigint;
-  if (typeof v === 'bigint') id = v;
-  else if (typeof v === 'number' && Number.isSafeInteger(v)) id = BigInt(v);
-  else if (typeof v === 'string' && /^\d+$/.test(v)) id = BigInt(v);
-  else return null;
-  return id >= 0n && id < 2n ** 64n ? id : null;
 }
 
 export function checkDistanceOptions(options: DistanceOptions | undefined): ResolvedDistance {
@@ -88,18 +77,14 @@ export function checkDistanceOptions(options: DistanceOptions | undefined): Reso
       throw new OptionsError(`distance.classes must list at least one class, got ${JSON.stringify(options.classes)}`);
     }
     classes = options.classes.map((c, k) => {
-      const list = (Array.isArray(c) ? c : [c]) as readonly unknown[];
-      const ids = list.map(labelId);
-      if (ids.length === 0 || ids.some((v) => v === null)) {
+      const set = idSet((Array.isArray(c) ? c : [c]) as readonly unknown[]);
+      if (set === null) {
         throw new OptionsError(
           `distance.classes[${k}] must be a label id or a non-empty list of ids (integers ≥ 0 below 2^64; ` +
             `above 2^53 as a bigint or a decimal string), got ${JSON.stringify(c, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`,
         );
       }
-      return {
-        lo: Uint32Array.from(ids as bigint[], (v) => Number(v & 0xffffffffn)),
-        hi: Uint32Array.from(ids as bigint[], (v) => Number(v >> 32n)),
-      };
+      return set;
     });
   }
   return { classes, channels: classes?.length ?? 1, scaleFactor: s, maskDistances: mask };
@@ -150,29 +135,6 @@ export function distanceContext(voxelSize: readonly number[], options: DistanceO
   return voxelSize.map((v) => Math.ceil(reach / v));
 }
 
-/** Per voxel of `n`: 1 when its id is in class `k` (null classes: id ≠ 0). */
-function membership(ids: IdWords, n: number, cls: { lo: Uint32Array; hi: Uint32Array } | null): Uint8Array {
-  const out = new Uint8Array(n);
-  const w = ids.words;
-  if (cls === null) {
-    if (ids.per === 1) for (let i = 0; i < n; i++) out[i] = w[i] !== 0 ? 1 : 0;
-    else for (let i = 0; i < n; i++) out[i] = (w[2 * i]! | w[2 * i + 1]!) !== 0 ? 1 : 0;
-    return out;
-  }
-  const { lo, hi } = cls;
-  for (let i = 0; i < n; i++) {
-    const a = ids.per === 1 ? w[i]! >>> 0 : w[2 * i]!;
-    const b = ids.per === 1 ? 0 : w[2 * i + 1]!;
-    for (let k = 0; k < lo.length; k++) {
-      if (lo[k] === a && hi[k] === b) {
-        out[i] = 1;
-        break;
-      }
-    }
-  }
-  return out;
-}
-
 /** The box's voxels of a window array, as a new array. */
 function boxOf(values: Uint8Array, window: readonly number[], box: Box): Uint8Array {
   const [, Y, X] = window as [number, number, number];
@@ -214,7 +176,7 @@ export function distanceValues(
   const s = Math.fround(options.scaleFactor);
   const values = new Float32Array(boxVoxels * C);
   for (let c = 0; c < C; c++) {
-    const inside = membership(ids, n, options.classes?.[c] ?? null);
+    const inside = inSet(ids, n, options.classes?.[c] ?? null);
     const face = faceDistances(inside, window, box, voxelSize, cap.face);
     const insideBox = boxOf(inside, window, box);
     for (let v = 0; v < boxVoxels; v++) {

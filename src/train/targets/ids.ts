@@ -63,3 +63,55 @@ export interface Strided {
   offset: number;
   stride: number;
 }
+
+/** A label id: a number up to 2^53, or any uint64 as a bigint or a decimal string (JSON). */
+export type LabelId = number | bigint | string;
+
+/** A set of label ids as the 32-bit word pairs of each id. */
+export interface IdSet {
+  lo: Uint32Array;
+  hi: Uint32Array;
+}
+
+/** A label id as a bigint, or null when it is not one (a negative, fractional or too large value). */
+function labelId(v: unknown): bigint | null {
+  let id: bigint;
+  if (typeof v === 'bigint') id = v;
+  else if (typeof v === 'number' && Number.isSafeInteger(v)) id = BigInt(v);
+  else if (typeof v === 'string' && /^\d+$/.test(v)) id = BigInt(v);
+  else return null;
+  return id >= 0n && id < 2n ** 64n ? id : null;
+}
+
+/** The ids as word pairs, or null when one of them is not a label id (or there are none). */
+export function idSet(ids: readonly unknown[]): IdSet | null {
+  const parsed = ids.map(labelId);
+  if (parsed.length === 0 || parsed.some((v) => v === null)) return null;
+  return {
+    lo: Uint32Array.from(parsed as bigint[], (v) => Number(v & 0xffffffffn)),
+    hi: Uint32Array.from(parsed as bigint[], (v) => Number(v >> 32n)),
+  };
+}
+
+/** Per voxel of `n`: 1 when its id is in `set` (null: when its id is not 0). */
+export function inSet(ids: IdWords, n: number, set: IdSet | null): Uint8Array {
+  const out = new Uint8Array(n);
+  const w = ids.words;
+  if (set === null) {
+    if (ids.per === 1) for (let i = 0; i < n; i++) out[i] = w[i] !== 0 ? 1 : 0;
+    else for (let i = 0; i < n; i++) out[i] = (w[2 * i]! | w[2 * i + 1]!) !== 0 ? 1 : 0;
+    return out;
+  }
+  const { lo, hi } = set;
+  for (let i = 0; i < n; i++) {
+    const a = ids.per === 1 ? w[i]! >>> 0 : w[2 * i]!;
+    const b = ids.per === 1 ? 0 : w[2 * i + 1]!;
+    for (let k = 0; k < lo.length; k++) {
+      if (lo[k] === a && hi[k] === b) {
+        out[i] = 1;
+        break;
+      }
+    }
+  }
+  return out;
+}

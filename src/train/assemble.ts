@@ -13,7 +13,7 @@
  * run the same in the main thread and in the workers (train/workers/), so both give the same bytes.
  */
 import { OptionsError } from '../errors.js';
-import { roiContains, type Roi } from '../roi.js';
+import { roiContains, roiGrow, type Roi } from '../roi.js';
 import type { Crop, CropSample, DType, LabelArray, StoredArray } from '../types.js';
 import { knownMask, ZarrCrop } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
@@ -37,6 +37,8 @@ import {
   type TargetOptions,
 } from './targets.js';
 import { distanceInto, distanceValues, type DistanceValues, type ResolvedDistance } from './targets/distance.js';
+import { applyBlur, applyDefects, type ArtifactPatch } from './defects.js';
+import { applyShift, shiftedBox, shiftLabels, type ShiftPlan } from './shift.js';
 
 /** What every sample of a batch shares. */
 export interface BatchLayout {
@@ -96,6 +98,10 @@ export interface StoredSample {
   window?: LabelWindow;
   /** The labels' voxel size. */
   voxelSize: readonly number[];
+  /** Raw's voxel size. */
+  rawVoxelSize: readonly number[];
+  /** The patches of the sample's artifact sections (augment.defect.artifacts), in section order. */
+  artifacts?: ArtifactPatch[];
   /** Non-zero known, 0 unknown; null when every voxel is known. */
   mask: Uint8Array | null;
   /** Buffers taken from a BufferPool, to give back once the sample is written. */
@@ -205,7 +211,9 @@ export async function readStored(
   pool: BufferPool = new BufferPool(),
   tables: SampleTables = {},
   context: TargetContext = null,
+  shift: ShiftPlan | null = null,
 ): Promise<StoredSample> {
+  if (shift) return readShifted(crop, rois, context, shift);
   const pooled: { dtype: DType; array: StoredArray }[] = [];
   const take = (dtype: DType, n: number) => {
     const array = pool.take(dtype, n);
@@ -214,7 +222,7 @@ export async function readStored(
   };
   if (!(crop instanceof ZarrCrop) && context === null) {
     const s = await crop.read(rois.raw, rois.labels);
-    return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask, voxelSize: crop.voxelSize };
+    return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask, ...voxelSizes(crop) };
   }
   const [raw, labels] = await Promise.all([
     readRaw(crop, rois.raw, take),
@@ -222,20 +230,73 @@ export async function readStored(
       ? readLabels(crop, rois.labels, take, tables.boundary ?? null)
       : readContext(crop, rois.labels, context, tables.distance ?? null),
   ]);
-  return { ...raw, ...labels, voxelSize: crop.voxelSize, pooled };
+  return { ...raw, ...labels, ...voxelSizes(crop), pooled };
+}
+
+function voxelSizes(crop: Crop): Pick<StoredSample, 'voxelSize' | 'rawVoxelSize'> {
+  return { voxelSize: crop.voxelSize, rawVoxelSize: crop.raw.voxelSize };
+}
+
+/**
+ * A sample read through section shifts (augment.shift): raw and labels (or the labels window)
+ * read over the regions their shifted planes come from, then cut out plane by plane. Tables are
+ * not used (they hold the unshifted labels).
+ */
+async function readShifted(
+  crop: Crop,
+  rois: { raw: Roi; labels: Roi },
+  context: TargetContext,
+  shift: ShiftPlan,
+): Promise<StoredSample> {
+  const rawVs = crop.raw.voxelSize,
+    vs = crop.voxelSize;
+  const rawRead = shiftedBox(shift, rois.raw, rawVs);
+  // The labels' region as shifted planes can carry it: grown by the largest shift in y and x.
+  const reach = [0, 1].map((a) => Math.max(...shift.shifts.map((s) => Math.abs(s[a]!))));
+  const labelsRegion = roiGrow(crop.labels.roi, [0, ...reach]);
+  const window = context ? contextWindow(rois.labels, labelsRegion, vs, context) : null;
+  const box = window ? window.roi : rois.labels;
+  const labelsRead = shiftedBox(shift, box, vs);
+  const [raw, labels, known] = await Promise.all([
+    readRaw(crop, rawRead, (dtype, n) => newStoredArray(dtype, n), false),
+    crop.labels.read(labelsRead) as Promise<LabelArray>,
+    crop.readMask(labelsRead),
+  ]);
+  if (!ArrayBuffer.isView(raw.raw)) throw new Error('readShifted: raw read in place');
+  const shiftedIds = shiftLabels(shift, labels, labelsRead, box, vs);
+  const shiftedKnown = applyShift(shift, known, labelsRead, box, vs, 1);
+  const sample = {
+    raw: applyShift(shift, raw.raw, rawRead, rois.raw, rawVs, crop.raw.channels),
+    rawScale: raw.rawScale,
+    ...voxelSizes(crop),
+  };
+  if (!window) return { ...sample, labels: shiftedIds, mask: shiftedKnown };
+  const shape = box.shape.map((s, i) => s / vs[i]!);
+  return {
+    ...sample,
+    labels: null,
+    mask: windowBox(shiftedKnown, shape, window.box),
+    window: { labels: shiftedIds, known: shiftedKnown, shape, box: window.box },
+  };
 }
 
 type Take = (dtype: DType, n: number) => StoredArray;
 
 /** Raw as stored (8- and 16-bit raw of one channel: its chunks, in place), with its scale. */
-async function readRaw(crop: Crop, region: Roi, take: Take): Promise<Pick<StoredSample, 'raw' | 'rawScale'>> {
+async function readRaw(
+  crop: Crop,
+  region: Roi,
+  take: Take,
+  inPlace = true,
+): Promise<Pick<StoredSample, 'raw' | 'rawScale'>> {
   if (!(crop instanceof ZarrCrop)) return { raw: await crop.readRaw(region), rawScale: 1 };
   const voxels = region.shape.reduce((n, s, i) => (n * s) / crop.raw.voxelSize[i]!, crop.raw.channels);
-  const raw = readsInPlace(crop.raw, voxels)
-    ? await (crop.raw as ZarrVolume)
-        .pieces(region)
-        .then((p) => ({ dtype: crop.raw.dtype, length: voxels, ...p }) as RawPieces)
-    : await crop.raw.read(region, take(crop.raw.dtype, voxels));
+  const raw =
+    inPlace && readsInPlace(crop.raw, voxels)
+      ? await (crop.raw as ZarrVolume)
+          .pieces(region)
+          .then((p) => ({ dtype: crop.raw.dtype, length: voxels, ...p }) as RawPieces)
+      : await crop.raw.read(region, take(crop.raw.dtype, voxels));
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
   return {
     raw: wide ? normalizeRaw(raw, crop.normalization) : (raw as StoredSample['raw']),
@@ -318,7 +379,7 @@ function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
  * no raw noise or scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask
  * at the labels' voxel size. Other samples take the sampler's step-by-step read (`writeSampleSteps`).
  */
-export function canFuse(crop: Crop, plan: SamplePlan): boolean {
+export function canFuse(crop: Crop, plan: Pick<SamplePlan, 'elastic' | 'rawAugment'>): boolean {
   if (plan.elastic || plan.rawAugment) return false;
   if (!(crop instanceof ZarrCrop)) return true;
   return (
@@ -387,10 +448,13 @@ export class Scratch {
   }
 }
 
-/** Writes sample `b` of a batch: xs[b] (raw) and ys[b] (target ⊕ mask). */
+/**
+ * Writes sample `b` of a batch: xs[b] (raw: remapped, intensity, then blur and defects) and ys[b]
+ * (target ⊕ mask).
+ */
 export function writeSample(
   sample: StoredSample,
-  plan: AugmentPlan | null,
+  { augment: plan, blur, defect }: Pick<SamplePlan, 'augment' | 'blur' | 'defect'>,
   layout: BatchLayout,
   xs: Float32Array,
   ys: Float32Array,
@@ -413,7 +477,11 @@ export function writeSample(
   }
   writeTarget(sample, plan, layout, ys, b * outVoxels * (layout.targetChannels + layout.maskChannels), scratch);
   const rawMap = remapOf(input, channels, plan);
-  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, b * inVoxels * channels, scratch);
+  const at = b * inVoxels * channels;
+  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, at, scratch);
+  const shape = [...rawMap.shape, channels];
+  if (blur) applyBlur(blur, xs, at, shape, sample.rawVoxelSize);
+  if (defect) applyDefects(defect, xs, at, shape, sample.artifacts);
 }
 
 /** A sample's target ⊕ mask into ys at `offset`, through its target's definition (targets/). */

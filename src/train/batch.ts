@@ -252,8 +252,9 @@ export class BatchMaker {
           boundary: this.layout.target === 'boundary' ? await BoundaryTable.forCrop(crop, output) : null,
           distance: distance ? await DistanceTable.forCrop(crop, output, distance) : null,
         };
-        const stored = await readStored(crop, sampler.rois(plan), this.pool, tables, context);
-        writeSample(stored, plan.augment, this.layout, xs, ys, b, this.scratch);
+        const stored = await readStored(crop, sampler.rois(plan), this.pool, tables, context, plan.shift);
+        if (plan.defect) stored.artifacts = await sampler.artifacts(plan.defect, [...input, this.layout.channels]);
+        writeSample(stored, plan, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),
     );

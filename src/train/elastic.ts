@@ -387,7 +387,7 @@ export function sampleNearest<T extends LabelArray | Uint8Array | Int32Array>(
 
 /**
  * Reads one sample through a deformation: raw over `rois.raw` and labels/mask over `rois.labels`
- * (or over `labelsOut`, a box around them) as seen through `plan` (positions mapped about the
+ * (or over `rawOut` and `labelsOut`, boxes around them) as seen through `plan` (positions mapped about the
  * centre of both boxes, control points over both boxes), reading only the source region the
  * positions need.
  */
@@ -396,6 +396,7 @@ export async function readElastic(
   rois: { raw: Roi; labels: Roi },
   plan: ElasticPlan,
   labelsOut: Roi = rois.labels,
+  rawOut: Roi = rois.raw,
 ): Promise<CropSample> {
   const rawVs = crop.raw.voxelSize;
   const labelVs = crop.voxelSize;
@@ -407,7 +408,7 @@ export async function readElastic(
   // About the centre of the region the deformation covers (gunpowder: the master ROI).
   const centre = domain.offset.map((o, i) => o + domain.shape[i]! / 2);
   const finest = rawVs.map((v, i) => Math.min(v, labelVs[i]!));
-  const rawPos = sourcePositions(plan, domain, centre, rois.raw, rawVs, finest);
+  const rawPos = sourcePositions(plan, domain, centre, rawOut, rawVs, finest);
   const labelPos = sourcePositions(plan, domain, centre, labelsOut, labelVs, finest);
   const rawFrom = sourceRegion(rawPos, rawVs, true);
   const labelsFrom = sourceRegion(labelPos, labelVs, false);
@@ -415,7 +416,7 @@ export async function readElastic(
   const channels = src.rawShape[3]!;
   return {
     raw: sampleLinear(src.raw, rawFrom, rawVs, channels, rawPos),
-    rawShape: [...rois.raw.shape.map((s, i) => s / rawVs[i]!), channels],
+    rawShape: [...rawOut.shape.map((s, i) => s / rawVs[i]!), channels],
     labels: sampleNearest(src.labels, labelsFrom, labelVs, labelPos),
     mask: sampleNearest(src.mask, labelsFrom, labelVs, labelPos),
     labelShape: labelsOut.shape.map((s, i) => s / labelVs[i]!),

@@ -285,7 +285,11 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
         ? `affinities, offsets ${JSON.stringify(config.target.offsets)}`
         : config.target.kind === 'semantic'
           ? `semantic, classes ${JSON.stringify(config.target.classes)}`
-          : 'boundary',
+          : config.target.kind === 'distance'
+            ? `distance, scale factor ${config.target.scaleFactor}` +
+              (config.target.classes ? `, classes ${JSON.stringify(config.target.classes)}` : '') +
+              `, distances masked: ${config.target.maskDistances ?? true}`
+            : 'boundary',
     ],
     [
       'training',

@@ -12,11 +12,15 @@ import type { DataConfigOptions } from '../zarr/config.js';
 import type { AugmentOptions } from '../train/augment.js';
 import { checkElasticOptions, type ElasticOptions } from '../train/elastic.js';
 import { checkRawAugmentOptions, type RawAugmentOptions } from '../train/intensity.js';
+import { checkBlurOptions, checkDefectOptions, type BlurOptions, type DefectOptions } from '../train/defects.js';
+import { checkShiftOptions, type ShiftOptions } from '../train/shift.js';
+import { checkDistanceOptions, type DistanceOptions } from '../train/targets/distance.js';
+import { checkCriterion, SCORE_NAMES, type ScoreName } from '../eval/scores.js';
 import type { SampleAugmentOptions } from '../train/sampler.js';
 import type { CropWeights } from '../train/dataset.js';
 import type { LossName } from '../train/loss.js';
 import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
-import { DEFAULT_THRESHOLDS } from '../eval/postprocess.js';
+import { DEFAULT_THRESHOLDS, DISTANCE_SEED_THRESHOLDS, DISTANCE_THRESHOLDS } from '../eval/postprocess.js';
 import { unetOutputSize, unetValidInputSize, type FinalActivation, type Padding } from '../models/unet.js';
 import { Checker, keyPath } from './check.js';
 
@@ -24,7 +28,9 @@ export type TargetConfig =
   | { kind: 'boundary' }
   | { kind: 'affinities'; offsets: number[][] }
   /** `classes`: the class names (label value i is class i) or their number. */
-  | { kind: 'semantic'; classes: number | string[] };
+  | { kind: 'semantic'; classes: number | string[] }
+  /** DaCapo's DistanceTask: `{ kind: 'distance', scaleFactor, classes?, maskDistances?, clipDistance?, tolDistance? }`. */
+  | ({ kind: 'distance' } & DistanceOptions);
 
 export interface ModelConfig {
   architecture: 'unet3d';
@@ -57,6 +63,16 @@ export interface ValidationConfig {
   /** Part of the model output kept per prediction tile, [z, y, x] (null: all of it). */
   predictOutputShape: [number, number, number] | null;
   predictBatchSize: number;
+  /** Instances from predictions: threshold + components ('threshold') or seeded watershed ('watershed'). */
+  postProcessing: 'threshold' | 'watershed';
+  /** Watershed seeds: the thresholded prediction's components or its regional maxima above the threshold. */
+  seeds: 'threshold' | 'maxima';
+  /** Scores computed, logged and written besides VOI (ValidationHook's `scores`). */
+  scores: ScoreName[];
+  /** The criterion of best/<crop>/ (ValidationHook's `criterion`). */
+  criterion: string;
+  /** More criteria, each with best-<criterion>/<crop>/ (ValidationHook's `keepBestBy`). */
+  keepBestBy: string[];
 }
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -103,7 +119,17 @@ export const RUN_DEFAULTS = {
   batchesPerEpoch: 50,
   seconds: null,
   checkpointEvery: 1,
-  validation: { interval: 1, grow: true, predictOutputShape: null, predictBatchSize: 4 },
+  validation: {
+    interval: 1,
+    grow: true,
+    predictOutputShape: null,
+    predictBatchSize: 4,
+    postProcessing: 'threshold',
+    seeds: 'threshold',
+    scores: ['voi'],
+    criterion: 'voi',
+    keepBestBy: [],
+  },
   backend: 'auto',
 } as const;
 
@@ -158,7 +184,20 @@ export interface RunFlags {
 export function targetOutputChannels(target: TargetConfig): number {
   if (target.kind === 'boundary') return 1;
   if (target.kind === 'affinities') return target.offsets.length;
+  if (target.kind === 'distance') return target.classes?.length ?? 1;
   return typeof target.classes === 'number' ? target.classes : target.classes.length;
+}
+
+/** The classes a target is scored by class (semantic: names of classes 1 …; distance: its channels). */
+export function targetClassNames(target: TargetConfig): string[] {
+  if (target.kind === 'semantic') {
+    return typeof target.classes === 'number'
+      ? Array.from({ length: target.classes - 1 }, (_, i) => String(i + 1))
+      : target.classes.slice(1);
+  }
+  if (target.kind === 'distance')
+    return target.classes ? target.classes.map((c) => (Array.isArray(c) ? c.join('+') : String(c))) : ['fg'];
+  return [];
 }
 
 function isUrl(p: string): boolean {
@@ -258,7 +297,9 @@ export function resolveRunConfig(
       m['finalActivation'] === undefined
         ? target.kind === 'semantic'
           ? 'softmax'
-          : 'sigmoid'
+          : target.kind === 'distance'
+            ? 'linear'
+            : 'sigmoid'
         : c.oneOf(m['finalActivation'], 'model.finalActivation', ['sigmoid', 'softmax', 'linear']),
     outputChannels:
       m['outputChannels'] === undefined ? channels : c.positiveInt(m['outputChannels'], 'model.outputChannels'),
@@ -284,7 +325,13 @@ export function resolveRunConfig(
   }
 
   // loss
-  const defaultLoss: LossName = target.kind === 'semantic' ? 'categoricalCrossentropy' : 'binaryCrossentropy';
+  // DaCapo's DistanceTask trains with MSELoss on tanh distances in [−1, 1].
+  const defaultLoss: LossName =
+    target.kind === 'semantic'
+      ? 'categoricalCrossentropy'
+      : target.kind === 'distance'
+        ? 'meanSquaredError'
+        : 'binaryCrossentropy';
   const loss =
     top['loss'] === undefined
       ? defaultLoss
@@ -294,6 +341,9 @@ export function resolveRunConfig(
   }
   if (loss === 'categoricalCrossentropy' && model.finalActivation !== 'softmax') {
     c.fail('model.finalActivation', `loss 'categoricalCrossentropy' needs 'softmax', got '${model.finalActivation}'`);
+  }
+  if (loss === 'binaryCrossentropy' && target.kind === 'distance') {
+    c.fail('loss', "target 'distance' (tanh distances in [−1, 1]) needs 'meanSquaredError', as DaCapo's MSELoss");
   }
   if (loss === 'binaryCrossentropy' && model.finalActivation === 'linear') {
     c.fail(
@@ -343,16 +393,36 @@ export function resolveRunConfig(
     'grow',
     'predictOutputShape',
     'predictBatchSize',
+    'postProcessing',
+    'seeds',
+    'scores',
+    'criterion',
+    'keepBestBy',
   ]);
+  const postProcessing =
+    v['postProcessing'] === undefined
+      ? RUN_DEFAULTS.validation.postProcessing
+      : c.oneOf(v['postProcessing'], 'validation.postProcessing', ['threshold', 'watershed'] as const);
+  if (postProcessing === 'watershed' && target.kind !== 'boundary' && target.kind !== 'distance') {
+    c.fail('validation.postProcessing', `'watershed' is for targets 'boundary' and 'distance', not '${target.kind}'`);
+  }
   const dv = RUN_DEFAULTS.validation;
+  const defaultThresholds =
+    target.kind !== 'distance'
+      ? DEFAULT_THRESHOLDS
+      : postProcessing === 'watershed'
+        ? DISTANCE_SEED_THRESHOLDS
+        : DISTANCE_THRESHOLDS;
   const validation: ValidationConfig = {
     interval: v['interval'] === undefined ? dv.interval : c.positiveInt(v['interval'], 'validation.interval'),
     thresholds:
       v['thresholds'] === undefined
-        ? [...DEFAULT_THRESHOLDS]
+        ? [...defaultThresholds]
         : c
             .array(v['thresholds'], 'validation.thresholds')
-            .map((t, i) => c.number(t, keyPath('validation.thresholds', i), { min: 0, max: 1 })),
+            .map((t, i) =>
+              c.number(t, keyPath('validation.thresholds', i), { min: target.kind === 'distance' ? -1 : 0, max: 1 }),
+            ),
     grow: v['grow'] === undefined ? dv.grow : c.boolean(v['grow'], 'validation.grow'),
     predictOutputShape:
       v['predictOutputShape'] === undefined || v['predictOutputShape'] === null
@@ -362,6 +432,10 @@ export function resolveRunConfig(
       v['predictBatchSize'] === undefined
         ? dv.predictBatchSize
         : c.positiveInt(v['predictBatchSize'], 'validation.predictBatchSize'),
+    postProcessing,
+    seeds:
+      v['seeds'] === undefined ? dv.seeds : c.oneOf(v['seeds'], 'validation.seeds', ['threshold', 'maxima'] as const),
+    ...resolveScores(c, v, target),
   };
   if (validation.thresholds.length === 0 && target.kind !== 'semantic') {
     c.fail('validation.thresholds', 'must list at least one threshold to sweep');
@@ -416,19 +490,35 @@ export function resolveRunConfig(
 function describeTargetChannels(target: TargetConfig): string {
   if (target.kind === 'boundary') return 'one boundary/interior channel';
   if (target.kind === 'affinities') return `one per offset: ${target.offsets.length} offsets`;
+  if (target.kind === 'distance') return target.classes ? 'one per class' : 'one distance channel (labels ≠ 0)';
   return 'one per class';
 }
 
 function resolveTarget(c: Checker, value: unknown, fromFlag: boolean): TargetConfig {
   const key = fromFlag ? '--target' : 'target';
-  const kinds = ['boundary', 'affinities', 'semantic'] as const;
-  const t = typeof value === 'string' ? { kind: value } : c.object(value, 'target', ['kind', 'offsets', 'classes']);
+  const kinds = ['boundary', 'affinities', 'semantic', 'distance'] as const;
+  const t =
+    typeof value === 'string'
+      ? { kind: value }
+      : c.object(value, 'target', [
+          'kind',
+          'offsets',
+          'classes',
+          'scaleFactor',
+          'clipDistance',
+          'tolDistance',
+          'maskDistances',
+        ]);
   const kind = c.oneOf(t['kind'], typeof value === 'string' ? key : 'target.kind', kinds);
   if (kind !== 'affinities' && t['offsets'] !== undefined)
     c.fail('target.offsets', `is for target 'affinities', not '${kind}'`);
-  if (kind !== 'semantic' && t['classes'] !== undefined)
-    c.fail('target.classes', `is for target 'semantic', not '${kind}'`);
+  if (kind !== 'semantic' && kind !== 'distance' && t['classes'] !== undefined)
+    c.fail('target.classes', `is for targets 'semantic' and 'distance', not '${kind}'`);
+  for (const key of ['scaleFactor', 'clipDistance', 'tolDistance', 'maskDistances']) {
+    if (kind !== 'distance' && t[key] !== undefined) c.fail(`target.${key}`, `is for target 'distance', not '${kind}'`);
+  }
   if (kind === 'boundary') return { kind };
+  if (kind === 'distance') return resolveDistance(c, t, key);
   if (kind === 'affinities') {
     if (t['offsets'] === undefined) return { kind, offsets: DEFAULT_AFFINITY_OFFSETS.map((o) => [...o]) };
     const list = c.array(t['offsets'], 'target.offsets');
@@ -453,6 +543,66 @@ function resolveTarget(c: Checker, value: unknown, fromFlag: boolean): TargetCon
   return { kind, classes };
 }
 
+/** The distance target's options: DistanceOptions' own checks, their messages under the key. */
+function resolveDistance(c: Checker, t: Record<string, unknown>, key: string): TargetConfig {
+  if (t['scaleFactor'] === undefined) {
+    c.fail(
+      key === '--target' ? '--target' : 'target.scaleFactor',
+      "target 'distance' needs scaleFactor (world units of tanh(d / scaleFactor))",
+    );
+  }
+  const options: DistanceOptions = { scaleFactor: t['scaleFactor'] as number };
+  for (const k of ['classes', 'clipDistance', 'tolDistance', 'maskDistances'] as const) {
+    if (t[k] !== undefined) (options as unknown as Record<string, unknown>)[k] = t[k];
+  }
+  try {
+    checkDistanceOptions(options);
+  } catch (e) {
+    const m = /^distance\.(\w+)(\[\d+\])? (.*)$/s.exec((e as Error).message);
+    c.fail(m ? `target.${m[1]}${m[2] ?? ''}` : 'target', m ? m[3]! : (e as Error).message);
+  }
+  return { kind: 'distance', ...options };
+}
+
+/** validation.scores, criterion and keepBestBy, checked against the target's classes. */
+function resolveScores(
+  c: Checker,
+  v: Record<string, unknown>,
+  target: TargetConfig,
+): Pick<ValidationConfig, 'scores' | 'criterion' | 'keepBestBy'> {
+  const dv = RUN_DEFAULTS.validation;
+  const classes = targetClassNames(target);
+  const scores =
+    v['scores'] === undefined
+      ? [...dv.scores]
+      : c
+          .array(v['scores'], 'validation.scores')
+          .map((s, i) => c.oneOf(s, keyPath('validation.scores', i), SCORE_NAMES));
+  const criterion = (key: string, value: unknown): string => {
+    const name = c.string(value, key);
+    try {
+      checkCriterion(name, classes);
+    } catch (e) {
+      c.fail(key, (e as Error).message.replace(/^unknown score criterion /, 'unknown criterion '));
+    }
+    return name;
+  };
+  const perClass = scores.filter((s) => !['voi', 'arand', 'cremi'].includes(s));
+  if (perClass.length > 0 && classes.length === 0) {
+    c.fail('validation.scores', `${perClass.join(', ')} are per-class scores, for targets 'semantic' and 'distance'`);
+  }
+  return {
+    scores,
+    criterion: v['criterion'] === undefined ? dv.criterion : criterion('validation.criterion', v['criterion']),
+    keepBestBy:
+      v['keepBestBy'] === undefined
+        ? []
+        : c
+            .array(v['keepBestBy'], 'validation.keepBestBy')
+            .map((x, i) => criterion(keyPath('validation.keepBestBy', i), x)),
+  };
+}
+
 function resolveCropWeights(c: Checker, value: unknown): CropWeights {
   if (value === undefined) return RUN_DEFAULTS.cropWeights;
   if (Array.isArray(value)) {
@@ -472,6 +622,9 @@ function resolveAugment(c: Checker, value: unknown): SampleAugmentOptions | fals
     'intensity',
     'gamma',
     'elastic',
+    'shift',
+    'blur',
+    'defect',
     'noise',
     'intensityScaleShift',
   ]);
@@ -494,12 +647,16 @@ function resolveAugment(c: Checker, value: unknown): SampleAugmentOptions | fals
     };
   }
   if (a['gamma'] !== undefined && a['gamma'] !== false) out.gamma = c.range(a['gamma'], 'augment.gamma', { above: 0 });
-  // elastic, noise, intensityScaleShift: the sampler's own checks, their messages under the key.
-  for (const key of ['elastic', 'noise', 'intensityScaleShift'] as const) {
+  // elastic, shift, blur, defect, noise, intensityScaleShift: the sampler's own checks, their
+  // messages under the key.
+  for (const key of ['elastic', 'shift', 'blur', 'defect', 'noise', 'intensityScaleShift'] as const) {
     const v = a[key];
     if (v === undefined || v === false) continue;
     try {
       if (key === 'elastic') checkElasticOptions(v as ElasticOptions);
+      else if (key === 'shift') checkShiftOptions(v as ShiftOptions);
+      else if (key === 'blur') checkBlurOptions(v as BlurOptions);
+      else if (key === 'defect') checkDefectOptions(v as DefectOptions);
       else checkRawAugmentOptions({ [key]: v } as RawAugmentOptions);
     } catch (e) {
       c.fail(`augment.${key}`, (e as Error).message.replace(new RegExp(`^augment\\.${key}\\.?`), ''));

@@ -260,7 +260,8 @@ export function watershedPostProcessor(opts: WatershedOptions): PostProcessor {
     maskThreshold === null ? null : Uint8Array.from(p, (v) => (v > maskThreshold ? 1 : 0));
   return {
     name,
-    parameters: thresholds.map((threshold) => ({ threshold })),
+    // The mask threshold travels with the parameters (a checkpoint's, for segmentVolume).
+    parameters: thresholds.map((threshold) => ({ threshold, ...(maskThreshold === null ? {} : { maskThreshold }) })),
     apply(prediction, shape, params) {
       const [z, y, x, c] = checkPrediction(name, prediction, shape);
       const t = thresholdOf(name, params);

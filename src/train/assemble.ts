@@ -101,12 +101,16 @@ export function releaseStored(sample: StoredSample, pool: BufferPool): void {
   for (const { dtype, array } of sample.pooled ?? []) pool.give(dtype, array);
 }
 
-/** Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float copy. */
+/**
+ * Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float
+ * copy. `rawInPlace` false: raw is always gathered into one array (an elastic read interpolates it).
+ */
 export async function readStored(
   crop: Crop,
   rois: { raw: Roi; labels: Roi },
-  pool: BufferPool = new BufferPool(),
+  pool: Pick<BufferPool, 'take'> = new BufferPool(),
   table: BoundaryTable | null = null,
+  rawInPlace = true,
 ): Promise<StoredSample> {
   if (!(crop instanceof ZarrCrop)) {
     const s = await crop.read(rois.raw, rois.labels);
@@ -126,7 +130,7 @@ export async function readStored(
   const tableBytes = table ? (take('uint8', n) as Uint8Array) : null;
   const boundary = tableBytes && table!.gather(rois.labels, tableBytes) ? tableBytes : undefined;
   const [raw, labels, stored] = await Promise.all([
-    readsInPlace(crop.raw, rawVoxels)
+    rawInPlace && readsInPlace(crop.raw, rawVoxels)
       ? (crop.raw as ZarrVolume)
           .pieces(rois.raw)
           .then((p) => ({ dtype: crop.raw.dtype, length: rawVoxels, ...p }) as RawPieces)
@@ -173,13 +177,15 @@ function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
 }
 
 /**
- * Whether the fused path reads this sample exactly as the sampler would: no elastic deformation,
- * no raw noise or scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask
- * at the labels' voxel size. Other samples take the sampler's step-by-step read (`writeSampleSteps`).
+ * Whether the fused path reads this sample exactly as the sampler would: no raw noise or
+ * scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask at the labels'
+ * voxel size; with an elastic deformation, only a crop from openDataSplit (its source read into
+ * reused buffers, train/elastic-read.ts). Other samples take the sampler's step-by-step read
+ * (`writeSampleSteps`).
  */
 export function canFuse(crop: Crop, plan: SamplePlan): boolean {
-  if (plan.elastic || plan.rawAugment) return false;
-  if (!(crop instanceof ZarrCrop)) return true;
+  if (plan.rawAugment) return false;
+  if (!(crop instanceof ZarrCrop)) return !plan.elastic;
   return (
     crop.raw instanceof ZarrVolume &&
     crop.labels instanceof ZarrVolume &&

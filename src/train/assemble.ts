@@ -312,14 +312,7 @@ function writeRaw(
     add = plan?.intensity?.shift ?? 0;
   const gamma = plan?.gamma ?? null;
   const adjust = plan !== null && (plan.intensity !== null || gamma !== null);
-  // As applyAugment on normalized float32 raw: round to float32 first, then adjust.
-  const value = (stored: number) => {
-    let v = Math.fround(stored * scale);
-    if (!adjust) return v;
-    v = v * mul + add;
-    v = Math.min(1, Math.max(0, v));
-    return gamma === null ? v : v ** gamma;
-  };
+  const value = (stored: number) => rawValue(stored, scale, adjust, mul, add, gamma);
   // 8- and 16-bit raw: every stored value's result from a table (one lookup per voxel, no pow),
   // when the patch has more voxels than the table has entries.
   if (!ArrayBuffer.isView(src)) {
@@ -333,6 +326,16 @@ function writeRaw(
     return;
   }
   let o = offset;
+  if (lut === null && C === 1 && sx === 1) {
+    // Rows read in order (float raw as an elastic read gives it, already oriented).
+    for (let z = 0; z < Z; z++) {
+      for (let y = 0; y < Y; y++) {
+        const q = map.base + z * sz + y * sy;
+        for (let x = 0; x < X; x++) xs[o++] = rawValue(src[q + x]!, scale, adjust, mul, add, gamma);
+      }
+    }
+    return;
+  }
   for (let z = 0; z < Z; z++) {
     for (let y = 0; y < Y; y++) {
       let q = map.base + z * sz + y * sy;
@@ -340,10 +343,29 @@ function writeRaw(
         const u = src as Uint8Array;
         for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = lut[u[q + c]!]!;
       } else {
-        for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = value(src[q + c]!);
+        // A top-level function, not the closure: inlined in this loop (float raw, e.g. an elastic read's).
+        for (let x = 0; x < X; x++, q += sx)
+          for (let c = 0; c < C; c++) xs[o++] = rawValue(src[q + c]!, scale, adjust, mul, add, gamma);
       }
     }
   }
+}
+
+/** A stored raw value normalized, then adjusted as applyAugment does on normalized float32 raw (rounded to float32 first). */
+function rawValue(
+  stored: number,
+  scale: number,
+  adjust: boolean,
+  mul: number,
+  add: number,
+  gamma: number | null,
+): number {
+  let v = Math.fround(stored * scale);
+  if (!adjust) return v;
+  v = v * mul + add;
+  // Clipped as applyAugment clips (−0 and NaN kept); cheaper than Math.min(1, Math.max(0, v)).
+  v = v < 0 ? 0 : Math.min(v, 1);
+  return gamma === null ? v : v ** gamma;
 }
 
 /** xs[offset + v] = lut[src[q]] for output voxel v read at q through `map` (one channel). */

@@ -90,7 +90,7 @@ export async function readElastic(
   const channels = src.rawShape[3]!;
   const raw = new Float32Array(f.raw.voxels * channels);
   const index = new Int32Array(f.labels.voxels);
-  warp(src.raw, channels, f, raw, index);
+  warp({ values: src.raw, table: null }, channels, f, raw, index);
   const labels = new (src.labels.constructor as new (n: number) => LabelArray)(index.length);
   gatherIds(src.labels, index, labels);
   const mask = new Uint8Array(index.length);
@@ -122,11 +122,15 @@ export async function readElasticStored(
   const src = await readStored(crop, { raw: f.raw.from, labels: f.labels.from }, regions, null, false);
   if (!src.labels || !ArrayBuffer.isView(src.raw)) throw new Error('readElasticStored: the source was not read whole');
   const channels = crop.raw.channels;
-  // Raw normalized as normalizeRaw does (one float32 rounding), so that both reads interpolate the same values.
-  let values: Float32Array;
-  if (src.raw instanceof Float32Array && src.rawScale === 1) {
+  // Raw normalized as normalizeRaw does (one float32 rounding), so that both reads interpolate the
+  // same values: 8- and 16-bit raw through a table of them, other types converted first.
+  let values: Source = src.raw as Float32Array;
+  let table: Float32Array | null = null;
+  if (src.raw instanceof Uint8Array || src.raw instanceof Uint16Array) {
     values = src.raw;
-  } else {
+    table = new Float32Array(src.raw instanceof Uint8Array ? 256 : 65536);
+    for (let v = 0; v < table.length; v++) table[v] = v * src.rawScale;
+  } else if (!(src.raw instanceof Float32Array && src.rawScale === 1)) {
     values = regions.take('float32', src.raw.length) as Float32Array;
     normalizeInto(src.raw, src.rawScale, values);
   }
@@ -138,7 +142,7 @@ export async function readElasticStored(
   };
   const raw = take('float32', f.raw.voxels * channels) as Float32Array;
   const index = pool.take('int32', f.labels.voxels) as Int32Array;
-  warp(values, channels, f, raw, index);
+  warp({ values, table }, channels, f, raw, index);
   const labels = take(crop.labels.dtype, index.length) as LabelArray;
   gatherIds(src.labels, index, labels);
   let mask: Uint8Array | null = null;
@@ -147,7 +151,7 @@ export async function readElasticStored(
     gatherBytes(src.mask, index, mask);
   }
   pool.give('int32', index);
-  if (values !== src.raw) regions.give('float32', values);
+  if (values !== src.raw) regions.give('float32', values as Float32Array);
   for (const { dtype, array } of src.pooled ?? []) regions.give(dtype, array);
   return { raw, rawScale: 1, labels, mask, pooled };
 }
@@ -159,7 +163,7 @@ function normalizeInto(stored: Exclude<StoredArray, BigInt64Array | BigUint64Arr
 
 /** Raw interpolated into `raw`, and the labels' nearest source voxels into `index` (in one pass when the grids are one). */
 function warp(
-  values: Float32Array,
+  values: Values,
   channels: number,
   f: { raw: WarpedGrid; labels: WarpedGrid },
   raw: Float32Array,
@@ -173,6 +177,18 @@ function warp(
   }
 }
 
+/** Raw values of a source box: as normalized floats, or as 8/16-bit integers with the table of their normalized values. */
+type Source = Float32Array | Uint8Array | Uint16Array;
+export interface Values {
+  values: Source;
+  table: Float32Array | null;
+}
+
+/** The value at k (inlined). */
+function valueAt(values: Source, table: Float32Array | null, k: number): number {
+  return table === null ? values[k]! : table[values[k]!]!;
+}
+
 /**
  * Linear interpolation of `values` ([z, y, x, c] over the voxel box `box`) at the positions of
  * `map`, into `out` ([z, y, x, c] over the map's shape). The box holds both neighbours of every
@@ -181,7 +197,7 @@ function warp(
  * `nearest.box` (nearestIndices over the same map).
  */
 export function warpLinear(
-  values: Float32Array,
+  source: Values,
   box: VoxelBox,
   C: number,
   map: GridMap,
@@ -196,6 +212,7 @@ export function warpLinear(
   const z0 = box.begin[0]! + 0.5,
     y0 = box.begin[1]! + 0.5,
     x0 = box.begin[2]! + 0.5;
+  const { values, table } = source;
   const index = nearest?.index ?? null;
   const [nz0, ny0, nx0] = (nearest?.box.begin ?? [0, 0, 0]) as [number, number, number];
   const nnx = nearest ? nearest.box.end[2]! - nx0 : 0,
@@ -221,17 +238,17 @@ export function warpLinear(
           vx = 1 - wx;
         if (C === 1) {
           const k = iz * sz + iy * sy + ix;
-          const c00 = values[k]! * vx + values[k + 1]! * wx;
-          const c01 = values[k + sy]! * vx + values[k + sy + 1]! * wx;
-          const c10 = values[k + sz]! * vx + values[k + sz + 1]! * wx;
-          const c11 = values[k + sz + sy]! * vx + values[k + sz + sy + 1]! * wx;
+          const c00 = valueAt(values, table, k) * vx + valueAt(values, table, k + 1) * wx;
+          const c01 = valueAt(values, table, k + sy) * vx + valueAt(values, table, k + sy + 1) * wx;
+          const c10 = valueAt(values, table, k + sz) * vx + valueAt(values, table, k + sz + 1) * wx;
+          const c11 = valueAt(values, table, k + sz + sy) * vx + valueAt(values, table, k + sz + sy + 1) * wx;
           out[p++] = (c00 * vy + c01 * wy) * vz + (c10 * vy + c11 * wy) * wz;
         } else {
           for (let c = 0, k = iz * sz + iy * sy + ix * C; c < C; c++, k++) {
-            const c00 = values[k]! * vx + values[k + C]! * wx;
-            const c01 = values[k + sy]! * vx + values[k + sy + C]! * wx;
-            const c10 = values[k + sz]! * vx + values[k + sz + C]! * wx;
-            const c11 = values[k + sz + sy]! * vx + values[k + sz + sy + C]! * wx;
+            const c00 = valueAt(values, table, k) * vx + valueAt(values, table, k + C) * wx;
+            const c01 = valueAt(values, table, k + sy) * vx + valueAt(values, table, k + sy + C) * wx;
+            const c10 = valueAt(values, table, k + sz) * vx + valueAt(values, table, k + sz + C) * wx;
+            const c11 = valueAt(values, table, k + sz + sy) * vx + valueAt(values, table, k + sz + sy + C) * wx;
             out[p++] = (c00 * vy + c01 * wy) * vz + (c10 * vy + c11 * wy) * wz;
           }
         }
@@ -264,15 +281,28 @@ export function nearestIndices(map: GridMap, box: VoxelBox, out: Int32Array): vo
   }
 }
 
-/** dst[v] = src[index[v]] for ids of any label type (64-bit ids as word pairs: no BigInt). */
+/**
+ * dst[v] = src[index[v]] for ids of any label type. 64-bit ids move as float64 (one load and
+ * store each, bit for bit except NaN, which a store may canonicalize): a sample that met a NaN
+ * (ids from 2^64 − 2^52 on) is done again as pairs of 32-bit words.
+ */
 function gatherIds(src: LabelArray, index: Int32Array, dst: LabelArray): void {
   if (src.BYTES_PER_ELEMENT === 8) {
-    const s = new Uint32Array(src.buffer, src.byteOffset, 2 * src.length);
-    const d = new Uint32Array(dst.buffer, dst.byteOffset, 2 * dst.length);
+    const s = new Float64Array(src.buffer, src.byteOffset, src.length);
+    const d = new Float64Array(dst.buffer, dst.byteOffset, dst.length);
+    let nan = false;
+    for (let v = 0; v < index.length; v++) {
+      const id = s[index[v]!]!;
+      d[v] = id;
+      if (Number.isNaN(id)) nan = true;
+    }
+    if (!nan) return;
+    const s32 = new Uint32Array(src.buffer, src.byteOffset, 2 * src.length);
+    const d32 = new Uint32Array(dst.buffer, dst.byteOffset, 2 * dst.length);
     for (let v = 0; v < index.length; v++) {
       const i = 2 * index[v]!;
-      d[2 * v] = s[i]!;
-      d[2 * v + 1] = s[i + 1]!;
+      d32[2 * v] = s32[i]!;
+      d32[2 * v + 1] = s32[i + 1]!;
     }
     return;
   }

@@ -332,25 +332,30 @@ export function gridMap(
 
 /**
  * Source positions of a map, one output row at a time: the lattice interpolated along z (a plane,
- * again only when z changes), then y (a row), then x per voxel as a + w · (b − a) between the two
- * lattice points around it (a itself where w is 0). This is the map's definition: every sampler
- * takes its positions from here.
+ * again only when z changes), then y (a row: `seek`), then x per voxel as a + w · (b − a) between
+ * the two lattice points around it (a itself where w is 0). This is the map's definition: `fill`
+ * writes a row's positions, and samplers compute them inline the same way (run by run over `runs`,
+ * from `values` at `at`), without storing them.
  */
 export class MapRows {
+  /** Lattice values of the current row: point m's position (z, y, x) at `values[at + 3m …]`. */
+  values: Float64Array;
+  at = 0;
+  /** Runs of output x between the same two lattice points: [first x, end x, offset of a, offset of b] each. */
+  readonly runs: Int32Array;
+  /** Per output x, the weight w of the lattice point after it. */
+  readonly weight: Float64Array;
   private readonly plane: Float64Array;
   private readonly row: Float64Array;
   private planeValues: Float64Array;
   private planeAt = 0;
   private z = -1;
-  /** Runs of output x between the same two lattice points: [first x, end x, low offset, high offset] each. */
-  private readonly runs: Int32Array;
-  private readonly weight: Float64Array;
 
   constructor(private readonly map: GridMap) {
     const [, ny, nx] = map.latticeShape;
     this.plane = new Float64Array(ny * nx * 3);
     this.row = new Float64Array(nx * 3);
-    this.planeValues = map.lattice;
+    this.values = this.planeValues = map.lattice;
     const X = map.shape[2];
     const [below, above] = [map.below[2], map.above[2]];
     const runs: number[] = [];
@@ -363,8 +368,8 @@ export class MapRows {
     this.weight = map.weight[2];
   }
 
-  /** Positions (z, y, x in voxels, 3 per voxel) of output row (z, y) into `u`. */
-  fill(z: number, y: number, u: Float64Array): void {
+  /** Makes output row (z, y) the current one. */
+  seek(z: number, y: number): void {
     const map = this.map;
     const [, ny, nx] = map.latticeShape;
     const rowLength = nx * 3,
@@ -382,15 +387,19 @@ export class MapRows {
       this.z = z;
     }
     const v = map.weight[1][y]!;
-    let r = this.planeValues;
-    let at = this.planeAt + map.below[1][y]! * rowLength;
+    this.values = this.planeValues;
+    this.at = this.planeAt + map.below[1][y]! * rowLength;
     if (v !== 0) {
-      lerpInto(r, at, this.planeAt + map.above[1][y]! * rowLength, v, this.row, rowLength);
-      r = this.row;
-      at = 0;
+      lerpInto(this.planeValues, this.at, this.planeAt + map.above[1][y]! * rowLength, v, this.row, rowLength);
+      this.values = this.row;
+      this.at = 0;
     }
-    const runs = this.runs,
-      weight = this.weight;
+  }
+
+  /** Positions (z, y, x in voxels, 3 per voxel) of output row (z, y) into `u`. */
+  fill(z: number, y: number, u: Float64Array): void {
+    this.seek(z, y);
+    const { runs, weight, values: r, at } = this;
     for (let k = 0; k < runs.length; k += 4) {
       const a = at + runs[k + 2]!,
         b = at + runs[k + 3]!;

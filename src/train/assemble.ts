@@ -70,6 +70,18 @@ export interface LabelWindow {
   box: Box;
 }
 
+/** How readStored reads a sample. */
+export interface ReadHow {
+  /** The crop's tables the target may come from. */
+  tables?: SampleTables;
+  /** Label voxels of context the target needs around the sample (its labels window). */
+  context?: TargetContext;
+  /** Section shifts (augment.shift). */
+  shift?: ShiftPlan | null;
+  /** False: raw is always gathered into one array (an elastic read interpolates it). Default true. */
+  rawInPlace?: boolean;
+}
+
 /** The crop tables a sample may be read through. */
 export interface SampleTables {
   boundary?: BoundaryTable | null;
@@ -203,16 +215,15 @@ async function readWindow(
 /**
  * Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float
  * copy. A target that needs `context` around the sample gets the labels window instead of the
- * labels, unless the crop's distance table has the sample.
+ * labels, unless the crop's distance table has the sample; with section shifts, the shifted read.
  */
 export async function readStored(
   crop: Crop,
   rois: { raw: Roi; labels: Roi },
-  pool: BufferPool = new BufferPool(),
-  tables: SampleTables = {},
-  context: TargetContext = null,
-  shift: ShiftPlan | null = null,
+  pool: Pick<BufferPool, 'take'> = new BufferPool(),
+  how: ReadHow = {},
 ): Promise<StoredSample> {
+  const { tables = {}, context = null, shift = null, rawInPlace = true } = how;
   if (shift) return readShifted(crop, rois, context, shift);
   const pooled: { dtype: DType; array: StoredArray }[] = [];
   const take = (dtype: DType, n: number) => {
@@ -225,7 +236,7 @@ export async function readStored(
     return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask, ...voxelSizes(crop) };
   }
   const [raw, labels] = await Promise.all([
-    readRaw(crop, rois.raw, take),
+    readRaw(crop, rois.raw, take, rawInPlace),
     context === null
       ? readLabels(crop, rois.labels, take, tables.boundary ?? null)
       : readContext(crop, rois.labels, context, tables.distance ?? null),
@@ -375,13 +386,15 @@ function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
 }
 
 /**
- * Whether the fused path reads this sample exactly as the sampler would: no elastic deformation,
- * no raw noise or scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask
- * at the labels' voxel size. Other samples take the sampler's step-by-step read (`writeSampleSteps`).
+ * Whether the fused path reads this sample exactly as the sampler would: no raw noise or
+ * scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask at the labels'
+ * voxel size; with an elastic deformation, only a crop from openDataSplit (its source read into
+ * reused buffers, train/elastic-read.ts). Other samples take the sampler's step-by-step read
+ * (`writeSampleSteps`).
  */
 export function canFuse(crop: Crop, plan: Pick<SamplePlan, 'elastic' | 'rawAugment'>): boolean {
-  if (plan.elastic || plan.rawAugment) return false;
-  if (!(crop instanceof ZarrCrop)) return true;
+  if (plan.rawAugment) return false;
+  if (!(crop instanceof ZarrCrop)) return !plan.elastic;
   return (
     crop.raw instanceof ZarrVolume &&
     crop.labels instanceof ZarrVolume &&
@@ -562,14 +575,7 @@ function writeRaw(
     add = plan?.intensity?.shift ?? 0;
   const gamma = plan?.gamma ?? null;
   const adjust = plan !== null && (plan.intensity !== null || gamma !== null);
-  // As applyAugment on normalized float32 raw: round to float32 first, then adjust.
-  const value = (stored: number) => {
-    let v = Math.fround(stored * scale);
-    if (!adjust) return v;
-    v = v * mul + add;
-    v = Math.min(1, Math.max(0, v));
-    return gamma === null ? v : v ** gamma;
-  };
+  const value = (stored: number) => rawValue(stored, scale, adjust, mul, add, gamma);
   // 8- and 16-bit raw: every stored value's result from a table (one lookup per voxel, no pow),
   // when the patch has more voxels than the table has entries.
   if (!ArrayBuffer.isView(src)) {
@@ -583,6 +589,16 @@ function writeRaw(
     return;
   }
   let o = offset;
+  if (lut === null && C === 1 && sx === 1) {
+    // Rows read in order (float raw as an elastic read gives it, already oriented).
+    for (let z = 0; z < Z; z++) {
+      for (let y = 0; y < Y; y++) {
+        const q = map.base + z * sz + y * sy;
+        for (let x = 0; x < X; x++) xs[o++] = rawValue(src[q + x]!, scale, adjust, mul, add, gamma);
+      }
+    }
+    return;
+  }
   for (let z = 0; z < Z; z++) {
     for (let y = 0; y < Y; y++) {
       let q = map.base + z * sz + y * sy;
@@ -590,10 +606,29 @@ function writeRaw(
         const u = src as Uint8Array;
         for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = lut[u[q + c]!]!;
       } else {
-        for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = value(src[q + c]!);
+        // A top-level function, not the closure: inlined in this loop (float raw, e.g. an elastic read's).
+        for (let x = 0; x < X; x++, q += sx)
+          for (let c = 0; c < C; c++) xs[o++] = rawValue(src[q + c]!, scale, adjust, mul, add, gamma);
       }
     }
   }
+}
+
+/** A stored raw value normalized, then adjusted as applyAugment does on normalized float32 raw (rounded to float32 first). */
+function rawValue(
+  stored: number,
+  scale: number,
+  adjust: boolean,
+  mul: number,
+  add: number,
+  gamma: number | null,
+): number {
+  let v = Math.fround(stored * scale);
+  if (!adjust) return v;
+  v = v * mul + add;
+  // Clipped as applyAugment clips (−0 and NaN kept); cheaper than Math.min(1, Math.max(0, v)).
+  v = v < 0 ? 0 : Math.min(v, 1);
+  return gamma === null ? v : v ** gamma;
 }
 
 /** xs[offset + v] = lut[src[q]] for output voxel v read at q through `map` (one channel). */

@@ -15,9 +15,11 @@ import {
   writeSample,
   writeSampleSteps,
   type BatchLayout,
+  type StoredSample,
 } from './assemble.js';
 import { BoundaryTable } from './boundary-table.js';
 import { DistanceTable } from './distance-table.js';
+import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
 import {
@@ -198,6 +200,7 @@ export class BatchMaker {
   private readonly root: Rng;
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
+  private readonly regions = new RegionBuffers();
 
   /**
    * `newArray` gives each batch's xs and ys; their contents may be arbitrary (a sample worker
@@ -243,18 +246,29 @@ export class BatchMaker {
         const crop = sampler.crop;
         const distance = this.layout.targetOptions.distance;
         const context = distance ? distanceContext(crop.voxelSize, distance) : null;
-        if (!canFuse(crop, plan)) {
-          // Elastic, noise/scale-shift or resampled arrays: the sampler's step-by-step read.
+        // Elastic with a target's context or shifts: the step-by-step read (its deformed boxes grown).
+        if (!canFuse(crop, plan) || (plan.elastic && (context || plan.shift))) {
+          // Noise/scale-shift or resampled arrays: the sampler's step-by-step read.
           writeSampleSteps(await sampler.read(plan, context), this.layout, xs, ys, b, crop.voxelSize);
           return;
         }
-        const tables = {
-          boundary: this.layout.target === 'boundary' ? await BoundaryTable.forCrop(crop, output) : null,
-          distance: distance ? await DistanceTable.forCrop(crop, output, distance) : null,
-        };
-        const stored = await readStored(crop, sampler.rois(plan), this.pool, tables, context, plan.shift);
+        const rois = sampler.rois(plan);
+        let stored: StoredSample;
+        let augment = plan.augment;
+        if (plan.elastic) {
+          // Deformed (and mirrored and transposed) ids: the boundary target comes from them, not the crop's table.
+          const buffers = { pool: this.pool, regions: this.regions };
+          stored = await readElasticStored(crop, rois, plan.elastic, augment, buffers);
+          augment = augment && withoutGeometry(augment);
+        } else {
+          const tables = {
+            boundary: this.layout.target === 'boundary' ? await BoundaryTable.forCrop(crop, output) : null,
+            distance: distance ? await DistanceTable.forCrop(crop, output, distance) : null,
+          };
+          stored = await readStored(crop, rois, this.pool, { tables, context, shift: plan.shift ?? null });
+        }
         if (plan.defect) stored.artifacts = await sampler.artifacts(plan.defect, [...input, this.layout.channels]);
-        writeSample(stored, plan, this.layout, xs, ys, b, this.scratch);
+        writeSample(stored, { augment, blur: plan.blur, defect: plan.defect }, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),
     );

@@ -13,7 +13,8 @@ import { contextBegin } from '../grid.js';
 import { roi, roiGrow, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
-import { checkElasticOptions, planElastic, readElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import { checkElasticOptions, planElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import { readElastic, withoutGeometry } from './elastic-read.js';
 import {
   applyRawAugment,
   checkRawAugmentOptions,
@@ -346,9 +347,12 @@ export class CropSampler {
         )
       : rois.labels;
     // ---- augmentation step: elastic (a deformed read), shift, mirror/transpose/intensity/gamma,
-    // blur, defects, noise/scale-shift
+    // blur, defects, noise/scale-shift. An elastic read (without shift) mirrors and transposes
+    // through its maps: the rest of the plan after it.
     const sample = await this.readShifted(plan, rois.raw, labels);
-    const augmented = plan.augment ? applyAugment(plan.augment, sample) : sample;
+    const oriented = plan.elastic && !plan.shift;
+    const augment = plan.augment && oriented ? withoutGeometry(plan.augment) : plan.augment;
+    const augmented = augment ? applyAugment(augment, sample) : sample;
     const rawShape = augmented.rawShape;
     if (plan.blur) applyBlur(plan.blur, augmented.raw, 0, rawShape, this.crop.raw.voxelSize);
     if (plan.defect) applyDefects(plan.defect, augmented.raw, 0, rawShape, await this.artifacts(plan.defect, rawShape));
@@ -364,8 +368,10 @@ export class CropSampler {
       vs = this.crop.voxelSize;
     const rawRead = shift ? shiftedBox(shift, raw, rawVs) : raw;
     const labelsRead = shift ? shiftedBox(shift, labels, vs) : labels;
+    // Shifted sections are cut out before the geometry: then the elastic read is not oriented.
+    const geometry = shift ? null : (plan.augment ?? null);
     const read = plan.elastic
-      ? await readElastic(this.crop, this.rois(plan), plan.elastic, labelsRead, rawRead)
+      ? await readElastic(this.crop, this.rois(plan), plan.elastic, geometry, { raw: rawRead, labels: labelsRead })
       : await this.crop.read(rawRead, labelsRead);
     if (!shift) return read;
     const channels = read.rawShape[3]!;

@@ -166,6 +166,11 @@ test('the same bytes for a seed: workers, and the fused path = the step-by-step 
   const fused = await batches(augment, distance);
   assert.deepEqual(await batches({ ...augment, intensityScaleShift: { scale: 1, shift: 0 } }, distance), fused);
   assert.deepEqual(await batches(augment, { ...distance, workers: 2 }), fused);
+  // Elastic with shifts and the distance target's context: the deformed boxes grown, in workers too.
+  const elastic = { ...augment, elastic: { controlPointSpacing: 16, jitterSigma: 3, subsample: 2 } };
+  const deformed = await batches(elastic, distance);
+  assert.notDeepEqual(deformed, fused);
+  assert.deepEqual(await batches(elastic, { ...distance, workers: 2 }), deformed);
 });
 
 test('defect: missing sections are 0, low-contrast sections their mean, artifacts blended with alpha', async () => {

@@ -28,6 +28,7 @@ import {
 } from '../../src/train/targets.js';
 import { roiGrow } from '../../src/roi.js';
 import type { LabelArray } from '../../src/types.js';
+import { fixturePath } from '../helpers/fixtures.js';
 
 let dir: string;
 
@@ -211,3 +212,16 @@ for (const kind of TARGET_KINDS) {
     }
   });
 }
+
+test("target 'distance' with raw and labels at two voxel sizes (upsample.zarr: raw 4 nm, labels 2 nm)", async () => {
+  const split = await openDataSplit(fixturePath('upsample.zarr'));
+  const small = await openDataSplit(new DataConfig({ path: fixturePath('upsample.zarr'), cacheBytes: 1 }));
+  const crop = split.train[0]!;
+  assert.notDeepEqual(crop.raw.voxelSize, crop.voxelSize);
+  const want = await reference(crop, 'distance');
+  assert.deepEqual(await batches(crop, 'distance', {}), want, 'fused');
+  assert.deepEqual(await batches(small.train[0]!, 'distance', {}), want, 'fused without a table');
+  const steps = { augment: { ...AUGMENT, intensityScaleShift: { scale: 1, shift: 0 } } };
+  assert.deepEqual(await batches(crop, 'distance', steps), want, 'step by step');
+  assert.deepEqual(await batches(crop, 'distance', { workers: 2 }), want, 'workers');
+});

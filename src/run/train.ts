@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AtomicWriteOptions } from '../fs/atomic-dir.js';
 import { statOrNull, writeFileSynced } from '../fs/files.js';
 import { OptionsError } from '../errors.js';
+import { trainStepOf } from '../internals/tfjs.js';
 import { trainingDataset, type TrainingElement } from '../train/dataset.js';
 import { ValidationHook, type BestScore } from '../eval/hook.js';
 import type { DataSplit } from '../zarr/split.js';
@@ -144,11 +145,7 @@ export async function trainRun(config: RunConfig, options: TrainRunOptions = {})
     const dataset = trainingDataset(split.train, datasetOptions(config, state.samples));
     await dataset.setup(); // bad sampling options and data fail here, before training
     const iterator = await dataset.iterator();
-    // The step fitDataset takes: model.trainOnBatch would insist that ys has the model's output
-    // channels, but ys is the target ⊕ its mask (split again by maskedLoss).
-    const trainStep = (
-      model as unknown as { makeTrainFunction(): (data: tf.Tensor[]) => tf.Scalar[] }
-    ).makeTrainFunction();
+    const trainStep = trainStepOf(model);
 
     const started = performance.now();
     const startBatches = state.batches;

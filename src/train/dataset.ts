@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { tensorDataReleased } from '../internals/tfjs.js';
 import type { Crop, LabelArray } from '../types.js';
 import {
   BatchMaker,
@@ -253,11 +254,9 @@ const MAX_HANDED_OUT = 16;
  * their data (a reshape or clone shares it).
  */
 function releaseDisposed(handedOut: { element: TrainingElement; batch: PoolBatch }[]): void {
-  const engine = tf.engine();
-  const done = (t: tf.Tensor) => t.isDisposed && !engine.state.tensorInfo.has(t.dataId);
   for (let i = handedOut.length - 1; i >= 0; i--) {
     const { element, batch } = handedOut[i]!;
-    if (!done(element.xs) || !done(element.ys)) continue;
+    if (!tensorDataReleased(element.xs) || !tensorDataReleased(element.ys)) continue;
     batch.release();
     handedOut.splice(i, 1);
   }

@@ -98,7 +98,10 @@ export async function run(argv: string[]): Promise<number> {
   };
   const t0 = performance.now();
   if (processes > 1) {
-    const prepared = await predictVolume(model, raw, { ...options, prepareOnly: true });
+    const prepared = await predictVolume(model, raw, {
+      ...options,
+      coordination: { ...options.coordination, prepareOnly: true },
+    });
     model.dispose();
     await runProcesses('predict', argv, processes, prepared, ['predict'], values.quiet === true);
     const seconds = (performance.now() - t0) / 1000;

@@ -82,18 +82,26 @@ export async function run(argv: string[]): Promise<number> {
   const quiet = values.quiet === true;
   const options = {
     ...common,
-    method,
-    threshold: numberOption(values, 'threshold'),
-    offsets: offsetsOption(values.offsets),
-    checkpoint: values.checkpoint,
-    idOffset: idOffset === undefined ? undefined : BigInt(idOffset),
-    phase,
-    waitSeconds: numberOption(values, 'wait-seconds'),
-    onWait: quiet ? undefined : (m: string) => console.error(m),
+    parameters: {
+      method,
+      threshold: numberOption(values, 'threshold'),
+      offsets: offsetsOption(values.offsets),
+      checkpoint: values.checkpoint,
+      idOffset: idOffset === undefined ? undefined : BigInt(idOffset),
+    },
+    coordination: {
+      ...common.coordination,
+      phase,
+      waitSeconds: numberOption(values, 'wait-seconds'),
+      onWait: quiet ? undefined : (m: string) => console.error(m),
+    },
   };
   const t0 = performance.now();
   if (processes > 1) {
-    const prepared = await segmentVolume(prediction, { ...options, prepareOnly: true });
+    const prepared = await segmentVolume(prediction, {
+      ...options,
+      coordination: { ...options.coordination, prepareOnly: true },
+    });
     const phases =
       prepared.parameters.method === 'semantic'
         ? ['write']

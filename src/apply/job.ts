@@ -13,7 +13,7 @@ import type { ArraySpec, Compressor } from '../zarr/write/metadata.js';
 import { type ArrayLocation, ZarrArrayWriter } from '../zarr/write/file-store.js';
 import { type Block, blockGrid, blocksOfWorker, type BlockGrid } from './grid.js';
 import { BlockMarkers, checkPlan, MARKERS_DIR } from './markers.js';
-import { formatArrayLocation, parseArrayLocation } from './open.js';
+import { formatArrayLocation, openArray, parseArrayLocation } from './open.js';
 import { resolveWorkerSlot, type WorkerSlot } from './workers.js';
 
 /** The array a job writes, and how. */
@@ -148,6 +148,11 @@ export function planBlocks(
     shape,
   );
   return { grid: blockGrid(region, voxelSize, block), chunk };
+}
+
+/** A job's input: a Volume as it is, or the array a location names, opened. */
+export async function openInput(input: Volume | string | ArrayLocation): Promise<Volume> {
+  return typeof input === 'string' || !('read' in input) ? openArray(input, { option: 'input' }) : input;
 }
 
 /** The output group with its defaults (flat options filled in where the group is silent). */

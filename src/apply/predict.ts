@@ -20,12 +20,12 @@ import {
   coordinationOptions,
   defaultBlockShape,
   emptyResult,
+  openInput,
   openJob,
   outputOptions,
   planBlocks,
   runPhase,
 } from './job.js';
-import { openArray } from './open.js';
 
 export interface PredictVolumeOptions extends BlockwiseOptions {
   /** Stored dtype: 'float32' (default) or 'uint8' (probabilities × 255, rounded). */
@@ -97,7 +97,7 @@ export async function predictVolume(
   options: PredictVolumeOptions,
 ): Promise<BlockwiseResult> {
   const t0 = performance.now();
-  const input = typeof raw === 'string' || !('read' in raw) ? await openArray(raw, { option: 'input' }) : raw;
+  const input = await openInput(raw);
   const geometry = modelGeometry(model, options.inputShape);
   if (geometry.inputChannels !== null && geometry.inputChannels !== input.channels) {
     throw new OptionsError(

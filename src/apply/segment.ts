@@ -44,6 +44,7 @@ import {
   coordinationOptions,
   defaultBlockShape,
   emptyResult,
+  openInput,
   openJob,
   outputOptions,
   planBlocks,
@@ -53,7 +54,7 @@ import {
   waitUntil,
 } from './job.js';
 import { blockShell, checkOffsets, decodeShell, encodeShell, joinShells, type Shell } from './join.js';
-import { formatArrayLocation, openArray } from './open.js';
+import { formatArrayLocation } from './open.js';
 
 export type SegmentMethod = 'boundary' | 'affinity' | 'semantic';
 export type SegmentPhase = 'all' | 'label' | 'join' | 'write';
@@ -229,10 +230,7 @@ export async function segmentVolume(
   options: SegmentVolumeOptions,
 ): Promise<SegmentResult> {
   const t0 = performance.now();
-  const input =
-    typeof prediction === 'string' || !('read' in prediction)
-      ? await openArray(prediction, { option: 'input' })
-      : prediction;
+  const input = await openInput(prediction);
   const { wanted, coordination } = segmentGroups(options);
   const params = await resolveSegmentParameters(input, await readAttributes(input), wanted);
   const region = checkRegion(options.roi, input, 'prediction');

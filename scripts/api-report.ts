@@ -205,7 +205,8 @@ function resolvedForm(decl: ts.Declaration, checker: ts.TypeChecker): string | n
     decl,
     ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias | ts.TypeFormatFlags.MultilineObjectLiterals,
   );
-  if (!text.includes('{')) {
+  const isObject = (type.flags & (ts.TypeFlags.Object | ts.TypeFlags.Intersection)) !== 0;
+  if (isObject && !text.includes('{')) {
     // An interface prints as its name: list its members.
     const members = checker
       .getPropertiesOfType(type)

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { unetOutputSize, unetValidInputSize } from '../models/unet.js';
 import { ConfigError, keyPath } from './check.js';
 import { type ParsedRunConfig, runConfigSchema } from './schema.js';
-import { defaultsOf, parseOrThrow } from './schema-tools.js';
+import { defaultsOf, parseOrThrow, resumableKeys } from './schema-tools.js';
 
 export type TargetConfig = ParsedRunConfig['target'];
 export type OptimizerConfig = ParsedRunConfig['optimizer'];
@@ -220,20 +220,11 @@ export function modelOutputSpatialShape(inputShape: readonly number[], model: Mo
 }
 
 /**
- * Keys a resumed run may change: the schedule, the validation, the backend, the learning rate,
- * where the data is. Anything else (the model, target, loss, samples...) would make the resumed run
- * another run.
+ * Keys a resumed run may change (marked `resumable` in schema.ts): the schedule, the validation,
+ * the backend, the learning rate, where the data is. Anything else (the model, target, loss,
+ * samples...) would make the resumed run another run.
  */
-const RESUMABLE_CHANGES = [
-  'name',
-  'epochs',
-  'seconds',
-  'checkpointEvery',
-  'validation',
-  'backend',
-  'optimizer.learningRate',
-  'data.path',
-];
+const RESUMABLE_CHANGES = resumableKeys(runConfigSchema);
 
 /** Key paths at which `next` differs from `previous` in a way that breaks resuming, with both values. */
 export function resumeConflicts(previous: RunConfig, next: RunConfig): { key: string; was: unknown; now: unknown }[] {

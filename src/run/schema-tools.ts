@@ -50,6 +50,8 @@ export type About = {
   description: string;
   missing?: string;
   shownDefault?: string;
+  /** A resumed run may change it (the schedule, where the data is...): no other run for it. */
+  resumable?: boolean;
 };
 
 /** `schema` with what it is for (the README's table) and, for a required key, what to say when it is missing. */
@@ -90,9 +92,9 @@ function find(schema: unknown, test: (n: Node) => boolean): Node | undefined {
 }
 
 /** The metadata given with `about`, wherever it sits in the schema's pipes and wrappers. */
-export function aboutOf(schema: unknown): { description?: string; missing?: string; shownDefault?: string } {
+export function aboutOf(schema: unknown): Partial<About> {
   let s = schema as Node | undefined;
-  const found: Record<string, string> = {};
+  const found: Partial<About> = {};
   while (s) {
     for (const item of (s['pipe'] as Node[] | undefined) ?? []) {
       if (item.type === 'metadata') Object.assign(found, item['metadata']);
@@ -162,6 +164,14 @@ function entryAt(root: unknown, path: readonly PathItem[]): Node | undefined {
 /** The node at the first `depth` keys of `path` (the object or variant holding a key). */
 function nodeAt(root: unknown, path: readonly PathItem[], depth: number): Node {
   return unwrap(depth === 0 ? root : entryAt(root, path.slice(0, depth)));
+}
+
+/** The key paths marked `resumable` (`optimizer.learningRate`), through nested objects. */
+export function resumableKeys(schema: unknown, parent = ''): string[] {
+  const entries = (find(unwrap(schema), (n) => n.type === 'strict_object')?.['entries'] ?? {}) as Record<string, Node>;
+  return Object.entries(entries).flatMap(([key, entry]) =>
+    aboutOf(entry).resumable ? [keyPath(parent, key)] : resumableKeys(entry, keyPath(parent, key)),
+  );
 }
 
 /** Each key's parsed default (a default object or array with its own defaults filled in). */

@@ -3,10 +3,12 @@
  * it is for. The RunConfig type, the defaults, the unknown-key messages and the README's table
  * (scripts/run-config-table.ts) all come from here.
  *
- * Adding a key is adding its line here, with `about(...)`; then `npm run docs` rewrites the
- * README's table. A default that depends on other keys (the loss on the target) is left out here
- * (`shownDefault` says it in the table) and filled by a step of `resolveRunConfig` (config.ts),
- * which also holds the checks between keys.
+ * Adding a key is adding its line here: `key: about(v.optional(schema, default), 'what it is for')`
+ * (`{ resumable: true }` when a resumed run may change it); then `npm run docs` rewrites the
+ * README's table and `npm run api` the API report (RunConfig gains the key). A default that
+ * depends on other keys (the loss on the target) is left out here (`shownDefault` says it in the
+ * table) and filled by a step of `resolveRunConfig` (config.ts), which also holds the checks
+ * between keys.
  */
 import * as v from 'valibot';
 import { DEFAULT_THRESHOLDS } from '../eval/postprocess.js';
@@ -27,6 +29,7 @@ import {
 
 const dataSchema = object({
   path: about(nonEmptyString, 'the container', {
+    resumable: true,
     missing: 'is missing: give the container (a folder, URL or .zip) as data.path or --data',
   }),
   name: v.optional(nonEmptyString),
@@ -134,7 +137,10 @@ const validationSchema = object({
 });
 
 export const runConfigSchema = object({
-  name: about(v.optional(nonEmptyString), 'the run', { shownDefault: "the runDir's or the data's name" }),
+  name: about(v.optional(nonEmptyString), 'the run', {
+    shownDefault: "the runDir's or the data's name",
+    resumable: true,
+  }),
   runDir: about(v.optional(nonEmptyString), 'its directory', { shownDefault: '`runs/<name>`' }),
   data: about(dataSchema, "a container path/URL, or a `DataConfig` (`resample: 'raw' | 'labels'` for one voxel size)", {
     shownDefault: '— (required)',
@@ -161,7 +167,7 @@ export const runConfigSchema = object({
     v.optional(
       object({
         name: v.optional(v.picklist(['adam', 'sgd']), 'adam'),
-        learningRate: v.optional(numberAbove(0), 1e-3),
+        learningRate: about(v.optional(numberAbove(0), 1e-3), 'the learning rate', { resumable: true }),
       }),
       {},
     ),
@@ -191,24 +197,28 @@ export const runConfigSchema = object({
     '`true` (mirror + transpose) or an object (see the augmentations table)',
   ),
   seed: about(v.optional(integer, 1), 'samples (and initial weights)'),
-  epochs: about(v.optional(positiveInt, 20), 'epochs of the whole run'),
+  epochs: about(v.optional(positiveInt, 20), 'epochs of the whole run', { resumable: true }),
   batchesPerEpoch: about(v.optional(positiveInt, 50), 'batches per epoch'),
   seconds: about(
     v.optional(v.nullable(numberAbove(0)), null),
     'time budget of one `train` invocation, checked after each epoch (null: none)',
+    { resumable: true },
   ),
   checkpointEvery: about(
     v.optional(positiveInt, 1),
     'save the resume point every N epochs (also on Ctrl-C and at the end)',
+    { resumable: true },
   ),
   validation: about(
     v.optional(validationSchema, {}),
     'evaluate every `interval` epochs (and after the last); the post-processing sweep; the part of each ' +
       'prediction tile kept',
+    { resumable: true },
   ),
   backend: about(
     v.optional(v.picklist(['auto', 'tensorflow', 'wasm', 'cpu']), 'auto'),
     '`tensorflow`, `wasm` or `cpu` (overrides `TFJS_ZARR_BACKEND`)',
+    { resumable: true },
   ),
 });
 

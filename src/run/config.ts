@@ -70,7 +70,8 @@ function expand(json: unknown, flags: RunFlags): { input: unknown; keyNames: Map
   const keyNames = new Map<string, string>();
   if (!isObject(json ?? {})) return { input: json, keyNames };
   const top: Record<string, unknown> = { ...(json as Record<string, unknown> | null) };
-  top['data'] = typeof top['data'] === 'string' ? { path: top['data'] } : (top['data'] ?? {});
+  if (typeof top['data'] === 'string') top['data'] = { path: top['data'] };
+  if (top['data'] === undefined) top['data'] = {}; // so that the message names data.path
   if (flags.data !== undefined) top['data'] = { ...(isObject(top['data']) ? top['data'] : {}), path: flags.data };
   if (typeof top['target'] === 'string') {
     top['target'] = { kind: top['target'] };

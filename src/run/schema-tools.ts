@@ -178,7 +178,7 @@ export function resumableKeys(schema: unknown, parent = ''): string[] {
 export function defaultsOf(schema: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, entry] of Object.entries(unwrap(schema)['entries'] as Record<string, Node>)) {
-    if (entry.type === 'optional' && entry['default'] !== undefined) {
+    if ((entry.type === 'optional' || entry.type === 'nullish') && entry['default'] !== undefined) {
       out[key] = v.parse(entry as unknown as v.GenericSchema, undefined);
     }
   }

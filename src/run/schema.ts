@@ -76,6 +76,7 @@ const targetSchema = v.variant('kind', [
   }),
 ]);
 
+// model, target, optimizer and validation: null is taken as absent (the first releases did).
 const modelSchema = object({
   architecture: v.optional(v.picklist(['unet3d']), 'unet3d'),
   baseFilters: v.optional(positiveInt, 8),
@@ -146,13 +147,13 @@ export const runConfigSchema = object({
     shownDefault: '— (required)',
   }),
   model: about(
-    v.optional(modelSchema, {}),
+    v.nullish(modelSchema, {}),
     '`unet3d` options; `finalActivation` sigmoid (softmax for semantic); `outputChannels` from the target; ' +
       '`seed` = `seed`; `upsampleFactors` / `downsampleFactors` when raw and labels differ in voxel size ' +
       '(checked against the data: the error names the factors to set)',
   ),
   target: about(
-    v.optional(targetSchema, { kind: 'boundary' }),
+    v.nullish(targetSchema, { kind: 'boundary' }),
     "`'boundary'`, `{ kind: 'affinities', offsets: [[-1,0,0],[0,-1,0],[0,0,-1]] }`, " +
       "`{ kind: 'semantic', classes: ['bg', 'mito', …] | n }`",
   ),
@@ -164,7 +165,7 @@ export const runConfigSchema = object({
     },
   ),
   optimizer: about(
-    v.optional(
+    v.nullish(
       object({
         name: v.optional(v.picklist(['adam', 'sgd']), 'adam'),
         learningRate: about(v.optional(numberAbove(0), 1e-3), 'the learning rate', { resumable: true }),
@@ -210,7 +211,7 @@ export const runConfigSchema = object({
     { resumable: true },
   ),
   validation: about(
-    v.optional(validationSchema, {}),
+    v.nullish(validationSchema, {}),
     'evaluate every `interval` epochs (and after the last); the post-processing sweep; the part of each ' +
       'prediction tile kept',
     { resumable: true },

@@ -213,6 +213,38 @@ function segmentGroups(options: SegmentVolumeOptions): {
   };
 }
 
+/** The segmentation's blocks and output array (uint64, funlib attributes), its plan recorded. */
+async function openSegmentation(
+  input: Volume,
+  options: SegmentVolumeOptions,
+  params: SegmentParameters,
+  idOffset: bigint,
+): Promise<BlockJob> {
+  const region = checkRegion(options.roi, input, 'prediction');
+  const inputChunks =
+    'chunks' in input ? ((input as { chunks: readonly number[] }).chunks.slice(-3) as number[]) : [64, 64, 64];
+  const { grid, chunk } = planBlocks(region, input.voxelSize, options, (shape) =>
+    defaultBlockShape(inputChunks, shape),
+  );
+  if (params.method === 'affinity') checkOffsets(params.offsets, grid.blockShape);
+  const inputName = `${input.container}/${input.path}`;
+  const output = outputOptions(options);
+  const spec = {
+    format: output.format,
+    shape: grid.shape,
+    chunks: chunk,
+    dtype: 'uint64' as const,
+    compressor: output.compressor,
+    attributes: {
+      ...funlibAttributes({ voxelSize: input.voxelSize, offset: region.offset, units: input.units, channels: false }),
+      tfjs_zarr_segmentation: { ...params, input: inputName },
+    },
+    dimensionNames: ['z', 'y', 'x'],
+  };
+  const plan = { kind: 'segmentation', input: inputName, roi: region, blockShape: grid.blockShape, ...params };
+  return openJob(options, grid, spec, { ...plan, idOffset: `${idOffset}` });
+}
+
 /** One segmentation in progress: what its phases share. */
 interface SegmentRun {
   job: BlockJob;
@@ -233,40 +265,8 @@ export async function segmentVolume(
   const input = await openInput(prediction);
   const { wanted, coordination } = segmentGroups(options);
   const params = await resolveSegmentParameters(input, await readAttributes(input), wanted);
-  const region = checkRegion(options.roi, input, 'prediction');
-  const inputChunks =
-    'chunks' in input ? ((input as { chunks: readonly number[] }).chunks.slice(-3) as number[]) : [64, 64, 64];
-  const { grid, chunk } = planBlocks(region, input.voxelSize, options, (shape) =>
-    defaultBlockShape(inputChunks, shape),
-  );
-  if (params.method === 'affinity') checkOffsets(params.offsets, grid.blockShape);
   const idOffset = BigInt(wanted.idOffset ?? 0);
-  const inputName = `${input.container}/${input.path}`;
-  const output = outputOptions(options);
-  const job = await openJob(
-    options,
-    grid,
-    {
-      format: output.format,
-      shape: grid.shape,
-      chunks: chunk,
-      dtype: 'uint64',
-      compressor: output.compressor,
-      attributes: {
-        ...funlibAttributes({ voxelSize: input.voxelSize, offset: region.offset, units: input.units, channels: false }),
-        tfjs_zarr_segmentation: { ...params, input: inputName },
-      },
-      dimensionNames: ['z', 'y', 'x'],
-    },
-    {
-      kind: 'segmentation',
-      input: inputName,
-      roi: region,
-      blockShape: grid.blockShape,
-      ...params,
-      idOffset: `${idOffset}`,
-    },
-  );
+  const job = await openSegmentation(input, options, params, idOffset);
   const result: SegmentResult = { ...emptyResult(job), parameters: params, segments: null };
   if (coordination.prepareOnly) return result;
 

@@ -15,8 +15,10 @@ import {
   writeSample,
   writeSampleSteps,
   type BatchLayout,
+  type StoredSample,
 } from './assemble.js';
 import { BoundaryTable } from './boundary-table.js';
+import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, planSampling, type SamplingOptions, type SamplingPlan } from './sampler.js';
 import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
@@ -184,6 +186,7 @@ export class BatchMaker {
   private readonly root: Rng;
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
+  private readonly regions = new RegionBuffers();
 
   /**
    * `newArray` gives each batch's xs and ys; their contents may be arbitrary (a sample worker
@@ -226,13 +229,23 @@ export class BatchMaker {
         const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
         const plan = sampler.draw(rng.fork('sample'));
         if (!canFuse(sampler.crop, plan)) {
-          // Elastic, noise/scale-shift or resampled arrays: the sampler's step-by-step read.
+          // Noise/scale-shift or resampled arrays: the sampler's step-by-step read.
           writeSampleSteps(await sampler.read(plan), this.layout, xs, ys, b);
           return;
         }
-        const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
-        const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool, table);
-        writeSample(stored, plan.augment, this.layout, xs, ys, b, this.scratch);
+        const rois = sampler.rois(plan);
+        let stored: StoredSample;
+        let augment = plan.augment;
+        if (plan.elastic) {
+          // Deformed (and mirrored and transposed) ids: the boundary target comes from them, not the crop's table.
+          const buffers = { pool: this.pool, regions: this.regions };
+          stored = await readElasticStored(sampler.crop, rois, plan.elastic, augment, buffers);
+          augment = augment && withoutGeometry(augment);
+        } else {
+          const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
+          stored = await readStored(sampler.crop, rois, this.pool, table);
+        }
+        writeSample(stored, augment, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),
     );

@@ -13,7 +13,8 @@ import { contextBegin } from '../grid.js';
 import { roi, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { AUGMENT_DEFAULTS, applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
-import { checkElasticOptions, planElastic, readElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import { checkElasticOptions, planElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import { readElastic, withoutGeometry } from './elastic-read.js';
 import {
   applyRawAugment,
   checkRawAugmentOptions,
@@ -289,10 +290,12 @@ export class CropSampler {
   async read(plan: SamplePlan): Promise<CropSample> {
     const rois = this.rois(plan);
     // ---- augmentation step: elastic (a deformed read), mirror/transpose/intensity/gamma, noise/scale-shift
+    // An elastic read mirrors and transposes through its maps: the rest of the plan after it.
     const sample = plan.elastic
-      ? await readElastic(this.crop, rois, plan.elastic)
+      ? await readElastic(this.crop, rois, plan.elastic, plan.augment)
       : await this.crop.read(rois.raw, rois.labels);
-    const augmented = plan.augment ? applyAugment(plan.augment, sample) : sample;
+    const augment = plan.augment && plan.elastic ? withoutGeometry(plan.augment) : plan.augment;
+    const augmented = augment ? applyAugment(augment, sample) : sample;
     if (plan.rawAugment) augmented.raw = applyRawAugment(plan.rawAugment, augmented.raw);
     // ---- end of the augmentation step
     return augmented;

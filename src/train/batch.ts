@@ -1,5 +1,5 @@
 /**
- * Training batches as plain typed arrays: the options check, the per-dataset setup (a sampler per
+ * Training batches as plain typed arrays: the options checked once into a plan, the per-dataset setup (a sampler per
  * crop, crop weights, channel counts) and `BatchMaker`, which assembles batch k from the seed alone
  * (sample j of batch k draws from the stream `fork(firstSample + k · batchSize + j)`). Shared by the in-thread
  * dataset and the workers (train/workers/), so both give the same bytes.
@@ -21,7 +21,7 @@ import { BoundaryTable } from './boundary-table.js';
 import { DistanceTable } from './distance-table.js';
 import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
-import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
+import { CropSampler, planSampling, type SamplingOptions, type SamplingPlan } from './sampler.js';
 import {
   makeTarget,
   TARGET_KINDS,
@@ -55,40 +55,36 @@ export interface BatchOptions extends SamplingOptions {
   firstSample?: number;
 }
 
-export interface CheckedBatchOptions {
-  input: number[];
-  output: number[];
-  batchSize: number;
-  weights: CropWeights;
-  target: TargetKind | TargetFn;
-  targetOptions: TargetOptions;
-  distance: ResolvedDistance | null;
-  firstSample: number;
+/** Batch options checked once, with their defaults: what prepare, BatchMaker and the workers take as given. */
+export interface BatchPlan {
+  readonly planned: 'batches';
+  readonly sampling: SamplingPlan;
+  readonly batchSize: number;
+  readonly weights: CropWeights;
+  readonly target: TargetKind | TargetFn;
+  readonly targetOptions: TargetOptions;
+  /** The distance target's options, checked (target 'distance'). */
+  readonly distance: ResolvedDistance | null;
+  readonly firstSample: number;
+  readonly seed: number | string;
 }
 
-/** Throws an OptionsError for bad options (before anything is read). */
-export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions): CheckedBatchOptions {
+const isBatchPlan = (o: BatchOptions | BatchPlan): o is BatchPlan => (o as BatchPlan).planned === 'batches';
+
+/**
+ * Checks the options before anything is read (an OptionsError names what is wrong) and fills in
+ * their defaults; a plan is returned as it is.
+ */
+export function planBatches(crops: readonly Crop[], options: BatchOptions | BatchPlan): BatchPlan {
+  if (isBatchPlan(options)) return options;
   if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
   // With the crops: outputShape defaults to the input's world extent in label voxels.
-  const { input, output } = checkSamplingOptions(options, crops);
+  const sampling = planSampling(options, crops);
   const batchSize = options.batchSize ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);
   const weights = options.cropWeights ?? 'equal';
-  if (Array.isArray(weights)) {
-    if (weights.length !== crops.length) {
-      throw new OptionsError(
-        `cropWeights has ${weights.length} entries for ${crops.length} crops (${crops.map((c) => c.name).join(', ')})`,
-      );
-    }
-    if (weights.some((w) => !(w >= 0) || !Number.isFinite(w)) || weights.every((w) => w === 0)) {
-      throw new OptionsError(`cropWeights must be non-negative numbers, not all zero; got [${weights.join(', ')}]`);
-    }
-  } else if (!['equal', 'size', 'masked'].includes(weights)) {
-    throw new OptionsError(
-      `cropWeights must be 'equal', 'size', 'masked' or a list of numbers, got ${JSON.stringify(weights)}`,
-    );
-  }
+  checkCropWeights(weights, crops);
   const target = options.target ?? 'boundary';
   if (typeof target !== 'function' && !TARGET_KINDS.includes(target)) {
     throw new OptionsError(
@@ -107,7 +103,25 @@ export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions)
   const firstSample = options.firstSample ?? 0;
   if (!Number.isInteger(firstSample) || firstSample < 0)
     throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
-  return { input, output, batchSize, weights, target, targetOptions, distance, firstSample };
+  const seed = options.seed ?? 0;
+  return { planned: 'batches', sampling, batchSize, weights, target, targetOptions, distance, firstSample, seed };
+}
+
+function checkCropWeights(weights: CropWeights, crops: readonly Crop[]): void {
+  if (Array.isArray(weights)) {
+    if (weights.length !== crops.length) {
+      throw new OptionsError(
+        `cropWeights has ${weights.length} entries for ${crops.length} crops (${crops.map((c) => c.name).join(', ')})`,
+      );
+    }
+    if (weights.some((w) => !(w >= 0) || !Number.isFinite(w)) || weights.every((w) => w === 0)) {
+      throw new OptionsError(`cropWeights must be non-negative numbers, not all zero; got [${weights.join(', ')}]`);
+    }
+  } else if (!['equal', 'size', 'masked'].includes(weights)) {
+    throw new OptionsError(
+      `cropWeights must be 'equal', 'size', 'masked' or a list of numbers, got ${JSON.stringify(weights)}`,
+    );
+  }
 }
 
 /** What a training dataset learns once, before its first batch (every crop checked). */
@@ -127,11 +141,11 @@ export interface Setup extends TrainingSetup {
 }
 
 /** Prepares every crop's sampler (mask tables for minMasked) and the batch layout. */
-export async function prepare(crops: readonly Crop[], options: BatchOptions): Promise<Setup> {
-  const { weights, target, targetOptions } = checkBatchOptions(crops, options);
+export async function prepare(crops: readonly Crop[], options: BatchOptions | BatchPlan): Promise<Setup> {
+  const { sampling, weights, target, targetOptions } = planBatches(crops, options);
   // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
   // first to fail in time, which would depend on read timing).
-  const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));
+  const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, sampling, weights === 'masked')));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const samplers = settled.map((r) => (r as PromiseFulfilledResult<CropSampler>).value);
@@ -208,23 +222,23 @@ export class BatchMaker {
    */
   constructor(
     private readonly setup: Setup,
-    options: BatchOptions,
+    options: BatchOptions | BatchPlan,
     private readonly newArray: (length: number) => Float32Array = (n) => new Float32Array(n),
   ) {
-    const checked = checkBatchOptions(
+    const plan = planBatches(
       setup.samplers.map((s) => s.crop),
       options,
     );
-    this.batchSize = checked.batchSize;
-    this.firstSample = checked.firstSample;
-    this.root = makeRng(options.seed ?? 0);
+    this.batchSize = plan.batchSize;
+    this.firstSample = plan.firstSample;
+    this.root = makeRng(plan.seed);
     this.layout = {
-      input: checked.input,
-      output: checked.output,
+      input: plan.sampling.input,
+      output: plan.sampling.output,
       channels: setup.channels,
-      target: checked.target,
-      targetOptions: checked.targetOptions,
-      distance: checked.distance,
+      target: plan.target,
+      targetOptions: plan.targetOptions,
+      distance: plan.distance,
       targetChannels: setup.targetChannels,
       maskChannels: setup.maskChannels,
     };

@@ -70,6 +70,15 @@ function probability(name: string, v: unknown, fallback: number): number {
   return p;
 }
 
+/** One draw per section picks its defect, if any: their probabilities add up to at most 1. */
+export function sectionProbabilitiesFit(options: {
+  missingSection?: number;
+  lowContrast?: number;
+  artifacts?: { probability?: number } | null;
+}): boolean {
+  return (options.missingSection ?? 0.05) + (options.lowContrast ?? 0.05) + (options.artifacts?.probability ?? 0) <= 1;
+}
+
 /** Checks `augment.defect`; returns it resolved. */
 export function checkDefectOptions(options: DefectOptions): Required<Omit<DefectOptions, 'artifacts'>> & {
   artifacts: ArtifactOptions | null;
@@ -88,7 +97,7 @@ export function checkDefectOptions(options: DefectOptions): Required<Omit<Defect
     }
     probability('defect.artifacts.probability', a.probability, NaN);
   }
-  if (missingSection + lowContrast + (a?.probability ?? 0) > 1) {
+  if (!sectionProbabilitiesFit({ missingSection, lowContrast, artifacts: a })) {
     throw new OptionsError(
       'augment.defect: the section probabilities (missing, low contrast, artifacts) add up to more than 1',
     );

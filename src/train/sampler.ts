@@ -12,7 +12,7 @@ import { OptionsError } from '../errors.js';
 import { contextBegin } from '../grid.js';
 import { roi, roiGrow, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
-import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
+import { AUGMENT_DEFAULTS, applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
 import { checkElasticOptions, planElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
 import { readElastic, withoutGeometry } from './elastic-read.js';
 import {
@@ -100,18 +100,25 @@ export interface SamplePlan {
 /** Largest patch we agree to allocate (elements of one raw patch). */
 const MAX_PATCH_ELEMENTS = 2 ** 28;
 
+/** Sampling options checked once, with their defaults: what samplers take as given. */
+export interface SamplingPlan {
+  readonly planned: 'sampling';
+  readonly input: number[];
+  readonly output: number[];
+  readonly minMasked: number;
+  readonly augment: SampleAugmentOptions | false;
+}
+
+const isSamplingPlan = (o: SamplingOptions | SamplingPlan): o is SamplingPlan =>
+  (o as SamplingPlan | undefined)?.planned === 'sampling';
+
 /**
- * Checks the sampling options; with `crops`, the default output shape is the input's world extent
- * in label voxels (which the crops must agree on) and output ⊆ input is checked in world units.
+ * Checks the sampling options (a plan is returned as it is); with `crops`, the default output
+ * shape is the input's world extent in label voxels (which the crops must agree on) and
+ * output ⊆ input is checked in world units.
  */
-export function checkSamplingOptions(
-  options: SamplingOptions,
-  crops: readonly Crop[] = [],
-): {
-  input: number[];
-  output: number[];
-  minMasked: number;
-} {
+export function planSampling(options: SamplingOptions | SamplingPlan, crops: readonly Crop[] = []): SamplingPlan {
+  if (isSamplingPlan(options)) return options;
   // Shapes are checked before use, so a missing or malformed one (plain JS callers) gets this message.
   const shape = (name: string, s: unknown): number[] => {
     const list = Array.isArray(s) ? [...(s as unknown[])] : null;
@@ -152,7 +159,7 @@ export function checkSamplingOptions(
     if (options.augment.defect) checkDefectOptions(options.augment.defect);
     checkRawAugmentOptions(options.augment);
   }
-  return { input, output, minMasked };
+  return { planned: 'sampling', input, output, minMasked, augment: options.augment ?? false };
 }
 
 /** Raw's voxel size (a crop without its raw described, as in option checks, counts as the labels'). */
@@ -199,8 +206,8 @@ export class CropSampler {
   private readonly minMasked: number;
   private artifactSource: Promise<ArtifactSource> | null = null;
 
-  private constructor(crop: Crop, options: SamplingOptions) {
-    const { input, output, minMasked } = checkSamplingOptions(options, [crop]);
+  private constructor(crop: Crop, plan: SamplingPlan) {
+    const { input, output, minMasked } = plan;
     this.minMasked = minMasked;
     if (crop.voxelSize.length !== 3) {
       throw new OptionsError(`crop ${crop.name} has ${crop.voxelSize.length} spatial axes; training needs 3 (z, y, x)`);
@@ -211,12 +218,15 @@ export class CropSampler {
     this.labelShape = roiVoxelShape(crop.labels.roi, crop.voxelSize);
     // Centres on the coarser grid (the labels' offset lies on it): every step-th label voxel.
     this.centreStep = crop.voxelSize.map((v, i) => Math.max(1, crop.raw.voxelSize[i]! / v));
-    this.augment = options.augment ?? false;
+    this.augment = plan.augment;
   }
 
-  /** Prepares a sampler; reads the crop's mask once when `minMasked` > 0 or `countKnown`. */
-  static async create(crop: Crop, options: SamplingOptions, countKnown = false): Promise<CropSampler> {
-    const sampler = new CropSampler(crop, options);
+  /**
+   * Prepares a sampler (options are checked unless they are a plan already); reads the crop's
+   * mask once when `minMasked` > 0 or `countKnown`.
+   */
+  static async create(crop: Crop, options: SamplingOptions | SamplingPlan, countKnown = false): Promise<CropSampler> {
+    const sampler = new CropSampler(crop, planSampling(options, [crop]));
     const minMasked = sampler.minMasked;
     if (minMasked > 0 || countKnown) {
       // The mask is read and tabled slab by slab along z: a large (sparse) crop never needs one
@@ -314,7 +324,7 @@ export class CropSampler {
         2 * o + r.raw.shape[i]! === 2 * r.labels.offset[i]! + r.labels.shape[i]! &&
         (this.input[i]! - this.output[i]!) % 2 === 0,
     );
-    const wanted = options.mirror ?? true;
+    const wanted = options.mirror ?? AUGMENT_DEFAULTS.mirror;
     const mirror = centred.map((c, i) => c && (Array.isArray(wanted) ? wanted[i]! : wanted));
     return planAugment(rng, { ...options, mirror }, [this.output, this.input], [rawVs, labelVs]);
   }

@@ -34,6 +34,11 @@ export interface ShiftPlan {
   readonly shifts: readonly (readonly [number, number])[];
 }
 
+/** One draw per section picks a slip, a shift or neither: their probabilities add up to at most 1. */
+export function slipAndShiftFit(options: { probSlip?: number; probShift?: number }): boolean {
+  return (options.probSlip ?? 0) + (options.probShift ?? 0) <= 1;
+}
+
 export function checkShiftOptions(
   options: ShiftOptions,
 ): Required<Omit<ShiftOptions, 'sigma'>> & { sigma: [number, number] } {
@@ -48,7 +53,8 @@ export function checkShiftOptions(
   };
   const probSlip = p('probSlip', options.probSlip, 0);
   const probShift = p('probShift', options.probShift, 0);
-  if (probSlip + probShift > 1) throw new OptionsError('augment.shift: probSlip + probShift must not exceed 1');
+  if (!slipAndShiftFit({ probSlip, probShift }))
+    throw new OptionsError('augment.shift: probSlip + probShift must not exceed 1');
   const s = options.sigma;
   const sigma = (typeof s === 'number' ? [s, s] : Array.isArray(s) ? [...s] : []) as number[];
   if (sigma.length !== 2 || !sigma.every((v) => Number.isFinite(v) && v >= 0)) {

@@ -46,12 +46,12 @@ describe('run config: the distance target', () => {
   });
   test('bad options named by key', () => {
     refused({ ...base, target: { kind: 'distance' } }, 'target.scaleFactor', /needs scaleFactor/);
-    refused({ ...base }, '--target', /needs scaleFactor/, { target: 'distance' });
-    refused({ ...base, target: { kind: 'distance', scaleFactor: -1 } }, 'target.scaleFactor', /positive number/);
+    refused({ ...base }, 'target.scaleFactor', /needs scaleFactor/, { target: 'distance' });
+    refused({ ...base, target: { kind: 'distance', scaleFactor: -1 } }, 'target.scaleFactor', /greater than 0/);
     refused(
-      { ...base, target: { kind: 'distance', scaleFactor: 8, classes: [1, [2, -3]] } },
-      'target.classes[1]',
-      /label id/,
+      { ...base, target: { kind: 'distance', scaleFactor: 8, classes: [1, [2, 2 ** 64]] } },
+      'target.classes[1][1]',
+      /must be a label id/,
     );
     refused(
       { ...base, target: { kind: 'distance', scaleFactor: 8, maskDistances: 'yes' } },
@@ -80,8 +80,13 @@ describe('run config: EM-defect augmentations', () => {
     };
     const c = resolve({ ...base, augment });
     assert.deepEqual(c.augment && { shift: c.augment.shift, blur: c.augment.blur, defect: c.augment.defect }, augment);
-    refused({ ...base, augment: { shift: { sigma: 8, probSlip: 2 } } }, 'augment.shift', /probability in \[0, 1\]/);
-    refused({ ...base, augment: { blur: { sigma: [4, 2] } } }, 'augment.blur', /\[min, max\]/);
+    refused({ ...base, augment: { shift: { sigma: 8, probSlip: 2 } } }, 'augment.shift.probSlip', /at most 1/);
+    refused(
+      { ...base, augment: { shift: { sigma: 8, probSlip: 0.6, probShift: 0.6 } } },
+      'augment.shift',
+      /not exceed 1/,
+    );
+    refused({ ...base, augment: { blur: { sigma: [4, 2] } } }, 'augment.blur.sigma', /low ≤ high/);
     refused(
       { ...base, augment: { defect: { missingSection: 0.8, lowContrast: 0.8 } } },
       'augment.defect',
@@ -119,7 +124,11 @@ describe('run config: scores, criteria, post-processing', () => {
     );
     refused({ ...base, validation: { scores: ['dice'] } }, 'validation.scores', /per-class scores/);
     refused({ ...base, validation: { scores: ['arnd'] } }, 'validation.scores[0]', /did you mean 'arand'/);
-    refused({ ...base, validation: { keepBestBy: ['dice_mito'] } }, 'validation.keepBestBy[0]', /unknown criterion/);
+    refused(
+      { ...base, validation: { keepBestBy: ['dice_mito'] } },
+      'validation.keepBestBy[0]',
+      /unknown score criterion/,
+    );
   });
   test('watershed for boundary and distance targets, seeds from thresholds or maxima', () => {
     const d = resolve({

@@ -65,7 +65,8 @@ export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export interface RunConfig {
   name: string;
   runDir: string;
-  data: DataConfigOptions;
+  /** Run configs name the container by a location (a path or URL). */
+  data: DataConfigOptions & { path: string };
   model: ModelConfig;
   target: TargetConfig;
   loss: LossName;
@@ -190,7 +191,7 @@ export function resolveRunConfig(
   if (flags.data !== undefined) dataIn['path'] = flags.data;
   if (dataIn['path'] === undefined)
     c.fail('data.path', 'is missing: give the container (a folder, URL or .zip) as data.path or --data');
-  const data: DataConfigOptions = { path: absolute(c.string(dataIn['path'], 'data.path'), cwd) };
+  const data: RunConfig['data'] = { path: absolute(c.string(dataIn['path'], 'data.path'), cwd) };
   for (const k of ['name', 'trainGroupName', 'validateGroupName', 'rawName', 'gtName', 'maskName'] as const) {
     if (dataIn[k] !== undefined) data[k] = c.string(dataIn[k], `data.${k}`);
   }

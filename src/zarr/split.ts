@@ -38,7 +38,7 @@ export async function openDataSplit(config: string | DataConfig | DataConfigOpti
   registerFastCodecs();
   const cfg =
     config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
-  const opened = await openStore(cfg.path, cfg.http);
+  const opened = await openStore(cfg.source, cfg.http);
   const nodes = await indexNodes(opened);
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
   // zarrita sees escaped paths (it would URL-decode names); the store maps them back to file names.

@@ -11,6 +11,7 @@
  */
 import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { DataFormatError } from '../../errors.js';
+import { corsFailure } from './cors.js';
 import { type OpenedStore, shortReadError } from './types.js';
 
 export interface HttpOptions {
@@ -117,6 +118,8 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
         headers: range ? { Range: rangeHeader(range) } : {},
       });
     } catch (error) {
+      const cors = timedOut ? null : await corsFailure(url, range !== null);
+      if (cors) return { kind: 'error', message: cors };
       throw new TransientError(timedOut || `network error: ${describe(error)}`);
     }
     clearTimeout(timer);
@@ -171,7 +174,10 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
         throw new TransientError(timedOut || `the body broke off after ${total} bytes: ${describe(error)}`);
       }
     }
-    const expected = response.headers.get('content-encoding') ? null : response.headers.get('content-length');
+    // A cross-origin answer hides Content-Encoding (the length would be the compressed one); the
+    // browser checks that body against Content-Length itself.
+    const hidden = response.headers.get('content-encoding') || response.type === 'cors';
+    const expected = hidden ? null : response.headers.get('content-length');
     if (expected !== null && Number(expected) !== total) {
       throw new TransientError(`the body ended after ${total} of ${expected} bytes`);
     }

@@ -1,0 +1,212 @@
+/**
+ * Pick the fastest TensorFlow.js backend in a page (the browser entry's `useFastestBackend`; Node's
+ * is backend.ts, which page bundles replace with this module through package.json's `browser`
+ * field).
+ *
+ * Order: 'webgpu' (@tensorflow/tfjs-backend-webgpu: needs `navigator.gpu` and an adapter) →
+ * 'webgl' (WebGL 2, or 1) → 'wasm' (@tensorflow/tfjs-backend-wasm: SIMD when the browser has it,
+ * threads when the page is cross-origin isolated, i.e. served with `Cross-Origin-Opener-Policy:
+ * same-origin` and `Cross-Origin-Embedder-Policy: require-corp`) → 'cpu'. `options.prefer` puts
+ * one first; why each skipped backend could not be used is kept for `describeBackend`.
+ *
+ * tfjs-backend-wasm fetches its .wasm binary from the folder of the page by default (or of the
+ * script, for classic scripts); `options.wasmPaths` (tfjs's `setWasmPaths`) points elsewhere, e.g.
+ * to where the files of node_modules/@tensorflow/tfjs-backend-wasm/dist/ are served.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { OptionsError } from './errors.js';
+import { webGpuBufferLimit } from './models/buffer-limit.js';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+export interface BackendOptions {
+  /** Backend to try first. */
+  prefer?: BackendName;
+  /** No console output. */
+  quiet?: boolean;
+  /**
+   * Where the wasm backend's .wasm files are served: a folder URL ending in '/', or a URL per file
+   * name (tfjs's `setWasmPaths`). Default: tfjs's own lookup (the page's folder).
+   */
+  wasmPaths?: string | Record<string, string>;
+  /** Threads of the threaded wasm backend (tfjs's `setThreadsCount`). Default: tfjs's choice. */
+  wasmThreads?: number;
+}
+
+const ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** Why each backend that was tried could not be used. */
+const notes = new Map<BackendName, string>();
+let chosen: string | null = null;
+let requested: BackendName | null = null;
+let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm') | null = null;
+/** Whether setWasmPaths / setThreadsCount were applied (they must precede the first initialisation). */
+let wasmConfigured = false;
+
+function shortError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String((err as { message?: string })?.message ?? err);
+  const firstLine = msg.split('\n')[0] ?? msg;
+  return firstLine.length > 200 ? `${firstLine.slice(0, 197)}...` : firstLine;
+}
+
+async function trySetBackend(name: BackendName): Promise<boolean> {
+  try {
+    if (!(await tf.setBackend(name))) {
+      if (!notes.has(name)) notes.set(name, `${name} backend failed to start`);
+      return false;
+    }
+    await tf.ready();
+    return tf.getBackend() === name;
+  } catch (err) {
+    notes.set(name, `${name} backend failed to start: ${shortError(err)}`);
+    return false;
+  }
+}
+
+async function activateWebGpu(): Promise<boolean> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } })?.gpu;
+  if (!gpu) {
+    notes.set('webgpu', 'WebGPU is not available (no navigator.gpu: not in this browser, or not a secure context)');
+    return false;
+  }
+  let adapter: unknown = null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (err) {
+    notes.set('webgpu', `WebGPU adapter request failed: ${shortError(err)}`);
+    return false;
+  }
+  if (!adapter) {
+    notes.set('webgpu', 'WebGPU has no adapter here (no usable GPU, or WebGPU disabled)');
+    return false;
+  }
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (err) {
+    notes.set('webgpu', `tfjs-backend-webgpu failed to load: ${shortError(err)}`);
+    return false;
+  }
+  return trySetBackend('webgpu');
+}
+
+async function activateWebGl(): Promise<boolean> {
+  if (tf.findBackendFactory('webgl') == null) {
+    notes.set('webgl', 'the webgl backend is not registered');
+    return false;
+  }
+  if (tf.env().getNumber('WEBGL_VERSION') === 0) {
+    notes.set('webgl', 'WebGL is not available (no WebGL context could be created)');
+    return false;
+  }
+  return trySetBackend('webgl');
+}
+
+async function activateWasm(options: BackendOptions): Promise<boolean> {
+  try {
+    wasmModule ??= await import('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    notes.set('wasm', `tfjs-backend-wasm failed to load: ${shortError(err)}`);
+    return false;
+  }
+  const initialised = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry['wasm'] != null;
+  if (!wasmConfigured && !initialised) {
+    wasmConfigured = true;
+    if (options.wasmPaths !== undefined) wasmModule.setWasmPaths(options.wasmPaths);
+    if (options.wasmThreads !== undefined) wasmModule.setThreadsCount(options.wasmThreads);
+  }
+  const ok = await trySetBackend('wasm');
+  if (!ok && notes.get('wasm')?.includes('.wasm')) {
+    notes.set(
+      'wasm',
+      `${notes.get('wasm')} (serve tfjs-backend-wasm's .wasm files next to the page or give useFastestBackend({ wasmPaths }))`,
+    );
+  }
+  return ok;
+}
+
+function activate(name: BackendName, options: BackendOptions): Promise<boolean> {
+  switch (name) {
+    case 'webgpu':
+      return activateWebGpu();
+    case 'webgl':
+      return activateWebGl();
+    case 'wasm':
+      return activateWasm(options);
+    case 'cpu':
+      return trySetBackend('cpu');
+  }
+}
+
+/**
+ * Select and initialise the fastest backend of this page; returns its name ('webgpu', 'webgl',
+ * 'wasm' or 'cpu'). `describeBackend()` says which and why.
+ */
+export async function useFastestBackend(options: BackendOptions = {}): Promise<string> {
+  if (options.prefer !== undefined && !ORDER.includes(options.prefer)) {
+    throw new OptionsError(`prefer must be one of ${ORDER.join(', ')}, got ${JSON.stringify(options.prefer)}`);
+  }
+  requested = options.prefer ?? null;
+  const order = requested ? [requested, ...ORDER.filter((b) => b !== requested)] : [...ORDER];
+  for (const name of order) {
+    if (await activate(name, options)) {
+      chosen = name;
+      if (requested && name !== requested && !options.quiet) {
+        console.warn(
+          `tfjs-zarr: backend '${requested}' unavailable: ${notes.get(requested) ?? 'failed'}; using '${name}'`,
+        );
+      }
+      return name;
+    }
+  }
+  await tf.ready();
+  chosen = tf.getBackend();
+  return chosen;
+}
+
+function flag(name: string): boolean {
+  try {
+    return tf.env().getBool(name);
+  } catch {
+    return false;
+  }
+}
+
+/** What the current backend runs on, e.g. 'wasm (SIMD, 2 threads; webgpu: …; webgl: …)'. */
+export function describeBackend(): string {
+  const current = tf.engine().backendName ?? chosen ?? 'none (call useFastestBackend first)';
+  const parts: string[] = [];
+  if (current === 'wasm') {
+    const threads = trainingThreads();
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    parts.push(flag('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD');
+    parts.push(
+      threads > 1
+        ? `${threads} threads`
+        : isolated
+          ? 'no threads'
+          : 'no threads: the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)',
+    );
+  } else if (current === 'webgl') {
+    parts.push(`WebGL ${tf.env().getNumber('WEBGL_VERSION')}`);
+  } else if (current === 'webgpu') {
+    const limit = webGpuBufferLimit();
+    if (limit) parts.push(`maxStorageBufferBindingSize ${Math.round(limit / 2 ** 20)} MiB`);
+  }
+  if (requested && current === requested) parts.push(`chosen by prefer: '${requested}'`);
+  for (const name of ORDER) {
+    if (name === current) break;
+    const note = notes.get(name);
+    if (note) parts.push(`${name}: ${note}`);
+  }
+  return parts.length > 0 ? `${current} (${parts.join('; ')})` : current;
+}
+
+/** Threads the current backend computes on: the threaded wasm backend's pool, otherwise 1. */
+export function trainingThreads(): number {
+  if (tf.engine().backendName !== 'wasm' || !wasmModule) return 1;
+  try {
+    return Math.max(1, wasmModule.getThreadsCount());
+  } catch {
+    return 1;
+  }
+}

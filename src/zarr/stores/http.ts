@@ -11,7 +11,7 @@
  */
 import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { DataFormatError } from '../../errors.js';
-import { corsFailure } from './cors.js';
+import { explainFetchFailure } from './cors.js';
 import { type OpenedStore, shortReadError } from './types.js';
 
 export interface HttpOptions {
@@ -118,9 +118,10 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
         headers: range ? { Range: rangeHeader(range) } : {},
       });
     } catch (error) {
-      const cors = timedOut ? null : await corsFailure(url, range !== null);
-      if (cors) return { kind: 'error', message: cors };
-      throw new TransientError(timedOut || `network error: ${describe(error)}`);
+      const failure = timedOut ? null : await explainFetchFailure(url, range !== null);
+      if (failure?.cors === 'yes') return { kind: 'error', message: failure.message };
+      const hint = failure?.cors === 'maybe' ? ` (${failure.message})` : '';
+      throw new TransientError(timedOut || `network error: ${describe(error)}${hint}`);
     }
     clearTimeout(timer);
     const status = response.status;

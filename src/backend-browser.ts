@@ -86,7 +86,27 @@ async function activateWebGpu(): Promise<boolean> {
     notes.set('webgpu', `tfjs-backend-webgpu failed to load: ${shortError(err)}`);
     return false;
   }
-  return trySetBackend('webgpu');
+  if (!(await trySetBackend('webgpu'))) return false;
+  watchWebGpuErrors();
+  return true;
+}
+
+/** The first error WebGPU reported (an invalid shader, a lost device): results since are wrong. */
+let webGpuError: string | null = null;
+
+/**
+ * WebGPU reports invalid shaders and out-of-memory errors only as events, and tfjs then returns
+ * zeros: say so on the console, and in describeBackend.
+ */
+function watchWebGpuErrors(): void {
+  const device = (tf.backend() as unknown as { device?: EventTarget }).device;
+  device?.addEventListener('uncapturederror', (event) => {
+    const message = (event as Event & { error?: { message?: string } }).error?.message ?? 'unknown error';
+    if (webGpuError === null) {
+      console.error(`tfjs-zarr: WebGPU reported an error; results computed since are wrong: ${message}`);
+    }
+    webGpuError ??= message.split('\n')[0]!;
+  });
 }
 
 async function activateWebGl(): Promise<boolean> {
@@ -180,10 +200,10 @@ export function describeBackend(): string {
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     parts.push(flag('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD');
     parts.push(
-      threads > 1
-        ? `${threads} threads`
+      flag('WASM_HAS_MULTITHREAD_SUPPORT')
+        ? `threaded build, ${threads} thread${threads === 1 ? '' : 's'}`
         : isolated
-          ? 'no threads'
+          ? 'no threads (this browser has no WebAssembly threads)'
           : 'no threads: the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)',
     );
   } else if (current === 'webgl') {
@@ -191,6 +211,7 @@ export function describeBackend(): string {
   } else if (current === 'webgpu') {
     const limit = webGpuBufferLimit();
     if (limit) parts.push(`maxStorageBufferBindingSize ${Math.round(limit / 2 ** 20)} MiB`);
+    if (webGpuError) parts.push(`WebGPU reported an error, results are wrong: ${webGpuError}`);
   }
   if (requested && current === requested) parts.push(`chosen by prefer: '${requested}'`);
   for (const name of ORDER) {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startPageServer } from '../../examples/browser/server.js';
-import { assertSplitMeta, assertSplitReads, FIXTURES, loadExpected } from '../helpers/fixtures.js';
+import { assertSplitMeta, assertSplitReads, escapeRegExp, FIXTURES, loadExpected } from '../helpers/fixtures.js';
 import type { Page } from 'playwright-core';
 import { type LibraryPage, libraryPageDir, openLibraryPage } from '../helpers/library-page.js';
 import { remoteSplit } from '../helpers/remote-split.js';
@@ -101,7 +101,7 @@ test('a server that does not allow the page: the error says CORS and what the se
     await page.waitForFunction(() => (globalThis as { libraryReady?: boolean }).libraryReady === true);
     const definite = await open(page);
     assert.match(definite, /^DataFormatError: .*blocked by CORS: the server at http:\/\/127\.0\.0\.1:\d+ answers/);
-    assert.match(definite, new RegExp(`Access-Control-Allow-Origin: ${escape(plain.url)} \\(or \\*\\)`));
+    assert.match(definite, new RegExp(`Access-Control-Allow-Origin: ${escapeRegExp(plain.url)} \\(or \\*\\)`));
     await page.close();
     // A cross-origin isolated page cannot tell them apart: it names both, with the headers to send.
     const isolated = await open(lib.page);
@@ -118,8 +118,6 @@ test('a server that does not allow the page: the error says CORS and what the se
     await plain.close();
   }
 });
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('a local path in a page is refused with what to give instead', async () => {
   const message = await lib.page.evaluate(() =>

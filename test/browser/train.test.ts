@@ -159,7 +159,9 @@ for (const backend of ['wasm', 'webgl'] as const) {
         });
         let workersRan = 0;
         const watch = new tf.CustomCallback({
-          onBatchEnd: async () => void (workersRan = Math.max(workersRan, dataset.workersRunning)),
+          onBatchEnd: async () => {
+            workersRan = Math.max(workersRan, dataset.workersRunning);
+          },
         });
         const t0 = performance.now();
         const history = await model.fitDataset(dataset, {

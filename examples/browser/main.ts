@@ -159,7 +159,6 @@ async function train(s: Session): Promise<void> {
         `Epoch ${s.epochsDone + 1}, batch ${batch + 1}/${s.settings.batchesPerEpoch}: ` +
           `loss ${(logs?.['loss'] ?? Number.NaN).toFixed(4)}, ${rate.toFixed(1)} samples/s, ${dataset.workersRunning} workers`,
       );
-      if (stopRequested) s.model.stopTraining = true;
     },
     onEpochEnd: async (epoch) => {
       s.epochsDone = epoch + 1;
@@ -295,6 +294,8 @@ function init(): void {
   $('train').onclick = () => void start().catch(fail);
   $('stop').onclick = () => {
     stopRequested = true;
+    // fitDataset checks this after every batch; the epoch's evaluation still runs.
+    if (session) session.model.stopTraining = true;
     $('status').textContent = 'Stopping after this batch (and the evaluation of this epoch)…';
   };
   $('continue').onclick = () => {

@@ -73,6 +73,8 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
     args,
     acceptDownloads: true,
   });
+  // The tests' page.evaluate callbacks are compiled by tsx, which wraps named functions in __name().
+  await context.addInitScript('globalThis.__name = (fn) => fn;');
   return {
     context,
     async page({ ignore } = {}) {

@@ -5,7 +5,4 @@
 import * as tf from '@tensorflow/tfjs';
 import * as tz from 'tfjs-zarr';
 
-// The tests' page.evaluate callbacks are compiled by tsx, which wraps named functions in __name().
-const __name = <T>(fn: T): T => fn;
-
-Object.assign(globalThis, { tf, tz, __name, libraryReady: true });
+Object.assign(globalThis, { tf, tz, libraryReady: true });

@@ -4,7 +4,8 @@
  * field).
  *
  * Order: 'webgpu' (@tensorflow/tfjs-backend-webgpu: needs `navigator.gpu` and an adapter) →
- * 'webgl' (WebGL 2, or 1) → 'wasm' (@tensorflow/tfjs-backend-wasm: SIMD when the browser has it,
+ * 'webgl' (WebGL 2, or 1) — each skipped when it renders in software (SwiftShader, llvmpipe: a
+ * U-Net step there is ~10× slower than on wasm), unless asked for by `prefer` — → 'wasm' (@tensorflow/tfjs-backend-wasm: SIMD when the browser has it,
  * threads when the page is cross-origin isolated, i.e. served with `Cross-Origin-Opener-Policy:
  * same-origin` and `Cross-Origin-Embedder-Policy: require-corp`) → 'cpu'. `options.prefer` puts
  * one first; why each skipped backend could not be used is kept for `describeBackend`.
@@ -63,13 +64,21 @@ async function trySetBackend(name: BackendName): Promise<boolean> {
   }
 }
 
-async function activateWebGpu(): Promise<boolean> {
-  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } })?.gpu;
+/** A software renderer (Chromium's SwiftShader, Mesa's llvmpipe): slower than wasm for training. */
+const SOFTWARE = /swiftshader|llvmpipe|softpipe|software/i;
+
+interface Adapter {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; description?: string };
+}
+
+async function activateWebGpu(explicit: boolean): Promise<boolean> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<Adapter | null> } })?.gpu;
   if (!gpu) {
     notes.set('webgpu', 'WebGPU is not available (no navigator.gpu: not in this browser, or not a secure context)');
     return false;
   }
-  let adapter: unknown = null;
+  let adapter: Adapter | null = null;
   try {
     adapter = await gpu.requestAdapter();
   } catch (err) {
@@ -78,6 +87,14 @@ async function activateWebGpu(): Promise<boolean> {
   }
   if (!adapter) {
     notes.set('webgpu', 'WebGPU has no adapter here (no usable GPU, or WebGPU disabled)');
+    return false;
+  }
+  const info = adapter.info ?? {};
+  if (
+    !explicit &&
+    (adapter.isFallbackAdapter || SOFTWARE.test(`${info.vendor} ${info.architecture} ${info.description}`))
+  ) {
+    notes.set('webgpu', `WebGPU runs in software here (${info.architecture || 'fallback adapter'}): wasm is faster`);
     return false;
   }
   try {
@@ -109,7 +126,7 @@ function watchWebGpuErrors(): void {
   });
 }
 
-async function activateWebGl(): Promise<boolean> {
+async function activateWebGl(explicit: boolean): Promise<boolean> {
   if (tf.findBackendFactory('webgl') == null) {
     notes.set('webgl', 'the webgl backend is not registered');
     return false;
@@ -118,7 +135,28 @@ async function activateWebGl(): Promise<boolean> {
     notes.set('webgl', 'WebGL is not available (no WebGL context could be created)');
     return false;
   }
+  const renderer = webGlRenderer();
+  if (!explicit && renderer && SOFTWARE.test(renderer)) {
+    notes.set('webgl', `WebGL renders in software here (${renderer}): wasm is faster`);
+    return false;
+  }
   return trySetBackend('webgl');
+}
+
+/** The WebGL renderer's name, where the browser tells it (null: unknown). */
+function webGlRenderer(): string | null {
+  try {
+    const canvas =
+      typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
+    const gl = canvas.getContext('webgl2') ?? canvas.getContext('webgl');
+    if (!gl) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return name;
+  } catch {
+    return null;
+  }
 }
 
 async function activateWasm(options: BackendOptions): Promise<boolean> {
@@ -144,12 +182,13 @@ async function activateWasm(options: BackendOptions): Promise<boolean> {
   return ok;
 }
 
-function activate(name: BackendName, options: BackendOptions): Promise<boolean> {
+/** `explicit`: the user asked for this backend (software rendering is then accepted). */
+function activate(name: BackendName, options: BackendOptions, explicit: boolean): Promise<boolean> {
   switch (name) {
     case 'webgpu':
-      return activateWebGpu();
+      return activateWebGpu(explicit);
     case 'webgl':
-      return activateWebGl();
+      return activateWebGl(explicit);
     case 'wasm':
       return activateWasm(options);
     case 'cpu':
@@ -168,7 +207,7 @@ export async function useFastestBackend(options: BackendOptions = {}): Promise<s
   requested = options.prefer ?? null;
   const order = requested ? [requested, ...ORDER.filter((b) => b !== requested)] : [...ORDER];
   for (const name of order) {
-    if (await activate(name, options)) {
+    if (await activate(name, options, name === requested)) {
       chosen = name;
       if (requested && name !== requested && !options.quiet) {
         console.warn(

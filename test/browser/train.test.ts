@@ -31,15 +31,21 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-test('useFastestBackend: WebGPU first, then WebGL, wasm, cpu, saying which and why', async () => {
+test('useFastestBackend: WebGPU, WebGL (not in software), wasm, cpu, saying which and why', async () => {
   const report = await lib.page.evaluate(async () => {
     const first = await tz.useFastestBackend({ quiet: true });
     const firstWhy = tz.describeBackend();
+    const gpu = await tz.useFastestBackend({ prefer: 'webgpu', quiet: true });
+    const gpuWhy = tz.describeBackend();
     const wasm = await tz.useFastestBackend({ prefer: 'wasm', quiet: true });
-    return { first, firstWhy, wasm, wasmWhy: tz.describeBackend(), isolated: crossOriginIsolated };
+    return { first, firstWhy, gpu, gpuWhy, wasm, wasmWhy: tz.describeBackend(), isolated: crossOriginIsolated };
   });
-  assert.equal(report.first, 'webgpu');
-  assert.match(report.firstWhy, /^webgpu \(maxStorageBufferBindingSize \d+ MiB\)$/);
+  // Here both GPU APIs run on SwiftShader, a software renderer: wasm is the fastest.
+  assert.equal(report.first, 'wasm');
+  assert.match(report.firstWhy, /webgpu: WebGPU runs in software here \(swiftshader\): wasm is faster/);
+  assert.match(report.firstWhy, /webgl: WebGL renders in software here \(.*SwiftShader.*\): wasm is faster/);
+  assert.equal(report.gpu, 'webgpu', 'asked for, WebGPU runs in software too');
+  assert.match(report.gpuWhy, /^webgpu \(maxStorageBufferBindingSize \d+ MiB; chosen by prefer: 'webgpu'\)$/);
   assert.equal(report.wasm, 'wasm');
   assert.equal(report.isolated, true);
   // Cross-origin isolated: the threaded build (tfjs picks its thread count from the cores).
@@ -82,7 +88,7 @@ test('gradients of the U-Net (masked loss) and of PatchConv3D match cpu on wasm,
       unet.dispose();
       return out;
     };
-    await tz.useFastestBackend({ quiet: true }); // loads the webgpu backend
+    await tz.useFastestBackend({ prefer: 'webgpu', quiet: true }); // loads the webgpu backend
     await tz.useFastestBackend({ prefer: 'wasm', quiet: true });
     const reference = await gradients('cpu');
     const worst: Record<string, { relative: number; where: string }> = {};
@@ -108,7 +114,7 @@ test('gradients of the U-Net (masked loss) and of PatchConv3D match cpu on wasm,
 
 test('a tensor past WebGPU maxStorageBufferBindingSize is an error naming the limit', async () => {
   const message = await lib.page.evaluate(async () => {
-    await tf.setBackend('webgpu');
+    await tz.useFastestBackend({ prefer: 'webgpu', quiet: true });
     // A limit this device does not have stands in for a small GPU's.
     const conv = new tz.PatchConv3D({ filters: 64, kernelSize: 1 });
     const limit = (tf.backend() as unknown as { device: { limits: { maxStorageBufferBindingSize: number } } }).device

@@ -205,6 +205,7 @@ export async function useFastestBackend(options: BackendOptions = {}): Promise<s
     throw new OptionsError(`prefer must be one of ${ORDER.join(', ')}, got ${JSON.stringify(options.prefer)}`);
   }
   requested = options.prefer ?? null;
+  notes.clear(); // why backends were skipped, in this choice
   const order = requested ? [requested, ...ORDER.filter((b) => b !== requested)] : [...ORDER];
   for (const name of order) {
     if (await activate(name, options, name === requested)) {

@@ -57,9 +57,10 @@ export function lineChart(canvas: HTMLCanvasElement, series: Series[], labels: {
   for (let i = 0; i <= 4; i++) {
     const y = y0 + ((y1 - y0) * i) / 4;
     ctx.fillText(y.toFixed(y1 - y0 < 0.1 ? 4 : 3), 4, py(y) + 4);
-    const x = x0 + ((x1 - x0) * i) / 4;
-    ctx.fillText(String(Math.round(x)), px(x) - 6, height - bottom + 14);
   }
+  // x: batches and epochs are whole numbers; ticks at whole numbers.
+  const step = Math.max(1, Math.ceil((x1 - x0) / 6));
+  for (let x = x0; x <= x1; x += step) ctx.fillText(String(x), px(x) - 6, height - bottom + 14);
   ctx.fillText(labels.x, width / 2 - 20, height - 6);
   // Lines, points, marks, legend.
   series.forEach((s, i) => {

@@ -15,6 +15,8 @@ import ts from 'typescript';
 export const REPORT_PATH = new URL('../api/tfjs-zarr.api.md', import.meta.url);
 const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 const TSCONFIG = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
+/** The checkout's path, which the checker prints in `import("…")` types: the report must not depend on it. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const FLAGS = ts.NodeBuilderFlags.NoTruncation | ts.NodeBuilderFlags.UseStructuralFallback;
 
@@ -273,7 +275,9 @@ export function apiReport(): string {
     referenced.map(([symbol, decls]) => print(symbol.name, decls)).join('\n\n'),
     '```',
     '',
-  ].join('\n');
+  ]
+    .join('\n')
+    .replaceAll(`import("${ROOT}`, 'import("./');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

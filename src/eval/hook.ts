@@ -21,6 +21,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { openRunDir } from '../rundir/open.js';
+import type { RunDir } from '../rundir/run-dir.js';
 import type { Crop, LabelArray } from '../types.js';
 import { binaryScores, type BinaryScores } from './binary.js';
 import { bestCheckpointDir, readCheckpointInfo, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
@@ -42,7 +44,10 @@ import { cremiScore, segmentationScores } from './voi.js';
 export interface ValidationHookOptions {
   /** The test crops (e.g. `split.test`). */
   crops: readonly Crop[];
-  /** Where scores and best checkpoints go. */
+  /**
+   * Where scores and best checkpoints go: a folder (Node), or an IndexedDB location in a page
+   * (`indexeddb://exp1`).
+   */
   runDir: string;
   /** Evaluate every N epochs (default 1). */
   every?: number;
@@ -119,6 +124,8 @@ interface ScorePlan {
 
 export class ValidationHook extends tf.Callback {
   readonly options: ValidationHookOptions;
+  /** Where scores and checkpoints are written (every write goes through it). */
+  readonly runDir: RunDir;
   /** Best score so far per crop by the primary criterion (read back from the run directory on resume). */
   readonly best = new Map<string, BestScore>();
   /** Best score so far per crop by each criterion (the primary's map is `best`). */
@@ -151,6 +158,7 @@ export class ValidationHook extends tf.Callback {
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new OptionsError(`two test crops are named ${dup}; crop names key the scores and checkpoints`);
     this.options = options;
+    this.runDir = openRunDir(options.runDir);
     this.postProcessor = options.postProcessor ?? boundaryPostProcessor();
     const classNames = (options.classes ?? []).map((c) => c.name);
     const criterion = options.criterion ?? 'voi';
@@ -163,8 +171,8 @@ export class ValidationHook extends tf.Callback {
 
   /** Directory of the best checkpoint of a crop by `criterion` (default: the primary one). */
   checkpointDir(crop: string, criterion = this.criteria[0]!): string {
-    if (criterion === this.criteria[0]) return bestCheckpointDir(this.options.runDir, crop);
-    return bestCheckpointDir(this.options.runDir, crop, criterion);
+    if (criterion === this.criteria[0]) return bestCheckpointDir(this.runDir, crop);
+    return bestCheckpointDir(this.runDir, crop, criterion);
   }
 
   /** Reads the bests already stored in the run directory (resume); called before training. */
@@ -261,7 +269,7 @@ export class ValidationHook extends tf.Callback {
       this.options.onCropProgress?.(crop.name, { score: bestBy[this.criteria[0]!]!.at(-1)! });
     }
     // Every score first: a failed save below must not lose them.
-    await appendScores(this.options.runDir, all);
+    await appendScores(this.runDir, all);
     const improvedBy: Record<string, string[]> = {};
     const failedSaves: string[] = [];
     const errors: unknown[] = [];

@@ -5,7 +5,7 @@ Computes DaCapo's distance target exactly as `dacapo/experiments/tasks/predictor
 distance_predictor.py` does (DistancePredictor.process and create_distance_mask, restated below
 with numpy and scipy: boundaries on the doubled grid, scipy.ndimage.distance_transform_edt with
 sampling = voxel_size / 2, float32, negative outside the class, tanh(d / scale_factor); the mask
-rule with epsilon 0.05 and threshold 0.8), on small crops of labels padded with background and
+rule with epsilon 0.05 and threshold 0.8, its EDT of the known mask with sampling = voxel_size), on small crops of labels padded with background and
 unknown voxels far enough that nothing beyond the padding can change a value (the crop as a
 whole, zero-filled around it, as our reads see it). Writes test/fixtures/distance/<case>.json:
 labels and mask of the crop, and the expected target and mask over the crop grown by `margin`
@@ -67,8 +67,8 @@ def distance_mask(channel_distance, channel_mask, voxel_size, scale):
     tmp = np.zeros(np.array(channel_mask.shape) + 2, dtype=channel_mask.dtype)
     slices = tmp.ndim * (slice(1, -1),)
     tmp[slices] = channel_mask
-    sampling = tuple(float(v) / 2 for v in voxel_size)
-    boundary_distance = np.tanh(distance_transform_edt(tmp, sampling=sampling)[slices] / scale)
+    # DaCapo's create_distance_mask: sampling = voxel_size (not halved: the mask is not doubled).
+    boundary_distance = np.tanh(distance_transform_edt(tmp, sampling=voxel_size)[slices] / scale)
     out = channel_mask.copy()
     out[np.logical_and(np.clip(abs(channel_distance) + EPSILON, 0, THRESHOLD) >= boundary_distance,
                        channel_distance >= 0)] = 0

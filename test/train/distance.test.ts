@@ -1,8 +1,9 @@
 /**
  * The distance target against DaCapo's own computation (scripts/make_distance_fixtures.py: its
- * DistancePredictor.process and create_distance_mask with scipy's distance_transform_edt on the
- * doubled grid, sampling = half the voxel size, over the crop padded with background and unknown
- * voxels), tanh and masking included: anisotropic voxels, several classes, uint64 ids above 2^53.
+ * DistancePredictor.process and create_distance_mask with scipy's distance_transform_edt — on the
+ * doubled grid with sampling = half the voxel size; for the mask, of the known mask with sampling =
+ * the voxel size — over the crop padded with background and unknown voxels), tanh and masking
+ * included: anisotropic voxels, several classes, uint64 ids above 2^53.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -120,8 +120,8 @@ const THRESHOLD = Math.fround(0.8);
 function caps(scaleFactor: number): { face: number; unknown: number } {
   // d ≥ TANH_ONE · s (with room for the two float32 roundings of d / s): tanh(d / s) is 1.
   const reach = TANH_ONE * scaleFactor * (1 + 2 ** -20);
-  // b / s ≥ 1.1 (b = half the world distance): tanh > 0.8005 > THRESHOLD, never masked.
-  const unknown = 2 * 1.1 * scaleFactor;
+  // b / s ≥ 1.1 (b: world distance to the nearest unknown voxel): tanh > 0.8005 > THRESHOLD, never masked.
+  const unknown = 1.1 * scaleFactor;
   return { face: Math.ceil(4 * reach * reach), unknown: Math.ceil(unknown * unknown) };
 }
 
@@ -199,7 +199,8 @@ export function distanceValues(
   for (let v = 0; v < boxVoxels; v++) {
     const e = near[v]!;
     if (e >= cap.unknown) continue;
-    const limit = Math.tanh(Math.sqrt(e) / 2 / options.scaleFactor);
+    // DaCapo's create_distance_mask: an EDT of the known mask with sampling = the voxel size.
+    const limit = Math.tanh(Math.sqrt(e) / options.scaleFactor);
     for (let c = 0; c < C; c++) {
       const t = Math.abs(values[v * C + c]!);
       if (Math.min(Math.fround(t + EPSILON), THRESHOLD) >= limit) masked[v * C + c] = 1;

@@ -5,22 +5,19 @@
  *   data.zarr/{train,test}/<any name>/{raw,labels[,mask]}  many crops, named by their folder
  */
 import { allInOrder } from '../settle.js';
-import * as zarr from 'zarrita';
-import type { Readable } from '@zarrita/storage';
 import { ChunkCache } from './chunk-cache.js';
 import type { DecodedChunk } from './chunks.js';
-import { registerFastCodecs } from './codecs.js';
 import { DataConfig, type DataConfigOptions } from './config.js';
 import { resampleCrop, ZarrCrop } from './crop.js';
 import { DataFormatError } from '../errors.js';
-import { readArrayMetadata, readGroupAttrs } from './metadata/array.js';
-import { readSpatialMetadata, type SpatialMetadata } from './metadata/funlib.js';
+import { readGroupAttrs } from './metadata/array.js';
+import type { SpatialMetadata } from './metadata/funlib.js';
 import { hasMultiscales, readMultiscales } from './metadata/ome.js';
 import { indexNodes, type NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
+import { openArrayVolume } from './open-array.js';
 import { joinKey, openStore, type OpenedStore } from './stores/index.js';
-import { escapeKeyPath, unescapingStore } from './stores/keys.js';
-import { ZarrVolume } from './volume.js';
+import type { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
 
@@ -34,16 +31,22 @@ export interface DataSplit {
   readonly cache: ChunkCache<DecodedChunk>;
 }
 
-export async function openDataSplit(config: string | DataConfig | DataConfigOptions): Promise<DataSplit> {
-  registerFastCodecs();
+/** How a split is opened, beyond what the data config says (not part of the config a worker is sent). */
+export interface OpenOptions {
+  /** Local folders: read files with blocking calls (threads that do nothing but read). */
+  blockingFileReads?: boolean;
+}
+
+export async function openDataSplit(
+  config: string | DataConfig | DataConfigOptions,
+  options: OpenOptions = {},
+): Promise<DataSplit> {
   const cfg =
     config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
-  const opened = await openStore(cfg.path, cfg.http);
+  const opened = await openStore(cfg.path, { http: cfg.http, blockingFileReads: options.blockingFileReads });
   const nodes = await indexNodes(opened);
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
-  // zarrita sees escaped paths (it would URL-decode names); the store maps them back to file names.
-  const root = zarr.root(unescapingStore(opened.store));
-  const ctx: Context = { cfg, opened, nodes, cache, root, groupAttrs: new Map() };
+  const ctx: Context = { cfg, opened, nodes, cache, groupAttrs: new Map() };
 
   if ((await nodes.kind('')) === null) {
     const how = opened.kind === 'http' ? ' (HTTP 404 for zarr.json, .zgroup and .zarray)' : '';
@@ -92,7 +95,6 @@ interface Context {
   opened: OpenedStore;
   nodes: NodeIndex;
   cache: ChunkCache<DecodedChunk>;
-  root: zarr.Location<Readable>;
   /** Attributes of the groups read so far: layout discovery asks about the same groups again. */
   groupAttrs: Map<string, Promise<Record<string, unknown>>>;
 }
@@ -192,27 +194,12 @@ async function openVolume(ctx: Context, path: string): Promise<ZarrVolume> {
     arrayPath = joinKey(path, level.datasetPath);
     metadata = level.metadata;
   }
-  const where = { container: cfg.path, path: arrayPath };
-  // Our own checks first (clear messages naming file and key), then zarrita, pinned to the format.
-  const stored = await readArrayMetadata(ctx.opened.store, where);
-  let array: zarr.Array<zarr.DataType>;
-  try {
-    const location = ctx.root.resolve(escapeKeyPath(arrayPath));
-    array = await (stored.format === 3 ? zarr.open.v3 : zarr.open.v2)(location, { kind: 'array' });
-  } catch (cause) {
-    throw new DataFormatError(`cannot open the array from ${stored.metadataKey}: ${(cause as Error).message}`, where, {
-      cause,
-    });
-  }
-  if (metadata) {
-    if (metadata.axisNames.length !== stored.shape.length) {
-      throw new DataFormatError(
-        `multiscales names ${metadata.axisNames.length} axes but the array has ${stored.shape.length}`,
-        { container: cfg.path, path, attribute: 'multiscales' },
-      );
-    }
-  } else {
-    metadata = readSpatialMetadata(stored.attrs, stored.shape.length, where);
-  }
-  return new ZarrVolume({ container: cfg.path, path: arrayPath, array, stored, metadata, cache: ctx.cache });
+  return openArrayVolume({
+    opened: ctx.opened,
+    container: cfg.path,
+    path: arrayPath,
+    cache: ctx.cache,
+    metadata,
+    groupPath: path,
+  });
 }

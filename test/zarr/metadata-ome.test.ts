@@ -47,6 +47,7 @@ test('0.4: level 0 by index, the channel axis marked with ^, units from the axes
       offset: [80, 8, -4],
       units: ['nanometer', 'nanometer', 'nanometer'],
       channelAxis: 0,
+      convention: 'OME-NGFF multiscales, level s0',
     },
   });
 });
@@ -91,6 +92,7 @@ test('a time axis is not spatial; axes given as plain names work', () => {
     offset: [0, 0, 0],
     units: ['', '', ''],
     channelAxis: null,
+    convention: 'OME-NGFF multiscales, level 0',
   });
 });
 

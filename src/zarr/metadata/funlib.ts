@@ -19,6 +19,8 @@ export interface SpatialMetadata {
   units: string[];
   /** Index of the channel axis among the stored axes, or null. */
   channelAxis: number | null;
+  /** Where these came from (the convention read), for `inspect`: e.g. "funlib (voxel_size, offset, axis_names, units)". */
+  convention: string;
 }
 
 export interface Where {
@@ -134,6 +136,7 @@ export function readSpatialMetadata(
         `axes [${axisNames.join(', ')}])`,
     );
   }
+  const present = ['voxel_size', 'offset', 'axis_names', 'units', 'types'].filter((k) => attrs[k] != null);
   return {
     axisNames,
     types: typeOf,
@@ -141,6 +144,7 @@ export function readSpatialMetadata(
     offset,
     units,
     channelAxis: channelAxes.length === 1 ? channelAxes[0]! : null,
+    convention: present.length ? `funlib (${present.join(', ')})` : 'defaults (no world metadata)',
   };
 }
 

@@ -88,6 +88,7 @@ export function readMultiscales(attrs: Attrs, level: number | string, where: Whe
       offset,
       units,
       channelAxis: channelAxis >= 0 ? channelAxis : null,
+      convention: `OME-NGFF multiscales, level ${String(dataset!['path'])}`,
     },
   };
 }

@@ -7,6 +7,12 @@ import type { HttpOptions } from './http.js';
 import type { OpenedStore } from './types.js';
 
 export type { HttpOptions } from './http.js';
+
+export interface StoreOptions {
+  http?: Partial<HttpOptions>;
+  /** Local folders: read files with blocking calls (see DirectoryOptions). */
+  blockingFileReads?: boolean;
+}
 export type { OpenedStore } from './types.js';
 export { joinKey, METADATA_FILES } from './types.js';
 
@@ -14,8 +20,8 @@ export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }
 
-export async function openStore(location: string, http: Partial<HttpOptions> = {}): Promise<OpenedStore> {
-  if (isUrl(location)) return (await import('./http.js')).openHttp(location, http);
+export async function openStore(location: string, options: StoreOptions = {}): Promise<OpenedStore> {
+  if (isUrl(location)) return (await import('./http.js')).openHttp(location, options.http);
   if (/\.zip$/i.test(location)) return (await import('./zip.js')).openZip(location);
-  return (await import('./directory.js')).openDirectory(location);
+  return (await import('./directory.js')).openDirectory(location, { blockingReads: options.blockingFileReads });
 }

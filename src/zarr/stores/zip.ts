@@ -4,6 +4,7 @@ import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { unzip, type ZipEntry } from 'unzipit';
 import { DataFormatError } from '../../errors.js';
 import { crc32 } from '../checksums.js';
+import { zipEntryCrc32 } from '../internals.js';
 import { METADATA_FILES, type OpenedStore, rangeBounds, shortReadError } from './types.js';
 
 export async function openZip(location: string): Promise<OpenedStore> {
@@ -37,7 +38,7 @@ export async function openZip(location: string): Promise<OpenedStore> {
       );
     }
     if (!verified.has(name)) {
-      const expected = (entry as unknown as { _rawEntry: { crc32: number } })._rawEntry.crc32 >>> 0;
+      const expected = zipEntryCrc32(entry);
       const actual = crc32(bytes);
       if (actual !== expected) {
         throw new DataFormatError(

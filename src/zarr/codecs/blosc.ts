@@ -17,7 +17,7 @@
  * stored as is).
  */
 
-import { copyBytes } from './gather.js';
+import { copyBytes } from '../gather.js';
 
 export const BLOSC_HEADER_BYTES = 16;
 const DOSHUFFLE = 0x01;

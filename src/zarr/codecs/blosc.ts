@@ -105,6 +105,8 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
   const walkOnly = (compressor === 'lz4' && !shuffle) || compressor === 'snappy' || bitshuffle;
   const out = walkOnly ? null : new Uint8Array(nbytes);
   const tmp = out && shuffle ? new Uint8Array(blocksize) : null;
+  // BloscLZ has no walk-only check: streams of frames left to wasm are decoded into scratch space.
+  const scratch = !out && compressor === 'blosclz' ? new Uint8Array(blocksize) : null;
   for (let j = 0; j < nblocks; j++) {
     const isLeftover = j === nblocks - 1 && leftover > 0;
     const bsize = isLeftover ? leftover : blocksize;
@@ -133,7 +135,8 @@ export async function decodeBloscChecked(data: Uint8Array, decoders: BloscStream
       } else if (compressor === 'lz4') {
         checkStream('lz4', () => (out ? lz4Block(stream, target) : lz4Walk(stream, neblock)), neblock, s, j);
       } else if (compressor === 'blosclz') {
-        checkStream('blosclz', () => blosclzBlock(stream, target), neblock, s, j);
+        const into = scratch ? scratch.subarray(0, neblock) : target;
+        checkStream('blosclz', () => blosclzBlock(stream, into), neblock, s, j);
       } else await decodeStream(compressor, stream, out ? target : neblock, decoders, `stream ${s} of block ${j}`);
       src += csize;
     }

@@ -103,11 +103,14 @@ function inflating(format: 'gzip' | 'deflate'): BytesDecoder {
   };
 }
 
-/** bzip2 streams (numcodecs' BZ2, N5's bzip2) by a decoder that checks every block's CRC. */
+/**
+ * bzip2 streams (numcodecs' BZ2, N5's bzip2), every block's CRC checked. (The decoder does not
+ * check the stream's combined CRC, which adds nothing once every block's has been.)
+ */
 export const bz2: BytesDecoder = async (data) => {
   const { default: bzip2 } = await import('bz2');
   try {
-    return bzip2.decompress(data);
+    return bzip2.decompress(data, true); // true: check each block's CRC
   } catch (error) {
     throw new Error(`bz2 stream is corrupt or cut short: ${(error as Error).message}`);
   }
@@ -123,12 +126,19 @@ const XZ_ERRORS: Record<string, string> = {
   '8': 'the stream ends early',
 };
 
+type XzStream = new (compressed: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
+
 /** XZ streams (numcodecs' LZMA in its default XZ format, N5's xz), integrity check verified. */
 export const xz: BytesDecoder = async (data) => {
-  const { default: xzModule } = await import('xz-decompress');
+  // A CommonJS module: its exports arrive as the namespace or as its default, depending on the loader.
+  const xzModule = (await import('xz-decompress')) as {
+    XzReadableStream?: XzStream;
+    default?: { XzReadableStream: XzStream };
+  };
+  const XzReadableStream = xzModule.XzReadableStream ?? xzModule.default!.XzReadableStream;
   try {
     const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream();
-    return new Uint8Array(await new Response(new xzModule.XzReadableStream(stream)).arrayBuffer());
+    return new Uint8Array(await new Response(new XzReadableStream(stream)).arrayBuffer());
   } catch (error) {
     const message = (error as Error).message;
     const code = /error code (\d+)/.exec(message)?.[1];

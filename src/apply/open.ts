@@ -5,7 +5,7 @@
  */
 import { OptionsError } from '../errors.js';
 import type { ArrayLocation } from '../zarr/write/file-store.js';
-import { openVolumeAt } from '../zarr/open-array.js';
+import { openVolumeAt } from '../zarr/container.js';
 import type { ZarrVolume } from '../zarr/volume.js';
 
 const CONTAINER = /\.(zarr|zr|n5|zip)$/i;

@@ -138,6 +138,7 @@ const DATA_KEYS = [
   'gtName',
   'maskName',
   'level',
+  'voxelSize',
   'rawScale',
   'resample',
   'cacheBytes',
@@ -200,6 +201,8 @@ export function resolveRunConfig(
         ? dataIn['level']
         : c.number(dataIn['level'], 'data.level', { integer: true, min: 0 });
   }
+  // Checked where the DataConfig is made (its OptionsError names data voxelSize's problem).
+  if (dataIn['voxelSize'] !== undefined) data.voxelSize = dataIn['voxelSize'] as DataConfigOptions['voxelSize'];
   if (dataIn['rawScale'] !== undefined) data.rawScale = c.number(dataIn['rawScale'], 'data.rawScale', { above: 0 });
   if (dataIn['resample'] !== undefined)
     data.resample = c.oneOf(dataIn['resample'], 'data.resample', ['raw', 'labels'] as const);

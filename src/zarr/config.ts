@@ -2,8 +2,16 @@ import { OptionsError } from '../errors.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './stores/http.js';
 
+/** Voxel sizes to pick multiscale levels by: one for every array, or one per array (mask: the labels' by default). */
+export type VoxelSizeChoice =
+  | readonly number[]
+  | { raw?: readonly number[] | null; labels?: readonly number[] | null; mask?: readonly number[] | null };
+
 export interface DataConfigOptions {
-  /** Local folder, http(s) URL or .zip file of the container. */
+  /**
+   * The container: a local folder (zarr, or N5 when it ends in `.n5`), an http(s) URL, an
+   * `s3://` or `gs://` bucket URL, or a .zip file.
+   */
   path: string;
   /** Name of the dataset; the crop name in the simple layout (default: the container's name). */
   name?: string;
@@ -12,8 +20,15 @@ export interface DataConfigOptions {
   rawName?: string;
   gtName?: string;
   maskName?: string;
-  /** Multiscale level read from OME-NGFF groups: index or dataset path (default 0, i.e. s0). */
+  /** Multiscale level read from multiscale groups (OME-NGFF, COSEM, Neuroglancer N5): index or path (default 0, i.e. s0). */
   level?: number | string;
+  /**
+   * Pick each multiscale group's level by its voxel size instead (as cellmap-data does): `[z, y,
+   * x]` for every array, or `{ raw, labels, mask }` (e.g. raw at 4 nm, labels at 8 nm). An array
+   * with no level at that voxel size is an error listing the levels; `level` still applies to
+   * arrays given none.
+   */
+  voxelSize?: VoxelSizeChoice;
   /** Multiply stored raw by this instead of the dtype rule (needed for dtypes without a rule). */
   rawScale?: number;
   /**
@@ -43,6 +58,8 @@ export class DataConfig {
   readonly gtName: string;
   readonly maskName: string;
   readonly level: number | string;
+  /** Per array, the voxel size its multiscale level is picked by (null: by `level`). */
+  readonly voxelSize: Readonly<Record<'raw' | 'labels' | 'mask', readonly number[] | null>>;
   readonly rawScale: number | undefined;
   readonly resample: 'raw' | 'labels' | undefined;
   readonly cacheBytes: number;
@@ -51,7 +68,9 @@ export class DataConfig {
 
   constructor(options: DataConfigOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
-      throw new OptionsError('DataConfig path is missing: it needs a path (a folder, an http(s) URL or a .zip file)');
+      throw new OptionsError(
+        'DataConfig path is missing: it needs a path (a folder, an http(s) or s3:// or gs:// URL, or a .zip file)',
+      );
     }
     this.path = options.path;
     this.name = options.name ?? defaultName(options.path);
@@ -61,6 +80,7 @@ export class DataConfig {
     this.gtName = options.gtName ?? 'labels';
     this.maskName = options.maskName ?? 'mask';
     this.level = options.level ?? 0;
+    this.voxelSize = voxelSizes(options.voxelSize);
     this.rawScale = options.rawScale;
     if (options.resample !== undefined && options.resample !== 'raw' && options.resample !== 'labels') {
       throw new OptionsError(`DataConfig resample must be 'raw' or 'labels', got ${JSON.stringify(options.resample)}`);
@@ -89,6 +109,37 @@ function checkConfig(c: DataConfig): void {
   if (!(Number.isInteger(c.concurrency) && c.concurrency >= 1)) {
     throw new OptionsError(`DataConfig concurrency must be a positive integer, got ${c.concurrency}`);
   }
+}
+
+function voxelSizes(given: VoxelSizeChoice | undefined): DataConfig['voxelSize'] {
+  const check = (name: string, v: unknown): readonly number[] | null => {
+    if (v === undefined || v === null) return null;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((n) => Number.isSafeInteger(n) && n > 0)) {
+      throw new OptionsError(
+        `DataConfig ${name} must be a list of positive integers (one per spatial axis), got ${JSON.stringify(v)}`,
+      );
+    }
+    return Object.freeze([...v]);
+  };
+  if (given === undefined || Array.isArray(given)) {
+    const all = check('voxelSize', given);
+    return Object.freeze({ raw: all, labels: all, mask: all });
+  }
+  if (typeof given !== 'object' || given === null) {
+    throw new OptionsError(
+      `DataConfig voxelSize must be [z, y, x] or { raw, labels, mask }, got ${JSON.stringify(given)}`,
+    );
+  }
+  const unknown = Object.keys(given).filter((k) => !['raw', 'labels', 'mask'].includes(k));
+  if (unknown.length)
+    throw new OptionsError(`DataConfig voxelSize: unknown array ${unknown.join(', ')} (raw, labels, mask)`);
+  const per = given as { raw?: unknown; labels?: unknown; mask?: unknown };
+  const labels = check('voxelSize.labels', per.labels);
+  return Object.freeze({
+    raw: check('voxelSize.raw', per.raw),
+    labels,
+    mask: check('voxelSize.mask', per.mask) ?? labels,
+  });
 }
 
 function defaultName(location: string): string {

@@ -1,20 +1,24 @@
 /**
  * One array of an opened container as a Volume: its metadata checked (messages naming the file
- * and key), its chunks read through our own codec pipeline, its world metadata given (a
- * multiscale level's) or read from its attributes.
+ * and key), its chunks read through our own decoders, its world metadata given (a multiscale
+ * level's) or read from its attributes by the conventions in metadata/conventions.ts.
  */
-import { ChunkCache } from './chunk-cache.js';
+import type { ChunkCache } from './chunk-cache.js';
 import { type DecodedChunk, zarrChunkSource } from './chunks.js';
 import { DataFormatError } from '../errors.js';
 import { readArrayMetadata } from './metadata/array.js';
-import { readSpatialMetadata, type SpatialMetadata } from './metadata/funlib.js';
-import { type OpenedStore, openStore, type StoreOptions } from './stores/index.js';
+import { type ContainerFormat, readWorldMetadata } from './metadata/conventions.js';
+import type { SpatialMetadata } from './metadata/funlib.js';
+import { n5ChunkSource } from './n5/blocks.js';
+import { readN5ArrayMetadata } from './n5/metadata.js';
+import type { OpenedStore } from './stores/index.js';
 import { ZarrVolume } from './volume.js';
 
 export interface OpenArrayArgs {
   opened: OpenedStore;
   /** The container as the user named it, for messages. */
   container: string;
+  format?: ContainerFormat;
   path: string;
   cache: ChunkCache<DecodedChunk>;
   /** World metadata from a multiscale group, checked against the array's rank; else read from its attributes. */
@@ -25,7 +29,9 @@ export interface OpenArrayArgs {
 
 export async function openArrayVolume(args: OpenArrayArgs): Promise<ZarrVolume> {
   const where = { container: args.container, path: args.path };
-  const stored = await readArrayMetadata(args.opened.store, where);
+  const format = args.format ?? 'zarr';
+  const { store } = args.opened;
+  const stored = format === 'n5' ? await readN5ArrayMetadata(store, where) : await readArrayMetadata(store, where);
   let metadata = args.metadata ?? null;
   if (metadata) {
     if (metadata.axisNames.length !== stored.shape.length) {
@@ -35,19 +41,8 @@ export async function openArrayVolume(args: OpenArrayArgs): Promise<ZarrVolume> 
       );
     }
   } else {
-    metadata = readSpatialMetadata(stored.attrs, stored.shape.length, where);
+    metadata = readWorldMetadata(stored.attrs, stored.shape.length, where, format);
   }
-  const source = zarrChunkSource(args.opened.store, stored, where);
+  const source = format === 'n5' ? n5ChunkSource(store, stored, where) : zarrChunkSource(store, stored, where);
   return new ZarrVolume({ container: args.container, path: args.path, source, stored, metadata, cache: args.cache });
-}
-
-/** Opens the array at `path` of the container at `location` with a chunk cache of its own. */
-export async function openVolumeAt(
-  location: string,
-  path: string,
-  options: { cacheBytes?: number } & StoreOptions = {},
-): Promise<ZarrVolume> {
-  const opened = await openStore(location, options);
-  const cache = new ChunkCache<DecodedChunk>({ maxBytes: options.cacheBytes });
-  return openArrayVolume({ opened, container: location, path, cache });
 }

@@ -8,15 +8,13 @@ import { allInOrder } from '../settle.js';
 import { ChunkCache } from './chunk-cache.js';
 import type { DecodedChunk } from './chunks.js';
 import { DataConfig, type DataConfigOptions } from './config.js';
+import { type Container, openContainer } from './container.js';
 import { resampleCrop, ZarrCrop } from './crop.js';
 import { DataFormatError } from '../errors.js';
-import { readGroupAttrs } from './metadata/array.js';
-import type { SpatialMetadata } from './metadata/funlib.js';
-import { hasMultiscales, readMultiscales } from './metadata/ome.js';
-import { indexNodes, type NodeIndex } from './nodes.js';
+import type { ContainerFormat } from './metadata/conventions.js';
+import type { NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
-import { openArrayVolume } from './open-array.js';
-import { joinKey, openStore, type OpenedStore } from './stores/index.js';
+import { joinKey } from './stores/index.js';
 import type { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
@@ -25,6 +23,8 @@ export interface DataSplit {
   readonly config: DataConfig;
   readonly container: string;
   readonly layout: Layout;
+  /** The container's format: zarr (v2 or v3) or N5. */
+  readonly format: ContainerFormat;
   readonly train: ZarrCrop[];
   readonly test: ZarrCrop[];
   /** The decoded-chunk cache shared by every read of this container. */
@@ -43,14 +43,21 @@ export async function openDataSplit(
 ): Promise<DataSplit> {
   const cfg =
     config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
-  const opened = await openStore(cfg.path, { http: cfg.http, blockingFileReads: options.blockingFileReads });
-  const nodes = await indexNodes(opened);
+  const container = await openContainer(cfg.path, { http: cfg.http, blockingFileReads: options.blockingFileReads });
+  const { nodes, format } = container;
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
-  const ctx: Context = { cfg, opened, nodes, cache, groupAttrs: new Map() };
+  const ctx: Context = { cfg, container, nodes, cache };
 
   if ((await nodes.kind('')) === null) {
-    const how = opened.kind === 'http' ? ' (HTTP 404 for zarr.json, .zgroup and .zarray)' : '';
-    throw new DataFormatError(`no zarr group or array found${how}`, { container: cfg.path });
+    const remote = container.opened.kind === 'http' || container.opened.kind === 'bucket';
+    const how = !remote
+      ? ''
+      : format === 'n5'
+        ? ' (HTTP 404 for attributes.json)'
+        : ' (HTTP 404 for zarr.json, .zgroup and .zarray)';
+    throw new DataFormatError(`no ${format === 'n5' ? 'N5 group or dataset' : 'zarr group or array'} found${how}`, {
+      container: cfg.path,
+    });
   }
   const hasRaw = await isVolumeNode(ctx, cfg.rawName);
   const hasLabels = await isVolumeNode(ctx, cfg.gtName);
@@ -66,7 +73,7 @@ export async function openDataSplit(
       );
     }
     const crop = await openCrop(ctx, '', cfg.name);
-    return { config: cfg, container: cfg.path, layout: 'simple', train: [crop], test: [crop], cache };
+    return { config: cfg, container: cfg.path, layout: 'simple', format, train: [crop], test: [crop], cache };
   }
   if (!hasTrain && !hasTest) {
     throw new DataFormatError(
@@ -87,33 +94,17 @@ export async function openDataSplit(
   }
   const [train, test] = await allInOrder([cropsIn(ctx, cfg.trainGroupName), cropsIn(ctx, cfg.validateGroupName)]);
   const layout: Layout = train.layout === 'crops' || test.layout === 'crops' ? 'crops' : 'train-test';
-  return { config: cfg, container: cfg.path, layout, train: train.crops, test: test.crops, cache };
+  return { config: cfg, container: cfg.path, layout, format, train: train.crops, test: test.crops, cache };
 }
 
 interface Context {
   cfg: DataConfig;
-  opened: OpenedStore;
+  container: Container;
   nodes: NodeIndex;
   cache: ChunkCache<DecodedChunk>;
-  /** Attributes of the groups read so far: layout discovery asks about the same groups again. */
-  groupAttrs: Map<string, Promise<Record<string, unknown>>>;
 }
 
-async function isVolumeNode(ctx: Context, path: string): Promise<boolean> {
-  const kind = await ctx.nodes.kind(path);
-  if (kind === 'array') return true;
-  if (kind === 'group') return hasMultiscales(await groupAttrs(ctx, path));
-  return false;
-}
-
-function groupAttrs(ctx: Context, path: string): Promise<Record<string, unknown>> {
-  let attrs = ctx.groupAttrs.get(path);
-  if (!attrs) {
-    attrs = readGroupAttrs(ctx.opened.store, { container: ctx.cfg.path, path });
-    ctx.groupAttrs.set(path, attrs);
-  }
-  return attrs;
-}
+const isVolumeNode = (ctx: Context, path: string): Promise<boolean> => ctx.container.isVolume(path);
 
 /** The crops of a train or test group: the group itself, or its sub-groups sorted by name. */
 async function cropsIn(ctx: Context, group: string): Promise<{ layout: Layout; crops: ZarrCrop[] }> {
@@ -176,30 +167,16 @@ async function openCrop(ctx: Context, group: string, name: string): Promise<Zarr
     });
   }
   const [raw, labels, mask] = await allInOrder<[ZarrVolume, ZarrVolume, ZarrVolume | null]>([
-    openVolume(ctx, rawPath),
-    openVolume(ctx, labelsPath),
-    hasMask ? openVolume(ctx, maskPath) : Promise.resolve(null),
+    openVolume(ctx, rawPath, 'raw'),
+    openVolume(ctx, labelsPath, 'labels'),
+    hasMask ? openVolume(ctx, maskPath, 'mask') : Promise.resolve(null),
   ]);
   const normalization = rawNormalization(raw.dtype, { container: cfg.path, path: raw.path }, cfg.rawScale);
   return new ZarrCrop(name, ...resampleCrop(raw, labels, mask, cfg.resample), normalization, cfg);
 }
 
-/** An array, or the configured level of an OME-NGFF multiscale group. */
-async function openVolume(ctx: Context, path: string): Promise<ZarrVolume> {
+/** An array, or the chosen level of a multiscale group (by the array's voxel size, else by `level`). */
+function openVolume(ctx: Context, path: string, role: 'raw' | 'labels' | 'mask'): Promise<ZarrVolume> {
   const { cfg } = ctx;
-  let arrayPath = path;
-  let metadata: SpatialMetadata | null = null;
-  if ((await ctx.nodes.kind(path)) === 'group') {
-    const level = readMultiscales(await groupAttrs(ctx, path), cfg.level, { container: cfg.path, path });
-    arrayPath = joinKey(path, level.datasetPath);
-    metadata = level.metadata;
-  }
-  return openArrayVolume({
-    opened: ctx.opened,
-    container: cfg.path,
-    path: arrayPath,
-    cache: ctx.cache,
-    metadata,
-    groupPath: path,
-  });
+  return ctx.container.openVolume(path, { level: cfg.level, voxelSize: cfg.voxelSize[role] }, ctx.cache);
 }

@@ -3,7 +3,7 @@
  * pipeline, the volume's gather), as C-order bytes, with the SHA-256 the decoder fixtures record.
  */
 import { createHash } from 'node:crypto';
-import { openVolumeAt } from '../../src/zarr/open-array.js';
+import { openVolumeAt } from '../../src/zarr/container.js';
 import type { StoredArray } from '../../src/types.js';
 import { captureWarnings } from './fixtures.js';
 

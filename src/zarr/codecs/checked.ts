@@ -104,13 +104,13 @@ function inflating(format: 'gzip' | 'deflate'): BytesDecoder {
 }
 
 /**
- * bzip2 streams (numcodecs' BZ2, N5's bzip2), every block's CRC checked. (The decoder does not
- * check the stream's combined CRC, which adds nothing once every block's has been.)
+ * bzip2 streams (numcodecs' BZ2, N5's bzip2) by seek-bzip, which checks every block's CRC and the
+ * stream's. (It builds its output in a Buffer: in a browser bundle, with a Buffer polyfill.)
  */
 export const bz2: BytesDecoder = async (data) => {
-  const { default: bzip2 } = await import('bz2');
+  const { default: Bunzip } = await import('seek-bzip');
   try {
-    return bzip2.decompress(data, true); // true: check each block's CRC
+    return Bunzip.decode(data);
   } catch (error) {
     throw new Error(`bz2 stream is corrupt or cut short: ${(error as Error).message}`);
   }

@@ -43,7 +43,10 @@ export function readSpatialMetadata(
   ndim: number,
   where: Where,
   warn: (message: string) => void = console.warn,
+  /** The attribute names to report in errors, where the values came from another convention's keys. */
+  names: Partial<Record<'voxel_size' | 'offset', string>> = {},
 ): SpatialMetadata {
+  const as = (key: 'voxel_size' | 'offset') => names[key] ?? key;
   const axisNamesAttr = optionalArray(attrs, 'axis_names', where);
   const voxelSizeAttr = optionalArray(attrs, 'voxel_size', where);
   const offsetAttr = optionalArray(attrs, 'offset', where);
@@ -74,7 +77,7 @@ export function readSpatialMetadata(
     // funlib: the spatial dimensions are the trailing ones, as many as voxel_size/offset/units say.
     const spatialDims = voxelSizeAttr?.length ?? offsetAttr?.length ?? unitsAttr?.length ?? ndim;
     if (spatialDims > ndim) {
-      const attribute = voxelSizeAttr ? 'voxel_size' : offsetAttr ? 'offset' : 'units';
+      const attribute = voxelSizeAttr ? as('voxel_size') : offsetAttr ? as('offset') : 'units';
       throw new DataFormatError(`has ${spatialDims} entries but the array has only ${ndim} axes`, {
         ...where,
         attribute,
@@ -97,16 +100,16 @@ export function readSpatialMetadata(
   const spatialDims = ndim - channelAxes.length;
 
   const voxelSize = voxelSizeAttr
-    ? integers(voxelSizeAttr, spatialDims, where, 'voxel_size', (v) => v > 0, 'a positive integer')
+    ? integers(voxelSizeAttr, spatialDims, where, as('voxel_size'), (v) => v > 0, 'a positive integer')
     : new Array<number>(spatialDims).fill(1);
   const offset = offsetAttr
-    ? integers(offsetAttr, spatialDims, where, 'offset', () => true, 'an integer')
+    ? integers(offsetAttr, spatialDims, where, as('offset'), () => true, 'an integer')
     : new Array<number>(spatialDims).fill(0);
   offset.forEach((o, i) => {
     if (o % voxelSize[i]! !== 0) {
       throw new DataFormatError(
         `[${offset.join(', ')}] is not a multiple of the voxel size [${voxelSize.join(', ')}] (axis ${i})`,
-        { ...where, attribute: 'offset' },
+        { ...where, attribute: as('offset') },
       );
     }
   });

@@ -99,18 +99,18 @@ async function walkMetadata(root: string): Promise<string[]> {
     const files = new Set(entries.filter((_, i) => kinds[i] === 'file').map((e) => e.name));
     for (const name of [...files].sort()) if (METADATA_FILES.has(name)) keys.push(joinKey(rel, name));
     if (files.has('.zarray')) return;
-    if (files.has('zarr.json')) {
-      // A damaged zarr.json is reported by the node index when that node is asked about.
-      const text = await fs.readFile(path.join(dir, 'zarr.json'), 'utf8');
-      const meta = (() => {
-        try {
-          return JSON.parse(text) as { node_type?: string } | null;
-        } catch {
-          return null;
-        }
-      })();
-      if (meta?.node_type === 'array') return;
-    }
+    // An array's folder holds only chunks. A damaged metadata file is reported by the node index
+    // when that node is asked about.
+    const meta = async (name: string): Promise<Record<string, unknown>> => {
+      try {
+        const doc: unknown = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8'));
+        return typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>) : {};
+      } catch {
+        return {};
+      }
+    };
+    if (files.has('zarr.json') && (await meta('zarr.json'))['node_type'] === 'array') return;
+    if (files.has('attributes.json') && 'dimensions' in (await meta('attributes.json'))) return;
     await Promise.all(
       entries
         .filter((e, i) => kinds[i] === 'dir' && !e.name.startsWith('.'))

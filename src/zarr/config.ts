@@ -1,5 +1,6 @@
 import { OptionsError } from '../errors.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
+import type { BucketOptions } from './stores/bucket.js';
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './stores/http.js';
 
 /** Voxel sizes to pick multiscale levels by: one for every array, or one per array (mask: the labels' by default). */
@@ -46,6 +47,12 @@ export interface DataConfigOptions {
    * 30 000, retries 5, retryBaseDelayMs 250, retryMaxDelayMs 20 000).
    */
   http?: Partial<HttpOptions>;
+  /**
+   * Buckets: `region`, `endpoint` (S3-compatible, path-style), `accessKeyId`, `secretAccessKey`,
+   * `sessionToken`, `anonymous` (never sign), `gcsEndpoint`, `pageSize` (keys per listing page).
+   * In Node, the AWS_* environment variables fill in what is not given here.
+   */
+  bucket?: BucketOptions;
 }
 
 /** Where the data is and how its groups and arrays are named (DaCapo's names by default). */
@@ -65,6 +72,7 @@ export class DataConfig {
   readonly cacheBytes: number;
   readonly concurrency: number;
   readonly http: Readonly<HttpOptions>;
+  readonly bucket: Readonly<BucketOptions>;
 
   constructor(options: DataConfigOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -89,6 +97,7 @@ export class DataConfig {
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.http = httpOptions(options.http ?? {});
+    this.bucket = bucketOptions(options.bucket ?? {});
     checkConfig(this);
   }
 }
@@ -149,6 +158,37 @@ function defaultName(location: string): string {
       .split(/[/\\]/)
       .pop() ?? location;
   return last.replace(/\.zip$/i, '').replace(/\.(zarr|n5)$/i, '') || 'data';
+}
+
+const BUCKET_KEYS = [
+  'region',
+  'endpoint',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'anonymous',
+  'gcsEndpoint',
+  'pageSize',
+];
+
+function bucketOptions(given: BucketOptions): BucketOptions {
+  for (const [name, value] of Object.entries(given)) {
+    if (!BUCKET_KEYS.includes(name)) {
+      throw new OptionsError(`DataConfig bucket: unknown option ${name} (${BUCKET_KEYS.join(', ')})`);
+    }
+    const ok =
+      value === undefined ||
+      (name === 'anonymous'
+        ? typeof value === 'boolean'
+        : name === 'pageSize'
+          ? Number.isInteger(value) && value >= 1
+          : typeof value === 'string');
+    if (!ok) throw new OptionsError(`DataConfig bucket.${name}: ${JSON.stringify(value)} is not valid`);
+  }
+  if (given.endpoint !== undefined && !/^https?:\/\//.test(given.endpoint)) {
+    throw new OptionsError(`DataConfig bucket.endpoint must be an http(s) URL, got ${given.endpoint}`);
+  }
+  return Object.freeze({ ...given });
 }
 
 function httpOptions(given: Partial<HttpOptions>): HttpOptions {

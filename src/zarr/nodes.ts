@@ -167,8 +167,11 @@ function probingIndex(opened: OpenedStore, format: ContainerFormat): NodeIndex {
   const probe = async (path: string): Promise<NodeKind | null> => {
     const kind = format === 'n5' ? await probeN5(path) : await probeZarr(path);
     if (kind) return kind;
-    // A folder holding nodes is a group (found where the store can list it).
-    return ((await list(path)) ?? []).length > 0 ? 'group' : null;
+    // A folder holding nodes is a group (found where the store can list it). A listing refused
+    // here only leaves such a group unknown: containers whose groups have metadata open without
+    // the right to list, and asking for a group's children reports the refusal.
+    const children = await list(path).catch(() => null);
+    return (children ?? []).length > 0 ? 'group' : null;
   };
   const probeN5 = async (path: string): Promise<NodeKind | null> => {
     const meta = await getJson(opened, joinKey(path, N5_ATTRIBUTES));

@@ -43,7 +43,11 @@ export async function openDataSplit(
 ): Promise<DataSplit> {
   const cfg =
     config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
-  const container = await openContainer(cfg.path, { http: cfg.http, blockingFileReads: options.blockingFileReads });
+  const container = await openContainer(cfg.path, {
+    http: cfg.http,
+    bucket: cfg.bucket,
+    blockingFileReads: options.blockingFileReads,
+  });
   const { nodes, format } = container;
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
   const ctx: Context = { cfg, container, nodes, cache };
@@ -132,8 +136,9 @@ async function cropsIn(ctx: Context, group: string): Promise<{ layout: Layout; c
   }
   if (children === null) {
     throw new DataFormatError(
-      `cannot list the crops of ${group}/ (the store cannot list folders and has no consolidated ` +
-        'metadata); consolidate the metadata (zarr.consolidate_metadata) to read it from here',
+      `cannot list the crops of ${group}/ (a plain http server cannot list folders, and the container ` +
+        'has no consolidated metadata): open it as a bucket (s3://bucket/key, gs://bucket/key, or ' +
+        'AWS_ENDPOINT_URL for an S3-compatible server), or consolidate its metadata (zarr.consolidate_metadata)',
       { container: cfg.path, path: group },
     );
   }

@@ -164,3 +164,27 @@ test('multiscale groups: OME-NGFF, COSEM and Neuroglancer N5 told apart; levels 
     /has no level with voxel size \[4, 4, 4\] \(levels: s0 \[40, 4, 4\], s1 \[40, 8, 8\]\)/,
   );
 });
+
+test('COSEM arrays also carry pixelResolution: the offset then comes from transform.translate, as gunpowder reads it', () => {
+  const m = read({
+    pixelResolution: { dimensions: [8, 8, 8], unit: 'nm' },
+    transform: {
+      axes: ['z', 'y', 'x'],
+      order: 'C',
+      scale: [8, 8, 8],
+      translate: [402, 2, 2],
+      units: ['nm', 'nm', 'nm'],
+    },
+  });
+  assert.deepEqual(
+    [m.voxelSize, m.offset],
+    [
+      [8, 8, 8],
+      [400, 0, 0],
+    ],
+  );
+  assert.match(
+    m.convention,
+    /^N5-viewer \(pixelResolution; N5 order, reversed\), offset from COSEM's transform\.translate; transform\.translate \[402, 2, 2\]/,
+  );
+});

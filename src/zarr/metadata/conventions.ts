@@ -9,6 +9,7 @@
  * 3. N5-viewer / BigDataViewer: `pixelResolution` (`{dimensions, unit}`), times
  *    `downsamplingFactors` where a downsampled dataset has them; x-fastest in N5 (reversed);
  *    offset from `offset` (reversed in N5) or 0.
+ *    (2 and 3, as gunpowder reads them: without an `offset`, COSEM's `transform.translate` gives it.)
  * 4. COSEM / OpenOrganelle: `transform` (`axes`, `scale`, `translate`, `units`, and `ordering` or
  *    `order`: "C" lists follow the array's axis order, "F" lists are reversed). Translations place
  *    voxel centres: off-grid ones are read as described in grid.ts.
@@ -42,6 +43,7 @@ export function readWorldMetadata(
       offset: has('offset') ? ordered(list(attrs, 'offset', where), xFastest) : null,
       units: null,
       convention: `gunpowder (resolution, offset${xFastest ? '; N5 order, reversed' : ''})`,
+      attrs,
     });
   }
   if (has('pixelResolution')) return n5Viewer(attrs, ndim, where, xFastest);
@@ -81,16 +83,35 @@ function borrowed(
     offset: unknown[] | null;
     units: string[] | null;
     convention: string;
+    /** The array's attributes: without an `offset`, COSEM's `transform.translate` gives it (as gunpowder reads it). */
+    attrs: Attrs;
   },
 ): SpatialMetadata {
   const spatial = given.voxelSize.length;
+  let offset = given.offset;
+  let convention = given.convention;
+  const transform = given.attrs['transform'];
+  if (!offset && transform && typeof transform === 'object' && !Array.isArray(transform)) {
+    const t = transform as Attrs;
+    const translate = t['translate'];
+    if (
+      Array.isArray(translate) &&
+      translate.length === spatial &&
+      given.voxelSize.every((v) => typeof v === 'number')
+    ) {
+      const inOrder = ordered(translate as number[], (t['ordering'] ?? t['order']) === 'F');
+      const onGrid = gridOffset(inOrder, given.voxelSize as number[], 'transform.translate');
+      offset = onGrid.offset;
+      convention = `${convention}, offset from COSEM's transform.translate${onGrid.note ? `; ${onGrid.note}` : ''}`;
+    }
+  }
   const funlib: Attrs = {
     voxel_size: given.voxelSize,
-    offset: given.offset ?? new Array(spatial).fill(0),
+    offset: offset ?? new Array(spatial).fill(0),
     units: given.units ?? new Array(spatial).fill(''),
   };
   const names = { voxel_size: given.voxelSizeKey };
-  return { ...readSpatialMetadata(funlib, ndim, where, () => {}, names), convention: given.convention };
+  return { ...readSpatialMetadata(funlib, ndim, where, () => {}, names), convention };
 }
 
 /** N5-viewer's `pixelResolution` (an object `{dimensions, unit}`, or a bare list), with `downsamplingFactors`. */
@@ -121,6 +142,7 @@ function n5Viewer(attrs: Attrs, ndim: number, where: Where, xFastest: boolean): 
     voxelSizeKey: 'pixelResolution',
     offset: has('offset') ? ordered(list(attrs, 'offset', where), xFastest) : null,
     units: new Array<string>(dims.length).fill(unit),
+    attrs,
     convention: `N5-viewer (pixelResolution${Array.isArray(factors) ? ' × downsamplingFactors' : ''}${xFastest ? '; N5 order, reversed' : ''})`,
   });
 }

@@ -45,7 +45,7 @@ async function writeDataset(dir: string, data: Data, shape: number[], block: num
         const header = Buffer.alloc(4 + 4 * 3);
         header.writeUInt16BE(0, 0); // mode 0
         header.writeUInt16BE(3, 2);
-        [...size].reverse().forEach((n, i) => header.writeUInt32BE(n, 4 + 4 * i));
+        for (const [i, n] of [...size].reverse().entries()) header.writeUInt32BE(n, 4 + 4 * i);
         const body = Buffer.alloc(size[0]! * size[1]! * size[2]! * bytes);
         let o = 0;
         for (let z = 0; z < size[0]!; z++)
@@ -106,7 +106,10 @@ export async function writeOpenOrganelleN5(dir: string, shape: [number, number, 
       shape: [...shape],
     };
     const rawLevels = [raw];
-    for (let i = 1; i < 3; i++) rawLevels.push((raw = meanDown(raw.data, raw.shape)));
+    for (let i = 1; i < 3; i++) {
+      raw = meanDown(raw.data, raw.shape);
+      rawLevels.push(raw);
+    }
     const ids = { data: BigUint64Array.from(cells.labels, (v) => BigInt(v)), shape: [...shape] };
     groups.push(['em/fibsem-uint8', rawLevels], ['labels/cell_seg', [ids, subsample(ids.data, ids.shape)]]);
     for (const top of ['em', 'labels']) await writeAttributes(path.join(tmp, top), {});

@@ -111,6 +111,54 @@ export async function openBucket(
   if (!target)
     throw new DataFormatError('not a bucket URL (s3://bucket/key or gs://bucket/key)', { container: location });
   const opts = { ...DEFAULT_HTTP_OPTIONS, ...http };
+  const client = bucketClient(target, options);
+  const get = (key: AbsolutePath, range: RangeQuery | null) => {
+    const full = target.prefix + key.slice(1);
+    const url = () => keyUrl(client.base(), full);
+    const onError = (a: HttpAnswer) => client.explain(a, 'get', full);
+    return getWithRetries({ url, range, container: location, key, send: client.send, onError }, opts);
+  };
+  const store: AsyncReadable = { get: (key) => get(key, null), getRange: (key, range) => get(key, range) };
+  const pageSize = options.pageSize ?? 1000;
+  const listChildren = async (path: string): Promise<string[]> => {
+    const prefix = target.prefix + (path ? `${path}/` : '');
+    const names = new Set<string>();
+    let token: string | null = null;
+    do {
+      const url = client.listPage(prefix, token, pageSize);
+      const onError = (a: HttpAnswer) => client.explain(a, 'list', prefix);
+      const request = {
+        url,
+        range: null,
+        container: location,
+        key: `/${path}` as AbsolutePath,
+        send: client.send,
+        onError,
+      };
+      const bytes = await getWithRetries(request, opts);
+      if (!bytes) return []; // no such bucket: nothing there (the container's metadata says the rest)
+      const text = new TextDecoder().decode(bytes);
+      const listed = target.provider === 's3' ? parseS3Listing(text) : parseGcsListing(text);
+      for (const p of listed.prefixes) if (p.startsWith(prefix)) names.add(p.slice(prefix.length).replace(/\/$/, ''));
+      token = listed.next;
+    } while (token);
+    return [...names].filter(Boolean).sort();
+  };
+  return { container: location, kind: 'bucket', store, listMetadataKeys: async () => null, listChildren };
+}
+
+/** How a bucket is addressed, signed and its errors read; the S3 region learnt from its answers. */
+interface BucketClient {
+  /** The bucket's root URL (ends in '/'). */
+  base(): URL;
+  /** The URL of one page of the listing of `prefix`'s folders. */
+  listPage(prefix: string, token: string | null, pageSize: number): () => string;
+  send: Sender | undefined;
+  /** 'again' when S3 named the bucket's region (now used), else what the error means. */
+  explain(answer: HttpAnswer, action: 'get' | 'list', key: string): 'again' | string | null;
+}
+
+function bucketClient(target: Target, options: BucketOptions): BucketClient {
   const s3 = target.provider === 's3';
   const signer =
     s3 && !options.anonymous && options.accessKeyId && options.secretAccessKey
@@ -123,7 +171,7 @@ export async function openBucket(
       : null;
   // The region requests are signed for and, on AWS, addressed to; learnt from S3's answers.
   let region = target.region ?? (target.endpoint || !signer ? null : 'us-east-1');
-  const bucketBase = (): URL => {
+  const base = (): URL => {
     if (target.endpoint) return new URL(`${target.endpoint.replace(/\/+$/, '')}/${encodeURIComponent(target.bucket)}/`);
     const host = region ? `s3.${region}.amazonaws.com` : 's3.amazonaws.com';
     // Virtual-hosted style, except for bucket names with dots (TLS would not match them).
@@ -131,62 +179,24 @@ export async function openBucket(
       ? new URL(`https://${host}/${encodeURIComponent(target.bucket)}/`)
       : new URL(`https://${target.bucket}.${host}/`);
   };
-  const send: Sender | undefined = signer
-    ? async (url, headers, signal) =>
-        fetch(await signer.sign(url, { method: 'GET', headers, aws: { region: region ?? 'us-east-1' } }), { signal })
-    : undefined;
-  const where = (key: string) => `${s3 ? 's3' : 'gs'}://${target.bucket}/${key}`;
-  const explain = (answer: HttpAnswer, action: 'get' | 'list', key: string): 'again' | string | null => {
-    const moved = regionOf(answer);
-    if (s3 && moved && moved !== region) {
-      region = moved;
-      return 'again';
-    }
-    return bucketError(answer, { s3, action, bucket: target.bucket, key: where(key), region, signed: signer !== null });
+  return {
+    base,
+    listPage: (prefix, token, pageSize) =>
+      s3 ? s3Page(base, prefix, token, pageSize) : gcsPage(target.endpoint!, target.bucket, prefix, token, pageSize),
+    send: signer
+      ? async (url, headers, signal) =>
+          fetch(await signer.sign(url, { method: 'GET', headers, aws: { region: region ?? 'us-east-1' } }), { signal })
+      : undefined,
+    explain(answer, action, key) {
+      const moved = regionOf(answer);
+      if (s3 && moved && moved !== region) {
+        region = moved;
+        return 'again';
+      }
+      const where = `${s3 ? 's3' : 'gs'}://${target.bucket}/${key}`;
+      return bucketError(answer, { s3, action, bucket: target.bucket, key: where, region, signed: signer !== null });
+    },
   };
-
-  const get = (key: AbsolutePath, range: RangeQuery | null) => {
-    const full = target.prefix + key.slice(1);
-    const url = () =>
-      target.provider === 'gcs'
-        ? keyUrl(new URL(`${target.endpoint!.replace(/\/+$/, '')}/${encodeURIComponent(target.bucket)}/`), full)
-        : keyUrl(bucketBase(), full);
-    return getWithRetries(
-      { url, range, container: location, key, send, onError: (a) => explain(a, 'get', full) },
-      opts,
-    );
-  };
-  const store: AsyncReadable = { get: (key) => get(key, null), getRange: (key, range) => get(key, range) };
-  const pageSize = options.pageSize ?? 1000;
-  const listChildren = async (path: string): Promise<string[]> => {
-    const prefix = target.prefix + (path ? `${path}/` : '');
-    const names = new Set<string>();
-    let token: string | null = null;
-    do {
-      const page = s3
-        ? await s3Page(bucketBase, prefix, token, pageSize)
-        : await gcsPage(target.endpoint!, target.bucket, prefix, token, pageSize);
-      const bytes = await getWithRetries(
-        {
-          url: page,
-          range: null,
-          container: location,
-          key: `/${path}` as AbsolutePath,
-          send,
-          onError: (a) => explain(a, 'list', prefix),
-        },
-        opts,
-      );
-      if (!bytes) return []; // no such bucket: nothing there (the container's metadata says the rest)
-      const listed = s3
-        ? parseS3Listing(new TextDecoder().decode(bytes))
-        : parseGcsListing(new TextDecoder().decode(bytes));
-      for (const p of listed.prefixes) if (p.startsWith(prefix)) names.add(p.slice(prefix.length).replace(/\/$/, ''));
-      token = listed.next;
-    } while (token);
-    return [...names].filter(Boolean).sort();
-  };
-  return { container: location, kind: 'bucket', store, listMetadataKeys: async () => null, listChildren };
 }
 
 /** One page of S3's ListObjectsV2 (folders only: delimiter '/'). */

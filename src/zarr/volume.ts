@@ -7,24 +7,13 @@ import type { ChunkCache } from './chunk-cache.js';
 import type { ChunkSource, DecodedChunk } from './chunks.js';
 import { DataFormatError, OptionsError } from '../errors.js';
 import { copyBox, cOrderStrides, fillBox } from './gather.js';
+import { STORED_ARRAY_TYPES, type StoredArrayType } from './dtypes.js';
 import type { ArrayMetadata } from './metadata/array.js';
 import type { AxisType, SpatialMetadata } from './metadata/funlib.js';
 import { roi as makeRoi, roiIsMultipleOf, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { DType, StoredArray, Volume } from '../types.js';
 
-const TYPED_ARRAYS: Record<string, new (n: number) => StoredArray> = {
-  bool: Uint8Array, // read as 0/1 bytes
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
+const TYPED_ARRAYS: Readonly<Record<string, StoredArrayType>> = STORED_ARRAY_TYPES;
 
 /** A new zero-filled array of a dtype's typed-array type. */
 export function newStoredArray(dtype: DType, length: number): StoredArray {

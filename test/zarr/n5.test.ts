@@ -148,10 +148,13 @@ describe('blocks.n5: block encodings', () => {
 });
 
 describe('damaged N5 blocks fail naming the block', () => {
-  const copy = (): string => {
+  /** A container holding one dataset of blocks.n5, to damage. */
+  const copy = (dataset: string): string => {
     const dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env['TMPDIR'] ?? '/tmp'), 'n5-'));
-    fs.cpSync(path.join(DIR, 'blocks.n5'), path.join(dir, 'blocks.n5'), { recursive: true });
-    return path.join(dir, 'blocks.n5');
+    const container = path.join(dir, 'blocks.n5');
+    fs.cpSync(path.join(DIR, 'blocks.n5', 'attributes.json'), path.join(container, 'attributes.json'));
+    fs.cpSync(path.join(DIR, 'blocks.n5', dataset), path.join(container, dataset), { recursive: true });
+    return container;
   };
   const cases: [string, string, (b: Buffer) => Buffer, RegExp][] = [
     [
@@ -196,10 +199,10 @@ describe('damaged N5 blocks fail naming the block', () => {
   ];
   for (const [what, block, hurt, pattern] of cases) {
     test(what, async () => {
-      const container = copy();
+      const dataset = block.split('/').slice(0, 2).join('/');
+      const container = copy(dataset);
       const file = path.join(container, block);
       fs.writeFileSync(file, hurt(fs.readFileSync(file)));
-      const dataset = block.split('/').slice(0, 2).join('/');
       await assert.rejects(readWholeArray(container, dataset), (e: unknown) => {
         assert.ok(e instanceof DataFormatError, String(e));
         assert.equal(e.arrayPath, dataset);

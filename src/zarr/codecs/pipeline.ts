@@ -7,6 +7,7 @@
  */
 import * as zarr from 'zarrita';
 import type { DType, StoredArray } from '../../types.js';
+import { STORED_ARRAY_TYPES } from '../dtypes.js';
 import { cOrderStrides } from '../gather.js';
 import { CHECKED_DECODERS } from './checked.js';
 
@@ -105,23 +106,6 @@ async function makeCodec(spec: CodecSpec, meta: ChunkMeta): Promise<Codec> {
   return (await load()).fromConfig(config, meta);
 }
 
-const TYPED: Record<
-  DType,
-  { new (buffer: ArrayBufferLike, offset: number, length: number): StoredArray; BYTES_PER_ELEMENT: number }
-> = {
-  bool: Uint8Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
-
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Swaps the bytes of every `size`-byte element in place. */
@@ -140,7 +124,7 @@ export function byteswap(bytes: Uint8Array, size: number): void {
  * (little-endian, aligned), else a copy (unaligned views, big-endian data swapped).
  */
 export function typedView(bytes: Uint8Array, dtype: DType, bigEndian: boolean): StoredArray {
-  const Typed = TYPED[dtype];
+  const Typed = STORED_ARRAY_TYPES[dtype];
   const size = Typed.BYTES_PER_ELEMENT;
   const swap = size > 1 && bigEndian === LITTLE_ENDIAN_HOST;
   let b = bytes;

@@ -14,12 +14,11 @@ import { inflate, lz4Block } from '../codecs/blosc.js';
 import { blosc, type BytesDecoder, bz2, lz4, xz, zstd } from '../codecs/checked.js';
 import { typedView } from '../codecs/pipeline.js';
 import { checkChunkLength, type ChunkSource, type DecodedChunk, reasonOf, type Where } from '../chunks.js';
+import { STORED_ARRAY_TYPES } from '../dtypes.js';
 import { cOrderStrides, copyBox } from '../gather.js';
 import type { ArrayMetadata, N5ChunkStorage } from '../metadata/array.js';
 import { newStoredArray } from '../volume.js';
 import { joinKey } from '../stores/types.js';
-
-const BYTES: Record<string, number> = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4 };
 
 export function n5ChunkSource(store: AsyncReadable, meta: ArrayMetadata, where: Where): ChunkSource {
   const { compression } = meta.storage as N5ChunkStorage;
@@ -27,7 +26,7 @@ export function n5ChunkSource(store: AsyncReadable, meta: ArrayMetadata, where: 
   const full = meta.chunks;
   const fullStrides = cOrderStrides(full);
   const key = (coords: readonly number[]) => joinKey(where.path, [...coords].reverse().join('/'));
-  const bytesPerElement = BYTES[meta.dtype] ?? 8;
+  const bytesPerElement = STORED_ARRAY_TYPES[meta.dtype].BYTES_PER_ELEMENT;
   return {
     key,
     async read(coords) {

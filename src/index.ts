@@ -15,7 +15,7 @@ export type { DecodedChunk } from './zarr/chunks.js';
 export type { Normalization } from './zarr/normalize.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
 export { roi, roiGrow, roiIntersect, roiToString, type Roi } from './roi.js';
-export { DataFormatError, OptionsError } from './errors.js';
+export { DataFormatError, JobStateError, OptionsError } from './errors.js';
 
 // Training: datasets for fitDataset and masked losses
 export {
@@ -76,12 +76,17 @@ export {
   type BlockProgress,
   type BlockwiseOptions,
   type BlockwiseResult,
+  type CoordinationOptions,
+  type OutputOptions,
   type PredictVolumeOptions,
+  type SegmentCoordinationOptions,
   type SegmentMethod,
+  type SegmentParameterOptions,
   type SegmentParameters,
   type SegmentPhase,
   type SegmentResult,
   type SegmentVolumeOptions,
+  type WaitOptions,
   type WorkerSlot,
 } from './apply/index.js';
 export {

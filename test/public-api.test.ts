@@ -13,6 +13,7 @@ const PUBLIC_EXPORTS = [
   'DEFAULT_HTTP_OPTIONS',
   'DataConfig',
   'DataFormatError',
+  'JobStateError',
   'OptionsError',
   'PatchConv3D',
   'UpSampling3D',

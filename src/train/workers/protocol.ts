@@ -3,6 +3,7 @@
  * ArrayBuffers only, nothing Node-specific, so that a Web Worker pool can speak it too.
  *
  *   pool → worker  init   { containers, crops, options }     open the containers, prepare the samplers
+ *                                                 (options: the main thread's checked BatchPlan)
  *   worker → pool  ready  { channels, targetChannels, maskChannels }   or error
  *   pool → worker  batch  { id, index }                       assemble batch `index` of the sequence
  *   worker → pool  batch  { id, xs, ys, slots? }  shared buffers lent under slot numbers, or
@@ -18,7 +19,7 @@ import { DataFormatError, OptionsError } from '../../errors.js';
 import type { Roi } from '../../roi.js';
 import type { DType } from '../../types.js';
 import type { DataConfig, DataConfigOptions } from '../../zarr/config.js';
-import type { BatchOptions } from '../batch.js';
+import type { BatchOptions, BatchPlan } from '../batch.js';
 
 /** A container as the worker opens it: DataConfig's options (cacheBytes already the worker's share). */
 export type ContainerSpec = DataConfigOptions;
@@ -35,11 +36,19 @@ export interface CropSpec {
   rawPath: string;
 }
 
-/** Batch options without functions (a user TargetFn cannot travel; such datasets run in-thread). */
-export type WorkerBatchOptions = Omit<BatchOptions, 'target'> & { target?: 'boundary' | 'affinities' | 'semantic' };
+type BuiltInTarget = 'boundary' | 'affinities' | 'semantic';
+
+/**
+ * What a worker makes batches by: the main thread's checked plan, which the worker takes as given
+ * (or options, checked in the worker). Without functions: a user TargetFn cannot travel; such
+ * datasets run in-thread.
+ */
+export type WorkerBatchPlan =
+  | (Omit<BatchPlan, 'target'> & { target: BuiltInTarget })
+  | (Omit<BatchOptions, 'target'> & { target?: BuiltInTarget });
 
 export type ToWorker =
-  | { type: 'init'; containers: ContainerSpec[]; crops: CropSpec[]; options: WorkerBatchOptions | null }
+  | { type: 'init'; containers: ContainerSpec[]; crops: CropSpec[]; options: WorkerBatchPlan | null }
   | { type: 'batch'; id: number; index: number }
   | { type: 'read'; id: number; container: number; path: string; roi: Roi }
   | { type: 'recycle'; slots: number[] };

@@ -54,38 +54,12 @@ export function readSpatialMetadata(
   const typesAttr = optionalArray(attrs, 'types', where);
   const types = typesAttr ? axisTypes(typesAttr, ndim, where) : null;
 
-  let axisNames: string[];
-  if (axisNamesAttr) {
-    if (axisNamesAttr.length !== ndim) {
-      throw new DataFormatError(`has ${axisNamesAttr.length} entries but the array has ${ndim} axes`, {
-        ...where,
-        attribute: 'axis_names',
-      });
-    }
-    axisNames = axisNamesAttr.map((n, i) => {
-      if (typeof n !== 'string') {
-        throw new DataFormatError(`entry ${i} is not a string`, { ...where, attribute: 'axis_names' });
-      }
-      return n;
-    });
-  } else if (types) {
-    const spatialNames = defaultSpatialNames(types.filter((t) => t === 'space').length);
-    let s = 0;
-    let c = 0;
-    axisNames = types.map((t) => (t === 'space' ? spatialNames[s++]! : `c${c++}^`));
-  } else {
-    // funlib: the spatial dimensions are the trailing ones, as many as voxel_size/offset/units say.
-    const spatialDims = voxelSizeAttr?.length ?? offsetAttr?.length ?? unitsAttr?.length ?? ndim;
-    if (spatialDims > ndim) {
-      const attribute = voxelSizeAttr ? as('voxel_size') : offsetAttr ? as('offset') : 'units';
-      throw new DataFormatError(`has ${spatialDims} entries but the array has only ${ndim} axes`, {
-        ...where,
-        attribute,
-      });
-    }
-    const spatialNames = defaultSpatialNames(spatialDims);
-    axisNames = [...Array.from({ length: ndim - spatialDims }, (_, i) => `c${i}^`), ...spatialNames];
-  }
+  const axisNames = axisNamesOf(
+    { axisNamesAttr, types, spatialHint: voxelSizeAttr ?? offsetAttr ?? unitsAttr },
+    ndim,
+    where,
+    () => (voxelSizeAttr ? as('voxel_size') : offsetAttr ? as('offset') : 'units'),
+  );
 
   // `types`, where present, decides which axes are spatial (funlib.persistence ≥ 0.6); else a `^` in the name.
   const typeOf: AxisType[] = types ?? axisNames.map((n) => (isChannelAxisName(n) ? 'channel' : 'space'));
@@ -113,18 +87,7 @@ export function readSpatialMetadata(
       );
     }
   });
-  let units: string[];
-  if (unitsAttr) {
-    if (unitsAttr.length !== spatialDims) {
-      throw new DataFormatError(`has ${unitsAttr.length} entries but the array has ${spatialDims} spatial axes`, {
-        ...where,
-        attribute: 'units',
-      });
-    }
-    units = unitsAttr.map((u) => String(u ?? ''));
-  } else {
-    units = new Array<string>(spatialDims).fill('');
-  }
+  const units = unitsOf(unitsAttr, spatialDims, where);
 
   const missing = [
     !voxelSizeAttr && 'voxel_size',
@@ -149,6 +112,59 @@ export function readSpatialMetadata(
     channelAxis: channelAxes.length === 1 ? channelAxes[0]! : null,
     convention: present.length ? `funlib (${present.join(', ')})` : 'defaults (no world metadata)',
   };
+}
+
+/**
+ * The axis names: as stored, else from `types` (spatial axes z, y, x; channels c0^...), else
+ * funlib's: the spatial axes are the trailing ones, as many as voxel_size / offset / units have
+ * entries (`hintAttribute` names the one that says so, for errors).
+ */
+function axisNamesOf(
+  given: { axisNamesAttr: unknown[] | null; types: AxisType[] | null; spatialHint: unknown[] | null },
+  ndim: number,
+  where: Where,
+  hintAttribute: () => string,
+): string[] {
+  const { axisNamesAttr, types } = given;
+  if (axisNamesAttr) {
+    if (axisNamesAttr.length !== ndim) {
+      throw new DataFormatError(`has ${axisNamesAttr.length} entries but the array has ${ndim} axes`, {
+        ...where,
+        attribute: 'axis_names',
+      });
+    }
+    return axisNamesAttr.map((n, i) => {
+      if (typeof n !== 'string') {
+        throw new DataFormatError(`entry ${i} is not a string`, { ...where, attribute: 'axis_names' });
+      }
+      return n;
+    });
+  }
+  if (types) {
+    const spatialNames = defaultSpatialNames(types.filter((t) => t === 'space').length);
+    let s = 0;
+    let c = 0;
+    return types.map((t) => (t === 'space' ? spatialNames[s++]! : `c${c++}^`));
+  }
+  const spatialDims = given.spatialHint?.length ?? ndim;
+  if (spatialDims > ndim) {
+    throw new DataFormatError(`has ${spatialDims} entries but the array has only ${ndim} axes`, {
+      ...where,
+      attribute: hintAttribute(),
+    });
+  }
+  return [...Array.from({ length: ndim - spatialDims }, (_, i) => `c${i}^`), ...defaultSpatialNames(spatialDims)];
+}
+
+function unitsOf(unitsAttr: unknown[] | null, spatialDims: number, where: Where): string[] {
+  if (!unitsAttr) return new Array<string>(spatialDims).fill('');
+  if (unitsAttr.length !== spatialDims) {
+    throw new DataFormatError(`has ${unitsAttr.length} entries but the array has ${spatialDims} spatial axes`, {
+      ...where,
+      attribute: 'units',
+    });
+  }
+  return unitsAttr.map((u) => String(u ?? ''));
 }
 
 /** funlib's `types`: one of 'space' / 'channel' per axis; a 'time' axis is not supported (yet). */

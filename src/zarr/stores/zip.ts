@@ -4,7 +4,7 @@ import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { unzip, type ZipEntry } from 'unzipit';
 import { DataFormatError } from '../../errors.js';
 import { crc32 } from '../checksums.js';
-import { zipEntryCrc32 } from '../internals.js';
+import { zipEntryCrc32 } from '../../internals/unzipit.js';
 import { METADATA_FILES, type OpenedStore, rangeBounds, shortReadError } from './types.js';
 
 export async function openZip(location: string): Promise<OpenedStore> {

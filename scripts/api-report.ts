@@ -15,6 +15,8 @@ import ts from 'typescript';
 export const REPORT_PATH = new URL('../api/tfjs-zarr.api.md', import.meta.url);
 const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 const TSCONFIG = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
+/** The checkout's path, which the checker prints in `import("…")` types: the report must not depend on it. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const FLAGS = ts.NodeBuilderFlags.NoTruncation | ts.NodeBuilderFlags.UseStructuralFallback;
 
@@ -275,11 +277,8 @@ export function apiReport(): string {
     '',
   ]
     .join('\n')
-    .split(REPO_ROOT)
-    .join('./'); // the checker's import("…") paths are absolute: the same report from any checkout
+    .replaceAll(`import("${ROOT}`, 'import("./');
 }
-
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(REPORT_PATH, apiReport());

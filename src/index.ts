@@ -5,6 +5,7 @@
  */
 // Data: containers, crops and volumes in world coordinates
 export { DataConfig, type DataConfigOptions } from './zarr/config.js';
+export type { ContainerSource } from './zarr/stores/source.js';
 export { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './zarr/stores/http.js';
 export { openDataSplit, type DataSplit, type Layout } from './zarr/split.js';
 export type { CropVolume, ZarrCrop } from './zarr/crop.js';

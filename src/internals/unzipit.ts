@@ -1,7 +1,7 @@
 /**
  * The private internal of unzipit that tfjs-zarr relies on: a ZipEntry's CRC-32 from the central
  * directory (`_rawEntry.crc32`). unzipit does not check CRCs and its public ZipEntry does not
- * expose them; the zip store checks every entry it reads (src/zarr/stores/zip.ts).
+ * expose them; the zip store checks every entry it reads (src/zarr/stores/zip-blob.ts).
  * test/internals/unzipit.test.ts fails when an unzipit release changes it, and package.json pins
  * unzipit to the exact version it was checked against.
  */

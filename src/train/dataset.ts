@@ -42,7 +42,8 @@ export interface TrainingDatasetOptions extends BatchOptions {
   prefetch?: number;
   /**
    * Worker threads assembling batches (reading, decoding, augmenting, targets), as gunpowder's
-   * PreCache(num_workers); 0 = in this thread. Default: `os.availableParallelism()`. Workers need
+   * PreCache(num_workers); 0 = in this thread. Default: `os.availableParallelism()` in Node; in a
+   * page (Web Workers) `navigator.hardwareConcurrency` minus the threads training uses. Workers need
    * crops from openDataSplit and a built-in target; otherwise batches are made in this thread.
    * The chunk cache cap (`DataConfig.cacheBytes`) is the total for the pool: each worker keeps
    * `cacheBytes / workers`.
@@ -145,12 +146,12 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   let pool: SamplePool | null = null;
   let poolPromise: Promise<SamplePool> | null = null;
   const getPool = (spec: NonNullable<typeof workerSpec>) =>
-    // The Node adapter is loaded on demand: nothing Node-specific on this module's static imports.
-    (poolPromise ??= import('./workers/node.js').then((node) => {
-      const size = workersOption ?? node.availableParallelism();
+    // The platform's workers are loaded on demand (worker threads in Node, Web Workers in a page).
+    (poolPromise ??= import('./workers/spawn.js').then((platform) => {
+      const size = workersOption ?? platform.defaultWorkerCount();
       pool = new SamplePool({
         size,
-        spawn: node.spawnNodeWorker,
+        spawn: platform.spawnWorker,
         containers: spec.configs.map((c) => containerSpec(c, size)),
         crops: spec.crops,
         options: plan as WorkerBatchPlan, // its target is a built-in one's name (workerSpec)

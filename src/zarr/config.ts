@@ -2,6 +2,7 @@ import { OptionsError } from '../errors.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
 import type { BucketOptions } from './stores/bucket.js';
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './stores/http.js';
+import { type ContainerSource, isContainerSource, sourceLabel } from './stores/source.js';
 
 /** Voxel sizes to pick multiscale levels by: one for every array, or one per array (mask: the labels' by default). */
 export type VoxelSizeChoice =
@@ -10,10 +11,11 @@ export type VoxelSizeChoice =
 
 export interface DataConfigOptions {
   /**
-   * The container: a local folder (zarr, or N5 when it ends in `.n5`), an http(s) URL, an
-   * `s3://` or `gs://` bucket URL, or a .zip file.
+   * The container: a local folder (zarr, or N5 when it ends in `.n5`) or .zip file (Node), an
+   * http(s) URL, an `s3://` or `gs://` bucket URL, or in a page a picked folder
+   * (FileSystemDirectoryHandle), its files (FileList / File[]) or a .zip File/Blob.
    */
-  path: string;
+  path: ContainerSource;
   /** Name of the dataset; the crop name in the simple layout (default: the container's name). */
   name?: string;
   trainGroupName?: string;
@@ -57,7 +59,10 @@ export interface DataConfigOptions {
 
 /** Where the data is and how its groups and arrays are named (DaCapo's names by default). */
 export class DataConfig {
+  /** The container's location, or the name of a picked folder or file (for messages). */
   readonly path: string;
+  /** What is opened: the location, or the picked object itself. */
+  readonly source: ContainerSource;
   readonly name: string;
   readonly trainGroupName: string;
   readonly validateGroupName: string;
@@ -75,13 +80,15 @@ export class DataConfig {
   readonly bucket: Readonly<BucketOptions>;
 
   constructor(options: DataConfigOptions) {
-    if (!options || typeof options.path !== 'string' || options.path === '') {
+    if (!options || !isContainerSource(options.path)) {
       throw new OptionsError(
-        'DataConfig path is missing: it needs a path (a folder, an http(s) or s3:// or gs:// URL, or a .zip file)',
+        'DataConfig path is missing: it needs a path (a folder, an http(s), s3:// or gs:// URL, or a .zip file; ' +
+          'in a page also a FileSystemDirectoryHandle, a FileList or a .zip File)',
       );
     }
-    this.path = options.path;
-    this.name = options.name ?? defaultName(options.path);
+    this.source = options.path;
+    this.path = sourceLabel(options.path);
+    this.name = options.name ?? defaultName(this.path);
     this.trainGroupName = options.trainGroupName ?? 'train';
     this.validateGroupName = options.validateGroupName ?? 'test';
     this.rawName = options.rawName ?? 'raw';

@@ -14,10 +14,11 @@ import { n5UserAttributes, readN5Attributes } from './n5/metadata.js';
 import { indexNodes, type NodeIndex } from './nodes.js';
 import { openArrayVolume } from './open-array.js';
 import { joinKey, openStore, type OpenedStore, type StoreOptions } from './stores/index.js';
+import { type ContainerSource, sourceLabel } from './stores/source.js';
 import type { ZarrVolume } from './volume.js';
 
 export interface Container {
-  /** The location as the user gave it. */
+  /** The location as the user gave it, or the name of a picked folder or file (for messages). */
   readonly location: string;
   readonly opened: OpenedStore;
   readonly format: ContainerFormat;
@@ -30,8 +31,9 @@ export interface Container {
   openVolume(path: string, choice: LevelChoice, cache: ChunkCache<DecodedChunk>): Promise<ZarrVolume>;
 }
 
-export async function openContainer(location: string, options: StoreOptions = {}): Promise<Container> {
-  const opened = await openStore(location, options);
+export async function openContainer(source: ContainerSource, options: StoreOptions = {}): Promise<Container> {
+  const location = sourceLabel(source);
+  const opened = await openStore(source, options);
   const format = await formatOf(location, opened);
   const nodes = await indexNodes(opened, format);
   const groupAttrs = new Map<string, Promise<Attrs>>();
@@ -77,7 +79,7 @@ function checkVoxelSize(volume: ZarrVolume, choice: LevelChoice, container: stri
 }
 
 /**
- * N5 for a location whose last component ends in `.n5` (as zarr-python decides), or whose root
+ * N5 for a location (or picked folder) whose last component ends in `.n5` (as zarr-python decides), or whose root
  * has no zarr metadata but an attributes.json naming an N5 version; zarr otherwise.
  */
 async function formatOf(location: string, opened: OpenedStore): Promise<ContainerFormat> {

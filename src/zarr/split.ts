@@ -15,6 +15,7 @@ import type { ContainerFormat } from './metadata/conventions.js';
 import type { NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
 import { joinKey } from './stores/index.js';
+import { type ContainerSource, isContainerSource } from './stores/source.js';
 import type { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
@@ -37,13 +38,19 @@ export interface OpenOptions {
   blockingFileReads?: boolean;
 }
 
+/**
+ * Opens a container as a data split: `config` is its location or picked object (a path, URL,
+ * FileSystemDirectoryHandle, FileList, .zip File/Blob) or the options naming it (`{ path, … }`).
+ */
 export async function openDataSplit(
-  config: string | DataConfig | DataConfigOptions,
+  config: ContainerSource | DataConfig | DataConfigOptions,
   options: OpenOptions = {},
 ): Promise<DataSplit> {
   const cfg =
-    config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
-  const container = await openContainer(cfg.path, {
+    config instanceof DataConfig
+      ? config
+      : new DataConfig(isContainerSource(config) ? { path: config } : (config as DataConfigOptions));
+  const container = await openContainer(cfg.source, {
     http: cfg.http,
     bucket: cfg.bucket,
     blockingFileReads: options.blockingFileReads,

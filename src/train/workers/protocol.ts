@@ -26,8 +26,10 @@ export type ContainerSpec = DataConfigOptions;
 
 /** The options that open `config`'s container again, with a `1 / workers` share of its chunk cache. */
 export function containerSpec(config: DataConfig, workers: number): ContainerSpec {
-  // Every field of the config (own enumerable properties), so that new options travel too.
-  return { ...config, cacheBytes: Math.floor(config.cacheBytes / workers) };
+  // Every field of the config (own enumerable properties), so that new options travel too; the
+  // source (a location, or a picked folder or file, which structured clone carries) as the path.
+  const { source, ...options } = config;
+  return { ...options, path: source, cacheBytes: Math.floor(config.cacheBytes / workers) };
 }
 
 /** A crop of an opened container, found by its raw array's path. */

@@ -11,6 +11,7 @@
  */
 import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { DataFormatError } from '../../errors.js';
+import { explainFetchFailure } from './cors.js';
 import { type OpenedStore, shortReadError } from './types.js';
 
 export interface HttpOptions {
@@ -94,6 +95,7 @@ export async function getWithRetries(req: GetRequest, opts: HttpOptions): Promis
     try {
       const result = await attemptOnce(url, range, opts, req.send ?? plainFetch);
       if (result.kind === 'missing') return undefined;
+      if (result.kind === 'refused') throw failure(result.message);
       if (result.kind === 'bytes') {
         const whole = range && 'suffixLength' in range ? suffixAsOffset(result, range) : null;
         // A server that reads `bytes=-n` as `bytes=0-n` (some S3-compatible ones): ask for the offsets.
@@ -160,7 +162,9 @@ export async function openHttp(location: string, options: Partial<HttpOptions> =
 type Attempt =
   | { kind: 'missing' }
   | { kind: 'bytes'; status: number; bytes: Uint8Array; contentRange: string | null }
-  | { kind: 'error'; answer: HttpAnswer & { htmlType?: string } };
+  | { kind: 'error'; answer: HttpAnswer & { htmlType?: string } }
+  /** Refused by the page's CORS rules: said once, not retried. */
+  | { kind: 'refused'; message: string };
 
 const rangeHeader = (range: RangeQuery) =>
   'suffixLength' in range ? `bytes=-${range.suffixLength}` : `bytes=${range.offset}-${range.offset + range.length - 1}`;
@@ -177,7 +181,10 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
     try {
       response = await send(url, range ? { Range: rangeHeader(range) } : {}, controller.signal);
     } catch (error) {
-      throw new TransientError(timedOut || `network error: ${describe(error)}`);
+      const failure = timedOut ? null : await explainFetchFailure(url, range !== null);
+      if (failure?.cors === 'yes') return { kind: 'refused', message: failure.message };
+      const hint = failure?.cors === 'maybe' ? ` (${failure.message})` : '';
+      throw new TransientError(timedOut || `network error: ${describe(error)}${hint}`);
     }
     clearTimeout(timer);
     const status = response.status;
@@ -228,7 +235,10 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
         throw new TransientError(timedOut || `the body broke off after ${total} bytes: ${describe(error)}`);
       }
     }
-    const expected = response.headers.get('content-encoding') ? null : response.headers.get('content-length');
+    // A cross-origin answer hides Content-Encoding (the length would be the compressed one); the
+    // browser checks that body against Content-Length itself.
+    const hidden = response.headers.get('content-encoding') || response.type === 'cors';
+    const expected = hidden ? null : response.headers.get('content-length');
     if (expected !== null && Number(expected) !== total) {
       throw new TransientError(`the body ended after ${total} of ${expected} bytes`);
     }

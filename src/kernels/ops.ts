@@ -103,8 +103,28 @@ function inputNames(n: number): string[] {
 }
 
 /**
- * Weights of input channels [ci0, ci0 + cin) as [taps, cin, coutp] rows (zero columns past cout).
+ * Weights in the kernels' layout (see conv_tile in wasm/kernels.c): for each tile of 8 output
+ * channels (a last one of 4 when the count is not a multiple of 8), its K rows of 8 (or 4) values,
+ * zero past `outChannels`. `get(k, o)` reads row k, output channel o.
  */
+function packTiles(pool: KernelPool, K: number, outChannels: number, get: (k: number, o: number) => number): number {
+  const padded = roundUp4(outChannels);
+  const at = pool.runtime.allocF32(K * padded);
+  const f = pool.runtime.f32;
+  let p = at / 4;
+  for (let o0 = 0; o0 < padded; o0 += 8) {
+    const width = o0 + 8 <= padded ? 8 : 4;
+    const valid = Math.min(width, outChannels - o0);
+    for (let k = 0; k < K; k++) {
+      for (let c = 0; c < valid; c++) f[p + c] = get(k, o0 + c);
+      for (let c = valid; c < width; c++) f[p + c] = 0;
+      p += width;
+    }
+  }
+  return at;
+}
+
+/** Forward weights of input channels [ci0, ci0 + cin): rows k = tap·cin + ci. */
 function packWeights(
   pool: KernelPool,
   filter: Float32Array,
@@ -114,54 +134,35 @@ function packWeights(
   ci0: number,
   cin: number,
 ): number {
-  const coutp = roundUp4(cout);
-  const at = pool.runtime.allocF32(taps * cin * coutp);
-  const f = pool.runtime.f32;
-  const base = at / 4;
-  if (coutp === cout) {
-    for (let t = 0; t < taps; t++) {
-      const from = (t * cinTotal + ci0) * cout;
-      f.set(filter.subarray(from, from + cin * cout), base + t * cin * cout);
-    }
-    return at;
-  }
-  f.fill(0, base, base + taps * cin * coutp);
-  for (let t = 0; t < taps; t++)
-    for (let ci = 0; ci < cin; ci++) {
-      const from = (t * cinTotal + ci0 + ci) * cout;
-      f.set(filter.subarray(from, from + cout), base + (t * cin + ci) * coutp);
-    }
-  return at;
+  return packTiles(
+    pool,
+    taps * cin,
+    cout,
+    (k, co) => filter[(Math.floor(k / cin) * cinTotal + ci0 + (k % cin)) * cout + co]!,
+  );
 }
 
 /**
- * Weights of the input gradient of channels [ci0, ci0 + cin): the kernel flipped on every axis,
- * input and output channels swapped, [taps, coutp, cinp] (zero rows and columns past the ends).
+ * Weights of the input gradient of channels [ci0, ci0 + cin): the kernel flipped on every axis
+ * (reversing (dz, dy, dx) reverses the flat tap index), input and output channels swapped; rows
+ * k = tap·coutp + co over the output gradient's coutp channels (zero past cout).
  */
 function packFlippedWeights(
   pool: KernelPool,
   filter: Float32Array,
-  kernel: Triple,
+  taps: number,
   cinTotal: number,
   cout: number,
   ci0: number,
   cin: number,
 ): number {
-  const taps = size(kernel);
   const coutp = roundUp4(cout);
-  const cinp = roundUp4(cin);
-  const at = pool.runtime.allocF32(taps * coutp * cinp);
-  const f = pool.runtime.f32;
-  const base = at / 4;
-  f.fill(0, base, base + taps * coutp * cinp);
-  for (let t = 0; t < taps; t++) {
-    const flipped = taps - 1 - t; // reversing (dz, dy, dx) reverses the flat tap index
-    for (let ci = 0; ci < cin; ci++) {
-      const row = (t * cinTotal + ci0 + ci) * cout;
-      for (let co = 0; co < cout; co++) f[base + (flipped * coutp + co) * cinp + ci] = filter[row + co]!;
-    }
-  }
-  return at;
+  return packTiles(pool, taps * coutp, cin, (k, ci) => {
+    const co = k % coutp;
+    if (co >= cout) return 0;
+    const tap = taps - 1 - Math.floor(k / coutp);
+    return filter[(tap * cinTotal + ci0 + ci) * cout + co]!;
+  });
 }
 
 function forwardConv({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
@@ -354,7 +355,7 @@ function inputGradKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0
   const g = outputGradient(heap, inputs['dy']!, inputs['y']!, a, kernel);
   const pool = kernelPool();
   return withScratch(pool, () => {
-    const weights = packFlippedWeights(pool, f32Of(heap, filter), kernel, cinTotal, cout, ci0, cin);
+    const weights = packFlippedWeights(pool, f32Of(heap, filter), size(kernel), cinTotal, cout, ci0, cin);
     const out = pool.runtime.allocF32(size(xShape));
     const coutp = g.shape[4];
     jobs.conv(pool, {

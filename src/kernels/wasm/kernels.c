@@ -87,7 +87,7 @@ void pad_task(const pad_args *a, int t) {
 
 typedef struct {
   /* Inputs ("segments", the channel concatenation of which is convolved), each padded:
-     [B, Zp, Yp, Xp, cin[i]], with its weights [kz, ky, kx, cin[i], coutp]. */
+     [B, Zp, Yp, Xp, cin[i]], with its weights packed by output-channel tile (see conv_tile). */
   int nseg;
   const f32 *in[MAX_SEGMENTS];
   int cin[MAX_SEGMENTS];
@@ -97,15 +97,18 @@ typedef struct {
   int B, Zp, Yp, Xp;
   int kz, ky, kx;
   int Zo, Yo, Xo;
-  int cout, coutp; /* coutp: cout rounded up to a multiple of 4 (the weights' row length) */
+  int cout, coutp; /* coutp: cout rounded up to a multiple of 4 */
   int relu;
   int rows_per_task; /* output rows (b, z, y) per task */
 } conv_args;
 
 /*
- * One tile of MR consecutive output voxels of a row by 4·NV output channels. The reduction runs
- * over (input, dz, dy) and, inside, over kx·cin contiguous values: with channels-last data the
- * input for taps dx = 0..kx-1 of voxel x + m is one run starting at (x + m)·cin.
+ * One tile of MR consecutive output voxels of a row by 4·NV output channels [co, co + 4·NV). The
+ * reduction runs over (input, dz, dy) and, inside, over kx·cin contiguous values: with
+ * channels-last data the input of taps dx = 0…kx−1 of voxel x + m is one run from (x + m)·cin.
+ * A segment's weights hold, for each tile of 8 output channels (and a last one of 4 when coutp is
+ * not a multiple of 8), its K = kz·ky·kx·cin rows of 4·NV values: the tile starts at co·K and its
+ * rows are contiguous, so the loads use constant offsets.
  */
 INLINE void conv_tile(const conv_args *a, int MR, int NV, int b, int oz, int oy, int ox, int co, f32 *orow) {
   v128_t acc[4][2];
@@ -113,21 +116,29 @@ INLINE void conv_tile(const conv_args *a, int MR, int NV, int b, int oz, int oy,
     v128_t init = a->bias ? wasm_v128_load(a->bias + co + 4 * v) : wasm_f32x4_splat(0);
     for (int m = 0; m < MR; m++) acc[m][v] = init;
   }
+  const int W = 4 * NV;
   for (int s = 0; s < a->nseg; s++) {
-    const int cin = a->cin[s], L = a->kx * cin, coutp = a->coutp;
+    const int cin = a->cin[s], L = a->kx * cin;
+    const f32 *wt = a->w[s] + (long)co * a->kz * a->ky * L;
     for (int dz = 0; dz < a->kz; dz++) {
       for (int dy = 0; dy < a->ky; dy++) {
         const f32 *ap = a->in[s] + (((long)(b * a->Zp + oz + dz) * a->Yp + oy + dy) * a->Xp + ox) * cin;
-        const f32 *wp = a->w[s] + (long)(dz * a->ky + dy) * L * coutp + co;
+        const f32 *a0 = ap, *a1 = ap + cin, *a2 = ap + 2 * cin, *a3 = ap + 3 * cin;
+        const f32 *wp = wt + (long)(dz * a->ky + dy) * L * W;
         for (int j = 0; j < L; j++) {
-          v128_t w0 = wasm_v128_load(wp);
-          v128_t w1 = NV > 1 ? wasm_v128_load(wp + 4) : w0;
-          wp += coutp;
-          for (int m = 0; m < MR; m++) {
-            v128_t x = wasm_v128_load32_splat(ap + m * cin + j);
-            acc[m][0] = wasm_f32x4_add(acc[m][0], wasm_f32x4_mul(x, w0));
-            if (NV > 1) acc[m][1] = wasm_f32x4_add(acc[m][1], wasm_f32x4_mul(x, w1));
-          }
+          v128_t w0 = wasm_v128_load(wp + j * W);
+          v128_t w1 = NV > 1 ? wasm_v128_load(wp + j * W + 4) : w0;
+#define CONV_MAC(m, p)                                                               \
+  if (MR > m) {                                                                      \
+    v128_t x = wasm_v128_load32_splat(p + j);                                        \
+    acc[m][0] = wasm_f32x4_add(acc[m][0], wasm_f32x4_mul(x, w0));                    \
+    if (NV > 1) acc[m][1] = wasm_f32x4_add(acc[m][1], wasm_f32x4_mul(x, w1));        \
+  }
+          CONV_MAC(0, a0)
+          CONV_MAC(1, a1)
+          CONV_MAC(2, a2)
+          CONV_MAC(3, a3)
+#undef CONV_MAC
         }
       }
     }

@@ -1,6 +1,7 @@
 /**
- * The core can be bundled for a browser later: nothing in src/zarr, src/train or src/eval imports
- * a `node:` module, except the file-system and zip stores and the checkpoint/score writers; and
+ * The core can be bundled for a browser later: nothing in src/zarr, src/train, src/eval,
+ * src/kernels or src/models imports a `node:` module, except the file-system and zip stores, the
+ * checkpoint/score writers and the worker-thread adapters; and
  * the pure entry points do not reach one through their static imports (stores are loaded by
  * dynamic import, `import type` is erased).
  */
@@ -22,6 +23,8 @@ const NODE_ALLOWED = new Set([
   'eval/scores.ts',
   // The worker pool's one Node adapter (worker_threads); train/dataset.ts loads it by dynamic import.
   'train/workers/node.ts',
+  // The kernel thread pool's one Node adapter (worker_threads), passed in by backend.ts.
+  'kernels/node-threads.ts',
 ]);
 
 /** Modules a browser bundle would start from. */
@@ -32,6 +35,10 @@ const PURE_ENTRY_POINTS = [
   'eval/predict.ts',
   'eval/postprocess.ts',
   'eval/voi.ts',
+  'kernels/ops.ts',
+  'kernels/threads.ts',
+  'kernels/worker.ts',
+  'models/unet.ts',
 ];
 
 function filesUnder(dir: string): string[] {
@@ -57,9 +64,9 @@ function resolveRelative(from: string, specifier: string): string {
   return path.posix.join(path.posix.dirname(from), specifier).replace(/\.js$/, '.ts');
 }
 
-test('only the stores and the checkpoint/score writers import node: modules', () => {
+test('only the stores, the checkpoint/score writers and the thread adapters import node: modules', () => {
   const offenders: string[] = [];
-  for (const file of ['zarr', 'train', 'eval'].flatMap(filesUnder)) {
+  for (const file of ['zarr', 'train', 'eval', 'kernels', 'models'].flatMap(filesUnder)) {
     if (NODE_ALLOWED.has(file)) continue;
     const { statics, dynamics } = imports(file);
     for (const s of [...statics, ...dynamics]) if (s.startsWith('node:')) offenders.push(`${file} imports ${s}`);

@@ -22,9 +22,13 @@ export const spawnKernelThread: SpawnThread = (onReply, onError): KernelThread =
         { ...options, eval: true },
       )
     : new Worker(new URL(entry), options);
-  // A thread blocked waiting for jobs must not keep the process alive.
-  worker.unref();
-  worker.on('message', (m: WorkerReply) => onReply(m));
+  worker.on('message', (m: WorkerReply) => {
+    // Started (or failed): from now on a thread waiting for jobs must not keep the process alive.
+    // (Not before: a process awaiting the start would exit; and a 'message' listener references
+    // the worker's port again, so this comes after it.)
+    worker.unref();
+    onReply(m);
+  });
   worker.on('error', (e) => onError(e instanceof Error ? e : new Error(String(e))));
   worker.on('exit', (code) => {
     if (code !== 0) onError(new Error(`kernel thread exited with code ${code}`));

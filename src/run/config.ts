@@ -86,6 +86,8 @@ export interface RunConfig {
   checkpointEvery: number;
   validation: ValidationConfig;
   backend: BackendChoice;
+  /** Threads for training and prediction on wasm, the calling one included (null: every core). */
+  threads: number | null;
 }
 
 /** The defaults, documented in the README (DaCapo's where it has one). */
@@ -105,6 +107,7 @@ export const RUN_DEFAULTS = {
   checkpointEvery: 1,
   validation: { interval: 1, grow: true, predictOutputShape: null, predictBatchSize: 4 },
   backend: 'auto',
+  threads: null,
 } as const;
 
 const TOP_KEYS = [
@@ -127,6 +130,7 @@ const TOP_KEYS = [
   'checkpointEvery',
   'validation',
   'backend',
+  'threads',
 ] as const;
 
 const DATA_KEYS = [
@@ -152,6 +156,7 @@ export interface RunFlags {
   seconds?: number;
   target?: string;
   backend?: string;
+  threads?: number;
 }
 
 /** Channels of a target (model output), for checks and for sizing the model. */
@@ -409,8 +414,13 @@ export function resolveRunConfig(
       'wasm',
       'cpu',
     ]),
+    threads: threadsOf(flags.threads ?? top['threads'], flags.threads !== undefined ? '--threads' : 'threads', c),
   };
   return config;
+}
+
+function threadsOf(value: unknown, key: string, c: Checker): number | null {
+  return value === undefined || value === null ? RUN_DEFAULTS.threads : c.positiveInt(value, key);
 }
 
 function describeTargetChannels(target: TargetConfig): string {
@@ -535,6 +545,7 @@ const RESUMABLE_CHANGES = [
   'checkpointEvery',
   'validation',
   'backend',
+  'threads',
   'optimizer.learningRate',
   'data.path',
 ];

@@ -207,7 +207,7 @@ function startWasmThreaded(threads: number): void {
 
 async function startKernelThreads(threads: number): Promise<void> {
   threadState.asked = threads;
-  const r = await setKernelThreads(threads, spawnKernelThread);
+  const r = await setKernelThreads(threads, spawnKernelThread, { backend: tf.backend() });
   threadState.kernels = r.threads;
   threadState.kernelsNote = r.note ? `kernels on one thread: ${r.note}` : '';
 }

@@ -17,16 +17,17 @@ const TASKS = 3;
 const DONE = 4;
 const ERROR = 5;
 const STOP = 6;
-/** Byte offset of the 64-bit NEXT word. */
+/** Byte offset of the 64-bit NEXT word in the block. */
 const NEXT_BYTE = 32;
 
 export class JobControl {
   private readonly i32: Int32Array;
   private readonly next: BigInt64Array;
 
-  constructor(buffer: ArrayBufferLike) {
-    this.i32 = new Int32Array(buffer, 0, 8);
-    this.next = new BigInt64Array(buffer, NEXT_BYTE, 1);
+  /** The control block at byte `address` (8-byte aligned) of a shared buffer. */
+  constructor(buffer: ArrayBufferLike, address: number) {
+    this.i32 = new Int32Array(buffer, address, 8);
+    this.next = new BigInt64Array(buffer, address + NEXT_BYTE, 1);
   }
 
   /** Caller: publish a job and wake the workers. */

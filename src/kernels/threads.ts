@@ -51,7 +51,7 @@ export class KernelPool {
       this.ready.catch(() => {});
       return;
     }
-    this.control = new JobControl(runtime.memory.buffer);
+    this.control = new JobControl(runtime.memory.buffer, runtime.control);
     const spawn = options.spawn;
     this.ready = new Promise<void>((resolve, reject) => {
       for (let i = 0; i < wanted; i++) {
@@ -71,7 +71,7 @@ export class KernelPool {
             settled = true;
           },
         );
-        thread.post({ kind: 'start', module: runtime.module, memory: runtime.memory });
+        thread.post({ kind: 'start', module: runtime.module, memory: runtime.memory, control: runtime.control });
         this.workers.push(thread);
       }
     });
@@ -96,11 +96,12 @@ export class KernelPool {
     if (!this.control.finish(this.canBlock) || !ok) throw new Error(`tfjs-zarr kernel ${kernel} failed`);
   }
 
-  /** Stops the workers (the pool then runs on the calling thread alone). */
+  /** Stops the workers and gives back the runtime's memory on another heap. */
   close(): void {
     this.control?.stop();
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
     this.readyCount = 0;
+    this.runtime.dispose();
   }
 }

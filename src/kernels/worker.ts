@@ -10,6 +10,8 @@ export interface StartMessage {
   kind: 'start';
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /** Address of the control block in the memory. */
+  control: number;
 }
 
 export type WorkerReply = { kind: 'ready' } | { kind: 'failed'; message: string };
@@ -21,7 +23,7 @@ export function serveKernelThread(message: StartMessage, reply: (r: WorkerReply)
   try {
     const instance = new WebAssembly.Instance(message.module, { env: { memory: message.memory } });
     exports = instance.exports as unknown as KernelExports;
-    control = new JobControl(message.memory.buffer);
+    control = new JobControl(message.memory.buffer, message.control);
   } catch (err) {
     reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
     return;

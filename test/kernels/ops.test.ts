@@ -1,68 +1,18 @@
 /**
- * The kernels' ops on wasm, on one thread and on two, against tfjs's own ops on the cpu backend
- * (tf.conv3d, tf.maxPool3d, and an up-sampling by plain repeats): values and every gradient.
+ * The kernels' ops on wasm against tfjs's own ops on the cpu backend (tf.conv3d, tf.maxPool3d, an
+ * up-sampling by plain repeats): values and every gradient (cases in test/helpers/kernel-cases.ts),
+ * with the kernels on tfjs's (unshared) heap on one thread and on a shared memory of their own on
+ * two; the same bits on any thread count. test/kernels/threaded-heap.test.ts covers tfjs's
+ * threaded build.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { conv3dOp, maxPool3dOp, type Padding, type Triple, upSample3dOp } from '../../src/kernels/ops.js';
-import { setKernelThreads } from '../../src/kernels/context.js';
+import { upSample3dOp } from '../../src/kernels/ops.js';
+import { kernelPool, setKernelThreads } from '../../src/kernels/context.js';
 import { spawnKernelThread } from '../../src/kernels/node-threads.js';
-import { maxRelDiff } from '../helpers/compare.js';
-
-const TOLERANCE = 1e-4;
-
-interface ConvCase {
-  batch: number;
-  size: Triple;
-  cins: number[];
-  cout: number;
-  kernel: number | Triple;
-  padding: Padding;
-  relu: boolean;
-  bias: boolean;
-}
-
-const CASES: ConvCase[] = [
-  { batch: 1, size: [5, 7, 9], cins: [1], cout: 8, kernel: 3, padding: 'same', relu: true, bias: true },
-  { batch: 2, size: [5, 7, 9], cins: [3], cout: 5, kernel: 3, padding: 'valid', relu: false, bias: true },
-  { batch: 8, size: [3, 4, 5], cins: [2], cout: 3, kernel: 1, padding: 'same', relu: false, bias: false },
-  { batch: 1, size: [7, 6, 5], cins: [64], cout: 64, kernel: 3, padding: 'same', relu: true, bias: true },
-  { batch: 3, size: [6, 9, 7], cins: [13], cout: 12, kernel: [1, 3, 3], padding: 'same', relu: true, bias: true },
-  { batch: 2, size: [9, 8, 7], cins: [8, 16], cout: 8, kernel: 3, padding: 'same', relu: true, bias: true },
-  { batch: 1, size: [5, 6, 7], cins: [4, 5, 6], cout: 7, kernel: [3, 1, 3], padding: 'valid', relu: true, bias: false },
-  { batch: 2, size: [4, 5, 6], cins: [64], cout: 1, kernel: 1, padding: 'same', relu: false, bias: true },
-  { batch: 4, size: [5, 5, 5], cins: [1], cout: 64, kernel: 3, padding: 'valid', relu: true, bias: true },
-];
-
-/** The op's value and the gradients of sum(y · r) (r random) for every input, the kernel and the bias. */
-async function convResults(backend: string, c: ConvCase): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  return tf.tidy(() => {
-    const k: Triple = typeof c.kernel === 'number' ? [c.kernel, c.kernel, c.kernel] : c.kernel;
-    const xs = c.cins.map((ch, i) => tf.randomUniform([c.batch, ...c.size, ch], -1, 1, 'float32', 10 + i));
-    const cin = c.cins.reduce((a, b) => a + b, 0);
-    const w = tf.randomUniform([...k, cin, c.cout], -0.5, 0.5, 'float32', 3);
-    const b = tf.randomUniform([c.cout], -0.5, 0.5, 'float32', 4);
-    const n = xs.length;
-    const op = (args: tf.Tensor[]) =>
-      conv3dOp(
-        args.slice(0, n) as tf.Tensor5D[],
-        args[n] as tf.Tensor5D,
-        c.bias ? (args[n + 1] as tf.Tensor1D) : null,
-        {
-          padding: c.padding,
-          relu: c.relu,
-        },
-      );
-    const args = [...xs, w, ...(c.bias ? [b] : [])];
-    const y = op(args);
-    const r = tf.randomUniform(y.shape, -1, 1, 'float32', 5);
-    const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(op(a), r)))(args);
-    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
-  });
-}
+import { assertKernelsEqualCpu, CASES, convNames, convResults } from '../helpers/kernel-cases.js';
 
 async function withThreads(threads: number, fn: () => Promise<void>): Promise<void> {
   const got = await setKernelThreads(threads, spawnKernelThread);
@@ -78,28 +28,23 @@ after(async () => {
   await setKernelThreads(1, undefined);
 });
 
-const NAMES = (c: ConvCase) => [
-  'value',
-  ...c.cins.map((_, i) => `input ${i} gradient`),
-  'kernel gradient',
-  'bias gradient',
-];
-
-for (const threads of [1, 2]) {
-  test(`conv3dOp on wasm (${threads} thread${threads > 1 ? 's' : ''}) equals tf.conv3d on cpu: values and every gradient`, async () => {
-    await withThreads(threads, async () => {
-      for (const c of CASES) {
-        const reference = await convResults('cpu', c);
-        const ours = await convResults('wasm', c);
-        assert.equal(ours.length, reference.length);
-        for (const [i, name] of NAMES(c).slice(0, reference.length).entries()) {
-          const d = maxRelDiff(ours[i]!, reference[i]!);
-          assert.ok(d < TOLERANCE, `${JSON.stringify(c)}: ${name} differs by ${d}`);
-        }
-      }
-    });
+test('on one thread, on the wasm backend heap (no copies), the ops equal cpu', async () => {
+  await withThreads(1, async () => {
+    await tf.setBackend('wasm');
+    const heap = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm.memory;
+    assert.ok(kernelPool(tf.backend()).runtime.livesOn(heap), 'the kernels live on the backend heap');
+    await assertKernelsEqualCpu('1 thread, in place');
   });
-}
+});
+
+test('on two threads, on a shared memory of their own (tensors copied), the ops equal cpu', async () => {
+  await withThreads(2, async () => {
+    await tf.setBackend('wasm');
+    const pool = kernelPool(tf.backend());
+    assert.ok(pool.runtime.shared && !pool.runtime.foreign);
+    await assertKernelsEqualCpu('2 threads, copies');
+  });
+});
 
 test('conv3dOp gives the same bits on 1 and 2 threads', async () => {
   const c = CASES[5]!;
@@ -109,62 +54,9 @@ test('conv3dOp gives the same bits on 1 and 2 threads', async () => {
   });
   await withThreads(2, async () => {
     const two = await convResults('wasm', c);
-    for (const [i, t] of two.entries()) assert.deepEqual(t, one[i], NAMES(c)[i]);
+    for (const [i, t] of two.entries()) assert.deepEqual(t, one[i], convNames(c)[i]);
   });
 });
-
-const RESAMPLE: [[number, number, number, number, number], Triple][] = [
-  [
-    [2, 5, 7, 9, 3],
-    [2, 2, 2],
-  ],
-  [
-    [1, 4, 6, 8, 8],
-    [1, 2, 2],
-  ],
-  [
-    [3, 3, 5, 4, 5],
-    [3, 1, 2],
-  ],
-  [
-    [1, 2, 3, 3, 1],
-    [2, 2, 2],
-  ],
-];
-
-/** Pooling and up-sampling values and gradients; x holds small integers, so windows have ties. */
-async function resampleResults(
-  backend: string,
-  shape: [number, number, number, number, number],
-  f: Triple,
-): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  return tf.tidy(() => {
-    const x = tf.round(tf.randomUniform(shape, 0, 3, 'float32', 3)) as tf.Tensor5D;
-    const pooled = maxPool3dOp(x, f);
-    const rp = tf.randomUniform(pooled.shape, -1, 1, 'float32', 5);
-    const [gp] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(maxPool3dOp(a as tf.Tensor5D, f), rp)))([x]);
-    const up = upSample3dOp(x, f);
-    const ru = tf.randomUniform(up.shape, -1, 1, 'float32', 6);
-    const [gu] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(upSample3dOp(a as tf.Tensor5D, f), ru)))([x]);
-    return [pooled, gp!, up, gu!].map((t) => t.dataSync() as Float32Array);
-  });
-}
-
-for (const threads of [1, 2]) {
-  test(`max pooling and up-sampling on wasm (${threads} thread${threads > 1 ? 's' : ''}) equal cpu, ties included`, async () => {
-    await withThreads(threads, async () => {
-      for (const [shape, f] of RESAMPLE) {
-        const reference = await resampleResults('cpu', shape, f);
-        const ours = await resampleResults('wasm', shape, f);
-        for (const [i, name] of ['pooled', 'pooling gradient', 'up-sampled', 'up-sampling gradient'].entries()) {
-          const d = maxRelDiff(ours[i]!, reference[i]!);
-          assert.ok(d < TOLERANCE, `${JSON.stringify([shape, f])}: ${name} differs by ${d}`);
-        }
-      }
-    });
-  });
-}
 
 test('the up-sampling gradient on cpu is the sum over each block (not tfjs nearest resize gradient)', async () => {
   await tf.setBackend('cpu');

@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { channelRange } from '../kernels/channels.js';
 
 export type LossName = 'binaryCrossentropy' | 'meanSquaredError' | 'categoricalCrossentropy';
 
@@ -83,8 +84,8 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
           `maskedLoss(${name}): maskChannels = ${M} must be 1 or the number of target channels (${C})`,
         );
       }
-      const target = lastAxisRange(yTrue, 0, C).toFloat();
-      const mask = lastAxisRange(yTrue, C, M).toFloat();
+      const target = channelRange(yTrue, 0, C).toFloat();
+      const mask = channelRange(yTrue, C, M).toFloat();
       const pred = yPred.toFloat();
 
       let perVoxel: tf.Tensor;
@@ -132,16 +133,6 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
     });
   Object.defineProperty(fn, 'name', { value: `masked_${name}` });
   return fn;
-}
-
-/**
- * Channels [begin, begin + count) of the last axis. A gather, not a slice: tfjs's wasm backend
- * slices rank-5 tensors element by element in JavaScript (tens of ms for a batch of targets).
- */
-function lastAxisRange(t: tf.Tensor, begin: number, count: number): tf.Tensor {
-  const last = t.shape[t.rank - 1]!;
-  if (begin === 0 && count === last) return t;
-  return tf.gather(t, tf.range(begin, begin + count, 1, 'int32'), t.rank - 1);
 }
 
 /** The same masked average, for `model.compile({ metrics: [...] })` (named `masked_<loss>`). */

@@ -386,11 +386,12 @@ void max_pool_task(const resample_args *a, int t) {
 EXPORT(max_pool_grad_task)
 void max_pool_grad_task(const resample_args *a, int t) {
   RS_DIMS
+  /* Zero what no window covers: rows past Ys·fy, columns past Xs·fx, planes past Zs·fz. */
   for (int dz = 0; dz < fz; dz++) {
     const int z = zs * fz + dz;
     for (int y = 0; y < a->Y; y++) {
       f32 *row = (f32 *)rs_fine(a, a->out, b, z, y, 0);
-      for (long i = 0, n = (long)a->X * C; i < n; i++) row[i] = 0;
+      for (long i = y < Ys * fy ? (long)Xs * fx * C : 0, n = (long)a->X * C; i < n; i++) row[i] = 0;
     }
   }
   if (zs == Zs - 1) {
@@ -401,22 +402,45 @@ void max_pool_grad_task(const resample_args *a, int t) {
       }
   }
   const f32 *g = a->coarse + (long)t * Ys * Xs * C;
+  const v128_t zero = wasm_f32x4_splat(0);
   for (int ys = 0; ys < Ys; ys++)
     for (int xs = 0; xs < Xs; xs++, g += C) {
-      for (int c = 0; c < C; c++) {
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        v128_t m = wasm_f32x4_splat(-__builtin_inff());
+        v128_t best = wasm_i32x4_splat(0);
+        for (int dz = 0, p = 0; dz < fz; dz++)
+          for (int dy = 0; dy < fy; dy++)
+            for (int dx = 0; dx < fx; dx++, p++) {
+              v128_t v = wasm_v128_load(rs_fine(a, a->fine, b, zs * fz + dz, ys * fy + dy, xs * fx + dx) + c);
+              v128_t ge = wasm_f32x4_ge(v, m);
+              m = wasm_v128_bitselect(v, m, ge);
+              best = wasm_v128_bitselect(wasm_i32x4_splat(p), best, ge);
+            }
+        const v128_t gv = wasm_v128_load(g + c);
+        for (int dz = 0, p = 0; dz < fz; dz++)
+          for (int dy = 0; dy < fy; dy++)
+            for (int dx = 0; dx < fx; dx++, p++) {
+              f32 *o = (f32 *)rs_fine(a, a->out, b, zs * fz + dz, ys * fy + dy, xs * fx + dx) + c;
+              wasm_v128_store(o, wasm_v128_bitselect(gv, zero, wasm_i32x4_eq(best, wasm_i32x4_splat(p))));
+            }
+      }
+      for (; c < C; c++) {
         f32 m = -__builtin_inff();
         int best = 0;
-        for (int dz = 0; dz < fz; dz++)
+        for (int dz = 0, p = 0; dz < fz; dz++)
           for (int dy = 0; dy < fy; dy++)
-            for (int dx = 0; dx < fx; dx++) {
+            for (int dx = 0; dx < fx; dx++, p++) {
               f32 v = rs_fine(a, a->fine, b, zs * fz + dz, ys * fy + dy, xs * fx + dx)[c];
               if (v >= m) {
                 m = v;
-                best = (dz * fy + dy) * fx + dx;
+                best = p;
               }
             }
-        const int dz = best / (fy * fx), dy = (best / fx) % fy, dx = best % fx;
-        ((f32 *)rs_fine(a, a->out, b, zs * fz + dz, ys * fy + dy, xs * fx + dx))[c] = g[c];
+        for (int dz = 0, p = 0; dz < fz; dz++)
+          for (int dy = 0; dy < fy; dy++)
+            for (int dx = 0; dx < fx; dx++, p++)
+              ((f32 *)rs_fine(a, a->out, b, zs * fz + dz, ys * fy + dy, xs * fx + dx))[c] = p == best ? g[c] : 0;
       }
     }
 }

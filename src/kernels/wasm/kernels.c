@@ -206,16 +206,21 @@ typedef struct {
 
 #define FG_ROW_BLOCK 4
 
-/* Accumulates rows [r0, r1) of one K tile (4 rows of K starting at k0) x 4·NV channels. */
-INLINE void filter_grad_tile(const filter_grad_args *a, int NV, int r0, int r1, int off0, int off1, int off2,
-                             int off3, int co, f32 *dst, int krows) {
+/*
+ * Accumulates one K tile (4 rows of K at offsets off0…off3 from a voxel's tap-0 input) × 4·NV
+ * channels over the output voxels of up to FG_ROW_BLOCK rows (row r: input row base a_r, output
+ * gradient row base g_r), and adds the sums to dst.
+ */
+INLINE void filter_grad_tile(const filter_grad_args *a, int NV, int nrows, const f32 *ar0, const f32 *ar1,
+                             const f32 *ar2, const f32 *ar3, const f32 *gr0, const f32 *gr1, const f32 *gr2,
+                             const f32 *gr3, int off0, int off1, int off2, int off3, int co, f32 *dst, int krows) {
   v128_t acc[4][2];
   for (int m = 0; m < 4; m++) acc[m][0] = acc[m][1] = wasm_f32x4_splat(0);
   const int cin = a->cin;
-  for (int r = r0; r < r1; r++) {
-    const int oy = r % a->Yo, bz = r / a->Yo, oz = bz % a->Zo, b = bz / a->Zo;
-    const f32 *ap = a->in + (((long)(b * a->Zp + oz) * a->Yp + oy) * a->Xp) * cin;
-    const f32 *gp = a->g + (long)b * a->gb + (long)oz * a->gz + (long)oy * a->gy + co;
+  for (int r = 0; r < FG_ROW_BLOCK; r++) {
+    if (r >= nrows) break;
+    const f32 *ap = r == 0 ? ar0 : r == 1 ? ar1 : r == 2 ? ar2 : ar3;
+    const f32 *gp = (r == 0 ? gr0 : r == 1 ? gr1 : r == 2 ? gr2 : gr3) + co;
     const f32 *a0 = ap + off0, *a1 = ap + off1, *a2 = ap + off2, *a3 = ap + off3;
     for (int ox = 0; ox < a->Xo; ox++) {
       v128_t g0 = wasm_v128_load(gp);
@@ -245,11 +250,15 @@ INLINE void filter_grad_tile(const filter_grad_args *a, int NV, int r0, int r1, 
     }
 }
 
-/* Offset in the padded input of row k of K (k = (tap, ci)) from the voxel of tap 0. */
-INLINE int filter_grad_offset(const filter_grad_args *a, int k, int k_end) {
-  const int km = min_int(k, k_end - 1), L = a->kx * a->cin;
-  const int j = km % L, tap = km / L, dy = tap % a->ky, dz = tap / a->ky;
-  return (dz * a->Yp + dy) * a->Xp * a->cin + j;
+/* Input row base (tap 0) and output gradient row base of output row r. */
+INLINE const f32 *fg_input_row(const filter_grad_args *a, int r) {
+  const int oy = r % a->Yo, bz = r / a->Yo, oz = bz % a->Zo, b = bz / a->Zo;
+  return a->in + (((long)(b * a->Zp + oz) * a->Yp + oy) * a->Xp) * a->cin;
+}
+
+INLINE const f32 *fg_gradient_row(const filter_grad_args *a, int r) {
+  const int oy = r % a->Yo, bz = r / a->Yo, oz = bz % a->Zo, b = bz / a->Zo;
+  return a->g + (long)b * a->gb + (long)oz * a->gz + (long)oy * a->gy;
 }
 
 /* Task t: chunk t / k_blocks of output rows, rows [kb·k_per_task, ...) of K (kb = t % k_blocks). */
@@ -265,23 +274,47 @@ void filter_grad_task(const filter_grad_args *a, int t) {
   const int bias = a->with_bias && kb == 0;
   if (bias)
     for (int c = 0; c < coutp; c++) part[(long)K * coutp + c] = 0;
+  /* Row k of K is (dz, dy, j = dx·cin + ci); its input is at offset (dz·Yp + dy)·Xp·cin + j. */
+  const int row_step = a->Xp * cin - L, plane_step = (a->Yp - a->ky) * a->Xp * cin;
+  const int j_start = k0 % L, tap_start = k0 / L;
+  const int off_start = ((tap_start / a->ky) * a->Yp + tap_start % a->ky) * a->Xp * cin + j_start;
   for (int rb = r0; rb < r1; rb += FG_ROW_BLOCK) {
-    const int re = min_int(r1, rb + FG_ROW_BLOCK);
+    const int nrows = min_int(r1 - rb, FG_ROW_BLOCK);
+    const f32 *ar0 = fg_input_row(a, rb), *gr0 = fg_gradient_row(a, rb);
+    const f32 *ar1 = nrows > 1 ? fg_input_row(a, rb + 1) : ar0, *gr1 = nrows > 1 ? fg_gradient_row(a, rb + 1) : gr0;
+    const f32 *ar2 = nrows > 2 ? fg_input_row(a, rb + 2) : ar0, *gr2 = nrows > 2 ? fg_gradient_row(a, rb + 2) : gr0;
+    const f32 *ar3 = nrows > 3 ? fg_input_row(a, rb + 3) : ar0, *gr3 = nrows > 3 ? fg_gradient_row(a, rb + 3) : gr0;
+    int j = j_start, dy = tap_start % a->ky, off = off_start;
     for (int k = k0; k < k1; k += 4) {
-      /* rows past the end of this task's K rows repeat its last one, and are not stored */
-      const int o0 = filter_grad_offset(a, k, k1), o1 = filter_grad_offset(a, k + 1, k1);
-      const int o2 = filter_grad_offset(a, k + 2, k1), o3 = filter_grad_offset(a, k + 3, k1);
+      /* Offsets of rows k…k+3, stepping the cursor (j, dy, off) one row at a time; rows past
+         this task's last repeat it and are not stored. */
+      int o[4];
+      for (int m = 0; m < 4; m++) {
+        o[m] = off;
+        if (k + m + 1 < k1) {
+          off++;
+          if (++j == L) {
+            j = 0;
+            off += row_step;
+            if (++dy == a->ky) {
+              dy = 0;
+              off += plane_step;
+            }
+          }
+        }
+      }
       const int krows = min_int(4, k1 - k);
       f32 *dst = part + (long)k * coutp;
       int co = 0;
-      for (; co + 8 <= coutp; co += 8) filter_grad_tile(a, 2, rb, re, o0, o1, o2, o3, co, dst, krows);
-      if (co < coutp) filter_grad_tile(a, 1, rb, re, o0, o1, o2, o3, co, dst, krows);
+      for (; co + 8 <= coutp; co += 8)
+        filter_grad_tile(a, 2, nrows, ar0, ar1, ar2, ar3, gr0, gr1, gr2, gr3, o[0], o[1], o[2], o[3], co, dst, krows);
+      if (co < coutp)
+        filter_grad_tile(a, 1, nrows, ar0, ar1, ar2, ar3, gr0, gr1, gr2, gr3, o[0], o[1], o[2], o[3], co, dst, krows);
     }
     if (bias) {
       f32 *db = part + (long)K * coutp;
-      for (int r = rb; r < re; r++) {
-        const int oy = r % a->Yo, bz = r / a->Yo, oz = bz % a->Zo, b = bz / a->Zo;
-        const f32 *gp = a->g + (long)b * a->gb + (long)oz * a->gz + (long)oy * a->gy;
+      for (int r = rb; r < rb + nrows; r++) {
+        const f32 *gp = fg_gradient_row(a, r);
         for (int c = 0; c < coutp; c += 4) {
           v128_t s = wasm_f32x4_splat(0);
           for (int ox = 0; ox < a->Xo; ox++) s = wasm_f32x4_add(s, wasm_v128_load(gp + (long)ox * coutp + c));

@@ -156,7 +156,7 @@ export async function benchStep(): Promise<Record<string, number | string>> {
       out[`${key}: load after`] = load();
     }
     if (name === 'a') {
-      const cpu = await ours({ backend: 'cpu', threads: 1, ...config, steps: 2, warmup: 1 });
+      const cpu = await ours({ backend: 'cpu', threads: 1, ...config, steps: 1, warmup: 1 });
       out[`${label}: cpu backend ms`] = median(cpu.ms);
     }
   }

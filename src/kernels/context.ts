@@ -5,7 +5,7 @@
  * heap) on a shared memory of its own. `setKernelThreads` sets the thread count and starts the
  * workers through a platform's spawn function (backend.ts passes Node's). Platform-neutral.
  */
-import { type HeapAllocator, isShared, KernelRuntime, sharedMemorySupported } from './runtime.js';
+import { compileKernels, type HeapAllocator, isShared, KernelRuntime, sharedMemorySupported } from './runtime.js';
 import { KernelPool, type SpawnThread } from './threads.js';
 
 /** A wasm backend's heap, as tfjs-backend-wasm's emscripten module exposes it. */
@@ -93,6 +93,10 @@ export async function setKernelThreads(
   settings.threads = Math.max(1, Math.floor(threads));
   settings.spawn = spawn;
   settings.canBlock = options.canBlock ?? true;
+  // Compiled off the calling thread now: a page's main thread may not compile them synchronously
+  // on first use.
+  await compileKernels(false);
+  if (sharedMemorySupported()) await compileKernels(true);
   if (settings.threads > 1 && !sharedMemorySupported()) {
     settings.threads = 1;
     kernelPool(options.backend);

@@ -63,26 +63,30 @@ function padded(io: KernelIo, t: tf.TensorInfo, pads: [number, number][]): numbe
   return out;
 }
 
-/** A float32 tensor's values, as JavaScript reads them (weights are packed by JavaScript). */
-function values(backend: unknown, t: tf.TensorInfo): Float32Array {
-  return (backend as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap(t);
-}
-
 /**
  * Weights in the kernels' layout (see conv_tile in wasm/kernels.c): for each tile of 8 output
  * channels (a last one of 4 when the count is not a multiple of 8), its K rows of 8 (or 4) values,
- * zero past `outChannels`. `get(k, o)` reads row k, output channel o.
+ * zero past `outChannels`. `get(filter, k, o)` reads row k, output channel o of the filter's
+ * values, which are looked up after the allocation: it may grow the heap they are on, and a grown
+ * unshared heap leaves earlier views empty.
  */
-function packTiles(io: KernelIo, K: number, outChannels: number, get: (k: number, o: number) => number): number {
+function packTiles(
+  io: KernelIo,
+  filter: tf.TensorInfo,
+  K: number,
+  outChannels: number,
+  get: (values: Float32Array, k: number, o: number) => number,
+): number {
   const padded = roundUp4(outChannels);
   const at = io.scratch(K * padded);
+  const values = io.values(filter);
   const f = io.pool.runtime.f32;
   let p = at / 4;
   for (let o0 = 0; o0 < padded; o0 += 8) {
     const width = o0 + 8 <= padded ? 8 : 4;
     const valid = Math.min(width, outChannels - o0);
     for (let k = 0; k < K; k++) {
-      for (let c = 0; c < valid; c++) f[p + c] = get(k, o0 + c);
+      for (let c = 0; c < valid; c++) f[p + c] = get(values, k, o0 + c);
       for (let c = valid; c < width; c++) f[p + c] = 0;
       p += width;
     }
@@ -91,20 +95,14 @@ function packTiles(io: KernelIo, K: number, outChannels: number, get: (k: number
 }
 
 /** Forward weights of input channels [ci0, ci0 + cin): rows k = tap·cin + ci. */
-function packWeights(
-  io: KernelIo,
-  filter: Float32Array,
-  taps: number,
-  cinTotal: number,
-  cout: number,
-  ci0: number,
-  cin: number,
-): number {
+function packWeights(io: KernelIo, filter: tf.TensorInfo, ci0: number, cin: number): number {
+  const [kz, ky, kx, cinTotal, cout] = filter.shape as [number, number, number, number, number];
   return packTiles(
     io,
-    taps * cin,
+    filter,
+    kz * ky * kx * cin,
     cout,
-    (k, co) => filter[(Math.floor(k / cin) * cinTotal + ci0 + (k % cin)) * cout + co]!,
+    (w, k, co) => w[(Math.floor(k / cin) * cinTotal + ci0 + (k % cin)) * cout + co]!,
   );
 }
 
@@ -113,21 +111,15 @@ function packWeights(
  * (reversing (dz, dy, dx) reverses the flat tap index), input and output channels swapped; rows
  * k = tap·coutp + co over the output gradient's coutp channels (zero past cout).
  */
-function packFlippedWeights(
-  io: KernelIo,
-  filter: Float32Array,
-  taps: number,
-  cinTotal: number,
-  cout: number,
-  ci0: number,
-  cin: number,
-): number {
+function packFlippedWeights(io: KernelIo, filter: tf.TensorInfo, ci0: number, cin: number): number {
+  const [kz, ky, kx, cinTotal, cout] = filter.shape as [number, number, number, number, number];
+  const taps = kz * ky * kx;
   const coutp = roundUp4(cout);
-  return packTiles(io, taps * coutp, cin, (k, ci) => {
+  return packTiles(io, filter, taps * coutp, cin, (w, k, ci) => {
     const co = k % coutp;
     if (co >= cout) return 0;
     const tap = taps - 1 - Math.floor(k / coutp);
-    return filter[(tap * cinTotal + ci0 + ci) * cout + co]!;
+    return w[(tap * cinTotal + ci0 + ci) * cout + co]!;
   });
 }
 
@@ -142,11 +134,10 @@ function forwardConv({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): 
   const outer = paddedShape(xs[0]!.shape, pads);
   const outShape = [xs[0]!.shape[0]!, outer[0] - kz + 1, outer[1] - ky + 1, outer[2] - kx + 1, cout];
   return KernelIo.run(backend, (io) => {
-    const w = values(backend, filter);
     let ci0 = 0;
     const segments = xs.map((t) => {
       const cin = t.shape[4]!;
-      const weights = packWeights(io, w, kz * ky * kx, cinTotal, cout, ci0, cin);
+      const weights = packWeights(io, filter, ci0, cin);
       ci0 += cin;
       return { ptr: padded(io, t, pads), cin, weights };
     });
@@ -156,7 +147,7 @@ function forwardConv({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): 
       biasAt = io.scratch(coutp);
       const f = io.pool.runtime.f32;
       f.fill(0, biasAt / 4, biasAt / 4 + coutp);
-      f.set(values(backend, bias), biasAt / 4);
+      f.set(io.values(bias), biasAt / 4);
     }
     const out = io.output(outShape);
     jobs.conv(io.pool, {
@@ -315,7 +306,7 @@ function inputGradKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0
   const xShape = attrs!['xShape'] as number[];
   const cin = xShape[4]!;
   return withGradient(backend, inputs, convAttrs(attrs), kernel, (io, g) => {
-    const weights = packFlippedWeights(io, values(backend, filter), size(kernel), cinTotal, cout, ci0, cin);
+    const weights = packFlippedWeights(io, filter, ci0, cin);
     const out = io.output(xShape);
     jobs.conv(io.pool, {
       segments: [{ ptr: g.at, cin: g.shape[4], weights }],

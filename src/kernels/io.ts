@@ -51,6 +51,15 @@ export class KernelIo {
     return out;
   }
 
+  /**
+   * A float32 tensor's values as JavaScript reads them. Valid until the next allocation (which
+   * may grow an unshared heap and empty earlier views).
+   */
+  values(t: tf.TensorInfo): Float32Array {
+    if (t.dtype !== 'float32') throw new Error(`tfjs-zarr kernels take float32 tensors, got ${t.dtype}`);
+    return this.backend.typedArrayFromHeap(t) as Float32Array;
+  }
+
   /** Scratch float32 elements; returns the byte address. */
   scratch(count: number): number {
     return this.pool.runtime.allocF32(count);

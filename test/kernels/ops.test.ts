@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { upSample3dOp } from '../../src/kernels/ops.js';
+import { conv3dOp, upSample3dOp } from '../../src/kernels/ops.js';
 import { kernelPool, setKernelThreads } from '../../src/kernels/context.js';
 import { spawnKernelThread } from '../../src/kernels/node-threads.js';
 import { assertKernelsEqualCpu, CASES, convNames, convResults } from '../helpers/kernel-cases.js';
@@ -65,5 +65,30 @@ test('the up-sampling gradient on cpu is the sum over each block (not tfjs neare
     const w = tf.tensor5d([1, 2, 3, 4], [1, 4, 1, 1, 1]);
     const [g] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(upSample3dOp(a as tf.Tensor5D, [2, 1, 1]), w)))([x]);
     assert.deepEqual(Array.from(g!.dataSync()), [3, 7]);
+  });
+});
+
+test('on the unshared heap, results do not change when a call grows the heap', async () => {
+  await withThreads(1, async () => {
+    await tf.setBackend('wasm');
+    const heap = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm.memory;
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.randomUniform([2, 24, 64, 64, 8], -1, 1, 'float32', 1) as tf.Tensor5D;
+        const w = tf.randomUniform([3, 3, 3, 8, 8], -1, 1, 'float32', 2) as tf.Tensor5D;
+        const b = tf.randomUniform([8], -1, 1, 'float32', 3) as tf.Tensor1D;
+        const f = (a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) =>
+          tf.sum(conv3dOp([a as tf.Tensor5D], k as tf.Tensor5D, c as tf.Tensor1D, { padding: 'same', relu: true }));
+        const grads = tf.grads(f)([x, w, b]);
+        return [conv3dOp([x], w, b, { padding: 'same', relu: true }), ...grads].map((t) => t.dataSync().slice());
+      });
+    const before = heap.buffer.byteLength;
+    const first = run();
+    assert.ok(heap.buffer.byteLength > before, 'the first call grew the heap');
+    const second = run();
+    for (const [i, t] of first.entries()) {
+      assert.ok(t.every(Number.isFinite), `result ${i} is finite`);
+      assert.deepEqual(t, second[i], `result ${i}`);
+    }
   });
 });

@@ -128,7 +128,7 @@ function forwardConv({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): 
   const filter = inputs['filter']!;
   const bias = inputs['bias'];
   const xs = segmentsOf(inputs);
-  const [kz, ky, kx, cinTotal, cout] = filter.shape as [number, number, number, number, number];
+  const [kz, ky, kx, , cout] = filter.shape as [number, number, number, number, number];
   const kernel: Triple = [kz, ky, kx];
   const pads = convPads(kernel, padding);
   const outer = paddedShape(xs[0]!.shape, pads);
@@ -300,7 +300,7 @@ function sumChannels(f: Float32Array, g: OutputGradient, out: Triple, batch: num
 
 function inputGradKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const filter = inputs['filter']!;
-  const [kz, ky, kx, cinTotal, cout] = filter.shape as [number, number, number, number, number];
+  const [kz, ky, kx] = filter.shape as [number, number, number, number, number];
   const kernel: Triple = [kz, ky, kx];
   const ci0 = attrs!['ci0'] as number;
   const xShape = attrs!['xShape'] as number[];

@@ -31,6 +31,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { OptionsError } from './errors.js';
+import { backendInitialized } from './internals/tfjs.js';
 import { setKernelThreads } from './kernels/context.js';
 import { spawnKernelThread } from './kernels/node-threads.js';
 import { useThreadedWasm } from './tfjs-wasm-threads.js';
@@ -149,7 +150,7 @@ function wasmDistDir(): string | null {
 function pointWasmAtBinaries(): void {
   if (wasmPathsSet || wasmModule == null) return;
   // Already initialised by someone else: nothing to point.
-  if ((tf.engine() as unknown as { registry: Record<string, unknown> }).registry['wasm'] != null) return;
+  if (backendInitialized('wasm')) return;
   wasmPathsSet = true;
   const dir = wasmDistDir();
   if (dir == null) return;
@@ -192,7 +193,7 @@ async function activate(name: BackendName, threads: number): Promise<boolean> {
 /** Before the first initialisation: the threaded build with `threads` XNNPACK threads. */
 function startWasmThreaded(threads: number): void {
   if (wasmStartThreads !== null || wasmModule == null) return;
-  if ((tf.engine() as unknown as { registry: Record<string, unknown> }).registry['wasm'] != null) {
+  if (backendInitialized('wasm')) {
     wasmStartThreads = 1;
     threadState.xnnpackNote = 'the wasm backend was started before useFastestBackend';
     return;

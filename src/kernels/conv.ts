@@ -393,7 +393,9 @@ export function conv3dOp(
   if (tf.getBackend() !== 'wasm' || xs.length > jobs.MAX_SEGMENTS) {
     const x = xs.length > 1 ? (tf.concat(xs as tf.Tensor5D[], 4) as tf.Tensor5D) : xs[0]!;
     let y: tf.Tensor5D = tf.conv3d(x, kernel, 1, options.padding);
-    if (bias) y = tf.add(y, bias);
+    // Added to a [voxels, channels] view: tfjs-backend-webgpu's broadcasting add of a rank-1
+    // tensor to a rank-5 one compiles to invalid WGSL (and yields zeros).
+    if (bias) y = tf.reshape(tf.add(tf.reshape(y, [-1, bias.shape[0]]), bias), y.shape);
     return options.relu ? tf.relu(y) : y;
   }
   const name = registerConv(xs.length, bias !== null);

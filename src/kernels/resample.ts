@@ -107,21 +107,36 @@ export function maxPool3dOp(x: tf.Tensor5D, factors: Triple): tf.Tensor5D {
   return tf.engine().runKernel(MAX_POOL, { x }, { factors }) as tf.Tensor5D;
 }
 
-/** Nearest-neighbour up-sampling: every voxel repeated `factors[i]` times along spatial axis i. */
+/** Nearest-neighbour repeats of rank-4 views: y and x as an image per section, then z as an image of height z and width 1. */
+function repeatVoxels(x: tf.Tensor5D, [sz, sy, sx]: Triple): tf.Tensor5D {
+  const [b, z, y, w, c] = x.shape;
+  let t: tf.Tensor = x;
+  if (sy !== 1 || sx !== 1) {
+    t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b * z, y, w, c]) as tf.Tensor4D, [y * sy, w * sx]);
+  }
+  if (sz !== 1) {
+    t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b, z, 1, y * sy * w * sx * c]) as tf.Tensor4D, [z * sz, 1]);
+  }
+  return tf.reshape(t, [b, z * sz, y * sy, w * sx, c]);
+}
+
+/**
+ * Nearest-neighbour up-sampling: every voxel repeated `factors[i]` times along spatial axis i.
+ * Off wasm: `repeatVoxels` with its gradient written out, each input voxel getting the sum of dy
+ * over its block (an average pool times the block's volume): tfjs-backend-cpu's
+ * ResizeNearestNeighborGrad reads dy with the input's batch stride, wrong for more than one image.
+ */
 export function upSample3dOp(x: tf.Tensor5D, factors: Triple): tf.Tensor5D {
   if (factors.every((f) => f === 1)) return x;
   if (tf.getBackend() === 'wasm') return tf.engine().runKernel(UP_SAMPLE, { x }, { factors }) as tf.Tensor5D;
-  return tf.tidy(() => {
-    // Copies stacked after each axis, then merged with it: plain ops whose gradients (sums of the
-    // copies) are right on every backend (the gradient of tfjs's nearest resize is not, on cpu).
-    let t: tf.Tensor = x;
-    for (const axis of [3, 2, 1]) {
-      const f = factors[axis - 1]!;
-      if (f === 1) continue;
-      const shape = [...t.shape];
-      shape[axis] = shape[axis]! * f;
-      t = tf.reshape(tf.stack(new Array<tf.Tensor>(f).fill(t), axis + 1), shape);
-    }
-    return t as tf.Tensor5D;
+  const volume = factors[0] * factors[1] * factors[2];
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [input] = args as [tf.Tensor5D, tf.GradSaveFunc];
+    return {
+      value: repeatVoxels(input, factors),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) =>
+        tf.mul(tf.avgPool3d((Array.isArray(dy) ? dy[0]! : dy) as tf.Tensor5D, factors, factors, 'valid'), volume),
+    };
   });
+  return tf.tidy(() => op(x) as tf.Tensor5D);
 }

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import { conv3dOp, type Triple } from '../kernels/ops.js';
+import { checkBufferLimit } from './buffer-limit.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Activation = 'relu' | 'linear' | 'sigmoid' | 'softmax';
@@ -96,6 +97,9 @@ export class PatchConv3D extends tf.layers.Layer {
       const xs = (Array.isArray(inputs) ? inputs : [inputs]).map((x) =>
         x.dtype === 'float32' ? x : x.toFloat(),
       ) as tf.Tensor5D[];
+      for (const shape of [...xs.map((x) => x.shape), this.computeOutputShape(xs.map((x) => x.shape))]) {
+        checkBufferLimit(`PatchConv3D ${this.name}`, shape as number[]);
+      }
       const small = xs.find((x) =>
         [1, 2, 3].some((a) => this.padding === 'valid' && x.shape[a]! < this.kernelSize[a - 1]!),
       );

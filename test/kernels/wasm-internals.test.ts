@@ -44,7 +44,7 @@ test('the threaded build: its emscripten factory and pthread worker script, and 
   assert.equal(typeof wasmWorkerContents, 'string');
   assert.match(wasmWorkerContents as string, /importScripts/, 'the worker loads the main script by importScripts');
   assert.ok(existsSync(path.join(dist, 'tfjs-backend-wasm-threaded-simd.wasm')));
-  for (const name of ['BackendWasm', 'setThreadsCount', 'getThreadsCount'] as const) {
-    assert.equal(typeof wasm[name], 'function', name);
-  }
+  assert.equal(typeof wasm.BackendWasm, 'function');
+  assert.equal(typeof wasm.setThreadsCount, 'function');
+  assert.equal(typeof wasm.getThreadsCount, 'function');
 });

@@ -20,10 +20,10 @@ import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PY, pythonEnv } from './python.js';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PYTHON = '/usr/bin/python3';
 
 interface StepCase {
   backend: 'wasm' | 'cpu';
@@ -87,15 +87,16 @@ async function ours(c: StepCase): Promise<{ ms: number[]; backend: string }> {
 }
 
 async function torch(c: StepCase): Promise<{ ms: number[]; layout: string } | null> {
-  if (!existsSync(PYTHON)) return null;
-  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '4000000000', MALLOC_TRIM_THRESHOLD_: '4000000000' };
+  if (!existsSync(PY)) return null;
+  // At its best: glibc's malloc thresholds raised (see python.ts).
+  const env = pythonEnv();
   const args = [
     path.join(HERE, 'step_torch.py'),
     ...['--threads', String(c.threads), '--batch', String(c.batch), '--shape', c.shape.join(',')],
     ...['--base', String(c.base), '--depth', String(c.depth), '--steps', String(c.steps), '--warmup', String(c.warmup)],
   ];
   try {
-    const { stdout } = await run(PYTHON, args, { env, maxBuffer: 1 << 24 });
+    const { stdout } = await run(PY, args, { env, maxBuffer: 1 << 24 });
     return JSON.parse(stdout.trim().split('\n').at(-1)!);
   } catch (err) {
     if (/No module named 'torch'/.test(String((err as { stderr?: string }).stderr))) return null;

@@ -16,6 +16,7 @@ const PUBLIC_EXPORTS = [
   'DataConfig',
   'DataFormatError',
   'JobStateError',
+  'MaxPool3D',
   'OptionsError',
   'PatchConv3D',
   'SCORE_NAMES',
@@ -30,6 +31,7 @@ const PUBLIC_EXPORTS = [
   'cremiScore',
   'cropDataset',
   'customPostProcessor',
+  'defaultThreads',
   'describeBackend',
   'distanceClasses',
   'distancePostProcessor',
@@ -67,10 +69,15 @@ const PUBLIC_EXPORTS = [
   'writeRunReport',
 ];
 
-/** Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports. */
+/**
+ * Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports, the
+ * blockwise jobs' `JobStateError`, the cores rule of `defaultThreads`.
+ */
 const NODE_ONLY = [
   'ConfigError',
+  'JobStateError',
   'ZarrArrayWriter',
+  'defaultThreads',
   'funlibAttributes',
   'openArray',
   'predictVolume',

@@ -45,6 +45,7 @@ export interface RunFlags {
   seconds?: number;
   target?: string;
   backend?: string;
+  threads?: number;
 }
 
 /** Channels of a target (model output), for checks and for sizing the model. */
@@ -107,7 +108,7 @@ function expand(json: unknown, flags: RunFlags): { input: unknown; keyNames: Map
   }
   if (top['augment'] === true) top['augment'] = {};
   if (flags.run !== undefined) top['runDir'] = flags.run;
-  for (const key of ['epochs', 'seconds', 'backend'] as const) {
+  for (const key of ['epochs', 'seconds', 'backend', 'threads'] as const) {
     if (flags[key] === undefined) continue;
     top[key] = flags[key];
     keyNames.set(key, `--${key}`);

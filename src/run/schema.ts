@@ -32,6 +32,9 @@ import {
   shape3,
 } from './schema-tools.js';
 
+/** Voxel sizes that pick a multiscale level (DataConfig voxelSize): one positive integer per spatial axis. */
+const voxelSizes = v.pipe(v.array(positiveInt), v.minLength(1));
+
 const dataSchema = object({
   path: about(nonEmptyString, 'the container', {
     resumable: true,
@@ -44,6 +47,12 @@ const dataSchema = object({
   gtName: v.optional(nonEmptyString),
   maskName: v.optional(nonEmptyString),
   level: v.optional(v.union([v.pipe(integer, v.minValue(0)), v.string()])),
+  voxelSize: v.optional(
+    v.union([
+      voxelSizes,
+      v.strictObject({ raw: v.optional(voxelSizes), labels: v.optional(voxelSizes), mask: v.optional(voxelSizes) }),
+    ]),
+  ),
   rawScale: v.optional(numberAbove(0)),
   resample: v.optional(v.picklist(['raw', 'labels'])),
   cacheBytes: v.optional(v.pipe(integer, v.minValue(0))),
@@ -229,9 +238,11 @@ export const runConfigSchema = object({
     resumable: true,
   }),
   runDir: about(v.optional(nonEmptyString), 'its directory', { shownDefault: '`runs/<name>`' }),
-  data: about(dataSchema, "a container path/URL, or a `DataConfig` (`resample: 'raw' | 'labels'` for one voxel size)", {
-    shownDefault: '— (required)',
-  }),
+  data: about(
+    dataSchema,
+    "a container path/URL (`s3://`, `gs://` too), or a `DataConfig` (`resample: 'raw' | 'labels'` for one voxel size; `voxelSize: [z, y, x]` or `{ raw, labels, mask }` picks multiscale levels)",
+    { shownDefault: '— (required)' },
+  ),
   model: about(
     v.nullish(modelSchema, {}),
     '`unet3d` options; `finalActivation` sigmoid (softmax for semantic); `outputChannels` from the target; ' +
@@ -308,6 +319,11 @@ export const runConfigSchema = object({
   backend: about(
     v.optional(v.picklist(['auto', 'tensorflow', 'wasm', 'cpu']), 'auto'),
     '`tensorflow`, `wasm` or `cpu` (overrides `TFJS_ZARR_BACKEND`)',
+    { resumable: true },
+  ),
+  threads: about(
+    v.optional(v.nullable(positiveInt), null),
+    'threads for training and prediction on wasm, the calling one included (null: `TFJS_ZARR_THREADS`, else every core)',
     { resumable: true },
   ),
 });

@@ -47,6 +47,7 @@ const EXAMPLES: { script: string; testCrops: string[]; scores?: RegExp; bestBy?:
   { script: 'affinities.ts', testCrops: ['test'] },
   { script: 'http.ts', testCrops: ['crop_03', 'crop_04'] },
   { script: 'upsample.ts', testCrops: ['test'] },
+  { script: 'openorganelle.ts', testCrops: ['jrc_synthetic'] },
   // A distance model: VOI, ARand and Dice per crop, a best checkpoint by ARand too.
   {
     script: 'distance.ts',

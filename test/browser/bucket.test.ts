@@ -4,7 +4,7 @@
  * consolidated metadata; `s3://` and the bucket's http URL are listed (ListObjectsV2, one key a
  * page) and read exactly as zarr-python wrote them, anonymously and signed (SigV4 by aws4fetch,
  * WebCrypto); refused credentials are said as such; a bucket without a CORS rule for the page is
- * named as a CORS failure.
+ * named as a CORS failure; Web Workers open the bucket again and make the same batches.
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -89,4 +89,34 @@ test('a bucket without a CORS rule for the page: the error names CORS and what t
   } finally {
     await closed.close();
   }
+});
+
+test('Web Workers open the bucket again: batches from N5 in s3 equal those made without workers', async () => {
+  const digests = await lib.page.evaluate(
+    async ({ endpoint, http }) => {
+      const tfp = (globalThis as unknown as { tf: typeof import('@tensorflow/tfjs') }).tf;
+      await tfp.setBackend('cpu');
+      const split = await tz.openDataSplit({ path: 's3://data/n5/crops.n5', bucket: { endpoint }, http });
+      const options = { inputShape: [4, 4, 4], batchSize: 2, seed: 5, target: 'boundary' as const };
+      const out: { workers: number; running: number; values: number[] }[] = [];
+      for (const workers of [0, 2]) {
+        const ds = tz.trainingDataset(split.train, { ...options, workers });
+        const it = await ds.iterator();
+        const values: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const { xs, ys } = (await it.next()).value;
+          values.push(...(xs.dataSync() as Float32Array), ...(ys.dataSync() as Float32Array));
+          tfp.dispose([xs, ys]);
+        }
+        out.push({ workers, running: ds.workersRunning, values });
+        ds.close();
+      }
+      return out;
+    },
+    { endpoint: s3.endpoint, http: FAST },
+  );
+  assert.equal(digests[1]!.running, 2, 'two workers ran');
+  assert.ok(digests[0]!.values.length > 0);
+  assert.deepEqual(digests[1]!.values, digests[0]!.values);
+  assert.deepEqual(lib.errors, []);
 });

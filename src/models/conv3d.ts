@@ -16,9 +16,12 @@ import { OptionsError } from '../errors.js';
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Activation = 'relu' | 'linear' | 'sigmoid' | 'softmax';
 
+/** A kernel size: one odd number for a cubic kernel, or one per axis [kz, ky, kx] (e.g. in-plane [1, 3, 3]). */
+export type KernelSize = number | readonly [number, number, number];
+
 export interface PatchConv3DArgs extends LayerArgs {
   filters: number;
-  kernelSize?: number;
+  kernelSize?: KernelSize;
   padding?: 'same' | 'valid';
   activation?: Activation;
   useBias?: boolean;
@@ -27,16 +30,15 @@ export interface PatchConv3DArgs extends LayerArgs {
   seed?: number;
 }
 
-/** Zero padding of `r` voxels on both sides of the spatial axes of [b, z, y, x, c]. */
-function padSpatial(x: tf.Tensor5D, r: number): tf.Tensor5D {
-  if (r === 0) return x;
-  return tf.pad(x, [
-    [0, 0],
-    [r, r],
-    [r, r],
-    [r, r],
-    [0, 0],
-  ]);
+/** Zero padding of `r[a]` voxels on both sides of spatial axis a of [b, z, y, x, c]. */
+function padSpatial(x: tf.Tensor5D, r: readonly number[]): tf.Tensor5D {
+  if (r.every((v) => v === 0)) return x;
+  return tf.pad(x, [[0, 0], ...r.map((v): [number, number] => [v, v]), [0, 0]]);
+}
+
+/** Per-axis kernel extents of a [kz, ky, kx, in, out] kernel. */
+function extents(kernel: tf.Tensor5D): [number, number, number] {
+  return [kernel.shape[0], kernel.shape[1], kernel.shape[2]];
 }
 
 /**
@@ -44,24 +46,28 @@ function padSpatial(x: tf.Tensor5D, r: number): tf.Tensor5D {
  * through XNNPACK on wasm, about 50× faster than its conv3d kernel).
  */
 function patchConv3dForward(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same' | 'valid'): tf.Tensor5D {
-  const [k, , , cin, cout] = kernel.shape;
-  const r = (k - 1) / 2;
-  const padded = padding === 'same' ? padSpatial(x, r) : x;
+  const [kz, ky, kx, cin, cout] = kernel.shape;
+  const padded = padding === 'same' ? padSpatial(x, [(kz - 1) / 2, (ky - 1) / 2, (kx - 1) / 2]) : x;
   const [b, pz, py, px] = padded.shape;
-  const [oz, oy, ox] = [pz - k + 1, py - k + 1, px - k + 1];
+  const [oz, oy, ox] = [pz - kz + 1, py - ky + 1, px - kx + 1];
   if (oz < 1 || oy < 1 || ox < 1) {
-    throw new OptionsError(`conv3d: input [${x.shape.join(', ')}] is smaller than the ${k}³ kernel`);
+    throw new OptionsError(`conv3d: input [${x.shape.join(', ')}] is smaller than the ${kz}×${ky}×${kx} kernel`);
   }
   const flat = tf.reshape(padded, [b, pz, py * px * cin]);
   let sum: tf.Tensor4D | null = null;
-  for (let dz = 0; dz < k; dz++) {
+  for (let dz = 0; dz < kz; dz++) {
     const sections = tf.reshape(tf.slice(flat, [0, dz, 0], [b, oz, py * px * cin]), [
       b * oz,
       py,
       px,
       cin,
     ]) as tf.Tensor4D;
-    const w2 = tf.reshape(tf.slice(kernel, [dz, 0, 0, 0, 0], [1, k, k, cin, cout]), [k, k, cin, cout]) as tf.Tensor4D;
+    const w2 = tf.reshape(tf.slice(kernel, [dz, 0, 0, 0, 0], [1, ky, kx, cin, cout]), [
+      ky,
+      kx,
+      cin,
+      cout,
+    ]) as tf.Tensor4D;
     const y = tf.conv2d(sections, w2, 1, 'valid');
     sum = sum ? (tf.add(sum, y) as tf.Tensor4D) : y;
   }
@@ -69,39 +75,44 @@ function patchConv3dForward(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same'
 }
 
 /**
- * dL/dkernel of the convolution, [k, k, k, in, out]: per kernel depth dz, the correlation of the
+ * dL/dkernel of the convolution, [kz, ky, kx, in, out]: per kernel depth dz, the correlation of the
  * z-shifted input sections with dy, written as one conv2d in which the sections play the
  * channels and the input channels the batch (wasm has no Conv2DBackpropFilter kernel).
  */
-function kernelGradient(x: tf.Tensor5D, dy: tf.Tensor5D, k: number, padding: 'same' | 'valid'): tf.Tensor5D {
+function kernelGradient(
+  x: tf.Tensor5D,
+  dy: tf.Tensor5D,
+  k: readonly [number, number, number],
+  padding: 'same' | 'valid',
+): tf.Tensor5D {
   const cin = x.shape[4];
   const cout = dy.shape[4];
-  const r = (k - 1) / 2;
-  const padded = padding === 'same' ? padSpatial(x, r) : x;
+  const radii = k.map((v) => (v - 1) / 2);
+  const padded = padding === 'same' ? padSpatial(x, radii) : x;
   const [b, pz, py, px] = padded.shape;
   const [, oz, oy, ox] = dy.shape;
   const flat = tf.reshape(padded, [b, pz, py * px * cin]);
   // dy as a filter: [oy, ox, n, cout] with n = b·oz sections.
   const filter = tf.transpose(tf.reshape(dy, [b * oz, oy, ox, cout]), [1, 2, 0, 3]) as tf.Tensor4D;
   const perDepth: tf.Tensor[] = [];
-  for (let dz = 0; dz < k; dz++) {
+  for (let dz = 0; dz < k[0]; dz++) {
     const sections = tf.reshape(tf.slice(flat, [0, dz, 0], [b, oz, py * px * cin]), [b * oz, py, px, cin]);
     const input = tf.transpose(sections, [3, 1, 2, 0]) as tf.Tensor4D; // [cin, py, px, n]
-    const g = tf.conv2d(input, filter, 1, 'valid'); // [cin, k, k, cout]
-    perDepth.push(tf.transpose(g, [1, 2, 0, 3])); // [k, k, cin, cout]
+    const g = tf.conv2d(input, filter, 1, 'valid'); // [cin, ky, kx, cout]
+    perDepth.push(tf.transpose(g, [1, 2, 0, 3])); // [ky, kx, cin, cout]
   }
   return tf.stack(perDepth) as tf.Tensor5D;
 }
 
 /**
- * conv3d (stride 1, cubic odd kernel); `kernel` is [k, k, k, in, out]. The input gradient is
+ * conv3d (stride 1, odd kernel extents); `kernel` is [kz, ky, kx, in, out]. The input gradient is
  * the convolution of dy with the flipped kernel (the same fast forward); the kernel gradient is
  * `kernelGradient`.
  */
 export function patchConv3d(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same' | 'valid'): tf.Tensor5D {
   const conv = tf.customGrad((...args: unknown[]) => {
     const [xi, w, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
-    const [k] = w.shape;
+    const k = extents(w);
     const value = patchConv3dForward(xi, w, padding);
     // Keep the input, not the k³-times larger columns: wasm's heap stops at 4 GiB.
     save([xi, w]);
@@ -112,21 +123,11 @@ export function patchConv3d(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same'
         const [xs, wk] = saved as [tf.Tensor5D, tf.Tensor5D];
         const dw = kernelGradient(xs, g, k, padding);
         const flipped = tf.transpose(tf.reverse(wk, [0, 1, 2]), [0, 1, 2, 4, 3]) as tf.Tensor5D;
-        const r = k - 1;
+        const fullPadding = k.map((v) => v - 1);
         const dx =
           padding === 'same'
             ? patchConv3dForward(g, flipped, 'same')
-            : patchConv3dForward(
-                tf.pad(g, [
-                  [0, 0],
-                  [r, r],
-                  [r, r],
-                  [r, r],
-                  [0, 0],
-                ]),
-                flipped,
-                'valid',
-              );
+            : patchConv3dForward(padSpatial(g, fullPadding), flipped, 'valid');
         return [dx, dw];
       },
     };
@@ -137,7 +138,8 @@ export function patchConv3d(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same'
 export class PatchConv3D extends tf.layers.Layer {
   static className = 'PatchConv3D';
   readonly filters: number;
-  readonly kernelSize: number;
+  /** As given: a number (cubic) or [kz, ky, kx]. */
+  readonly kernelSize: KernelSize;
   readonly padding: 'same' | 'valid';
   readonly activation: Activation;
   readonly useBias: boolean;
@@ -158,9 +160,19 @@ export class PatchConv3D extends tf.layers.Layer {
     this.seed = args.seed;
     if (!Number.isInteger(this.filters) || this.filters < 1)
       throw new OptionsError(`PatchConv3D: filters must be a positive integer, got ${this.filters}`);
-    if (!Number.isInteger(this.kernelSize) || this.kernelSize < 1 || this.kernelSize % 2 === 0) {
-      throw new OptionsError(`PatchConv3D: kernelSize must be a positive odd integer, got ${this.kernelSize}`);
+    const k = this.kernelSize;
+    const ks = typeof k === 'number' ? [k] : Array.isArray(k) && k.length === 3 ? k : [Number.NaN];
+    if (ks.some((v) => !Number.isInteger(v) || v < 1 || v % 2 === 0)) {
+      throw new OptionsError(
+        `PatchConv3D: kernelSize must be a positive odd integer or three of them [kz, ky, kx], got ${JSON.stringify(k)}`,
+      );
     }
+  }
+
+  /** The kernel's extent per spatial axis [kz, ky, kx]. */
+  get kernelShape(): [number, number, number] {
+    const k = this.kernelSize;
+    return typeof k === 'number' ? [k, k, k] : [k[0], k[1], k[2]];
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -169,13 +181,12 @@ export class PatchConv3D extends tf.layers.Layer {
       throw new OptionsError('PatchConv3D: the channel axis of the input must be known');
     this.inputChannels = shapes.map((s) => s[4]!);
     const cin = this.inputChannels.reduce((a, b) => a + b, 0);
-    const k = this.kernelSize;
     const seed = this.seed;
     const init =
       this.kernelInitializer === 'heNormal'
         ? tf.initializers.heNormal({ seed })
         : tf.initializers.glorotUniform({ seed });
-    this.kernel = this.addWeight('kernel', [k, k, k, cin, this.filters], 'float32', init);
+    this.kernel = this.addWeight('kernel', [...this.kernelShape, cin, this.filters], 'float32', init);
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
     this.built = true;
   }
@@ -186,8 +197,9 @@ export class PatchConv3D extends tf.layers.Layer {
     if (all.some((t) => [1, 2, 3].some((a) => t[a] !== s[a]))) {
       throw new OptionsError(`PatchConv3D: inputs must share their spatial shape, got ${JSON.stringify(all)}`);
     }
-    const shrink = this.padding === 'valid' ? this.kernelSize - 1 : 0;
-    return [s[0]!, ...[1, 2, 3].map((a) => (s[a] == null ? null : s[a]! - shrink)), this.filters];
+    const k = this.kernelShape;
+    const shrink = (a: number) => (this.padding === 'valid' ? k[a - 1]! - 1 : 0);
+    return [s[0]!, ...[1, 2, 3].map((a) => (s[a] == null ? null : s[a]! - shrink(a))), this.filters];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -201,8 +213,7 @@ export class PatchConv3D extends tf.layers.Layer {
         let y: tf.Tensor | null = null;
         for (const [i, x] of xs.entries()) {
           const c = this.inputChannels[i]!;
-          const k = this.kernelSize;
-          const part = tf.slice(kernel, [0, 0, 0, begin, 0], [k, k, k, c, this.filters]) as tf.Tensor5D;
+          const part = tf.slice(kernel, [0, 0, 0, begin, 0], [...this.kernelShape, c, this.filters]) as tf.Tensor5D;
           begin += c;
           const yi = patchConv3d(x, part, this.padding);
           y = y ? tf.add(y, yi) : yi;
@@ -235,7 +246,7 @@ export class PatchConv3D extends tf.layers.Layer {
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernelSize: this.kernelSize,
+      kernelSize: typeof this.kernelSize === 'number' ? this.kernelSize : [...this.kernelSize],
       padding: this.padding,
       activation: this.activation,
       useBias: this.useBias,

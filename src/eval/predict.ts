@@ -5,7 +5,7 @@
  * predicted in batches and stitched into one [z, y, x, c] array.
  *
  * The output is on the labels' grid (`crop.voxelSize`), the input on raw's: when they differ the
- * model's output voxels are label voxels (e.g. `unet3d` with `upsampleFactors`), tiles are centred
+ * model's output voxels are label voxels (e.g. `unet3d` with `outputUpsample`), tiles are centred
  * on the coarser grid and raw is placed around each tile as the training sampler places it.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -118,7 +118,7 @@ export async function predictCrop(
     throw new OptionsError(
       `model ${model.name}: its output [${modelOut.join(', ')}] at ${crop.name}'s label voxel size [${vs.join(', ')}] ` +
         `covers more than its input [${input.join(', ')}] at raw's [${rawVs.join(', ')}]; a model for raw and labels at ` +
-        "different voxel sizes needs an output at the labels' voxel size (unet3d upsampleFactors / downsampleFactors), " +
+        "different voxel sizes needs an output at the labels' voxel size (unet3d outputUpsample / outputDownsample), " +
         'or open the data with DataConfig resample',
     );
   }

@@ -17,7 +17,14 @@ import type { CropWeights } from '../train/dataset.js';
 import type { LossName } from '../train/loss.js';
 import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
 import { DEFAULT_THRESHOLDS } from '../eval/postprocess.js';
-import { unetOutputSize, unetValidInputSize, type FinalActivation, type Padding } from '../models/unet.js';
+import {
+  type FinalActivation,
+  type Padding,
+  type Triple,
+  unetGeometry,
+  unetOutputShape,
+  unetValidInputShape,
+} from '../models/unet.js';
 import { Checker, keyPath } from './check.js';
 
 export type TargetConfig =
@@ -37,10 +44,16 @@ export interface ModelConfig {
   outputChannels: number;
   /** Seed of the initial weights. */
   seed: number;
+  /** Filters grow by this factor per level. */
+  fmapIncFactor: number;
+  /** Pooling factors [z, y, x] per level (depth of them); planned from the voxel size by `tfjs-zarr train`. */
+  downsampleFactors: Triple[];
+  /** Kernel size [kz, ky, kx] per level, the bottom included (depth + 1). */
+  kernelSizes: Triple[];
   /** Output voxels per input voxel (labels finer than raw); absent: [1, 1, 1]. */
-  upsampleFactors?: [number, number, number];
+  outputUpsample?: Triple;
   /** Input voxels per output voxel (labels coarser than raw); absent: [1, 1, 1]. */
-  downsampleFactors?: [number, number, number];
+  outputDownsample?: Triple;
 }
 
 export interface OptimizerConfig {
@@ -90,7 +103,7 @@ export interface RunConfig {
 
 /** The defaults, documented in the README (DaCapo's where it has one). */
 export const RUN_DEFAULTS = {
-  model: { architecture: 'unet3d', baseFilters: 8, depth: 2, padding: 'same', convsPerBlock: 2 },
+  model: { architecture: 'unet3d', baseFilters: 8, depth: 2, padding: 'same', convsPerBlock: 2, fmapIncFactor: 2 },
   target: 'boundary',
   optimizer: { name: 'adam', learningRate: 1e-3 },
   batchSize: 2,
@@ -175,7 +188,7 @@ function absolute(p: string, cwd: string): string {
  */
 export function resolveRunConfig(
   json: unknown,
-  options: { source?: string; cwd?: string; flags?: RunFlags } = {},
+  options: { source?: string; cwd?: string; flags?: RunFlags; warn?: (message: string) => void } = {},
 ): RunConfig {
   const c = new Checker(options.source);
   const cwd = options.cwd ?? process.cwd();
@@ -241,19 +254,23 @@ export function resolveRunConfig(
     'finalActivation',
     'outputChannels',
     'seed',
-    'upsampleFactors',
+    'fmapIncFactor',
     'downsampleFactors',
+    'kernelSizes',
+    'outputUpsample',
+    'outputDownsample',
+    'upsampleFactors',
   ]);
   const d = RUN_DEFAULTS.model;
   const seed = top['seed'] === undefined ? RUN_DEFAULTS.seed : c.number(top['seed'], 'seed', { integer: true });
+  const geometry = resolveGeometry(c, m, options.warn ?? console.warn);
   const model: ModelConfig = {
     architecture:
       m['architecture'] === undefined ? d.architecture : c.oneOf(m['architecture'], 'model.architecture', ['unet3d']),
     baseFilters: m['baseFilters'] === undefined ? d.baseFilters : c.positiveInt(m['baseFilters'], 'model.baseFilters'),
-    depth: m['depth'] === undefined ? d.depth : c.number(m['depth'], 'model.depth', { integer: true, min: 0, max: 6 }),
-    padding: m['padding'] === undefined ? d.padding : c.oneOf(m['padding'], 'model.padding', ['same', 'valid']),
-    convsPerBlock:
-      m['convsPerBlock'] === undefined ? d.convsPerBlock : c.positiveInt(m['convsPerBlock'], 'model.convsPerBlock'),
+    depth: geometry.downsampleFactors.length,
+    padding: geometry.padding,
+    convsPerBlock: geometry.convsPerBlock,
     finalActivation:
       m['finalActivation'] === undefined
         ? target.kind === 'semantic'
@@ -263,15 +280,16 @@ export function resolveRunConfig(
     outputChannels:
       m['outputChannels'] === undefined ? channels : c.positiveInt(m['outputChannels'], 'model.outputChannels'),
     seed: m['seed'] === undefined ? seed : c.number(m['seed'], 'model.seed', { integer: true }),
+    fmapIncFactor:
+      m['fmapIncFactor'] === undefined
+        ? d.fmapIncFactor
+        : c.number(m['fmapIncFactor'], 'model.fmapIncFactor', { min: 1 }),
+    downsampleFactors: geometry.downsampleFactors,
+    kernelSizes: geometry.kernelSizes,
   };
   // Raw and labels at different voxel sizes: the output at the labels' (checked against the data).
-  if (m['upsampleFactors'] !== undefined)
-    model.upsampleFactors = c.shape(m['upsampleFactors'], 'model.upsampleFactors');
-  if (m['downsampleFactors'] !== undefined)
-    model.downsampleFactors = c.shape(m['downsampleFactors'], 'model.downsampleFactors');
-  if (model.upsampleFactors?.some((f) => f > 1) && model.downsampleFactors?.some((f) => f > 1)) {
-    c.fail('model.downsampleFactors', 'give upsampleFactors or downsampleFactors, not both');
-  }
+  if (geometry.outputUpsample.some((f) => f > 1)) model.outputUpsample = geometry.outputUpsample;
+  if (geometry.outputDownsample.some((f) => f > 1)) model.outputDownsample = geometry.outputDownsample;
   if (model.outputChannels !== channels) {
     c.fail(
       'model.outputChannels',
@@ -317,13 +335,15 @@ export function resolveRunConfig(
     top['inputShape'] === undefined
       ? ([...RUN_DEFAULTS.inputShape] as [number, number, number])
       : c.shape(top['inputShape'], 'inputShape');
+  const fits = unetOutputShape(inputShape, model);
+  const next = unetValidInputShape(inputShape, model);
   inputShape.forEach((size, axis) => {
-    const fit = { depth: model.depth, padding: model.padding, convsPerBlock: model.convsPerBlock };
-    if (unetOutputSize(size, fit) == null) {
+    if (fits[axis] == null) {
+      const factors = model.downsampleFactors.map((f) => f[axis]).join('×') || 'none';
       c.fail(
         keyPath('inputShape', axis),
-        `${size} voxels along ${'zyx'[axis]} do not fit the model (depth ${model.depth}, '${model.padding}' padding: ` +
-          `every pooled size must be even); the next size that fits is ${unetValidInputSize(size, fit)}`,
+        `${size} voxels along ${'zyx'[axis]} do not fit the model (pooling ${factors} along ${'zyx'[axis]}, ` +
+          `'${model.padding}' padding: every size to pool must be a multiple of its factor); the next size that fits is ${next[axis]}`,
       );
     }
   });
@@ -511,16 +531,51 @@ function resolveAugment(c: Checker, value: unknown): SampleAugmentOptions | fals
 
 /** Spatial output shape of the configured model for an input shape (valid padding shrinks). */
 export function modelOutputSpatialShape(inputShape: readonly number[], model: ModelConfig): number[] {
-  return inputShape.map(
-    (s, i) =>
-      unetOutputSize(s, {
-        depth: model.depth,
-        padding: model.padding,
-        convsPerBlock: model.convsPerBlock,
-        upsample: model.upsampleFactors?.[i],
-        downsample: model.downsampleFactors?.[i],
-      }) ?? 0,
-  );
+  return unetOutputShape(inputShape, model).map((s) => s ?? 0);
+}
+
+/**
+ * The model's geometry keys, checked by unet3d's own rules (its message under the key at fault).
+ * The first release's names still work, with a deprecation message: `upsampleFactors` is
+ * `outputUpsample`, a `downsampleFactors` of one factor per axis is `outputDownsample`.
+ */
+const GEOMETRY_KEYS = [
+  'depth',
+  'downsampleFactors',
+  'kernelSizes',
+  'padding',
+  'convsPerBlock',
+  'outputUpsample',
+  'outputDownsample',
+  'upsampleFactors',
+];
+
+function resolveGeometry(c: Checker, m: Record<string, unknown>, warn: (message: string) => void) {
+  const keys = ['depth', 'downsampleFactors', 'kernelSizes', 'padding', 'convsPerBlock'] as const;
+  for (const key of ['outputUpsample', 'outputDownsample', 'upsampleFactors'] as const) {
+    if (m[key] !== undefined) c.shape(m[key], `model.${key}`);
+  }
+  if (m['depth'] !== undefined) c.number(m['depth'], 'model.depth', { integer: true, min: 0, max: 6 });
+  if (m['padding'] !== undefined) c.oneOf(m['padding'], 'model.padding', ['same', 'valid']);
+  if (m['convsPerBlock'] !== undefined) c.positiveInt(m['convsPerBlock'], 'model.convsPerBlock');
+  try {
+    return unetGeometry(
+      {
+        ...Object.fromEntries(keys.map((k) => [k, m[k]])),
+        outputUpsample: m['outputUpsample'] as number[] | undefined,
+        outputDownsample: m['outputDownsample'] as number[] | undefined,
+        upsampleFactors: m['upsampleFactors'] as number[] | undefined,
+      },
+      (message) => warn(`${c.source ? `${c.source}: ` : ''}model: ${message.replace(/^unet3d: /, '')}`),
+    );
+  } catch (e) {
+    const message = (e as Error).message.replace(/^unet3d: /, '');
+    const first = /^(\w+)(\[\d+\])? /.exec(message);
+    if (first && GEOMETRY_KEYS.includes(first[1]!))
+      c.fail(`model.${first[1]}${first[2] ?? ''}`, message.slice(first[0].length));
+    const named = GEOMETRY_KEYS.find((k) => message.includes(k));
+    c.fail(named ? `model.${named}` : 'model', message);
+  }
 }
 
 /**

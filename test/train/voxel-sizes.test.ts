@@ -23,7 +23,7 @@ import {
   ValidationHook,
   type UNetOptions,
 } from '../../src/index.js';
-import { tileStarts } from '../../src/eval/predict.js';
+import { tileStarts } from '../../src/eval/tiling.js';
 import { CropSampler } from '../../src/train/sampler.js';
 import { integralVolume, validCentres, validCentresBlockwise } from '../../src/train/integral.js';
 import { makeRng } from '../../src/train/random.js';

@@ -56,7 +56,7 @@ export interface Prediction {
   roi: Roi;
 }
 
-function spatialShapeOf(shape: (number | null)[], what: string, model: tf.LayersModel): void {
+function checkRank5(shape: (number | null)[], what: string, model: tf.LayersModel): void {
   if (shape.length !== 5)
     throw new OptionsError(`model ${model.name}: ${what} must be [batch, z, y, x, c], got [${shape.join(', ')}]`);
 }
@@ -155,7 +155,7 @@ export async function predictCrop(
   options: PredictOptions = {},
 ): Promise<Prediction> {
   const inputs = model.inputs[0]!.shape;
-  spatialShapeOf(inputs, 'input', model);
+  checkRank5(inputs, 'input', model);
   const channels = crop.raw.channels;
   if (inputs[4] !== null && inputs[4] !== channels) {
     throw new OptionsError(`model ${model.name} takes ${inputs[4]} channels but ${crop.name} raw has ${channels}`);

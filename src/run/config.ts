@@ -67,7 +67,7 @@ export interface ValidationConfig {
   /** Post-processing sweep: thresholds (boundary, affinities); `grow` fills unlabelled voxels (boundary). */
   thresholds: number[];
   grow: boolean;
-  /** Part of the model output kept per prediction tile, [z, y, x] (null: all of it). */
+  /** Part of each prediction tile's output kept, [z, y, x] (null: predictCrop's seamless default). */
   predictOutputShape: [number, number, number] | null;
   predictBatchSize: number;
 }

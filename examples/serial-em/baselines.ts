@@ -3,10 +3,10 @@
  * trained model must beat: each section one segment, and the 2D connected components of each
  * section's thresholded raw (membranes dark, cells bright), best over a threshold sweep.
  */
-import { connectedComponents } from '../../src/eval/components.js';
 import { variationOfInformation } from '../../src/eval/voi.js';
 import { roiVoxelShape } from '../../src/roi.js';
 import type { Crop, LabelArray } from '../../src/types.js';
+import { sectionComponents } from './stack.js';
 
 export interface SectionBaselines {
   /** VOI of one segment per section. */
@@ -14,20 +14,6 @@ export interface SectionBaselines {
   /** VOI of the per-section components of raw > threshold, at the best threshold. */
   rawThreshold: number;
   rawThresholdParameter: number;
-}
-
-/** Per-section 2D components of `foreground` ([z, y, x]), ids unique over the volume. */
-export function sectionComponents(foreground: Uint8Array, shape: readonly number[]): Uint32Array {
-  const [Z, Y, X] = shape as [number, number, number];
-  const plane = Y * X;
-  const out = new Uint32Array(foreground.length);
-  let next = 0;
-  for (let z = 0; z < Z; z++) {
-    const { labels, count } = connectedComponents(foreground.subarray(z * plane, (z + 1) * plane), [1, Y, X]);
-    for (let i = 0; i < plane; i++) out[z * plane + i] = labels[i] === 0 ? 0 : labels[i]! + next;
-    next += count;
-  }
-  return out;
 }
 
 export async function sectionBaselines(

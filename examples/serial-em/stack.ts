@@ -58,23 +58,26 @@ export async function readPngStack(files: readonly string[]): Promise<Stack> {
   return { data, shape: shape! };
 }
 
-/**
- * Instance ids from membrane label sections: pixels above `threshold` are cells, each 2D
- * 4-connected component of a section one id (1, 2, … in section order), membranes 0.
- */
-export function sectionInstances(labels: Stack, threshold = 127): Uint32Array {
-  const [Z, Y, X] = labels.shape;
+/** Per-section 2D components (4-connected) of `foreground` ([z, y, x]), ids 1, 2, … unique over the stack, 0 elsewhere. */
+export function sectionComponents(foreground: Uint8Array, shape: readonly number[]): Uint32Array {
+  const [Z, Y, X] = shape as [number, number, number];
   const plane = Y * X;
-  const out = new Uint32Array(Z * plane);
+  const out = new Uint32Array(foreground.length);
   let next = 0;
   for (let z = 0; z < Z; z++) {
-    const cells = new Uint8Array(plane);
-    for (let i = 0; i < plane; i++) cells[i] = labels.data[z * plane + i]! > threshold ? 1 : 0;
-    const { labels: ids, count } = connectedComponents(cells, [1, Y, X]);
-    for (let i = 0; i < plane; i++) out[z * plane + i] = ids[i] === 0 ? 0 : ids[i]! + next;
+    const { labels, count } = connectedComponents(foreground.subarray(z * plane, (z + 1) * plane), [1, Y, X]);
+    for (let i = 0; i < plane; i++) out[z * plane + i] = labels[i] === 0 ? 0 : labels[i]! + next;
     next += count;
   }
   return out;
+}
+
+/** Instance ids from membrane label sections: pixels above `threshold` are cells, each section's components one id each. */
+export function sectionInstances(labels: Stack, threshold = 127): Uint32Array {
+  return sectionComponents(
+    labels.data.map((v) => (v > threshold ? 1 : 0)),
+    labels.shape,
+  );
 }
 
 export interface CropBox {

@@ -110,7 +110,10 @@ export async function benchApply(): Promise<Record<string, number | string>> {
   const load1 = loadavg()[0]!;
 
   t = performance.now();
-  const segmented = await segmentVolume(`${out}/prediction`, { output: `${out}/segmentation`, threshold: 0.5 });
+  const segmented = await segmentVolume(`${out}/prediction`, {
+    output: `${out}/segmentation`,
+    parameters: { threshold: 0.5 },
+  });
   const segmentMs = performance.now() - t;
 
   const cliArgs = [

@@ -10,23 +10,53 @@
  * copies each batch into its heap) and on cpu (which keeps the arrays, as tfjs-node and webgl do
  * until first use; no elastic rows, and rate and consumer rows with `reuseDisposed` too, as a
  * fitDataset consumer may set), `BENCH_BACKENDS` (default wasm,cpu).
+ *
+ * Every rate is a steady state: each dataset first warms up (workers started, chunks decoded into
+ * the caches, mask tables built, code optimized; its batches and seconds reported apart), then is
+ * timed over at least STEADY_MS and its number of batches.
+ *
+ * The anchor, side by side: gunpowder 1.4 on the same workload (bench/pipeline_gunpowder.py:
+ * ZarrSource, RandomLocation with the mask, SimpleAugment, IntensityAugment, the same boundary
+ * target, Stack(4), PreCache with 2 workers; with ElasticAugment for the elastic rows), at its best
+ * (bench/python.ts), alternating with our 4 × 64³ rows at 2 workers (each side in a process of its
+ * own, `ANCHOR_ROUNDS` rounds, default 2). gunpowder is found through `GUNPOWDER_PATH` (see
+ * bench/python.ts); without it those rows are skipped with a note.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openDataSplit, trainingDataset } from '../src/index.js';
+import { gunpowderPath, runPython } from './python.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const BATCH = 4;
 /** Warm-up before timing: every worker started, chunks decoded into the caches, code optimized. */
 const WARM_UP_BATCHES = 25;
 const WARM_UP_MS = 3000;
+/** Each timed run lasts at least this long (and its number of batches). */
+const STEADY_MS = 8000;
 
-async function warmUp(it: { next(): Promise<IteratorResult<tf.TensorContainer>> }): Promise<void> {
+type Batches = { next(): Promise<IteratorResult<tf.TensorContainer>> };
+
+/** Runs the warm-up; returns it as a row ("N batches in S s"). */
+async function warmUp(it: Batches): Promise<string> {
   const t = performance.now();
-  for (let i = 0; i < WARM_UP_BATCHES || performance.now() - t < WARM_UP_MS; i++) tf.dispose((await it.next()).value);
+  let i = 0;
+  for (; i < WARM_UP_BATCHES || performance.now() - t < WARM_UP_MS; i++) tf.dispose((await it.next()).value);
+  return `${i} batches in ${((performance.now() - t) / 1000).toFixed(1)} s`;
+}
+
+/** At least `batches` batches and STEADY_MS: samples/s and CPU ms a sample (every thread of the process). */
+async function steady(it: Batches, batches: number): Promise<{ rate: number; cpu: number }> {
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  let n = 0;
+  for (; n < batches || performance.now() - t < STEADY_MS; n++) tf.dispose((await it.next()).value);
+  const used = process.cpuUsage(cpu);
+  return { rate: (n * BATCH) / ((performance.now() - t) / 1000), cpu: (used.user + used.system) / 1000 / (n * BATCH) };
 }
 
 export function ensureTrainContainer(): string {
@@ -39,6 +69,14 @@ export function ensureTrainContainer(): string {
 
 const mib = (bytes: number) => bytes / 2 ** 20;
 
+/** The workload of issue 10: boundary target, minMasked 0.5, mirror, transpose, intensity. */
+const BASE = { batchSize: BATCH, seed: 1, target: 'boundary' as const, minMasked: 0.5 };
+const AUGMENT = {
+  mirror: true,
+  transpose: true,
+  intensity: { scale: [0.9, 1.1] as [number, number], shift: [-0.1, 0.1] as [number, number] },
+};
+
 /** Elastic options of the benchmark (world units of the 8 nm benchmark container). */
 export const ELASTIC = {
   controlPointSpacing: 80,
@@ -47,20 +85,101 @@ export const ELASTIC = {
   subsample: 4,
 };
 
+/** Runs this file in a child process with `args`; parses the last line it prints. */
+function child(args: string[]): Record<string, number | string> {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
 /** Each worker count in its own process, so that resident memory is that configuration's alone. */
 export async function benchPipeline(options: { workers?: number[] } = {}): Promise<Record<string, number | string>> {
   ensureTrainContainer();
   const workerCounts = options.workers ?? (process.env['BENCH_WORKERS'] ?? '0,1,2').split(',').map(Number);
-  const results: Record<string, number | string> = {};
+  const results: Record<string, number | string> = { 'load (1, 5, 15 min) at the start': loadAverage() };
   const backends = (process.env['BENCH_BACKENDS'] ?? 'wasm,cpu').split(',');
   for (const backend of backends) {
-    for (const w of workerCounts) {
-      const args = ['--import', 'tsx', fileURLToPath(import.meta.url), String(w), backend];
-      const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      Object.assign(results, JSON.parse(out.trim().split('\n').pop()!));
+    for (const w of workerCounts) Object.assign(results, child([String(w), backend]));
+  }
+  Object.assign(results, benchAnchor(Number(process.env['ANCHOR_ROUNDS'] ?? 2)));
+  results['load (1, 5, 15 min) at the end'] = loadAverage();
+  return results;
+}
+
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(', ');
+
+/**
+ * Ours (4 × 64³, 2 workers, wasm, each in a fresh process) and gunpowder's on the same workload,
+ * alternately, plain and elastic, `rounds` times: steady samples/s and CPU ms a sample of each
+ * (every thread and process), the warm-up of each apart, and our rate over gunpowder's per round.
+ */
+function benchAnchor(rounds: number): Record<string, number | string> {
+  const results: Record<string, number | string> = {};
+  const gunpowder = gunpowderPath();
+  if (!gunpowder) {
+    results['gunpowder anchor'] = 'skipped: set GUNPOWDER_PATH (bench/python.ts) to compare';
+    return results;
+  }
+  const script = path.join(here, 'pipeline_gunpowder.py');
+  const rows: Record<string, string[]> = {};
+  const add = (key: string, value: string) => {
+    rows[key] ??= [];
+    rows[key].push(value);
+  };
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of ['plain', 'elastic'] as const) {
+      const ours = child(['anchor', mode]);
+      let theirs: Record<string, number>;
+      try {
+        theirs = runPython(script, [ensureTrainContainer(), mode, String(STEADY_MS / 1000 + 4), '5'], {
+          path: gunpowder,
+        });
+      } catch (e) {
+        results['gunpowder anchor'] = `skipped: ${(e as Error).message.split('\n')[0]}`;
+        return results;
+      }
+      const name = mode === 'plain' ? '64^3 2 workers' : '64^3 elastic 2 workers';
+      add(
+        `${name} ours samples/s (cpu ms/sample)`,
+        `${Number(ours['rate']).toFixed(1)} (${Number(ours['cpu']).toFixed(1)})`,
+      );
+      add(
+        `${name} gunpowder samples/s (cpu ms/sample)`,
+        `${theirs['samplesPerSecond']!.toFixed(1)} (${theirs['cpuMsPerSample']!.toFixed(1)})`,
+      );
+      add(`${name} ours / gunpowder`, (Number(ours['rate']) / theirs['samplesPerSecond']!).toFixed(2));
+      add(`${name} warm-up ours`, String(ours['warmUp']));
+      add(
+        `${name} warm-up gunpowder`,
+        `${theirs['warmupBatches']} batches in ${theirs['warmupSeconds']!.toFixed(1)} s`,
+      );
     }
   }
+  for (const [key, values] of Object.entries(rows)) results[`anchor: ${key}, round by round`] = values.join('; ');
   return results;
+}
+
+/** Our side of the anchor rows: 4 × 64³, 2 workers, wasm, plain or elastic. */
+async function anchorSide(mode: 'plain' | 'elastic'): Promise<Record<string, number | string>> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend('wasm');
+  const augment = mode === 'elastic' ? { ...AUGMENT, elastic: ELASTIC } : AUGMENT;
+  const ds = trainingDataset((await openDataSplit(ensureTrainContainer())).train, {
+    ...BASE,
+    augment,
+    inputShape: [64, 64, 64],
+    workers: 2,
+  });
+  const it = await ds.iterator();
+  const warm = await warmUp(it);
+  const { rate, cpu } = await steady(it, 50);
+  ds.close();
+  return { rate, cpu, warmUp: warm };
 }
 
 /**
@@ -83,17 +202,7 @@ async function benchOne(
   const open = () => openDataSplit(ensureTrainContainer());
   const split = await open();
   const results: Record<string, number | string> = {};
-  const base = {
-    batchSize: BATCH,
-    seed: 1,
-    target: 'boundary' as const,
-    minMasked: 0.5,
-    augment: {
-      mirror: true,
-      transpose: true,
-      intensity: { scale: [0.9, 1.1] as [number, number], shift: [-0.1, 0.1] as [number, number] },
-    },
-  };
+  const base = { ...BASE, augment: AUGMENT };
   const shapes: [string, number[]][] = [
     ['64^3', [64, 64, 64]],
     ['16x48x48', [16, 48, 48]],
@@ -102,15 +211,11 @@ async function benchOne(
     const ds = trainingDataset((await open()).train, { ...base, inputShape, workers });
     const it = await ds.iterator();
     // Warm-up out of the timing: every worker started and prepared (mask tables), code optimized.
-    await warmUp(it);
-    const t = performance.now();
-    const cpu = process.cpuUsage();
-    for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
-    const seconds = (performance.now() - t) / 1000;
-    const used = process.cpuUsage(cpu);
+    results[`${name} ${tag} warm-up`] = await warmUp(it);
+    const { rate, cpu } = await steady(it, batches);
     // CPU time of every thread of the process: what a sample costs, whatever else runs on the machine.
-    results[`${name} ${tag} cpu ms/sample`] = (used.user + used.system) / 1000 / (batches * BATCH);
-    results[`${name} ${tag} samples/s`] = (batches * BATCH) / seconds;
+    results[`${name} ${tag} cpu ms/sample`] = cpu;
+    results[`${name} ${tag} samples/s`] = rate;
     (ds as { close?: () => void }).close?.(); // (absent before the worker pool: the bench also runs on old code)
     // The first configuration alone (4 × 64³): later ones add their own pools and caches to the peak.
     if (name === '64^3') results[`64^3 ${tag} peak rss MiB`] = process.resourceUsage().maxRSS / 1024;
@@ -122,9 +227,7 @@ async function benchOne(
       const ds = trainingDataset((await open()).train, { ...base, inputShape, workers, reuseDisposed: true });
       const it = await ds.iterator();
       await warmUp(it);
-      const t = performance.now();
-      for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
-      results[`${name} ${tag} reuseDisposed samples/s`] = (batches * BATCH) / ((performance.now() - t) / 1000);
+      results[`${name} ${tag} reuseDisposed samples/s`] = (await steady(it, batches)).rate;
       ds.close();
     }
   }
@@ -133,10 +236,10 @@ async function benchOne(
     const augment = { ...base.augment, elastic: ELASTIC };
     const ds = trainingDataset((await open()).train, { ...base, augment, inputShape: [64, 64, 64], workers });
     const it = await ds.iterator();
-    await warmUp(it);
-    const t = performance.now();
-    for (let i = 0; i < batches; i++) tf.dispose((await it.next()).value);
-    results[`64^3 elastic ${tag} samples/s`] = (batches * BATCH) / ((performance.now() - t) / 1000);
+    results[`64^3 elastic ${tag} warm-up`] = await warmUp(it);
+    const { rate, cpu } = await steady(it, batches);
+    results[`64^3 elastic ${tag} cpu ms/sample`] = cpu;
+    results[`64^3 elastic ${tag} samples/s`] = rate;
     (ds as { close?: () => void }).close?.();
   }
   // A consumer wanting 130 samples/s: a 30 ms step per batch of 4, either blocking the main thread
@@ -199,7 +302,9 @@ async function benchOne(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  if (process.argv[2] !== undefined) {
+  if (process.argv[2] === 'anchor') {
+    console.log(JSON.stringify(await anchorSide(process.argv[3] as 'plain' | 'elastic')));
+  } else if (process.argv[2] !== undefined) {
     const backend = process.argv[3] ?? 'wasm';
     const first = (process.env['BENCH_BACKENDS'] ?? 'wasm,cpu').split(',')[0];
     console.log(JSON.stringify(await benchOne(Number(process.argv[2]), backend, { elastic: backend === first })));

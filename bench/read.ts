@@ -5,6 +5,7 @@
  * the reads the training workers do), all cold (fresh caches) unless said; full-volume MB/s; and
  * zarr-python on the same patches of the same data in the same run (just before and just after the
  * worker runs, as the load of a shared machine drifts), with the CPU a patch costs on each side.
+ * zarr-python runs at its best (malloc's mmap threshold raised: bench/python.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,9 +16,9 @@ import seedrandom from 'seedrandom';
 import { openDataSplit, roi, DataConfig, type Roi, type StoredArray } from '../src/index.js';
 import { WorkerReader } from '../src/train/workers/reader.js';
 import type { ZarrVolume } from '../src/zarr/volume.js';
+import { PY, runPython } from './python.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const PY = '/usr/bin/python3';
 
 function ensureVolume(n: number): string {
   const dir = path.join(here, 'data', `read${n}.zarr`);
@@ -59,11 +60,7 @@ async function rate(list: number[][], inFlight: number, read: (r: Roi) => Promis
 /** zarr-python on the same patches (cold: it has no chunk cache) and a full read; null without Python. */
 function zarrPython(dir: string, list: number[][]): Record<string, number> | null {
   try {
-    const out = execFileSync(PY, [path.join(here, 'read_zarr_python.py'), dir], {
-      encoding: 'utf8',
-      input: JSON.stringify(list),
-    });
-    return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+    return runPython(path.join(here, 'read_zarr_python.py'), [dir], { input: JSON.stringify(list) });
   } catch (e) {
     console.warn(`zarr-python comparison skipped: ${(e as Error).message.split('\n')[0]}`);
     return null;

@@ -2,8 +2,10 @@
  * Benchmarks for evaluation: VOI of two 256^3 segmentations and connected components of a 128^3
  * foreground. Run directly: `node --import tsx bench/voi.ts` (prints JSON), or `npm run bench -- voi`.
  * scikit-image's `variation_of_information` runs on the same volumes in a child process
- * (/usr/bin/python3 scripts/bench_voi_skimage.py --serve), call after call with ours, so that the
- * ratio compares the two under the same machine load (others share these cores).
+ * (/usr/bin/python3 scripts/bench_voi_skimage.py --serve, at its best: malloc's mmap threshold
+ * raised, bench/python.ts), call after call with ours, so that the ratio compares the two under
+ * the same machine load (others share these cores); each side's first call is a warm-up, reported
+ * apart.
  *
  * The volumes are closed-form functions of (z, y, x) so scripts/bench_voi_skimage.py builds
  * bit-identical data in numpy:
@@ -15,15 +17,13 @@
  * where hash(i) = h ^= h>>>16 ; h *= 0x45d9f3b ; h ^= h>>>16 ; starting from h = i * 2654435761,
  * all uint32 arithmetic.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { variationOfInformation, type VoiResult } from '../src/eval/voi.js';
 import { connectedComponents } from '../src/eval/components.js';
+import { PythonServer } from './python.js';
 
-const PY = '/usr/bin/python3';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export function hash32(i: number): number {
@@ -106,51 +106,36 @@ interface SkimageTiming {
 }
 
 /**
- * scikit-image in a child process (scripts/bench_voi_skimage.py --serve) that times one
- * `variation_of_information` call per request, so that its calls can alternate with ours.
+ * scikit-image in a child process (scripts/bench_voi_skimage.py --serve, at its best: see
+ * bench/python.ts) that times one `variation_of_information` call per request, so that its calls
+ * can alternate with ours.
  */
 class Skimage {
-  private constructor(
-    private readonly child: ChildProcessWithoutNullStreams,
-    private readonly lines: AsyncIterator<string>,
-  ) {}
+  private constructor(private readonly server: PythonServer) {}
 
   static async start(): Promise<Skimage | null> {
-    const child = spawn(PY, [path.join(here, '..', 'scripts', 'bench_voi_skimage.py'), '--serve']);
-    child.stderr.on('data', (d) => process.stderr.write(d));
-    child.on('error', (e) => console.warn(`${PY}: ${e.message}`)); // then stdout ends: see next()
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const sk = new Skimage(child, lines);
-    try {
-      await sk.next();
-      return sk;
-    } catch (e) {
-      console.warn(`scikit-image comparison skipped: ${(e as Error).message}`);
-      sk.close();
-      return null;
-    }
-  }
-
-  private async next(): Promise<Record<string, number>> {
-    const line = await this.lines.next();
-    if (line.done) throw new Error(`${PY} scripts/bench_voi_skimage.py --serve ended`);
-    return JSON.parse(line.value);
+    const server = await PythonServer.start(
+      path.join(here, '..', 'scripts', 'bench_voi_skimage.py'),
+      ['--serve'],
+      'scikit-image',
+    );
+    return server && new Skimage(server);
   }
 
   async time(volumes: 'voi' | 'noise'): Promise<SkimageTiming> {
-    this.child.stdin.write(`${volumes}\n`);
-    return (await this.next()) as unknown as SkimageTiming;
+    return (await this.server.ask(volumes)) as unknown as SkimageTiming;
   }
 
   close(): void {
-    this.child.stdin.end();
+    this.server.close();
   }
 }
 
 /**
- * Our VOI and scikit-image's on the same volumes, call after call (after a warm-up), so that both
- * see the same load: median wall seconds of each, the median and smallest ratio of a round, and the
- * median ratio of CPU seconds (steadier than wall time while others share the cores).
+ * Our VOI and scikit-image's on the same volumes, call after call, so that both see the same load:
+ * first one call of each as a warm-up (code compiled, memory mapped; reported apart), then median
+ * wall seconds of each, the median and smallest ratio of a round, and the median ratio of CPU
+ * seconds (steadier than wall time while others share the cores).
  */
 async function sideBySide(
   name: string,
@@ -160,14 +145,17 @@ async function sideBySide(
   sk: Skimage | null,
   out: Record<string, number>,
 ): Promise<VoiResult> {
+  let t0 = performance.now();
   let r = ours();
+  out[`${name}_warmup_s`] = (performance.now() - t0) / 1000;
+  if (sk !== null) out[`${name}_skimage_warmup_s`] = (await sk.time(volumes)).s;
   const oursS: number[] = [];
   const theirsS: number[] = [];
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
   for (let k = 0; k < rounds; k++) {
     const c0 = process.cpuUsage();
-    const t0 = performance.now();
+    t0 = performance.now();
     r = ours();
     const s = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);

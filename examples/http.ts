@@ -16,7 +16,7 @@
  * --epochs N.
  */
 import { createReadStream } from 'node:fs';
-import { readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -31,6 +31,7 @@ import {
   useFastestBackend,
 } from '../src/index.js';
 import { exampleArgs, printBest, printEvaluation } from './common.js';
+import { consolidate } from './synthetic/consolidate.js';
 import { ensureDemoContainer } from './synthetic/write-container.js';
 
 const { smoke, option, positionals } = exampleArgs();
@@ -40,26 +41,6 @@ const runDir = path.resolve(option('run', `runs/http${smoke ? '-smoke' : ''}`));
 const EPOCHS = Number(option('epochs', smoke ? '2' : '10'));
 const BATCHES_PER_EPOCH = smoke ? 2 : 12;
 const INPUT: [number, number, number] = smoke ? [8, 16, 16] : [16, 48, 48];
-
-/** zarr v3 consolidated metadata: every node's zarr.json inlined into the root zarr.json. */
-async function consolidate(container: string): Promise<void> {
-  const metadata: Record<string, { node_type: string }> = {};
-  const visit = async (group: string): Promise<void> => {
-    for (const entry of await readdir(path.join(container, group), { withFileTypes: true })) {
-      const node = group ? `${group}/${entry.name}` : entry.name;
-      const file = path.join(container, node, 'zarr.json');
-      if (!entry.isDirectory() || !(await stat(file).catch(() => null))) continue;
-      metadata[node] = JSON.parse(await readFile(file, 'utf8'));
-      if (metadata[node]!.node_type === 'group') await visit(node);
-    }
-  };
-  await visit('');
-  const rootFile = path.join(container, 'zarr.json');
-  const root = JSON.parse(await readFile(rootFile, 'utf8'));
-  root.consolidated_metadata = { kind: 'inline', must_understand: false, metadata };
-  await writeFile(`${rootFile}.tmp`, JSON.stringify(root, null, 2));
-  await rename(`${rootFile}.tmp`, rootFile); // readers never see a half-written zarr.json
-}
 
 /** A minimal static file server (GET; 404 for anything that is not a file), like an object store. */
 async function serve(folder: string): Promise<{ url: string; close: () => Promise<void> }> {

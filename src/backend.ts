@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { OptionsError } from './errors.js';
+import { backendInitialized } from './internals/tfjs.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -117,7 +118,7 @@ function wasmDistDir(): string | null {
 function pointWasmAtBinaries(): void {
   if (wasmPathsSet || wasmModule == null) return;
   // Already initialised by someone else: nothing to point.
-  if ((tf.engine() as unknown as { registry: Record<string, unknown> }).registry['wasm'] != null) return;
+  if (backendInitialized('wasm')) return;
   wasmPathsSet = true;
   const dir = wasmDistDir();
   if (dir == null) return;

@@ -30,3 +30,21 @@ export class OptionsError extends Error {
     this.name = 'OptionsError';
   }
 }
+
+/**
+ * A blockwise job (predictVolume, segmentVolume) that is not in the state the call needs: its
+ * input is not complete yet, a phase it depends on has not run, or the wait for other workers was
+ * given up. Not a bad argument: the same call succeeds once the job has got there. `array` is the
+ * array at issue; `missing` the blocks it still lacks, when known.
+ */
+export class JobStateError extends Error {
+  readonly array: string;
+  readonly missing: number | undefined;
+
+  constructor(message: string, where: { array: string; missing?: number }) {
+    super(message);
+    this.name = 'JobStateError';
+    this.array = where.array;
+    this.missing = where.missing;
+  }
+}

@@ -5,6 +5,7 @@
  */
 // Data: containers, crops and volumes in world coordinates
 export { DataConfig, type DataConfigOptions } from './zarr/config.js';
+export type { ContainerSource } from './zarr/stores/source.js';
 export { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './zarr/stores/http.js';
 export { openDataSplit, type DataSplit, type Layout } from './zarr/split.js';
 export type { CropVolume, ZarrCrop } from './zarr/crop.js';
@@ -15,7 +16,7 @@ export type { DecodedChunk } from './zarr/chunks.js';
 export type { Normalization } from './zarr/normalize.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
 export { roi, roiGrow, roiIntersect, roiToString, type Roi } from './roi.js';
-export { DataFormatError, OptionsError } from './errors.js';
+export { DataFormatError, JobStateError, OptionsError } from './errors.js';
 
 // Training: datasets for fitDataset and masked losses
 export {
@@ -76,12 +77,17 @@ export {
   type BlockProgress,
   type BlockwiseOptions,
   type BlockwiseResult,
+  type CoordinationOptions,
+  type OutputOptions,
   type PredictVolumeOptions,
+  type SegmentCoordinationOptions,
   type SegmentMethod,
+  type SegmentParameterOptions,
   type SegmentParameters,
   type SegmentPhase,
   type SegmentResult,
   type SegmentVolumeOptions,
+  type WaitOptions,
   type WorkerSlot,
 } from './apply/index.js';
 export {

@@ -1,11 +1,12 @@
 /**
- * The core can be bundled for a browser later: nothing in src/zarr, src/train or src/eval imports
- * a `node:` module, except the file-system and zip stores and the checkpoint/score writers; and
- * the pure entry points do not reach one through their static imports (stores are loaded by
- * dynamic import, `import type` is erased).
+ * The core bundles for a page: nothing in src/zarr, src/train, src/eval, src/rundir or src/models
+ * imports a `node:` module except the Node implementations of the platform seams; the pure entry
+ * points do not reach one through their static imports (stores are loaded by dynamic import,
+ * `import type` is erased); and the browser entry, with package.json's `browser` field applied as
+ * bundlers apply it, reaches none through any import, static or dynamic.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +18,8 @@ const NODE_ALLOWED = new Set([
   'zarr/stores/directory.ts',
   'zarr/stores/zip.ts',
   'zarr/write/file-store.ts',
-  'eval/checkpoint.ts',
   'eval/model-files.ts',
-  'eval/scores.ts',
+  'rundir/file-run-dir.ts',
   // The worker pool's one Node adapter (worker_threads); train/dataset.ts loads it by dynamic import.
   'train/workers/node.ts',
 ]);
@@ -32,6 +32,7 @@ const PURE_ENTRY_POINTS = [
   'eval/predict.ts',
   'eval/postprocess.ts',
   'eval/voi.ts',
+  'train/workers/web-worker.ts',
 ];
 
 function filesUnder(dir: string): string[] {
@@ -59,7 +60,7 @@ function resolveRelative(from: string, specifier: string): string {
 
 test('only the stores and the checkpoint/score writers import node: modules', () => {
   const offenders: string[] = [];
-  for (const file of ['zarr', 'train', 'eval'].flatMap(filesUnder)) {
+  for (const file of ['zarr', 'train', 'eval', 'rundir', 'models'].flatMap(filesUnder)) {
     if (NODE_ALLOWED.has(file)) continue;
     const { statics, dynamics } = imports(file);
     for (const s of [...statics, ...dynamics]) if (s.startsWith('node:')) offenders.push(`${file} imports ${s}`);
@@ -83,9 +84,40 @@ test('the pure entry points reach no node: module through static imports', () =>
   }
 });
 
+/** package.json's `browser` field as source paths: 'zarr/stores/local.ts' → 'zarr/stores/local.browser.ts'. */
+function browserMap(): Map<string, string> {
+  const pkg = JSON.parse(readFileSync(path.join(SRC, '..', 'package.json'), 'utf8')) as {
+    browser: Record<string, string>;
+  };
+  const source = (p: string) => p.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts');
+  return new Map(Object.entries(pkg.browser).map(([from, to]) => [source(from), source(to)]));
+}
+
+test('the browser entry, with the browser field applied, reaches no node: module through any import', () => {
+  const map = browserMap();
+  for (const [from, to] of map) {
+    assert.ok(existsSync(path.join(SRC, from)) && existsSync(path.join(SRC, to)), `browser field: ${from} → ${to}`);
+  }
+  const seen = new Set<string>();
+  const visit = (file: string, via: string[]): void => {
+    const mapped = map.get(file) ?? file;
+    if (seen.has(mapped)) return;
+    seen.add(mapped);
+    const { statics, dynamics } = imports(mapped);
+    for (const s of [...statics, ...dynamics]) {
+      assert.ok(!s.startsWith('node:'), `${[...via, mapped].join(' → ')} imports ${s}`);
+      if (s.startsWith('.')) visit(resolveRelative(mapped, s), [...via, mapped]);
+    }
+  };
+  visit('browser.ts', []);
+  // The seams' browser sides are what the page gets.
+  for (const to of map.values()) if (to !== 'browser.ts') assert.ok(seen.has(to) || to === 'backend-browser.ts', to);
+  assert.ok(seen.has('backend-browser.ts'));
+});
+
 test('the import scanner sees static, type-only and dynamic imports', () => {
-  // zarr/stores/index.ts loads each store by dynamic import; checkpoint.ts imports node:fs statically.
-  assert.ok(imports('zarr/stores/index.ts').dynamics.includes('./directory.js'));
-  assert.ok(imports('eval/checkpoint.ts').statics.includes('node:fs'));
+  // zarr/stores/local.ts loads each local store by dynamic import; rundir/file-run-dir.ts imports node:fs statically.
+  assert.ok(imports('zarr/stores/local.ts').dynamics.includes('./directory.js'));
+  assert.ok(imports('rundir/file-run-dir.ts').statics.includes('node:fs'));
   assert.ok(!imports('zarr/split.ts').statics.includes('@zarrita/storage'), 'import type is not a static import');
 });

@@ -1,10 +1,12 @@
 /**
- * The public API: every runtime export of the package, sorted. Adding or removing a name is a
- * decision about the API: edit the list below (keep it sorted) and the README's API section.
+ * The public API: every runtime export of the package's two entries (Node: src/index.ts; pages:
+ * src/browser.ts, package.json's `browser` condition), sorted. Adding or removing a name is a
+ * decision about the API: edit the lists below (keep them sorted) and the README's API section.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import * as browserApi from '../src/browser.js';
 import * as api from '../src/index.js';
 
 const PUBLIC_EXPORTS = [
@@ -13,6 +15,7 @@ const PUBLIC_EXPORTS = [
   'DEFAULT_HTTP_OPTIONS',
   'DataConfig',
   'DataFormatError',
+  'JobStateError',
   'OptionsError',
   'PatchConv3D',
   'UpSampling3D',
@@ -52,22 +55,64 @@ const PUBLIC_EXPORTS = [
   'writeRunReport',
 ];
 
-test('the list of public exports is sorted (add a name in its place)', () => {
-  assert.deepEqual(PUBLIC_EXPORTS, [...PUBLIC_EXPORTS].sort());
+/** Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports. */
+const NODE_ONLY = [
+  'ConfigError',
+  'ZarrArrayWriter',
+  'funlibAttributes',
+  'openArray',
+  'predictVolume',
+  'prepareRunDir',
+  'resolveRunConfig',
+  'segmentVolume',
+  'trainRun',
+  'writeRunReport',
+];
+
+/** Only in pages. */
+const BROWSER_ONLY = ['downloadCheckpoint'];
+
+const BROWSER_EXPORTS = [...PUBLIC_EXPORTS.filter((n) => !NODE_ONLY.includes(n)), ...BROWSER_ONLY].sort();
+
+test('the lists of public exports are sorted (add a name in its place)', () => {
+  for (const list of [PUBLIC_EXPORTS, NODE_ONLY, BROWSER_ONLY]) assert.deepEqual(list, [...list].sort());
+  assert.deepEqual(
+    NODE_ONLY.filter((n) => !PUBLIC_EXPORTS.includes(n)),
+    [],
+  );
 });
 
 test('src/index.ts exports exactly the public names', () => {
   assert.deepEqual(Object.keys(api).sort(), PUBLIC_EXPORTS);
 });
 
+test('src/browser.ts exports exactly the public names for pages', () => {
+  assert.deepEqual(Object.keys(browserApi).sort(), BROWSER_EXPORTS);
+});
+
+test("package.json's exports give pages the browser entry, Node the Node entry, other runtimes the browser entry", () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    exports: Record<string, Record<string, { types: string; default: string }>>;
+    browser: Record<string, string>;
+  };
+  const root = pkg.exports['.']!;
+  assert.deepEqual(Object.keys(root), ['browser', 'node', 'default']);
+  assert.deepEqual(root['browser'], { types: './dist/browser.d.ts', default: './dist/browser.js' });
+  assert.deepEqual(root['node'], { types: './dist/index.d.ts', default: './dist/index.js' });
+  assert.deepEqual(root['default'], root['browser']);
+  assert.equal(pkg.browser['./dist/index.js'], './dist/browser.js');
+});
+
 test("the README's API section names every public export", () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('## API'), readme.indexOf('\n## ', readme.indexOf('## API') + 1));
-  const missing = PUBLIC_EXPORTS.filter((name) => !new RegExp(`\\b${name}\\b`).test(section));
+  const missing = [...PUBLIC_EXPORTS, ...BROWSER_ONLY].filter((name) => !new RegExp(`\\b${name}\\b`).test(section));
   assert.deepEqual(missing, []);
 });
 
-test('src/index.ts exports by name (no export *)', () => {
-  const source = readFileSync(new URL('../src/index.ts', import.meta.url), 'utf8');
-  assert.doesNotMatch(source, /export\s*\*/);
+test('the entries export by name (no export *)', () => {
+  for (const entry of ['index.ts', 'browser.ts']) {
+    const source = readFileSync(new URL(`../src/${entry}`, import.meta.url), 'utf8');
+    assert.doesNotMatch(source, /export\s*\*/);
+  }
 });

@@ -1,18 +1,21 @@
 /** Applying a trained model to whole volumes: blockwise prediction and segmentation into zarr. */
-export {
-  predictVolume,
-  modelGeometry,
-  type BlockProgress,
-  type BlockwiseOptions,
-  type BlockwiseResult,
-  type PredictVolumeOptions,
-} from './predict.js';
+export { predictVolume, modelGeometry, type PredictVolumeOptions } from './predict.js';
+export type {
+  BlockProgress,
+  BlockwiseOptions,
+  BlockwiseResult,
+  CoordinationOptions,
+  OutputOptions,
+  WaitOptions,
+} from './job.js';
 export {
   segmentVolume,
   labelBlock,
   resolveSegmentParameters,
   PREDICTION_PARAMETERS_ATTRIBUTE,
+  type SegmentCoordinationOptions,
   type SegmentMethod,
+  type SegmentParameterOptions,
   type SegmentParameters,
   type SegmentPhase,
   type SegmentResult,

@@ -28,25 +28,33 @@ import { affinityComponents, connectedComponents } from '../eval/components.js';
 import { readCheckpointInfo } from '../eval/checkpoint.js';
 import { semanticPostProcessor } from '../eval/postprocess.js';
 import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
-import { OptionsError } from '../errors.js';
-import { type Roi, roiVoxelShape } from '../roi.js';
+import { JobStateError, OptionsError } from '../errors.js';
 import type { Volume } from '../types.js';
 import { normalizeRaw, rawNormalization } from '../zarr/normalize.js';
 import { funlibAttributes } from '../zarr/write/metadata.js';
-import { type ArrayLocation, writeFileAtomic, ZarrArrayWriter } from '../zarr/write/file-store.js';
+import { type ArrayLocation, writeFileAtomic } from '../zarr/write/file-store.js';
 import { writeBlockChunks } from './block-io.js';
-import { type Block, blockGrid, blocksOfWorker, type BlockGrid } from './grid.js';
-import { blockShell, checkOffsets, decodeShell, encodeShell, joinShells, type Shell } from './join.js';
-import { BlockMarkers, checkPlan, MARKERS_DIR } from './markers.js';
-import { formatArrayLocation, openArray, parseArrayLocation } from './open.js';
+import type { Block } from './grid.js';
 import {
-  blockAndChunkShapes,
+  type BlockJob,
   type BlockwiseOptions,
   type BlockwiseResult,
   checkRegion,
+  type CoordinationOptions,
+  coordinationOptions,
   defaultBlockShape,
-} from './predict.js';
-import { resolveWorkerSlot } from './workers.js';
+  emptyResult,
+  openInput,
+  openJob,
+  outputOptions,
+  planBlocks,
+  runPhase,
+  unfinishedBlocks,
+  type WaitOptions,
+  waitUntil,
+} from './job.js';
+import { blockShell, checkOffsets, decodeShell, encodeShell, joinShells, type Shell } from './join.js';
+import { formatArrayLocation } from './open.js';
 
 export type SegmentMethod = 'boundary' | 'affinity' | 'semantic';
 export type SegmentPhase = 'all' | 'label' | 'join' | 'write';
@@ -57,7 +65,8 @@ export interface SegmentParameters {
   offsets: number[][];
 }
 
-export interface SegmentVolumeOptions extends BlockwiseOptions {
+/** How the blocks become instances: explicit values first, then the checkpoint's, then the prediction's recorded ones. */
+export interface SegmentParameterOptions {
   method?: SegmentMethod;
   /** Threshold of boundary/affinity methods (default: the checkpoint's best, else 0.5). */
   threshold?: number;
@@ -65,15 +74,24 @@ export interface SegmentVolumeOptions extends BlockwiseOptions {
   offsets?: number[][];
   /** A checkpoint whose checkpoint.json gives the method and threshold (the ValidationHook's best). */
   checkpoint?: string;
-  /** Which phase to run (default 'all'). */
-  phase?: SegmentPhase;
   /** Added to every non-zero final id (default 0: ids are 1..segments). */
   idOffset?: number | bigint;
-  /** How often a waiting worker looks at the markers (default 500 ms) and for how long at most (default: no limit). */
-  pollMs?: number;
-  waitSeconds?: number;
-  /** Called with a line when this worker starts waiting for others. */
-  onWait?: (message: string) => void;
+}
+
+/** How this process shares the segmentation with others, and waits for them between phases. */
+export interface SegmentCoordinationOptions extends CoordinationOptions, WaitOptions {
+  /** Which phase to run (default 'all'). */
+  phase?: SegmentPhase;
+}
+
+/** The options of the first releases, one level flat; still taken (the groups win where both are given). */
+interface FlatSegmentOptions
+  extends SegmentParameterOptions,
+    Omit<SegmentCoordinationOptions, 'worker' | 'workers' | 'prepareOnly'> {}
+
+export interface SegmentVolumeOptions extends BlockwiseOptions, FlatSegmentOptions {
+  parameters?: SegmentParameterOptions;
+  coordination?: SegmentCoordinationOptions;
 }
 
 export interface SegmentResult extends BlockwiseResult {
@@ -98,7 +116,7 @@ const BOUNDARY_OFFSETS = [
 export async function resolveSegmentParameters(
   prediction: Volume,
   attributes: Record<string, unknown>,
-  options: Pick<SegmentVolumeOptions, 'method' | 'threshold' | 'offsets' | 'checkpoint'>,
+  options: SegmentParameterOptions,
 ): Promise<SegmentParameters> {
   let fromCheckpoint: { method?: string; threshold?: number } = {};
   if (options.checkpoint) {
@@ -166,207 +184,246 @@ interface JoinFile {
   counts: number[];
 }
 
+/** The flat options of the first releases folded into the groups (the groups win). */
+function segmentGroups(options: SegmentVolumeOptions): {
+  wanted: SegmentParameterOptions;
+  coordination: SegmentCoordinationOptions & { phase: SegmentPhase };
+} {
+  const p = options.parameters ?? {};
+  const c = coordinationOptions(options);
+  const phase = c.phase ?? options.phase ?? 'all';
+  if (!['all', 'label', 'join', 'write'].includes(phase)) {
+    throw new OptionsError(`phase must be all, label, join or write, got ${JSON.stringify(phase)}`);
+  }
+  return {
+    wanted: {
+      method: p.method ?? options.method,
+      threshold: p.threshold ?? options.threshold,
+      offsets: p.offsets ?? options.offsets,
+      checkpoint: p.checkpoint ?? options.checkpoint,
+      idOffset: p.idOffset ?? options.idOffset,
+    },
+    coordination: {
+      ...c,
+      phase,
+      pollMs: c.pollMs ?? options.pollMs,
+      waitSeconds: c.waitSeconds ?? options.waitSeconds,
+      onWait: c.onWait ?? options.onWait,
+    },
+  };
+}
+
+/** The segmentation's blocks and output array (uint64, funlib attributes), its plan recorded. */
+async function openSegmentation(
+  input: Volume,
+  options: SegmentVolumeOptions,
+  params: SegmentParameters,
+  idOffset: bigint,
+): Promise<BlockJob> {
+  const region = checkRegion(options.roi, input, 'prediction');
+  const inputChunks =
+    'chunks' in input ? ((input as { chunks: readonly number[] }).chunks.slice(-3) as number[]) : [64, 64, 64];
+  const { grid, chunk } = planBlocks(region, input.voxelSize, options, (shape) =>
+    defaultBlockShape(inputChunks, shape),
+  );
+  if (params.method === 'affinity') checkOffsets(params.offsets, grid.blockShape);
+  const inputName = `${input.container}/${input.path}`;
+  const output = outputOptions(options);
+  const spec = {
+    format: output.format,
+    shape: grid.shape,
+    chunks: chunk,
+    dtype: 'uint64' as const,
+    compressor: output.compressor,
+    attributes: {
+      ...funlibAttributes({ voxelSize: input.voxelSize, offset: region.offset, units: input.units, channels: false }),
+      tfjs_zarr_segmentation: { ...params, input: inputName },
+    },
+    dimensionNames: ['z', 'y', 'x'],
+  };
+  const plan = { kind: 'segmentation', input: inputName, roi: region, blockShape: grid.blockShape, ...params };
+  return openJob(options, grid, spec, { ...plan, idOffset: `${idOffset}` });
+}
+
+/** One segmentation in progress: what its phases share. */
+interface SegmentRun {
+  job: BlockJob;
+  input: Volume;
+  params: SegmentParameters;
+  idOffset: bigint;
+  coordination: SegmentCoordinationOptions & { phase: SegmentPhase };
+  hooks: Pick<SegmentVolumeOptions, 'signal' | 'onProgress'>;
+  /** The prediction of a block, normalized to [0, 1]. */
+  readBlock(b: Block): Promise<Float32Array>;
+}
+
 export async function segmentVolume(
   prediction: Volume | string | ArrayLocation,
   options: SegmentVolumeOptions,
 ): Promise<SegmentResult> {
   const t0 = performance.now();
-  const input =
-    typeof prediction === 'string' || !('read' in prediction)
-      ? await openArray(prediction, { option: 'input' })
-      : prediction;
-  const output = parseArrayLocation(options.output, 'output');
-  const slot = resolveWorkerSlot(options);
-  const phase = options.phase ?? 'all';
-  if (!['all', 'label', 'join', 'write'].includes(phase)) {
-    throw new OptionsError(`phase must be all, label, join or write, got ${JSON.stringify(phase)}`);
-  }
-  const attributes = await readAttributes(input);
-  const params = await resolveSegmentParameters(input, attributes, options);
-  const region = checkRegion(options.roi, input, 'prediction');
-  const shape = roiVoxelShape(region, input.voxelSize);
-  const inputChunks =
-    'chunks' in input ? ((input as { chunks: readonly number[] }).chunks.slice(-3) as number[]) : [64, 64, 64];
-  const { block, chunk } = blockAndChunkShapes(
-    options.blockShape ?? defaultBlockShape(inputChunks, shape),
-    options.chunkShape,
-    shape,
-  );
-  if (params.method === 'affinity') checkOffsets(params.offsets, block);
-  const grid = blockGrid(region, input.voxelSize, block);
-  if (options.overwrite && slot.workers > 1) {
-    throw new OptionsError(
-      `overwrite with ${slot.workers} workers would let one worker delete what another wrote; ` +
-        'remove the output first (or prepare it once with --overwrite and no workers)',
-    );
-  }
-  const idOffset = BigInt(options.idOffset ?? 0);
-  const writer = await ZarrArrayWriter.create(
-    output,
-    {
-      format: options.format ?? 2,
-      shape,
-      chunks: chunk,
-      dtype: 'uint64',
-      compressor: options.compressor ?? 'gzip',
-      attributes: {
-        ...funlibAttributes({ voxelSize: input.voxelSize, offset: region.offset, units: input.units, channels: false }),
-        tfjs_zarr_segmentation: { ...params, input: `${input.container}/${input.path}` },
-      },
-      dimensionNames: ['z', 'y', 'x'],
-    },
-    { overwrite: options.overwrite, durable: options.durable },
-  );
-  await checkPlan(
-    writer.dir,
-    {
-      kind: 'segmentation',
-      input: `${input.container}/${input.path}`,
-      roi: region,
-      blockShape: block,
-      ...params,
-      idOffset: idOffset.toString(),
-    },
-    formatArrayLocation(output),
-  );
-  const result: SegmentResult = {
-    output,
-    dir: writer.dir,
-    grid,
-    slot,
-    computed: 0,
-    skipped: 0,
-    seconds: { total: 0, write: 0 },
-    parameters: params,
-    segments: null,
-  };
-  if (options.prepareOnly) return result;
+  const input = await openInput(prediction);
+  const { wanted, coordination } = segmentGroups(options);
+  const params = await resolveSegmentParameters(input, await readAttributes(input), wanted);
+  const idOffset = BigInt(wanted.idOffset ?? 0);
+  const job = await openSegmentation(input, options, params, idOffset);
+  const result: SegmentResult = { ...emptyResult(job), parameters: params, segments: null };
+  if (coordination.prepareOnly) return result;
 
   const normalization = rawNormalization(input.dtype, { container: input.container, path: input.path });
-  const C = input.channels;
-  const readBlock = async (b: Block) => normalizeRaw(await input.read(b.roi), normalization);
-  const mine = blocksOfWorker(grid, slot.worker, slot.workers);
-  const labelMarkers = new BlockMarkers(writer.dir, 'label', options.durable);
-  const writeMarkers = new BlockMarkers(writer.dir, 'write', options.durable);
-  const joinFile = path.join(writer.dir, MARKERS_DIR, 'join.json');
-  const joinBin = path.join(writer.dir, MARKERS_DIR, 'join.bin');
-  const semantic = params.method === 'semantic';
-
-  const runPhase = async (name: 'label' | 'write', work: (b: Block) => Promise<void>) => {
-    const markers = name === 'label' ? labelMarkers : writeMarkers;
-    const done = await markers.done();
-    let finished = 0;
-    let skipped = 0;
-    let voxels = 0;
-    for (const b of mine) {
-      if (!done.has(b.index)) {
-        options.signal?.throwIfAborted();
-        await work(b);
-        if (name === 'write') result.computed++;
-        voxels += b.voxelShape.reduce((x, y) => x * y, 1);
-      } else {
-        skipped++;
-        if (name === 'write') result.skipped++;
-      }
-      finished++;
-      options.onProgress?.({ phase: name, done: finished, total: mine.length, voxels, skipped });
-    }
+  const run: SegmentRun = {
+    job,
+    input,
+    params,
+    idOffset,
+    coordination,
+    hooks: options,
+    readBlock: async (b) => normalizeRaw(await input.read(b.roi), normalization),
   };
-
-  const waitFor = async (what: string, ready: () => Promise<number>): Promise<void> => {
-    const deadline = performance.now() + (options.waitSeconds ?? Number.POSITIVE_INFINITY) * 1000;
-    let told = false;
-    for (;;) {
-      const missing = await ready();
-      if (missing === 0) return;
-      if (!told) {
-        options.onWait?.(`worker ${slot.worker}/${slot.workers}: waiting for ${what} (${missing} left)`);
-        told = true;
-      }
-      if (performance.now() > deadline) {
-        throw new OptionsError(
-          `${formatArrayLocation(output)}: gave up waiting for ${what} after ${options.waitSeconds} s; ` +
-            'run the phases separately (--phase label on every worker, then --phase join, then --phase write)',
-        );
-      }
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
-    }
-  };
-  const unlabelled = async () => grid.blocks.length - (await labelMarkers.done()).size;
-  const joinMissing = async () => ((await fileExists(joinFile)) ? 0 : 1);
-
-  // A prediction still being written by predictVolume (e.g. the same array job ran predict just
-  // before): wait for it in 'all' mode, refuse otherwise, never segment missing blocks as zeros.
-  const unpredicted = () => missingPredictionBlocks(input);
-  if (phase === 'all') await waitFor('the prediction to be complete', unpredicted);
-  else if (phase !== 'join' && (await unpredicted()) > 0) {
-    throw new OptionsError(
-      `${input.container}/${input.path} is not complete yet: ${await unpredicted()} of its blocks are not predicted`,
-    );
-  }
-
-  // Phase 1: label.
-  if (!semantic && (phase === 'all' || phase === 'label')) {
-    await runPhase('label', async (b) => {
-      const values = await readBlock(b);
-      const { labels, count } = labelBlock(values, b.voxelShape, C, params);
-      const shell = shellOf(labels, count, b.voxelShape, values, C, params);
-      await fsp.mkdir(labelMarkers.dir, { recursive: true });
-      await writeFileAtomic(path.join(labelMarkers.dir, `${b.index}.shell`), encodeShell(shell), options.durable);
-      await labelMarkers.mark(b.index, { count });
-    });
-  }
-  // Phase 2: join.
-  if (!semantic && (phase === 'join' || (phase === 'all' && !(await fileExists(joinFile))))) {
-    if (phase === 'join' || slot.worker === 0) {
-      if (phase === 'all') await waitFor('the blocks of the other workers to be labelled', unlabelled);
-      const missing = await unlabelled();
-      if (missing > 0) {
-        throw new OptionsError(
-          `${formatArrayLocation(output)}: ${missing} of ${grid.blocks.length} blocks are not labelled yet; ` +
-            'run --phase label on every worker first',
-        );
-      }
-      result.segments = await runJoin(grid, params, labelMarkers, joinFile, joinBin);
-    } else {
-      await waitFor('worker 0 to join the blocks', joinMissing);
+  const { phase } = coordination;
+  await predictionComplete(run);
+  if (params.method !== 'semantic') {
+    if (phase === 'all' || phase === 'label') await labelPhase(run);
+    if (phase === 'join' || (phase === 'all' && !(await fileExists(job.file(JOIN_FILE))))) {
+      result.segments = await joinPhase(run);
     }
   }
-  // Phase 3: write.
   if (phase === 'all' || phase === 'write') {
-    let join: JoinFile | null = null;
-    let finalIds: Float64Array | null = null;
-    if (!semantic) {
-      if (!(await fileExists(joinFile))) {
-        throw new OptionsError(`${formatArrayLocation(output)}: the blocks are not joined yet; run --phase join first`);
-      }
-      join = JSON.parse(await fsp.readFile(joinFile, 'utf8')) as JoinFile;
-      result.segments = join.segments;
-      finalIds = await readFloat64(joinBin);
-    }
-    const t = performance.now();
-    await runPhase('write', async (b) => {
-      const values = await readBlock(b);
-      const { labels, count } = labelBlock(values, b.voxelShape, C, params);
-      let ids: Float64Array;
-      if (join && finalIds) {
-        if (count !== join.counts[b.index]) {
-          throw new Error(
-            `block ${b.index}: ${count} ids now but ${join.counts[b.index]} when labelled; the prediction changed`,
-          );
-        }
-        // Index l is provisional id base + l (index 0, another block's id, is background).
-        ids = finalIds.subarray(join.base[b.index]!, join.base[b.index]! + count + 1);
-      } else {
-        ids = Float64Array.from({ length: count }, (_, k) => k);
-      }
-      await writeBlockChunks(writer, b, mapIds(labels, ids, join !== null, idOffset));
-      await writeMarkers.mark(b.index, {});
-    });
-    result.seconds.write += (performance.now() - t) / 1000;
+    const written = await writePhase(run);
+    Object.assign(result, { computed: written.computed, skipped: written.skipped, segments: written.segments });
+    result.seconds.write = written.storeSeconds;
   }
   result.seconds.total = (performance.now() - t0) / 1000;
   return result;
+}
+
+const JOIN_FILE = 'join.json';
+const JOIN_IDS_FILE = 'join.bin';
+const PHASES_ADVICE =
+  'run the phases separately (--phase label on every worker, then --phase join, then --phase write)';
+
+/**
+ * A prediction still being written by predictVolume (e.g. the same array job ran predict just
+ * before): waited for in phase 'all', refused otherwise; missing blocks are never segmented as zeros.
+ */
+async function predictionComplete(run: SegmentRun): Promise<void> {
+  const { input, coordination } = run;
+  const unpredicted = () => unfinishedBlocks(input, 'prediction', 'predict');
+  if (coordination.phase === 'all') {
+    await waitUntil(run.job, 'the prediction to be complete', unpredicted, {
+      ...coordination,
+      advice: PHASES_ADVICE,
+    });
+    return;
+  }
+  const missing = coordination.phase === 'join' ? 0 : await unpredicted();
+  if (missing > 0) {
+    const array = `${input.container}/${input.path}`;
+    throw new JobStateError(`${array} is not complete yet: ${missing} of its blocks are not predicted`, {
+      array,
+      missing,
+    });
+  }
+}
+
+/** Phase 1: each block labelled alone; its id count and shell stored beside its marker. */
+async function labelPhase(run: SegmentRun): Promise<void> {
+  const { job, input, params } = run;
+  const markers = job.markers('label');
+  await runPhase(
+    job,
+    'label',
+    {
+      compute: async (b) => {
+        const values = await run.readBlock(b);
+        const { labels, count } = labelBlock(values, b.voxelShape, input.channels, params);
+        return { count, shell: shellOf(labels, count, b.voxelShape, values, input.channels, params) };
+      },
+      store: async (b, { count, shell }) => {
+        await fsp.mkdir(markers.dir, { recursive: true });
+        await writeFileAtomic(path.join(markers.dir, `${b.index}.shell`), encodeShell(shell), job.durable);
+        return { count };
+      },
+    },
+    run.hooks,
+  );
+}
+
+/**
+ * Phase 2, on one worker once every block is labelled (the others wait for it): the shells joined
+ * into final ids. Returns the number of segments, or null on a worker that only waited.
+ */
+async function joinPhase(run: SegmentRun): Promise<number | null> {
+  const { job, coordination } = run;
+  const waitFor = { ...coordination, advice: PHASES_ADVICE };
+  if (coordination.phase !== 'join' && job.slot.worker !== 0) {
+    await waitUntil(
+      job,
+      'worker 0 to join the blocks',
+      async () => ((await fileExists(job.file(JOIN_FILE))) ? 0 : 1),
+      waitFor,
+    );
+    return null;
+  }
+  const labelled = job.markers('label');
+  const total = job.grid.blocks.length;
+  const unlabelled = async () => total - (await labelled.done()).size;
+  if (coordination.phase === 'all')
+    await waitUntil(job, 'the blocks of the other workers to be labelled', unlabelled, waitFor);
+  const missing = await unlabelled();
+  if (missing > 0) {
+    const array = formatArrayLocation(job.output);
+    throw new JobStateError(
+      `${array}: ${missing} of ${total} blocks are not labelled yet; run --phase label on every worker first`,
+      { array, missing },
+    );
+  }
+  return runJoin(job, run.params);
+}
+
+/** Phase 3: each block labelled again (the same ids) and written with its final ids. */
+async function writePhase(
+  run: SegmentRun,
+): Promise<{ computed: number; skipped: number; storeSeconds: number; segments: number | null }> {
+  const { job, input, params } = run;
+  let join: JoinFile | null = null;
+  let finalIds: Float64Array | null = null;
+  if (params.method !== 'semantic') {
+    if (!(await fileExists(job.file(JOIN_FILE)))) {
+      const array = formatArrayLocation(job.output);
+      throw new JobStateError(`${array}: the blocks are not joined yet; run --phase join first`, { array });
+    }
+    join = JSON.parse(await fsp.readFile(job.file(JOIN_FILE), 'utf8')) as JoinFile;
+    finalIds = await readFloat64(job.file(JOIN_IDS_FILE));
+  }
+  const counts = await runPhase(
+    job,
+    'write',
+    {
+      compute: async (b) => {
+        const { labels, count } = labelBlock(await run.readBlock(b), b.voxelShape, input.channels, params);
+        return mapIds(labels, finalIdsOf(b, count, join, finalIds), join !== null, run.idOffset);
+      },
+      store: async (b, ids) => {
+        await writeBlockChunks(job.writer, b, ids);
+        return {};
+      },
+    },
+    run.hooks,
+  );
+  return { ...counts, segments: join?.segments ?? null };
+}
+
+/** The final id of each local id of block `b` (its own ids when nothing was joined: semantic). */
+function finalIdsOf(b: Block, count: number, join: JoinFile | null, finalIds: Float64Array | null): Float64Array {
+  if (!join || !finalIds) return Float64Array.from({ length: count }, (_, k) => k);
+  if (count !== join.counts[b.index]) {
+    throw new Error(
+      `block ${b.index}: ${count} ids now but ${join.counts[b.index]} when labelled; the prediction changed`,
+    );
+  }
+  // Index l is provisional id base + l (index 0, another block's id, is background).
+  return finalIds.subarray(join.base[b.index]!, join.base[b.index]! + count + 1);
 }
 
 /**
@@ -406,22 +463,17 @@ function shellOf(
   return blockShell(labels, count, shape, params.offsets, edgeOn);
 }
 
-async function runJoin(
-  grid: BlockGrid,
-  params: SegmentParameters,
-  markers: BlockMarkers,
-  joinFile: string,
-  joinBin: string,
-): Promise<number> {
+async function runJoin(job: BlockJob, params: SegmentParameters): Promise<number> {
+  const labelled = job.markers('label');
   const shells: Shell[] = [];
-  for (const b of grid.blocks) {
-    shells.push(decodeShell(new Uint8Array(await fsp.readFile(path.join(markers.dir, `${b.index}.shell`)))));
+  for (const b of job.grid.blocks) {
+    shells.push(decodeShell(new Uint8Array(await fsp.readFile(path.join(labelled.dir, `${b.index}.shell`)))));
   }
-  const joined = joinShells(grid, params.offsets, shells);
-  await writeFileAtomic(joinBin, new Uint8Array(joined.finalIds.buffer));
+  const joined = joinShells(job.grid, params.offsets, shells);
+  await writeFileAtomic(job.file(JOIN_IDS_FILE), new Uint8Array(joined.finalIds.buffer));
   const file: JoinFile = { segments: joined.segments, base: joined.base, counts: shells.map((s) => s.count) };
   // join.json last: its presence says the join is complete.
-  await writeFileAtomic(joinFile, `${JSON.stringify(file)}\n`);
+  await writeFileAtomic(job.file(JOIN_FILE), `${JSON.stringify(file)}\n`);
   return joined.segments;
 }
 
@@ -437,21 +489,6 @@ async function fileExists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** Blocks of a predictVolume output without a done-marker (0 for arrays not written by predictVolume). */
-async function missingPredictionBlocks(volume: Volume): Promise<number> {
-  if (/^https?:/i.test(volume.container) || /\.zip$/i.test(volume.container)) return 0;
-  const dir = path.join(volume.container, volume.path);
-  let plan: { kind?: string; roi?: Roi; blockShape?: number[] };
-  try {
-    plan = JSON.parse(await fsp.readFile(path.join(dir, MARKERS_DIR, 'plan.json'), 'utf8'));
-  } catch {
-    return 0;
-  }
-  if (plan.kind !== 'prediction' || !plan.roi || !plan.blockShape) return 0;
-  const total = blockGrid(plan.roi, volume.voxelSize, plan.blockShape).blocks.length;
-  return total - (await new BlockMarkers(dir, 'predict').done()).size;
 }
 
 async function readAttributes(volume: Volume): Promise<Record<string, unknown>> {

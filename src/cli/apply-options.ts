@@ -8,7 +8,7 @@ import { BlockMarkers } from '../apply/markers.js';
 import { blockProgress, type Progress } from '../apply/progress.js';
 import { runWorkerProcesses } from '../apply/pool.js';
 import type { WorkerSlot } from '../apply/workers.js';
-import type { BlockProgress, BlockwiseOptions, BlockwiseResult } from '../apply/predict.js';
+import type { BlockProgress, BlockwiseOptions, BlockwiseResult, OutputOptions } from '../apply/job.js';
 import { UsageError } from './usage.js';
 
 export const BLOCKWISE_OPTIONS = {
@@ -81,7 +81,12 @@ export function roiOption(values: Values): Roi | undefined {
   return roi(n.slice(0, 3), n.slice(3));
 }
 
-export function blockwiseOptions(values: Values): Omit<BlockwiseOptions, 'output'> & { output: string } {
+/** The options predict and segment share, grouped as the API takes them. */
+export function blockwiseOptions(values: Values): Pick<BlockwiseOptions, 'roi' | 'blockShape'> & {
+  output: OutputOptions & { array: string };
+} & {
+  coordination: { worker?: number; workers?: number };
+} {
   const output = values['output'];
   if (typeof output !== 'string') throw new UsageError('--output is required (e.g. out.zarr/prediction)');
   const format = values['format'] === undefined ? undefined : Number(values['format']);
@@ -96,15 +101,16 @@ export function blockwiseOptions(values: Values): Omit<BlockwiseOptions, 'output
     throw new UsageError('--processes starts its own workers; give it or --worker/--workers, not both');
   }
   return {
-    output,
+    output: {
+      array: output,
+      chunkShape: tripleOption(values, 'chunks'),
+      format: format as 2 | 3 | undefined,
+      compressor: compressor as OutputOptions['compressor'],
+      overwrite: values['overwrite'] === true,
+    },
     roi: roiOption(values),
     blockShape: tripleOption(values, 'block'),
-    chunkShape: tripleOption(values, 'chunks'),
-    format: format as 2 | 3 | undefined,
-    compressor: compressor as BlockwiseOptions['compressor'],
-    worker: integerOption(values, 'worker'),
-    workers: integerOption(values, 'workers', 1),
-    overwrite: values['overwrite'] === true,
+    coordination: { worker: integerOption(values, 'worker'), workers: integerOption(values, 'workers', 1) },
   };
 }
 

@@ -3,6 +3,7 @@
  * into a zarr array; restartable, and split over processes, machines or array jobs.
  */
 import { parseArgs } from 'node:util';
+import type * as tf from '@tensorflow/tfjs';
 import { openArray } from '../apply/open.js';
 import { predictVolume } from '../apply/predict.js';
 import { PREDICTION_PARAMETERS_ATTRIBUTE } from '../apply/segment.js';
@@ -74,17 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   await useFastestBackend({ quiet: true });
 
   const raw = await openArray(values.input, { option: '--input' });
-  let model: Awaited<ReturnType<typeof loadCheckpoint>>;
-  try {
-    model = await loadCheckpoint(checkpoint);
-  } catch (e) {
-    throw new OptionsError(`--checkpoint ${checkpoint}: cannot load a model there: ${(e as Error).message}`);
-  }
-  const info = await readCheckpointInfo<{
-    postProcessor?: string;
-    parameters?: Record<string, unknown>;
-    crop?: string;
-  }>(checkpoint).catch(() => null);
+  const model = await loadModel(checkpoint);
   const options = {
     ...common,
     dtype: dtype as 'float32' | 'uint8',
@@ -92,13 +83,14 @@ export async function run(argv: string[]): Promise<number> {
     outputShape: tripleOption(values, 'output-shape'),
     batchSize: integerOption(values, 'batch-size', 1),
     rawScale: numberOption(values, 'raw-scale'),
-    attributes: info?.postProcessor
-      ? { [PREDICTION_PARAMETERS_ATTRIBUTE]: { method: info.postProcessor, ...info.parameters, checkpoint } }
-      : {},
+    attributes: await recordedParameters(checkpoint),
   };
   const t0 = performance.now();
   if (processes > 1) {
-    const prepared = await predictVolume(model, raw, { ...options, prepareOnly: true });
+    const prepared = await predictVolume(model, raw, {
+      ...options,
+      coordination: { ...options.coordination, prepareOnly: true },
+    });
     model.dispose();
     await runProcesses('predict', argv, processes, prepared, ['predict'], values.quiet === true);
     const seconds = (performance.now() - t0) / 1000;
@@ -124,4 +116,23 @@ export async function run(argv: string[]): Promise<number> {
       `of ${result.grid.blocks.length} in all, in ${seconds.toFixed(1)} s`,
   );
   return 0;
+}
+
+async function loadModel(checkpoint: string): Promise<tf.LayersModel> {
+  try {
+    return await loadCheckpoint(checkpoint);
+  } catch (e) {
+    throw new OptionsError(`--checkpoint ${checkpoint}: cannot load a model there: ${(e as Error).message}`);
+  }
+}
+
+/** The post-processing the checkpoint was best with, as an attribute for `segment` to find. */
+async function recordedParameters(checkpoint: string): Promise<Record<string, unknown>> {
+  const info = await readCheckpointInfo<{
+    postProcessor?: string;
+    parameters?: Record<string, unknown>;
+  }>(checkpoint).catch(() => null);
+  return info?.postProcessor
+    ? { [PREDICTION_PARAMETERS_ATTRIBUTE]: { method: info.postProcessor, ...info.parameters, checkpoint } }
+    : {};
 }

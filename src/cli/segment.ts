@@ -4,7 +4,13 @@
  */
 import { parseArgs } from 'node:util';
 import { openArray } from '../apply/open.js';
-import { type SegmentMethod, type SegmentPhase, segmentVolume } from '../apply/segment.js';
+import {
+  type SegmentMethod,
+  type SegmentPhase,
+  type SegmentResult,
+  type SegmentVolumeOptions,
+  segmentVolume,
+} from '../apply/segment.js';
 import {
   BLOCKWISE_OPTIONS,
   BLOCKWISE_USAGE,
@@ -65,35 +71,17 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   if (!values.input) throw new UsageError('--input is required (e.g. out.zarr/prediction)');
-  const common = blockwiseOptions(values);
-  const method = values.method as SegmentMethod | undefined;
-  if (method !== undefined && !['boundary', 'affinity', 'semantic'].includes(method)) {
-    throw new UsageError(`--method must be boundary, affinity or semantic, got ${method}`);
-  }
-  const phase = (values.phase ?? 'all') as SegmentPhase;
-  if (!['all', 'label', 'join', 'write'].includes(phase)) {
-    throw new UsageError(`--phase must be all, label, join or write, got ${phase}`);
-  }
-  const idOffset = values['id-offset'];
-  if (idOffset !== undefined && !/^\d+$/.test(idOffset))
-    throw new UsageError(`--id-offset must be a non-negative integer, got ${idOffset}`);
+  const options = segmentOptions(values);
   const processes = integerOption(values, 'processes', 1) ?? 1;
   const prediction = await openArray(values.input, { option: '--input' });
-  const quiet = values.quiet === true;
-  const options = {
-    ...common,
-    method,
-    threshold: numberOption(values, 'threshold'),
-    offsets: offsetsOption(values.offsets),
-    checkpoint: values.checkpoint,
-    idOffset: idOffset === undefined ? undefined : BigInt(idOffset),
-    phase,
-    waitSeconds: numberOption(values, 'wait-seconds'),
-    onWait: quiet ? undefined : (m: string) => console.error(m),
-  };
   const t0 = performance.now();
+  const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
   if (processes > 1) {
-    const prepared = await segmentVolume(prediction, { ...options, prepareOnly: true });
+    const prepared = await segmentVolume(prediction, {
+      ...options,
+      coordination: { ...options.coordination, prepareOnly: true },
+    });
+    const phase = options.coordination.phase;
     const phases =
       prepared.parameters.method === 'semantic'
         ? ['write']
@@ -102,27 +90,59 @@ export async function run(argv: string[]): Promise<number> {
           : phase === 'join'
             ? []
             : [phase];
-    await runProcesses('segment', argv, processes, prepared, phases, quiet);
+    await runProcesses('segment', argv, processes, prepared, phases, values.quiet === true);
     console.log(
       `wrote ${values.output}: ${prepared.grid.blocks.length} blocks with ${processes} processes in ` +
-        `${((performance.now() - t0) / 1000).toFixed(1)} s (${describe(prepared.parameters)})`,
+        `${seconds()} s (${describe(prepared.parameters)})`,
     );
     return 0;
   }
-  const progress = progressFeed(quiet, 'segment');
-  let result: Awaited<ReturnType<typeof segmentVolume>>;
+  const progress = progressFeed(values.quiet === true, 'segment');
+  let result: SegmentResult;
   try {
     result = await segmentVolume(prediction, { ...options, onProgress: progress.onProgress });
   } finally {
     progress.stop();
   }
-  const who = describeSlot(result.slot);
+  const { phase } = options.coordination;
   const segments = result.segments === null ? '' : `, ${result.segments} segments`;
   console.log(
-    `${phase === 'all' ? 'wrote' : `${phase} phase of`} ${values.output}${who}: ${result.grid.blocks.length} blocks${segments} ` +
-      `in ${((performance.now() - t0) / 1000).toFixed(1)} s (${describe(result.parameters)})`,
+    `${phase === 'all' ? 'wrote' : `${phase} phase of`} ${values.output}${describeSlot(result.slot)}: ` +
+      `${result.grid.blocks.length} blocks${segments} in ${seconds()} s (${describe(result.parameters)})`,
   );
   return 0;
+}
+
+/** The command line's options as segmentVolume takes them. */
+function segmentOptions(values: Parameters<typeof blockwiseOptions>[0]) {
+  const common = blockwiseOptions(values);
+  const method = values['method'] as SegmentMethod | undefined;
+  if (method !== undefined && !['boundary', 'affinity', 'semantic'].includes(method)) {
+    throw new UsageError(`--method must be boundary, affinity or semantic, got ${method}`);
+  }
+  const phase = (values['phase'] ?? 'all') as SegmentPhase;
+  if (!['all', 'label', 'join', 'write'].includes(phase)) {
+    throw new UsageError(`--phase must be all, label, join or write, got ${phase}`);
+  }
+  const idOffset = values['id-offset'] as string | undefined;
+  if (idOffset !== undefined && !/^\d+$/.test(idOffset))
+    throw new UsageError(`--id-offset must be a non-negative integer, got ${idOffset}`);
+  return {
+    ...common,
+    parameters: {
+      method,
+      threshold: numberOption(values, 'threshold'),
+      offsets: offsetsOption(values['offsets'] as string | undefined),
+      checkpoint: values['checkpoint'] as string | undefined,
+      idOffset: idOffset === undefined ? undefined : BigInt(idOffset),
+    },
+    coordination: {
+      ...common.coordination,
+      phase,
+      waitSeconds: numberOption(values, 'wait-seconds'),
+      onWait: values['quiet'] === true ? undefined : (m: string) => console.error(m),
+    },
+  } satisfies SegmentVolumeOptions;
 }
 
 function describe(p: { method: string; threshold: number; offsets: number[][] }): string {

@@ -17,6 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { openRunDir } from '../rundir/open.js';
+import type { RunDir } from '../rundir/run-dir.js';
 import type { Crop, LabelArray } from '../types.js';
 import { bestCheckpointDir, readCheckpointInfo, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
 import { boundaryPostProcessor, type PostProcessor } from './postprocess.js';
@@ -27,7 +29,10 @@ import { variationOfInformation } from './voi.js';
 export interface ValidationHookOptions {
   /** The test crops (e.g. `split.test`). */
   crops: readonly Crop[];
-  /** Where scores and best checkpoints go. */
+  /**
+   * Where scores and best checkpoints go: a folder (Node), or an IndexedDB location in a page
+   * (`indexeddb://exp1`).
+   */
   runDir: string;
   /** Evaluate every N epochs (default 1). */
   every?: number;
@@ -67,6 +72,8 @@ export type BestScore = ScoreRow & { checkpoint: string };
 
 export class ValidationHook extends tf.Callback {
   readonly options: ValidationHookOptions;
+  /** Where scores and checkpoints are written (every write goes through it). */
+  readonly runDir: RunDir;
   /** Best score so far per crop (read back from the run directory on resume). */
   readonly best = new Map<string, BestScore>();
   /** Every evaluation of this hook, in order. */
@@ -94,12 +101,13 @@ export class ValidationHook extends tf.Callback {
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new OptionsError(`two test crops are named ${dup}; crop names key the scores and checkpoints`);
     this.options = options;
+    this.runDir = openRunDir(options.runDir);
     this.postProcessor = options.postProcessor ?? boundaryPostProcessor();
   }
 
   /** Directory of the best checkpoint of a crop. */
   checkpointDir(crop: string): string {
-    return bestCheckpointDir(this.options.runDir, crop);
+    return bestCheckpointDir(this.runDir, crop);
   }
 
   /** Reads the bests already stored in the run directory (resume); called before training. */
@@ -163,7 +171,7 @@ export class ValidationHook extends tf.Callback {
       this.options.onCropProgress?.(crop.name, { score: cropBest });
     }
     // Every score first: a failed save below must not lose them.
-    await appendScores(this.options.runDir, all);
+    await appendScores(this.runDir, all);
     const { improved, failedSaves, errors } = await this.keepBest(model, best, seconds);
     const evaluation: Evaluation = { epoch, batch, best, all, improved, failedSaves, seconds };
     this.evaluations.push(evaluation);

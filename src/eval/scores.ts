@@ -1,13 +1,12 @@
 /**
  * The scores file of a run directory, `<runDir>/scores.jsonl`: one JSON object per line, one line
- * per (epoch, crop, post-processing parameters) evaluated. Appends are fsynced; a crash can at
- * worst leave a truncated last line, which `readScores` ignores and the next `appendScores`
- * cuts off before writing.
+ * per (epoch, crop, post-processing parameters) evaluated, appended durably through the run
+ * directory (`rundir/`: a file in Node, IndexedDB in a page). A crash can at worst leave a
+ * truncated last line, which `readScores` ignores and the next `appendScores` cuts off.
  */
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
 import { DataFormatError } from '../errors.js';
-import { isErrno, writeFully } from '../fs/files.js';
+import { openRunDir } from '../rundir/open.js';
+import { fromUtf8, type RunDir } from '../rundir/run-dir.js';
 import type { PostProcessParameters } from './postprocess.js';
 
 export const SCORES_FILENAME = 'scores.jsonl';
@@ -32,72 +31,19 @@ export interface ScoreRow {
 
 /** `<runDir>/scores.jsonl`. */
 export function scoresPath(runDir: string): string {
-  return path.join(runDir, SCORES_FILENAME);
+  return openRunDir(runDir).locate(SCORES_FILENAME);
 }
+
+const runDirOf = (dir: string | RunDir): RunDir => (typeof dir === 'string' ? openRunDir(dir) : dir);
 
 function isRowObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/**
- * Appends `rows` (one JSON line each) to `<runDir>/scores.jsonl`, creating the directory and
- * file as needed, and fsyncs. A partial last line left by a crash is removed first, so it cannot
- * glue onto the new rows.
- */
-export async function appendScores(runDir: string, rows: ScoreRow | readonly ScoreRow[]): Promise<void> {
+/** Appends `rows` (one JSON line each) to `<runDir>/scores.jsonl`, creating it as needed. */
+export async function appendScores(runDir: string | RunDir, rows: ScoreRow | readonly ScoreRow[]): Promise<void> {
   const list: readonly ScoreRow[] = Array.isArray(rows) ? rows : [rows as ScoreRow];
-  await fsp.mkdir(runDir, { recursive: true });
-  const file = scoresPath(runDir);
-  const fh = await fsp.open(file, 'a+');
-  try {
-    await repairTail(fh);
-    if (list.length > 0) {
-      const text = list.map((r) => `${JSON.stringify(r)}\n`).join('');
-      // 'a+' opens with O_APPEND: every write goes to the current end of the file.
-      await writeFully(fh, Buffer.from(text, 'utf8'));
-    }
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * If the file does not end with a newline, its last line was cut short by a crash (or written by
- * hand without one): drop it when it is not a complete JSON object, otherwise end it with '\n'.
- */
-async function repairTail(fh: import('node:fs/promises').FileHandle): Promise<void> {
-  const { size } = await fh.stat();
-  if (size === 0) return;
-  const last = Buffer.alloc(1);
-  await fh.read(last, 0, 1, size - 1);
-  if (last[0] === 0x0a) return;
-  // Find the start of the last line, reading backwards in blocks.
-  const block = 64 * 1024;
-  let start = 0;
-  let pos = size;
-  search: while (pos > 0) {
-    const from = Math.max(0, pos - block);
-    const buf = Buffer.alloc(pos - from);
-    await fh.read(buf, 0, buf.length, from);
-    for (let i = buf.length - 1; i >= 0; i--) {
-      if (buf[i] === 0x0a) {
-        start = from + i + 1;
-        break search;
-      }
-    }
-    pos = from;
-  }
-  const tail = Buffer.alloc(size - start);
-  await fh.read(tail, 0, tail.length, start);
-  let complete = false;
-  try {
-    complete = isRowObject(JSON.parse(tail.toString('utf8')));
-  } catch {
-    complete = false;
-  }
-  if (complete) await fh.write('\n');
-  else await fh.truncate(start);
+  await runDirOf(runDir).appendJsonLines(SCORES_FILENAME, list);
 }
 
 /**
@@ -105,15 +51,11 @@ async function repairTail(fh: import('node:fs/promises').FileHandle): Promise<vo
  * that is not a complete JSON object (a write cut short by a crash) is ignored; a bad line
  * anywhere else is an error.
  */
-export async function readScores(runDir: string): Promise<ScoreRow[]> {
-  const file = scoresPath(runDir);
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return [];
-    throw e;
-  }
+export async function readScores(runDir: string | RunDir): Promise<ScoreRow[]> {
+  const dir = runDirOf(runDir);
+  const bytes = await dir.read(SCORES_FILENAME);
+  if (!bytes) return [];
+  const text = fromUtf8(bytes);
   const lines = text.split('\n');
   let lastContent = lines.length - 1;
   while (lastContent >= 0 && lines[lastContent]!.trim() === '') lastContent--;
@@ -133,7 +75,7 @@ export async function readScores(runDir: string): Promise<ScoreRow[]> {
       // Only the very last line can be a torn write (and only if nothing follows it).
       if (i === lastContent && !text.endsWith('\n')) break;
       throw new DataFormatError(`line ${i + 1} is not a JSON object: ${JSON.stringify(line.slice(0, 80))}`, {
-        container: file,
+        container: dir.locate(SCORES_FILENAME),
       });
     }
     rows.push(value as ScoreRow);

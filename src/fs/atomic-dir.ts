@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { KeyedQueue } from '../settle.js';
 import { isErrno, statOrNull, syncDir } from './files.js';
 
 const TMP_TAG = '.tmp-';
@@ -117,21 +118,7 @@ export interface AtomicWriteOptions {
 }
 
 /** Writes to the same directory from this process run one after the other. */
-const writeQueues = new Map<string, Promise<unknown>>();
-
-function serialized<T>(key: string, job: () => Promise<T>): Promise<T> {
-  const previous = writeQueues.get(key) ?? Promise.resolve();
-  const run = previous.then(job, job);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  writeQueues.set(key, settled);
-  void settled.then(() => {
-    if (writeQueues.get(key) === settled) writeQueues.delete(key);
-  });
-  return run;
-}
+const writeQueue = new KeyedQueue();
 
 /**
  * Writes the directory `dir` whole or not at all: `fill(tmp)` writes its files into a temporary
@@ -145,7 +132,7 @@ export async function writeDirAtomically(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const target = path.resolve(dir);
-  return serialized(target, async () => {
+  return writeQueue.run(target, async () => {
     const parent = path.dirname(target);
     await fsp.mkdir(parent, { recursive: true });
     await recoverDir(target);

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { checkBufferLimit } from './buffer-limit.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Activation = 'relu' | 'linear' | 'sigmoid' | 'softmax';
@@ -135,6 +136,14 @@ export function patchConv3d(x: tf.Tensor5D, kernel: tf.Tensor5D, padding: 'same'
   return conv(x, kernel) as tf.Tensor5D;
 }
 
+/**
+ * `y + bias` over the channel axis, added to a [voxels, channels] view: tfjs-backend-webgpu's
+ * broadcasting add of a rank-1 tensor to a rank-5 one compiles to invalid WGSL (and yields zeros).
+ */
+function addBias(y: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  return tf.reshape(tf.add(tf.reshape(y, [-1, bias.shape[0]!]), bias), y.shape);
+}
+
 export class PatchConv3D extends tf.layers.Layer {
   static className = 'PatchConv3D';
   readonly filters: number;
@@ -205,6 +214,9 @@ export class PatchConv3D extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const xs = (Array.isArray(inputs) ? inputs : [inputs]) as tf.Tensor5D[];
+      for (const shape of [...xs.map((x) => x.shape), this.computeOutputShape(xs.map((x) => x.shape))]) {
+        checkBufferLimit(`PatchConv3D ${this.name}`, shape as number[]);
+      }
       const kernel = this.kernel!.read() as tf.Tensor5D;
       // Several inputs: the convolution of their channel concatenation, computed as a sum of one
       // convolution per input (the concat's gradient, a rank-5 split, is slow on wasm).
@@ -218,13 +230,13 @@ export class PatchConv3D extends tf.layers.Layer {
           const yi = patchConv3d(x, part, this.padding);
           y = y ? tf.add(y, yi) : yi;
         }
-        return this.activate(this.bias ? tf.add(y!, this.bias.read()) : y!);
+        return this.activate(this.bias ? addBias(y!, this.bias.read()) : y!);
       }
       const x = xs.length > 1 ? (tf.concat(xs, 4) as tf.Tensor5D) : xs[0]!;
       // wasm: sums of conv2d (fast, and right; see the module comment). Elsewhere tf.conv3d.
       let y: tf.Tensor =
         tf.getBackend() === 'wasm' ? patchConv3d(x, kernel, this.padding) : tf.conv3d(x, kernel, 1, this.padding);
-      if (this.bias) y = tf.add(y, this.bias.read());
+      if (this.bias) y = addBias(y, this.bias.read());
       return this.activate(y);
     });
   }

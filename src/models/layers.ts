@@ -24,6 +24,39 @@ function singleShape(shape: tf.Shape | tf.Shape[]): Shape {
   return shape as Shape;
 }
 
+/** Nearest-neighbour repeats of rank-4 views: y and x as an image per section, then z as an image of height z and width 1. */
+function repeatVoxels(x: tf.Tensor5D, [sz, sy, sx]: readonly [number, number, number]): tf.Tensor5D {
+  const [b, z, y, w, c] = x.shape;
+  let t: tf.Tensor = x;
+  if (sy !== 1 || sx !== 1) {
+    t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b * z, y, w, c]) as tf.Tensor4D, [y * sy, w * sx]);
+  }
+  if (sz !== 1) {
+    t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b, z, 1, y * sy * w * sx * c]) as tf.Tensor4D, [z * sz, 1]);
+  }
+  return tf.reshape(t, [b, z * sz, y * sy, w * sx, c]);
+}
+
+/**
+ * `repeatVoxels` with its gradient written out: each input voxel gets the sum of dy over its block
+ * (an average pool times the block's volume). tfjs-backend-cpu's ResizeNearestNeighborGrad reads
+ * dy with the input's batch stride, wrong for more than one image; the expand + concat version's
+ * rank-6 split gradient is very slow on wasm.
+ */
+function upsample(x: tf.Tensor5D, size: readonly [number, number, number]): tf.Tensor5D {
+  const volume = size[0] * size[1] * size[2];
+  if (volume === 1) return x;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [input] = args as [tf.Tensor5D, tf.GradSaveFunc];
+    return {
+      value: repeatVoxels(input, size),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) =>
+        tf.mul(tf.avgPool3d((Array.isArray(dy) ? dy[0]! : dy) as tf.Tensor5D, [...size], [...size], 'valid'), volume),
+    };
+  });
+  return op(x) as tf.Tensor5D;
+}
+
 /** Repeats every voxel `size[i]` times along spatial axis i of a [b, z, y, x, c] tensor. */
 export class UpSampling3D extends tf.layers.Layer {
   static className = 'UpSampling3D';
@@ -48,22 +81,7 @@ export class UpSampling3D extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = single(inputs) as tf.Tensor5D;
-      const [b, z, y, w, c] = x.shape;
-      const [sz, sy, sx] = this.size;
-      // Nearest-neighbour resizes of rank-4 views: y and x as an image per section, then z as an
-      // image of height z and width 1. Their gradients are native kernels on every backend
-      // (the expand + concat version's rank-6 split gradient is very slow on wasm).
-      let t: tf.Tensor = x;
-      if (sy !== 1 || sx !== 1) {
-        t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b * z, y, w, c]) as tf.Tensor4D, [y * sy, w * sx]);
-      }
-      if (sz !== 1) {
-        t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b, z, 1, y * sy * w * sx * c]) as tf.Tensor4D, [z * sz, 1]);
-      }
-      return tf.reshape(t, [b, z * sz, y * sy, w * sx, c]);
-    });
+    return tf.tidy(() => upsample(single(inputs) as tf.Tensor5D, this.size));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -12,6 +12,7 @@ import { type AtomicWriteOptions, recoverDir, writeDirAtomically } from '../fs/a
 import { statOrNull, writeFileSynced } from '../fs/files.js';
 import { CHECKPOINT_INFO_FILENAME } from '../eval/checkpoint.js';
 import { fileLoadHandler, fileSaveHandler } from '../eval/model-files.js';
+import { readAdamBetaPowers, writeAdamBetaPowers } from '../internals/tfjs.js';
 
 export const LATEST_DIRNAME = 'latest';
 const OPTIMIZER_JSON = 'optimizer.json';
@@ -40,11 +41,6 @@ interface OptimizerFile {
   accBeta?: [number, number];
 }
 
-interface AdamInternals {
-  accBeta1?: tf.Variable;
-  accBeta2?: tf.Variable;
-}
-
 export function latestDir(runDir: string): string {
   return path.join(runDir, LATEST_DIRNAME);
 }
@@ -61,11 +57,9 @@ export async function saveLatest(
   // getWeights' first entry, the iteration count, is a new tensor; the others are the optimizer's variables.
   const { data, specs } = await tf.io.encodeWeights(weights);
   weights[0]?.tensor.dispose();
-  const internals = optimizer as unknown as AdamInternals;
   const file: OptimizerFile = { className: optimizer.getClassName(), weightSpecs: specs };
-  if (internals.accBeta1 && internals.accBeta2) {
-    file.accBeta = [(await internals.accBeta1.data())[0]!, (await internals.accBeta2.data())[0]!];
-  }
+  const accBeta = await readAdamBetaPowers(optimizer);
+  if (accBeta) file.accBeta = accBeta;
   const info = `${JSON.stringify({ ...state, time: new Date().toISOString() }, null, 2)}\n`;
   await writeDirAtomically(
     latestDir(runDir),
@@ -111,13 +105,6 @@ export async function loadLatest(runDir: string, model: tf.LayersModel): Promise
   } finally {
     tf.dispose(Object.values(map));
   }
-  const internals = optimizer as unknown as AdamInternals;
-  if (file.accBeta && internals.accBeta1 && internals.accBeta2) {
-    const [b1, b2] = file.accBeta;
-    tf.tidy(() => {
-      internals.accBeta1!.assign(tf.scalar(b1));
-      internals.accBeta2!.assign(tf.scalar(b2));
-    });
-  }
+  if (file.accBeta) writeAdamBetaPowers(optimizer, file.accBeta);
   return state;
 }

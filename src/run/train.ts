@@ -12,15 +12,15 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import type { AtomicWriteOptions } from '../fs/atomic-dir.js';
 import { statOrNull, writeFileSynced } from '../fs/files.js';
 import { OptionsError } from '../errors.js';
-import { trainingDataset, type TrainingElement } from '../train/dataset.js';
+import { trainingDataset } from '../train/dataset.js';
 import { ValidationHook, type BestScore } from '../eval/hook.js';
 import type { DataSplit } from '../zarr/split.js';
 import { resolveRunConfig, resumeConflicts, type RunConfig } from './config.js';
-import { appendJsonl, lossPath, readJsonl, rewindLogs, type LossRow } from './logs.js';
+import { rewindLogs } from './logs.js';
+import { type BatchIterator, TrainingLoop } from './loop.js';
 import { lineProgress, type TrainProgress } from './progress.js';
 import {
   buildModel,
@@ -31,7 +31,7 @@ import {
   predictOptionsOf,
   rawChannels,
 } from './setup.js';
-import { loadLatest, saveLatest, type TrainState } from './state.js';
+import { loadLatest, type TrainState } from './state.js';
 
 export const CONFIG_FILENAME = 'config.json';
 
@@ -106,144 +106,87 @@ export async function prepareRunDir(config: RunConfig): Promise<{ resuming: bool
 
 export async function trainRun(config: RunConfig, options: TrainRunOptions = {}): Promise<TrainRunResult> {
   const progress = options.progress ?? lineProgress();
-  const runDir = config.runDir;
   const split = options.split ?? (await openRunData(config));
   checkConfigAgainstData(config, split);
-
   const model = buildModel(config, rawChannels(split));
   try {
-    const resumedFrom = await loadLatest(runDir, model);
+    const resumedFrom = await loadLatest(config.runDir, model);
     const state: TrainState = resumedFrom
       ? { ...resumedFrom }
       : { epoch: 0, batchInEpoch: 0, batches: 0, samples: 0, trainSeconds: 0 };
     delete state.time;
     // A killed process may have logged batches and scores past the resume point.
-    await rewindLogs(runDir, state);
-
-    const hook = new ValidationHook({
-      crops: split.test,
-      runDir,
-      every: config.validation.interval,
-      postProcessor: postProcessorOf(config),
-      predict: predictOptionsOf(config),
-      onEvaluation: (e) => progress.evaluation(e),
-      onCropProgress: (crop, p) => progress.validation({ epoch: state.epoch, crop, ...p }),
+    await rewindLogs(config.runDir, state);
+    const hook = await validationHook(config, split, state, progress);
+    const finish = (status: TrainRunResult['status']): TrainRunResult => ({
+      status,
+      state,
+      resumedFrom,
+      best: hook.best,
+      split,
     });
-    await hook.restore();
     if (resumedFrom && state.epoch < config.epochs) {
       progress.message(
-        `Resuming ${runDir} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1} ` +
+        `Resuming ${config.runDir} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1} ` +
           `(${state.batches} batches, ${state.samples} samples trained)`,
       );
     }
     if (state.epoch >= config.epochs) {
-      progress.message(`${runDir} has trained all ${config.epochs} epochs (raise epochs / --epochs to go on)`);
-      return { status: 'complete', state, resumedFrom, best: hook.best, split };
+      progress.message(`${config.runDir} has trained all ${config.epochs} epochs (raise epochs / --epochs to go on)`);
+      return finish('complete');
     }
-
     const dataset = trainingDataset(split.train, datasetOptions(config, state.samples));
     await dataset.setup(); // bad sampling options and data fail here, before training
     const iterator = await dataset.iterator();
-    // The step fitDataset takes: model.trainOnBatch would insist that ys has the model's output
-    // channels, but ys is the target ⊕ its mask (split again by maskedLoss).
-    const trainStep = (
-      model as unknown as { makeTrainFunction(): (data: tf.Tensor[]) => tf.Scalar[] }
-    ).makeTrainFunction();
-
-    const started = performance.now();
-    const startBatches = state.batches;
-    let stepSeconds = 0;
-    const pendingLoss: LossRow[] = [];
-    const elapsed = () => (performance.now() - started) / 1000;
-    const flushLoss = () => appendJsonl(lossPath(runDir), pendingLoss.splice(0));
-    const save = async () => {
-      await flushLoss();
-      await saveLatest(
-        runDir,
-        model,
-        { ...state, trainSeconds: state.trainSeconds + elapsed() },
-        options.latestSaveOptions,
-      );
-    };
-    const secondsLeft = () => {
-      const done = state.batches - startBatches;
-      const perBatch = done > 0 ? elapsed() / done : NaN;
-      const runLeft = (config.epochs * config.batchesPerEpoch - state.batches) * perBatch;
-      return config.seconds === null ? runLeft : Math.min(runLeft, Math.max(0, config.seconds - elapsed()));
-    };
-    const rate = () => ((state.batches - startBatches) * config.batchSize) / Math.max(stepSeconds, 1e-9);
-
-    // An epoch resumed in its middle: its mean loss counts the batches trained before the stop.
-    const before =
-      state.batchInEpoch > 0 ? (await readJsonl<LossRow>(lossPath(runDir))).filter((r) => r.epoch === state.epoch) : [];
-    let epochLoss = before.reduce((sum, r) => sum + r.loss, 0);
-    let epochBatches = before.length;
-    while (state.epoch < config.epochs) {
-      while (state.batchInEpoch < config.batchesPerEpoch) {
-        // A step can run on microtasks alone (cpu backend, prefetched data): give signal handlers
-        // and timers their turn, so Ctrl-C stops after this step rather than at the epoch's end.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (options.signal?.aborted) {
-          await save();
-          return { status: 'interrupted', state, resumedFrom, best: hook.best, split };
-        }
-        const t = performance.now();
-        const next = await iterator.next();
-        const { xs, ys } = next.value as TrainingElement;
-        let loss: number;
-        try {
-          const outs = trainStep([xs, ys]);
-          loss = (await outs[0]!.data())[0]!;
-          tf.dispose(outs);
-        } finally {
-          tf.dispose([xs, ys]);
-        }
-        stepSeconds += (performance.now() - t) / 1000;
-        pendingLoss.push({ epoch: state.epoch, batch: state.batches, firstSample: state.samples, loss });
-        state.batches++;
-        state.batchInEpoch++;
-        state.samples += config.batchSize;
-        epochLoss += loss;
-        epochBatches++;
-        progress.batch({
-          epoch: state.epoch,
-          epochs: config.epochs,
-          batch: state.batchInEpoch,
-          batchesPerEpoch: config.batchesPerEpoch,
-          loss,
-          samplesPerSecond: rate(),
-          secondsLeft: secondsLeft(),
-        });
-      }
-      const epoch = state.epoch;
-      const last = epoch + 1 === config.epochs;
-      if ((epoch + 1) % config.validation.interval === 0 || last) {
-        await hook.evaluate(model, epoch, state.batches);
-      }
-      state.epoch++;
-      state.batchInEpoch = 0;
-      await flushLoss();
-      progress.epoch({
-        epoch,
-        epochs: config.epochs,
-        batchesPerEpoch: config.batchesPerEpoch,
-        batches: state.batches,
-        meanLoss: epochBatches > 0 ? epochLoss / epochBatches : NaN,
-        samplesPerSecond: rate(),
-        secondsLeft: secondsLeft(),
-        elapsed: elapsed(),
-      });
-      epochLoss = 0;
-      epochBatches = 0;
-      const outOfTime = config.seconds !== null && elapsed() >= config.seconds;
-      if (state.epoch % config.checkpointEvery === 0 || state.epoch === config.epochs || outOfTime) await save();
-      if (outOfTime && state.epoch < config.epochs) {
-        return { status: 'time budget', state, resumedFrom, best: hook.best, split };
-      }
-    }
-    return { status: 'complete', state, resumedFrom, best: hook.best, split };
+    const loop = new TrainingLoop(config, model, state, progress, options.latestSaveOptions);
+    return finish(await train(loop, iterator, hook, options.signal));
   } finally {
     model.optimizer?.dispose();
     model.dispose();
   }
+}
+
+/** The run's ValidationHook, with the scores and best checkpoints already in the run directory. */
+async function validationHook(
+  config: RunConfig,
+  split: DataSplit,
+  state: TrainState,
+  progress: TrainProgress,
+): Promise<ValidationHook> {
+  const hook = new ValidationHook({
+    crops: split.test,
+    runDir: config.runDir,
+    every: config.validation.interval,
+    postProcessor: postProcessorOf(config),
+    predict: predictOptionsOf(config),
+    onEvaluation: (e) => progress.evaluation(e),
+    onCropProgress: (crop, p) => progress.validation({ epoch: state.epoch, crop, ...p }),
+  });
+  await hook.restore();
+  return hook;
+}
+
+/** Epoch after epoch until the run is done, the time budget runs out or `signal` aborts. */
+async function train(
+  loop: TrainingLoop,
+  iterator: BatchIterator,
+  hook: ValidationHook,
+  signal: AbortSignal | undefined,
+): Promise<TrainRunResult['status']> {
+  await loop.resumeEpoch();
+  while (!loop.runDone) {
+    while (!loop.epochDone) {
+      // A step can run on microtasks alone (cpu backend, prefetched data): give signal handlers
+      // and timers their turn, so Ctrl-C stops after this step rather than at the epoch's end.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (signal?.aborted) {
+        await loop.save();
+        return 'interrupted';
+      }
+      await loop.trainBatch(iterator);
+    }
+    const outOfTime = await loop.endEpoch(hook);
+    if (outOfTime && !loop.runDone) return 'time budget';
+  }
+  return 'complete';
 }

@@ -101,12 +101,16 @@ export function releaseStored(sample: StoredSample, pool: BufferPool): void {
   for (const { dtype, array } of sample.pooled ?? []) pool.give(dtype, array);
 }
 
-/** Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float copy. */
+/**
+ * Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float
+ * copy. `rawInPlace` false: raw is always gathered into one array (an elastic read interpolates it).
+ */
 export async function readStored(
   crop: Crop,
   rois: { raw: Roi; labels: Roi },
-  pool: BufferPool = new BufferPool(),
+  pool: Pick<BufferPool, 'take'> = new BufferPool(),
   table: BoundaryTable | null = null,
+  rawInPlace = true,
 ): Promise<StoredSample> {
   if (!(crop instanceof ZarrCrop)) {
     const s = await crop.read(rois.raw, rois.labels);
@@ -126,7 +130,7 @@ export async function readStored(
   const tableBytes = table ? (take('uint8', n) as Uint8Array) : null;
   const boundary = tableBytes && table!.gather(rois.labels, tableBytes) ? tableBytes : undefined;
   const [raw, labels, stored] = await Promise.all([
-    readsInPlace(crop.raw, rawVoxels)
+    rawInPlace && readsInPlace(crop.raw, rawVoxels)
       ? (crop.raw as ZarrVolume)
           .pieces(rois.raw)
           .then((p) => ({ dtype: crop.raw.dtype, length: rawVoxels, ...p }) as RawPieces)
@@ -173,13 +177,15 @@ function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
 }
 
 /**
- * Whether the fused path reads this sample exactly as the sampler would: no elastic deformation,
- * no raw noise or scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask
- * at the labels' voxel size. Other samples take the sampler's step-by-step read (`writeSampleSteps`).
+ * Whether the fused path reads this sample exactly as the sampler would: no raw noise or
+ * scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask at the labels'
+ * voxel size; with an elastic deformation, only a crop from openDataSplit (its source read into
+ * reused buffers, train/elastic-read.ts). Other samples take the sampler's step-by-step read
+ * (`writeSampleSteps`).
  */
 export function canFuse(crop: Crop, plan: SamplePlan): boolean {
-  if (plan.elastic || plan.rawAugment) return false;
-  if (!(crop instanceof ZarrCrop)) return true;
+  if (plan.rawAugment) return false;
+  if (!(crop instanceof ZarrCrop)) return !plan.elastic;
   return (
     crop.raw instanceof ZarrVolume &&
     crop.labels instanceof ZarrVolume &&
@@ -306,14 +312,7 @@ function writeRaw(
     add = plan?.intensity?.shift ?? 0;
   const gamma = plan?.gamma ?? null;
   const adjust = plan !== null && (plan.intensity !== null || gamma !== null);
-  // As applyAugment on normalized float32 raw: round to float32 first, then adjust.
-  const value = (stored: number) => {
-    let v = Math.fround(stored * scale);
-    if (!adjust) return v;
-    v = v * mul + add;
-    v = Math.min(1, Math.max(0, v));
-    return gamma === null ? v : v ** gamma;
-  };
+  const value = (stored: number) => rawValue(stored, scale, adjust, mul, add, gamma);
   // 8- and 16-bit raw: every stored value's result from a table (one lookup per voxel, no pow),
   // when the patch has more voxels than the table has entries.
   if (!ArrayBuffer.isView(src)) {
@@ -327,6 +326,16 @@ function writeRaw(
     return;
   }
   let o = offset;
+  if (lut === null && C === 1 && sx === 1) {
+    // Rows read in order (float raw as an elastic read gives it, already oriented).
+    for (let z = 0; z < Z; z++) {
+      for (let y = 0; y < Y; y++) {
+        const q = map.base + z * sz + y * sy;
+        for (let x = 0; x < X; x++) xs[o++] = rawValue(src[q + x]!, scale, adjust, mul, add, gamma);
+      }
+    }
+    return;
+  }
   for (let z = 0; z < Z; z++) {
     for (let y = 0; y < Y; y++) {
       let q = map.base + z * sz + y * sy;
@@ -334,10 +343,29 @@ function writeRaw(
         const u = src as Uint8Array;
         for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = lut[u[q + c]!]!;
       } else {
-        for (let x = 0; x < X; x++, q += sx) for (let c = 0; c < C; c++) xs[o++] = value(src[q + c]!);
+        // A top-level function, not the closure: inlined in this loop (float raw, e.g. an elastic read's).
+        for (let x = 0; x < X; x++, q += sx)
+          for (let c = 0; c < C; c++) xs[o++] = rawValue(src[q + c]!, scale, adjust, mul, add, gamma);
       }
     }
   }
+}
+
+/** A stored raw value normalized, then adjusted as applyAugment does on normalized float32 raw (rounded to float32 first). */
+function rawValue(
+  stored: number,
+  scale: number,
+  adjust: boolean,
+  mul: number,
+  add: number,
+  gamma: number | null,
+): number {
+  let v = Math.fround(stored * scale);
+  if (!adjust) return v;
+  v = v * mul + add;
+  // Clipped as applyAugment clips (−0 and NaN kept); cheaper than Math.min(1, Math.max(0, v)).
+  v = v < 0 ? 0 : Math.min(v, 1);
+  return gamma === null ? v : v ** gamma;
 }
 
 /** xs[offset + v] = lut[src[q]] for output voxel v read at q through `map` (one channel). */

@@ -34,6 +34,9 @@ export interface AugmentOptions {
   gamma?: [number, number] | false;
 }
 
+/** What an option left out means (the run config's effective augment is filled with these). */
+export const AUGMENT_DEFAULTS = { mirror: true, transpose: true, intensity: false, gamma: false } as const;
+
 export interface AugmentPlan {
   /** Per spatial axis of the input: flip it. */
   readonly mirror: readonly boolean[];
@@ -85,12 +88,12 @@ export function planAugment(
       throw new OptionsError(`planAugment: shape [${s.join(', ')}] does not match voxelSize [${voxelSize.join(', ')}]`);
     }
   }
-  const mirrorOpt = options.mirror ?? true;
+  const mirrorOpt = options.mirror ?? AUGMENT_DEFAULTS.mirror;
   if (Array.isArray(mirrorOpt) && mirrorOpt.length !== d) {
     throw new OptionsError(`augment.mirror has ${mirrorOpt.length} entries, expected one per spatial axis (${d})`);
   }
-  const intensity = options.intensity ?? false;
-  const gammaRange = options.gamma ?? false;
+  const intensity = options.intensity ?? AUGMENT_DEFAULTS.intensity;
+  const gammaRange = options.gamma ?? AUGMENT_DEFAULTS.gamma;
   const scaleRange = intensity ? (intensity.scale ?? [1, 1]) : [1, 1];
   const shiftRange = intensity ? (intensity.shift ?? [0, 0]) : [0, 0];
   checkRange('intensity.scale', scaleRange);
@@ -114,7 +117,7 @@ export function planAugment(
   });
 
   const transpose = Array.from({ length: d }, (_, i) => i);
-  if (options.transpose ?? true) {
+  if (options.transpose ?? AUGMENT_DEFAULTS.transpose) {
     // Group axes that are interchangeable; shuffle each group (Fisher–Yates).
     const groups = new Map<string, number[]>();
     for (let a = 0; a < d; a++) {

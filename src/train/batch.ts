@@ -1,5 +1,5 @@
 /**
- * Training batches as plain typed arrays: the options check, the per-dataset setup (a sampler per
+ * Training batches as plain typed arrays: the options checked once into a plan, the per-dataset setup (a sampler per
  * crop, crop weights, channel counts) and `BatchMaker`, which assembles batch k from the seed alone
  * (sample j of batch k draws from the stream `fork(firstSample + k · batchSize + j)`). Shared by the in-thread
  * dataset and the workers (train/workers/), so both give the same bytes.
@@ -15,10 +15,12 @@ import {
   writeSample,
   writeSampleSteps,
   type BatchLayout,
+  type StoredSample,
 } from './assemble.js';
 import { BoundaryTable } from './boundary-table.js';
+import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
-import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
+import { CropSampler, planSampling, type SamplingOptions, type SamplingPlan } from './sampler.js';
 import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
 
 export type CropWeights = 'equal' | 'size' | 'masked' | number[];
@@ -37,25 +39,47 @@ export interface BatchOptions extends SamplingOptions {
   firstSample?: number;
 }
 
-export interface CheckedBatchOptions {
-  input: number[];
-  output: number[];
-  batchSize: number;
-  weights: CropWeights;
-  target: TargetKind | TargetFn;
-  targetOptions: TargetOptions;
-  firstSample: number;
+/** Batch options checked once, with their defaults: what prepare, BatchMaker and the workers take as given. */
+export interface BatchPlan {
+  readonly planned: 'batches';
+  readonly sampling: SamplingPlan;
+  readonly batchSize: number;
+  readonly weights: CropWeights;
+  readonly target: TargetKind | TargetFn;
+  readonly targetOptions: TargetOptions;
+  readonly firstSample: number;
+  readonly seed: number | string;
 }
 
-/** Throws an OptionsError for bad options (before anything is read). */
-export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions): CheckedBatchOptions {
+const isBatchPlan = (o: BatchOptions | BatchPlan): o is BatchPlan => (o as BatchPlan).planned === 'batches';
+
+/**
+ * Checks the options before anything is read (an OptionsError names what is wrong) and fills in
+ * their defaults; a plan is returned as it is.
+ */
+export function planBatches(crops: readonly Crop[], options: BatchOptions | BatchPlan): BatchPlan {
+  if (isBatchPlan(options)) return options;
   if (crops.length === 0) throw new OptionsError('trainingDataset needs at least one crop');
   // With the crops: outputShape defaults to the input's world extent in label voxels.
-  const { input, output } = checkSamplingOptions(options, crops);
+  const sampling = planSampling(options, crops);
   const batchSize = options.batchSize ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new OptionsError(`batchSize must be a positive integer, got ${batchSize}`);
   const weights = options.cropWeights ?? 'equal';
+  checkCropWeights(weights, crops);
+  const target = options.target ?? 'boundary';
+  const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
+  if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
+    throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
+  }
+  const firstSample = options.firstSample ?? 0;
+  if (!Number.isInteger(firstSample) || firstSample < 0)
+    throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
+  const seed = options.seed ?? 0;
+  return { planned: 'batches', sampling, batchSize, weights, target, targetOptions, firstSample, seed };
+}
+
+function checkCropWeights(weights: CropWeights, crops: readonly Crop[]): void {
   if (Array.isArray(weights)) {
     if (weights.length !== crops.length) {
       throw new OptionsError(
@@ -70,15 +94,6 @@ export function checkBatchOptions(crops: readonly Crop[], options: BatchOptions)
       `cropWeights must be 'equal', 'size', 'masked' or a list of numbers, got ${JSON.stringify(weights)}`,
     );
   }
-  const target = options.target ?? 'boundary';
-  const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
-  if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
-    throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
-  }
-  const firstSample = options.firstSample ?? 0;
-  if (!Number.isInteger(firstSample) || firstSample < 0)
-    throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
-  return { input, output, batchSize, weights, target, targetOptions, firstSample };
 }
 
 /** What a training dataset learns once, before its first batch (every crop checked). */
@@ -98,11 +113,11 @@ export interface Setup extends TrainingSetup {
 }
 
 /** Prepares every crop's sampler (mask tables for minMasked) and the batch layout. */
-export async function prepare(crops: readonly Crop[], options: BatchOptions): Promise<Setup> {
-  const { weights, target, targetOptions } = checkBatchOptions(crops, options);
+export async function prepare(crops: readonly Crop[], options: BatchOptions | BatchPlan): Promise<Setup> {
+  const { sampling, weights, target, targetOptions } = planBatches(crops, options);
   // Every crop is prepared; when several fail, the first in the crops' order is reported (not the
   // first to fail in time, which would depend on read timing).
-  const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, options, weights === 'masked')));
+  const settled = await Promise.allSettled(crops.map((c) => CropSampler.create(c, sampling, weights === 'masked')));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const samplers = settled.map((r) => (r as PromiseFulfilledResult<CropSampler>).value);
@@ -171,6 +186,7 @@ export class BatchMaker {
   private readonly root: Rng;
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
+  private readonly regions = new RegionBuffers();
 
   /**
    * `newArray` gives each batch's xs and ys; their contents may be arbitrary (a sample worker
@@ -178,22 +194,22 @@ export class BatchMaker {
    */
   constructor(
     private readonly setup: Setup,
-    options: BatchOptions,
+    options: BatchOptions | BatchPlan,
     private readonly newArray: (length: number) => Float32Array = (n) => new Float32Array(n),
   ) {
-    const checked = checkBatchOptions(
+    const plan = planBatches(
       setup.samplers.map((s) => s.crop),
       options,
     );
-    this.batchSize = checked.batchSize;
-    this.firstSample = checked.firstSample;
-    this.root = makeRng(options.seed ?? 0);
+    this.batchSize = plan.batchSize;
+    this.firstSample = plan.firstSample;
+    this.root = makeRng(plan.seed);
     this.layout = {
-      input: checked.input,
-      output: checked.output,
+      input: plan.sampling.input,
+      output: plan.sampling.output,
       channels: setup.channels,
-      target: checked.target,
-      targetOptions: checked.targetOptions,
+      target: plan.target,
+      targetOptions: plan.targetOptions,
       targetChannels: setup.targetChannels,
       maskChannels: setup.maskChannels,
     };
@@ -213,13 +229,23 @@ export class BatchMaker {
         const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
         const plan = sampler.draw(rng.fork('sample'));
         if (!canFuse(sampler.crop, plan)) {
-          // Elastic, noise/scale-shift or resampled arrays: the sampler's step-by-step read.
+          // Noise/scale-shift or resampled arrays: the sampler's step-by-step read.
           writeSampleSteps(await sampler.read(plan), this.layout, xs, ys, b);
           return;
         }
-        const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
-        const stored = await readStored(sampler.crop, sampler.rois(plan), this.pool, table);
-        writeSample(stored, plan.augment, this.layout, xs, ys, b, this.scratch);
+        const rois = sampler.rois(plan);
+        let stored: StoredSample;
+        let augment = plan.augment;
+        if (plan.elastic) {
+          // Deformed (and mirrored and transposed) ids: the boundary target comes from them, not the crop's table.
+          const buffers = { pool: this.pool, regions: this.regions };
+          stored = await readElasticStored(sampler.crop, rois, plan.elastic, augment, buffers);
+          augment = augment && withoutGeometry(augment);
+        } else {
+          const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
+          stored = await readStored(sampler.crop, rois, this.pool, table);
+        }
+        writeSample(stored, augment, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),
     );

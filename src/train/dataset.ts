@@ -8,10 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { tensorDataReleased } from '../internals/tfjs.js';
 import type { Crop, LabelArray } from '../types.js';
 import {
   BatchMaker,
-  checkBatchOptions,
+  planBatches,
   prepare,
   type BatchArrays,
   type BatchOptions,
@@ -23,9 +24,9 @@ import { BufferPool } from './assemble.js';
 import { makeRng } from './random.js';
 import { ZarrCrop } from '../zarr/crop.js';
 import type { DataConfig } from '../zarr/config.js';
-import { containerSpec, type CropSpec, type WorkerBatchOptions } from './workers/protocol.js';
+import { containerSpec, type CropSpec, type WorkerBatchPlan } from './workers/protocol.js';
 import { SamplePool, type Layout, type PoolBatch } from './workers/pool.js';
-import { CropSampler, checkSamplingOptions, type SamplingOptions } from './sampler.js';
+import { CropSampler, planSampling, type SamplingOptions } from './sampler.js';
 
 export interface CropDatasetOptions extends SamplingOptions {
   seed?: number | string;
@@ -41,7 +42,8 @@ export interface TrainingDatasetOptions extends BatchOptions {
   prefetch?: number;
   /**
    * Worker threads assembling batches (reading, decoding, augmenting, targets), as gunpowder's
-   * PreCache(num_workers); 0 = in this thread. Default: `os.availableParallelism()`. Workers need
+   * PreCache(num_workers); 0 = in this thread. Default: `os.availableParallelism()` in Node; in a
+   * page (Web Workers) `navigator.hardwareConcurrency` minus the threads training uses. Workers need
    * crops from openDataSplit and a built-in target; otherwise batches are made in this thread.
    * The chunk cache cap (`DataConfig.cacheBytes`) is the total for the pool: each worker keeps
    * `cacheBytes / workers`.
@@ -103,11 +105,12 @@ export function labelsToInt32(labels: LabelArray): Int32Array {
 
 /** An endless dataset of `{ raw, labels, mask }` samples from one crop. */
 export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Dataset<tf.TensorContainerObject> {
-  const { input, output } = checkSamplingOptions(options, [crop]);
+  const plan = planSampling(options, [crop]);
+  const { input, output } = plan;
   const root = makeRng(options.seed ?? 0);
   let sampler: Promise<CropSampler> | null = null;
   return tf.data.generator(async function* () {
-    sampler ??= CropSampler.create(crop, options);
+    sampler ??= CropSampler.create(crop, plan);
     const s = await sampler;
     for (let k = 0; ; k++) {
       const sample = await s.read(s.draw(root.fork(k)));
@@ -126,7 +129,10 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
  * xs [b, z, y, x, c] normalized raw; ys [b, z', y', x', C + M] the target ⊕ its mask.
  */
 export function trainingDataset(crops: readonly Crop[], options: TrainingDatasetOptions): TrainingDataset {
-  const { input, output, batchSize, target } = checkBatchOptions(crops, options);
+  // Checked once here; the batch makers, in this thread or in the workers, take the plan as given.
+  const plan = planBatches(crops, options);
+  const { batchSize, target } = plan;
+  const { input, output } = plan.sampling;
   const workersOption = options.workers;
   if (workersOption !== undefined && !(Number.isInteger(workersOption) && workersOption >= 0))
     throw new OptionsError(`workers must be a non-negative integer (0: in this thread), got ${workersOption}`);
@@ -140,16 +146,15 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   let pool: SamplePool | null = null;
   let poolPromise: Promise<SamplePool> | null = null;
   const getPool = (spec: NonNullable<typeof workerSpec>) =>
-    // The Node adapter is loaded on demand: nothing Node-specific on this module's static imports.
-    (poolPromise ??= import('./workers/node.js').then((node) => {
-      const size = workersOption ?? node.availableParallelism();
-      const { prefetch: _p, workers: _w, workerIdleMs: _i, reuseDisposed: _r, ...batchOptions } = options;
+    // The platform's workers are loaded on demand (worker threads in Node, Web Workers in a page).
+    (poolPromise ??= import('./workers/spawn.js').then((platform) => {
+      const size = workersOption ?? platform.defaultWorkerCount();
       pool = new SamplePool({
         size,
-        spawn: node.spawnNodeWorker,
+        spawn: platform.spawnWorker,
         containers: spec.configs.map((c) => containerSpec(c, size)),
         crops: spec.crops,
-        options: batchOptions as WorkerBatchOptions,
+        options: plan as WorkerBatchPlan, // its target is a built-in one's name (workerSpec)
         idleMs,
       });
       return pool;
@@ -160,8 +165,8 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   let prepared: Promise<Setup> | null = null;
   let maker: Promise<BatchMaker> | null = null;
   const batchMaker = () => {
-    prepared ??= prepare(crops, options);
-    maker ??= prepared.then((s) => new BatchMaker(s, options, (n) => spare.take('float32', n) as Float32Array));
+    prepared ??= prepare(crops, plan);
+    maker ??= prepared.then((s) => new BatchMaker(s, plan, (n) => spare.take('float32', n) as Float32Array));
     return maker;
   };
 
@@ -253,11 +258,9 @@ const MAX_HANDED_OUT = 16;
  * their data (a reshape or clone shares it).
  */
 function releaseDisposed(handedOut: { element: TrainingElement; batch: PoolBatch }[]): void {
-  const engine = tf.engine();
-  const done = (t: tf.Tensor) => t.isDisposed && !engine.state.tensorInfo.has(t.dataId);
   for (let i = handedOut.length - 1; i >= 0; i--) {
     const { element, batch } = handedOut[i]!;
-    if (!done(element.xs) || !done(element.ys)) continue;
+    if (!tensorDataReleased(element.xs) || !tensorDataReleased(element.ys)) continue;
     batch.release();
     handedOut.splice(i, 1);
   }

@@ -4,19 +4,17 @@
  * `jitterSigma` per axis, the displacement interpolated smoothly between them (cubic), plus a
  * rotation about the sample's centre (around z, drawn from `rotationInterval`; or uniform in 3D).
  *
- * A deformation is a coordinate map: for every voxel of an output patch, the world position it
- * takes its value from. One continuous map serves raw and labels, whatever their voxel sizes, so
- * they stay aligned. Raw is interpolated linearly, labels and mask by nearest neighbour (ids are
- * never mixed; an unknown mask voxel stays unknown). The region read is the bounding box of the
- * source positions (grown by a voxel for interpolation), so no zero padding enters a patch where
- * the raw has data.
+ * A deformation is a coordinate map: for every voxel of an output patch, the position it takes its
+ * value from (`gridMap`, a lattice of exact positions interpolated linearly in between; the
+ * lattice is every voxel unless `subsample` is given). One continuous map serves raw and labels,
+ * whatever their voxel sizes, so they stay aligned. Reading a sample through it is
+ * train/elastic-read.ts.
  *
  * `planElastic` draws every random number up front, always the same count for a given region
  * shape; the rest is pure.
  */
 import { OptionsError } from '../errors.js';
-import { roi, roiFromBounds, type Roi } from '../roi.js';
-import type { Crop, CropSample, LabelArray } from '../types.js';
+import type { Roi } from '../roi.js';
 import type { Rng } from './random.js';
 
 export interface ElasticOptions {
@@ -29,8 +27,8 @@ export interface ElasticOptions {
   /** A uniformly random 3D rotation instead of rotationInterval. Default false. */
   uniform3d?: boolean;
   /**
-   * Compute the displacement every `subsample` finest voxels and interpolate linearly in between
-   * (faster for large patches). Default 1 (every voxel).
+   * Compute the deformation every `subsample` finest voxels and interpolate linearly in between
+   * (much faster; gunpowder's `subsample`). Default 1 (every voxel).
    */
   subsample?: number;
 }
@@ -152,57 +150,6 @@ function cubicTaps(t: number, n: number): { index: number[]; weight: number[] } 
   };
 }
 
-/** Interpolation taps along one axis: per output point, control-point indices and weights. */
-type Taps = { index: number[]; weight: number[] }[];
-
-/**
- * Cubic taps at world positions `begin + k · step` (k < count) along axis `a`: the control points
- * span `domain` (first and last on its bounds, as scipy's zoom places them).
- */
-function cubicAxisTaps(plan: ElasticPlan, domain: Roi, a: number, begin: number, step: number, count: number): Taps {
-  const n = plan.controlShape[a]!;
-  const spacing = n > 1 ? domain.shape[a]! / (n - 1) : 1;
-  return Array.from({ length: count }, (_, k) => {
-    const t = n > 1 ? (begin + k * step - domain.offset[a]!) / spacing : 0;
-    return cubicTaps(Math.min(n - 1, Math.max(0, t)), n);
-  });
-}
-
-/**
- * With `subsample`: the displacement on a lattice every `lattice` world units from the domain's
- * begin (cubic from the control points), then linear to the points — composed into one set of
- * taps over the control points, so the evaluation stays separable.
- */
-function subsampledAxisTaps(
-  plan: ElasticPlan,
-  domain: Roi,
-  a: number,
-  begin: number,
-  step: number,
-  count: number,
-  lattice: number,
-): Taps {
-  const nLattice = Math.ceil(domain.shape[a]! / lattice) + 1;
-  const onLattice = cubicAxisTaps(plan, domain, a, domain.offset[a]!, lattice, nLattice);
-  return Array.from({ length: count }, (_, k) => {
-    const t = Math.min(nLattice - 1, Math.max(0, (begin + k * step - domain.offset[a]!) / lattice));
-    const j = Math.min(Math.max(0, nLattice - 2), Math.floor(t));
-    const w = nLattice > 1 ? t - j : 0;
-    const merged = new Map<number, number>();
-    for (const [jj, wj] of [
-      [j, 1 - w],
-      [Math.min(j + 1, nLattice - 1), w],
-    ] as const) {
-      if (wj === 0) continue;
-      const tap = onLattice[jj]!;
-      tap.index.forEach((c, i) => {
-        merged.set(c, (merged.get(c) ?? 0) + wj * tap.weight[i]!);
-      });
-    }
-    return { index: [...merged.keys()], weight: [...merged.values()] };
-  });
-}
-
 /** Σ over control points of taps_z · taps_y · taps_x · displacement: [Z, Y, X, 3], separably. */
 function contract(plan: ElasticPlan, taps: [Taps, Taps, Taps]): Float64Array {
   const [cz, cy, cx] = plan.controlShape as [number, number, number];
@@ -248,170 +195,303 @@ function contract(plan: ElasticPlan, taps: [Taps, Taps, Taps]): Float64Array {
   return out;
 }
 
+/** Interpolation taps along one axis: per point, control-point indices and weights. */
+type Taps = { index: number[]; weight: number[] }[];
+
 /**
- * Source world position (z, y, x per voxel, C order) of every voxel centre of the patch `out`
- * (voxel size `voxelSize`): centre + R · (p − centre) + displacement(p). `domain` is the region the
- * control points span (the sample's raw ∪ labels box), `centre` the rotation centre, `finest` the
- * finest voxel size of the sample (with `subsample`, the displacement is computed every
- * `subsample` finest voxels from the domain's begin and interpolated linearly: the same lattice
- * for raw and labels, so one continuous map serves both).
+ * Cubic taps at world positions `begin + k · step` (k < count) along axis `a`: the control points
+ * span `domain` (first and last on its bounds, as scipy's zoom places them).
  */
-export function sourcePositions(
+function cubicAxisTaps(plan: ElasticPlan, domain: Roi, a: number, begin: number, step: number, count: number): Taps {
+  const n = plan.controlShape[a]!;
+  const spacing = n > 1 ? domain.shape[a]! / (n - 1) : 1;
+  return Array.from({ length: count }, (_, k) => {
+    const t = n > 1 ? (begin + k * step - domain.offset[a]!) / spacing : 0;
+    return cubicTaps(Math.min(n - 1, Math.max(0, t)), n);
+  });
+}
+
+/**
+ * A deformation seen from one output grid. Source positions are known exactly (cubic from the
+ * control points, plus the rotation) on a lattice; every output voxel interpolates them linearly
+ * between the two lattice points around it along each axis. Without `subsample` the lattice is the
+ * grid's own voxel centres (every weight 0: exact at each voxel); with it, a lattice every
+ * `subsample` finest voxels from the domain's begin, shared by raw and labels, so that one
+ * continuous map serves both.
+ *
+ * Positions are in voxels of the output grid's voxel size (world / voxel size; voxel i spans
+ * [i, i + 1)), so that samplers take integer indices and fractions straight from them.
+ */
+export interface GridMap {
+  /** Output voxels [Z, Y, X]. */
+  readonly shape: readonly [number, number, number];
+  /** Lattice points per axis. */
+  readonly latticeShape: readonly [number, number, number];
+  /** Source position (z, y, x, in voxels) per lattice point, C order over latticeShape. */
+  readonly lattice: Float64Array;
+  /** Per axis, per output voxel: the lattice points below and above it, and the weight of the one above. */
+  readonly below: readonly [Int32Array, Int32Array, Int32Array];
+  readonly above: readonly [Int32Array, Int32Array, Int32Array];
+  readonly weight: readonly [Float64Array, Float64Array, Float64Array];
+}
+
+/** One axis of a GridMap: its lattice (world positions begin + m · step, m < count) and each voxel's place on it. */
+interface AxisLattice {
+  begin: number;
+  step: number;
+  count: number;
+  below: Int32Array;
+  above: Int32Array;
+  weight: Float64Array;
+}
+
+function axisLattice(
+  plan: ElasticPlan,
+  domain: Roi,
+  a: number,
+  first: number,
+  voxelSize: number,
+  voxels: number,
+  finest: number,
+): AxisLattice {
+  const below = new Int32Array(voxels);
+  const above = new Int32Array(voxels);
+  const weight = new Float64Array(voxels);
+  if (plan.subsample <= 1) {
+    for (let k = 0; k < voxels; k++) below[k] = above[k] = k;
+    return { begin: first, step: voxelSize, count: voxels, below, above, weight };
+  }
+  // Lattice m of the domain at domain.offset + m · L, m < nL; only the points this grid uses are kept.
+  const L = finest * plan.subsample;
+  const d0 = domain.offset[a]!;
+  const nL = Math.ceil(domain.shape[a]! / L) + 1;
+  let lowest = Infinity,
+    highest = -Infinity;
+  for (let k = 0; k < voxels; k++) {
+    const t = Math.min(nL - 1, Math.max(0, (first + k * voxelSize - d0) / L));
+    const j = Math.min(Math.max(0, nL - 2), Math.floor(t));
+    below[k] = j;
+    above[k] = Math.min(j + 1, nL - 1);
+    weight[k] = nL > 1 ? t - j : 0;
+    lowest = Math.min(lowest, j);
+    highest = Math.max(highest, above[k]!);
+  }
+  if (voxels === 0) lowest = highest = 0;
+  for (let k = 0; k < voxels; k++) {
+    below[k] -= lowest;
+    above[k] -= lowest;
+  }
+  return { begin: d0 + lowest * L, step: L, count: highest - lowest + 1, below, above, weight };
+}
+
+/**
+ * The deformation's map for the output patch `out` (voxel size `voxelSize`): centre + R · (p −
+ * centre) + displacement(p) for every voxel centre p. `domain` is the region the control points
+ * span (the sample's raw ∪ labels box), `centre` the rotation centre, `finest` the finest voxel size
+ * of the sample (the lattice step with `subsample`).
+ */
+export function gridMap(
   plan: ElasticPlan,
   domain: Roi,
   centre: readonly number[],
   out: Roi,
   voxelSize: readonly number[],
   finest: readonly number[],
-): Float64Array {
+): GridMap {
   const shape = out.shape.map((s, i) => s / voxelSize[i]!) as [number, number, number];
-  const [Z, Y, X] = shape;
-  const first = out.offset.map((o, i) => o + voxelSize[i]! / 2);
-  const taps = [0, 1, 2].map((a) =>
-    plan.subsample <= 1
-      ? cubicAxisTaps(plan, domain, a, first[a]!, voxelSize[a]!, shape[a]!)
-      : subsampledAxisTaps(plan, domain, a, first[a]!, voxelSize[a]!, shape[a]!, finest[a]! * plan.subsample),
-  ) as [Taps, Taps, Taps];
-  const disp = contract(plan, taps);
+  const axes = [0, 1, 2].map((a) =>
+    axisLattice(plan, domain, a, out.offset[a]! + voxelSize[a]! / 2, voxelSize[a]!, shape[a], finest[a]!),
+  ) as [AxisLattice, AxisLattice, AxisLattice];
+  const taps = axes.map((l, a) => cubicAxisTaps(plan, domain, a, l.begin, l.step, l.count)) as [Taps, Taps, Taps];
+  const lattice = contract(plan, taps);
+  const [nz, ny, nx] = axes.map((l) => l.count) as [number, number, number];
   const R = plan.rotation;
-  const pos = new Float64Array(Z * Y * X * 3);
-  let o = 0;
-  for (let z = 0; z < Z; z++) {
-    const dz = first[0]! + z * voxelSize[0]! - centre[0]!;
-    for (let y = 0; y < Y; y++) {
-      const dy = first[1]! + y * voxelSize[1]! - centre[1]!;
-      for (let x = 0; x < X; x++, o += 3) {
-        const dx = first[2]! + x * voxelSize[2]! - centre[2]!;
-        pos[o] = centre[0]! + R[0]! * dz + R[1]! * dy + R[2]! * dx + disp[o]!;
-        pos[o + 1] = centre[1]! + R[3]! * dz + R[4]! * dy + R[5]! * dx + disp[o + 1]!;
-        pos[o + 2] = centre[2]! + R[6]! * dz + R[7]! * dy + R[8]! * dx + disp[o + 2]!;
+  const [cz, cy, cx] = centre as [number, number, number];
+  const [vz, vy, vx] = voxelSize as [number, number, number];
+  for (let mz = 0, o = 0; mz < nz; mz++) {
+    const dz = axes[0].begin + mz * axes[0].step - cz;
+    for (let my = 0; my < ny; my++) {
+      const dy = axes[1].begin + my * axes[1].step - cy;
+      for (let mx = 0; mx < nx; mx++, o += 3) {
+        const dx = axes[2].begin + mx * axes[2].step - cx;
+        lattice[o] = (cz + R[0]! * dz + R[1]! * dy + R[2]! * dx + lattice[o]!) / vz;
+        lattice[o + 1] = (cy + R[3]! * dz + R[4]! * dy + R[5]! * dx + lattice[o + 1]!) / vy;
+        lattice[o + 2] = (cx + R[6]! * dz + R[7]! * dy + R[8]! * dx + lattice[o + 2]!) / vx;
       }
     }
   }
-  return pos;
+  return {
+    shape,
+    latticeShape: [nz, ny, nx],
+    lattice,
+    below: [axes[0].below, axes[1].below, axes[2].below],
+    above: [axes[0].above, axes[1].above, axes[2].above],
+    weight: [axes[0].weight, axes[1].weight, axes[2].weight],
+  };
 }
 
 /**
- * The voxel-aligned region (voxel size `voxelSize`) holding every voxel a sampler needs for
- * `positions`: the nearest voxel of each, and for linear interpolation its neighbours too.
+ * Source positions of a map, one output row at a time: the lattice interpolated along z (a plane,
+ * again only when z changes), then y (a row: `seek`), then x per voxel as a + w · (b − a) between
+ * the two lattice points around it (a itself where w is 0). This is the map's definition: `fill`
+ * writes a row's positions, and samplers compute them inline the same way (run by run over `runs`,
+ * from `values` at `at`), without storing them.
  */
-export function sourceRegion(positions: Float64Array, voxelSize: readonly number[], linear: boolean): Roi {
+export class MapRows {
+  /** Lattice values of the current row: point m's position (z, y, x) at `values[at + 3m …]`. */
+  values: Float64Array;
+  at = 0;
+  /** Runs of output x between the same two lattice points: [first x, end x, offset of a, offset of b] each. */
+  readonly runs: Int32Array;
+  /** Per output x, the weight w of the lattice point after it. */
+  readonly weight: Float64Array;
+  private readonly plane: Float64Array;
+  private readonly row: Float64Array;
+  private planeValues: Float64Array;
+  private planeAt = 0;
+  private z = -1;
+
+  constructor(private readonly map: GridMap) {
+    const [, ny, nx] = map.latticeShape;
+    this.plane = new Float64Array(ny * nx * 3);
+    this.row = new Float64Array(nx * 3);
+    this.values = this.planeValues = map.lattice;
+    const X = map.shape[2];
+    const [below, above] = [map.below[2], map.above[2]];
+    const runs: number[] = [];
+    for (let x = 0; x < X; x++) {
+      if (x === 0 || below[x] !== below[x - 1] || above[x] !== above[x - 1])
+        runs.push(x, x + 1, 3 * below[x]!, 3 * above[x]!);
+      else runs[runs.length - 3] = x + 1;
+    }
+    this.runs = Int32Array.from(runs);
+    this.weight = map.weight[2];
+  }
+
+  /** Makes output row (z, y) the current one. */
+  seek(z: number, y: number): void {
+    const map = this.map;
+    const [, ny, nx] = map.latticeShape;
+    const rowLength = nx * 3,
+      planeLength = ny * rowLength;
+    if (z !== this.z) {
+      // A weight of 0 takes the lattice's own values (a + 0 · b would give them too).
+      const w = map.weight[0][z]!;
+      this.planeValues = map.lattice;
+      this.planeAt = map.below[0][z]! * planeLength;
+      if (w !== 0) {
+        lerpInto(map.lattice, this.planeAt, map.above[0][z]! * planeLength, w, this.plane, planeLength);
+        this.planeValues = this.plane;
+        this.planeAt = 0;
+      }
+      this.z = z;
+    }
+    const v = map.weight[1][y]!;
+    this.values = this.planeValues;
+    this.at = this.planeAt + map.below[1][y]! * rowLength;
+    if (v !== 0) {
+      lerpInto(this.planeValues, this.at, this.planeAt + map.above[1][y]! * rowLength, v, this.row, rowLength);
+      this.values = this.row;
+      this.at = 0;
+    }
+  }
+
+  /** Positions (z, y, x in voxels, 3 per voxel) of output row (z, y) into `u`. */
+  fill(z: number, y: number, u: Float64Array): void {
+    this.seek(z, y);
+    const { runs, weight, values: r, at } = this;
+    for (let k = 0; k < runs.length; k += 4) {
+      const a = at + runs[k + 2]!,
+        b = at + runs[k + 3]!;
+      const az = r[a]!,
+        ay = r[a + 1]!,
+        ax = r[a + 2]!;
+      const dz = r[b]! - az,
+        dy = r[b + 1]! - ay,
+        dx = r[b + 2]! - ax;
+      for (let x = runs[k]!, o = 3 * x; x < runs[k + 1]!; x++, o += 3) {
+        const t = weight[x]!;
+        u[o] = az + t * dz;
+        u[o + 1] = ay + t * dy;
+        u[o + 2] = ax + t * dx;
+      }
+    }
+  }
+}
+
+/** out[k] = src[a + k] · (1 − w) + src[b + k] · w for k < n. */
+function lerpInto(src: Float64Array, a: number, b: number, w: number, out: Float64Array, n: number): void {
+  const s = 1 - w;
+  for (let k = 0; k < n; k++) out[k] = src[a + k]! * s + src[b + k]! * w;
+}
+
+/** A box of voxels [begin, end) per axis (integers, in the grid's voxels). */
+export interface VoxelBox {
+  readonly begin: readonly number[];
+  readonly end: readonly number[];
+}
+
+/**
+ * Rounding of the interpolation can take a position a few units in the last place beyond the
+ * lattice's bounds; the source box allows for this much.
+ */
+const ROUNDING = 1e-6;
+
+/**
+ * The voxels a sampler needs for every position of `map`: the nearest voxel of each, and for
+ * linear interpolation the one after it on each axis too. From the lattice's bounds (positions are
+ * interpolated between lattice points), so it may hold a voxel more than needed.
+ */
+export function sourceBox(map: GridMap, linear: boolean): VoxelBox {
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < positions.length; i += 3) {
+  const l = map.lattice;
+  for (let i = 0; i < l.length; i += 3) {
     for (let a = 0; a < 3; a++) {
-      const v = positions[i + a]!;
+      const v = l[i + a]!;
       if (v < lo[a]!) lo[a] = v;
       if (v > hi[a]!) hi[a] = v;
     }
   }
-  if (positions.length === 0) return roi([0, 0, 0], [0, 0, 0]);
-  const begin = lo.map((l, a) => {
-    const vs = voxelSize[a]!;
-    return (linear ? Math.floor(l / vs - 0.5) : Math.floor(l / vs)) * vs;
-  });
-  const end = hi.map((h, a) => {
-    const vs = voxelSize[a]!;
-    return (linear ? Math.floor(h / vs - 0.5) + 2 : Math.floor(h / vs) + 1) * vs;
-  });
-  return roiFromBounds(begin, end);
-}
-
-/** Linear interpolation of `src` ([z, y, x, c] over world region `from`) at `positions`. */
-export function sampleLinear(
-  src: Float32Array,
-  from: Roi,
-  voxelSize: readonly number[],
-  channels: number,
-  positions: Float64Array,
-): Float32Array {
-  const n = from.shape.map((s, i) => s / voxelSize[i]!) as [number, number, number];
-  const out = new Float32Array((positions.length / 3) * channels);
-  const sy = n[2] * channels,
-    sz = n[1] * sy;
-  const idx = [0, 0, 0],
-    w = [0, 0, 0],
-    step = [sz, sy, channels];
-  for (let v = 0, p = 0; p < positions.length; v++, p += 3) {
-    let base = 0;
-    for (let a = 0; a < 3; a++) {
-      const u = (positions[p + a]! - from.offset[a]!) / voxelSize[a]! - 0.5;
-      let i = Math.floor(u);
-      let f = u - i;
-      if (i < 0 || i >= n[a]! - 1) {
-        // At the region's edge (the region holds every needed voxel, so only a weight of 0 is cut).
-        i = i < 0 ? 0 : n[a]! - 1;
-        f = 0;
-      }
-      idx[a] = i;
-      w[a] = f;
-      base += i * step[a]!;
-    }
-    // Neighbour offsets along each axis (0 where the weight is 0: at the region's edge).
-    const oz = w[0]! > 0 ? sz : 0,
-      oy = w[1]! > 0 ? sy : 0,
-      ox = w[2]! > 0 ? channels : 0;
-    const [wz, wy, wx] = w as [number, number, number];
-    for (let c = 0; c < channels; c++) {
-      const b = base + c;
-      const c00 = src[b]! * (1 - wx) + src[b + ox]! * wx;
-      const c01 = src[b + oy]! * (1 - wx) + src[b + oy + ox]! * wx;
-      const c10 = src[b + oz]! * (1 - wx) + src[b + oz + ox]! * wx;
-      const c11 = src[b + oz + oy]! * (1 - wx) + src[b + oz + oy + ox]! * wx;
-      out[v * channels + c] = (c00 * (1 - wy) + c01 * wy) * (1 - wz) + (c10 * (1 - wy) + c11 * wy) * wz;
-    }
-  }
-  return out;
-}
-
-/** Nearest neighbour of `src` ([z, y, x] over world region `from`) at `positions`, same type; outside → 0. */
-export function sampleNearest<T extends LabelArray | Uint8Array | Int32Array>(
-  src: T,
-  from: Roi,
-  voxelSize: readonly number[],
-  positions: Float64Array,
-): T {
-  const n = from.shape.map((s, i) => s / voxelSize[i]!) as [number, number, number];
-  const out = new (src.constructor as new (n: number) => T)(positions.length / 3);
-  const dst = out as unknown as { [i: number]: number | bigint };
-  const s = src as unknown as ArrayLike<number | bigint>;
-  for (let v = 0, p = 0; p < positions.length; v++, p += 3) {
-    const z = Math.floor((positions[p]! - from.offset[0]!) / voxelSize[0]!);
-    const y = Math.floor((positions[p + 1]! - from.offset[1]!) / voxelSize[1]!);
-    const x = Math.floor((positions[p + 2]! - from.offset[2]!) / voxelSize[2]!);
-    if (z < 0 || y < 0 || x < 0 || z >= n[0] || y >= n[1] || x >= n[2]) continue;
-    dst[v] = s[(z * n[1] + y) * n[2] + x]!;
-  }
-  return out;
+  if (l.length === 0 || map.shape.some((n) => n === 0)) return { begin: [0, 0, 0], end: [0, 0, 0] };
+  const shift = linear ? 0.5 : 0;
+  return {
+    begin: lo.map((v) => Math.floor(v - shift - ROUNDING)),
+    end: hi.map((v) => Math.floor(v - shift + ROUNDING) + (linear ? 2 : 1)),
+  };
 }
 
 /**
- * Reads one sample through a deformation: raw over `rois.raw` and labels/mask over `rois.labels`
- * as seen through `plan` (positions mapped about the centre of both boxes, control points over
- * both boxes), reading only the source region the positions need.
+ * The map of the mirrored and transposed patch (augment.ts's geometry, as remapOf reads it): output
+ * axis i is the patch's axis transpose[i], reversed where that axis is mirrored. Positions are
+ * unchanged; only which output voxel takes which one.
  */
-export async function readElastic(crop: Crop, rois: { raw: Roi; labels: Roi }, plan: ElasticPlan): Promise<CropSample> {
-  const rawVs = crop.raw.voxelSize;
-  const labelVs = crop.voxelSize;
-  const lo = rois.raw.offset.map((o, i) => Math.min(o, rois.labels.offset[i]!));
-  const hi = rois.raw.offset.map((o, i) =>
-    Math.max(o + rois.raw.shape[i]!, rois.labels.offset[i]! + rois.labels.shape[i]!),
-  );
-  const domain = roiFromBounds(lo, hi);
-  // About the centre of the region the deformation covers (gunpowder: the master ROI).
-  const centre = domain.offset.map((o, i) => o + domain.shape[i]! / 2);
-  const finest = rawVs.map((v, i) => Math.min(v, labelVs[i]!));
-  const rawPos = sourcePositions(plan, domain, centre, rois.raw, rawVs, finest);
-  const labelPos = sourcePositions(plan, domain, centre, rois.labels, labelVs, finest);
-  const rawFrom = sourceRegion(rawPos, rawVs, true);
-  const labelsFrom = sourceRegion(labelPos, labelVs, false);
-  const src = await crop.read(rawFrom, labelsFrom);
-  const channels = src.rawShape[3]!;
+export function orientMap(
+  map: GridMap,
+  geometry: { mirror: readonly boolean[]; transpose: readonly number[] },
+): GridMap {
+  const t = geometry.transpose;
+  if (t.every((a, i) => a === i) && !geometry.mirror.some(Boolean)) return map;
+  const n = map.latticeShape;
+  const shape = t.map((a) => n[a]!) as [number, number, number];
+  const stride = [n[1] * n[2] * 3, n[2] * 3, 3];
+  const lattice = new Float64Array(map.lattice.length);
+  const [s0, s1, s2] = t.map((a) => stride[a]!) as [number, number, number];
+  for (let i = 0, o = 0; i < shape[0]; i++)
+    for (let j = 0; j < shape[1]; j++)
+      for (let k = 0, q = i * s0 + j * s1; k < shape[2]; k++, q += s2, o += 3) {
+        lattice[o] = map.lattice[q]!;
+        lattice[o + 1] = map.lattice[q + 1]!;
+        lattice[o + 2] = map.lattice[q + 2]!;
+      }
+  const axis = <T extends Int32Array | Float64Array>(arrays: readonly T[], a: number): T =>
+    geometry.mirror[a] ? (arrays[a]!.slice().reverse() as T) : arrays[a]!;
   return {
-    raw: sampleLinear(src.raw, rawFrom, rawVs, channels, rawPos),
-    rawShape: [...rois.raw.shape.map((s, i) => s / rawVs[i]!), channels],
-    labels: sampleNearest(src.labels, labelsFrom, labelVs, labelPos),
-    mask: sampleNearest(src.mask, labelsFrom, labelVs, labelPos),
-    labelShape: rois.labels.shape.map((s, i) => s / labelVs[i]!),
+    shape: t.map((a) => map.shape[a]!) as [number, number, number],
+    latticeShape: shape,
+    lattice,
+    below: t.map((a) => axis(map.below, a)) as [Int32Array, Int32Array, Int32Array],
+    above: t.map((a) => axis(map.above, a)) as [Int32Array, Int32Array, Int32Array],
+    weight: t.map((a) => axis(map.weight, a)) as [Float64Array, Float64Array, Float64Array],
   };
 }

@@ -86,11 +86,15 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
       const begin = new Array<number>(rank).fill(0);
       const size = new Array<number>(rank).fill(-1);
       size[rank - 1] = C;
-      const target = tf.slice(yTrue, begin, size).toFloat();
+      const targetNd = tf.slice(yTrue, begin, size).toFloat();
       begin[rank - 1] = C;
       size[rank - 1] = M;
-      const mask = tf.slice(yTrue, begin, size).toFloat();
-      const pred = yPred.toFloat();
+      // The built-in losses work on [voxels, channels]: WebGL and WebGPU have no rank-5 `where`,
+      // which clipByValue's gradient needs.
+      const flat = (t: tf.Tensor) => tf.reshape(t, [-1, t.shape[t.rank - 1]!]);
+      const mask = flat(tf.slice(yTrue, begin, size).toFloat());
+      const target = flat(targetNd);
+      const pred = flat(yPred.toFloat());
 
       let perVoxel: tf.Tensor;
       switch (loss) {
@@ -108,7 +112,8 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
           break;
         }
         default: {
-          perVoxel = loss(target, pred).toFloat();
+          // A user's function sees the tensors in their own shape.
+          perVoxel = loss(targetNd, yPred.toFloat()).toFloat();
           if (perVoxel.rank === rank - 1) perVoxel = tf.expandDims(perVoxel, -1);
           const k = perVoxel.shape[rank - 1];
           if (
@@ -121,10 +126,11 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
                 `[${yTrue.shape.slice(0, rank - 1).join(', ')}] (per voxel) or with 1 or ${C} channels`,
             );
           }
+          perVoxel = flat(perVoxel);
         }
       }
 
-      const K = perVoxel.shape[rank - 1]!;
+      const K = perVoxel.shape[1]!;
       if (M !== 1 && M !== K) {
         throw new OptionsError(
           `maskedLoss(${name}): a ${M}-channel mask cannot weight a loss with ${K} channel(s); use maskChannels = 1`,

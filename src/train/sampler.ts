@@ -12,8 +12,9 @@ import { OptionsError } from '../errors.js';
 import { contextBegin } from '../grid.js';
 import { roi, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
-import { applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
-import { checkElasticOptions, planElastic, readElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import { AUGMENT_DEFAULTS, applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
+import { checkElasticOptions, planElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
+import { readElastic, withoutGeometry } from './elastic-read.js';
 import {
   applyRawAugment,
   checkRawAugmentOptions,
@@ -63,18 +64,25 @@ export interface SamplePlan {
 /** Largest patch we agree to allocate (elements of one raw patch). */
 const MAX_PATCH_ELEMENTS = 2 ** 28;
 
+/** Sampling options checked once, with their defaults: what samplers take as given. */
+export interface SamplingPlan {
+  readonly planned: 'sampling';
+  readonly input: number[];
+  readonly output: number[];
+  readonly minMasked: number;
+  readonly augment: SampleAugmentOptions | false;
+}
+
+const isSamplingPlan = (o: SamplingOptions | SamplingPlan): o is SamplingPlan =>
+  (o as SamplingPlan | undefined)?.planned === 'sampling';
+
 /**
- * Checks the sampling options; with `crops`, the default output shape is the input's world extent
- * in label voxels (which the crops must agree on) and output ⊆ input is checked in world units.
+ * Checks the sampling options (a plan is returned as it is); with `crops`, the default output
+ * shape is the input's world extent in label voxels (which the crops must agree on) and
+ * output ⊆ input is checked in world units.
  */
-export function checkSamplingOptions(
-  options: SamplingOptions,
-  crops: readonly Crop[] = [],
-): {
-  input: number[];
-  output: number[];
-  minMasked: number;
-} {
+export function planSampling(options: SamplingOptions | SamplingPlan, crops: readonly Crop[] = []): SamplingPlan {
+  if (isSamplingPlan(options)) return options;
   // Shapes are checked before use, so a missing or malformed one (plain JS callers) gets this message.
   const shape = (name: string, s: unknown): number[] => {
     const list = Array.isArray(s) ? [...(s as unknown[])] : null;
@@ -112,7 +120,7 @@ export function checkSamplingOptions(
     if (options.augment.elastic) checkElasticOptions(options.augment.elastic);
     checkRawAugmentOptions(options.augment);
   }
-  return { input, output, minMasked };
+  return { planned: 'sampling', input, output, minMasked, augment: options.augment ?? false };
 }
 
 /** Raw's voxel size (a crop without its raw described, as in option checks, counts as the labels'). */
@@ -158,8 +166,8 @@ export class CropSampler {
   private readonly augment: SampleAugmentOptions | false;
   private readonly minMasked: number;
 
-  private constructor(crop: Crop, options: SamplingOptions) {
-    const { input, output, minMasked } = checkSamplingOptions(options, [crop]);
+  private constructor(crop: Crop, plan: SamplingPlan) {
+    const { input, output, minMasked } = plan;
     this.minMasked = minMasked;
     if (crop.voxelSize.length !== 3) {
       throw new OptionsError(`crop ${crop.name} has ${crop.voxelSize.length} spatial axes; training needs 3 (z, y, x)`);
@@ -170,12 +178,15 @@ export class CropSampler {
     this.labelShape = roiVoxelShape(crop.labels.roi, crop.voxelSize);
     // Centres on the coarser grid (the labels' offset lies on it): every step-th label voxel.
     this.centreStep = crop.voxelSize.map((v, i) => Math.max(1, crop.raw.voxelSize[i]! / v));
-    this.augment = options.augment ?? false;
+    this.augment = plan.augment;
   }
 
-  /** Prepares a sampler; reads the crop's mask once when `minMasked` > 0 or `countKnown`. */
-  static async create(crop: Crop, options: SamplingOptions, countKnown = false): Promise<CropSampler> {
-    const sampler = new CropSampler(crop, options);
+  /**
+   * Prepares a sampler (options are checked unless they are a plan already); reads the crop's
+   * mask once when `minMasked` > 0 or `countKnown`.
+   */
+  static async create(crop: Crop, options: SamplingOptions | SamplingPlan, countKnown = false): Promise<CropSampler> {
+    const sampler = new CropSampler(crop, planSampling(options, [crop]));
     const minMasked = sampler.minMasked;
     if (minMasked > 0 || countKnown) {
       // The mask is read and tabled slab by slab along z: a large (sparse) crop never needs one
@@ -257,7 +268,7 @@ export class CropSampler {
         2 * o + r.raw.shape[i]! === 2 * r.labels.offset[i]! + r.labels.shape[i]! &&
         (this.input[i]! - this.output[i]!) % 2 === 0,
     );
-    const wanted = options.mirror ?? true;
+    const wanted = options.mirror ?? AUGMENT_DEFAULTS.mirror;
     const mirror = centred.map((c, i) => c && (Array.isArray(wanted) ? wanted[i]! : wanted));
     return planAugment(rng, { ...options, mirror }, [this.output, this.input], [rawVs, labelVs]);
   }
@@ -279,10 +290,12 @@ export class CropSampler {
   async read(plan: SamplePlan): Promise<CropSample> {
     const rois = this.rois(plan);
     // ---- augmentation step: elastic (a deformed read), mirror/transpose/intensity/gamma, noise/scale-shift
+    // An elastic read mirrors and transposes through its maps: the rest of the plan after it.
     const sample = plan.elastic
-      ? await readElastic(this.crop, rois, plan.elastic)
+      ? await readElastic(this.crop, rois, plan.elastic, plan.augment)
       : await this.crop.read(rois.raw, rois.labels);
-    const augmented = plan.augment ? applyAugment(plan.augment, sample) : sample;
+    const augment = plan.augment && plan.elastic ? withoutGeometry(plan.augment) : plan.augment;
+    const augmented = augment ? applyAugment(augment, sample) : sample;
     if (plan.rawAugment) augmented.raw = applyRawAugment(plan.rawAugment, augmented.raw);
     // ---- end of the augmentation step
     return augmented;

@@ -1,10 +1,14 @@
 import { OptionsError } from '../errors.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './stores/http.js';
+import { type ContainerSource, isContainerSource, sourceLabel } from './stores/source.js';
 
 export interface DataConfigOptions {
-  /** Local folder, http(s) URL or .zip file of the container. */
-  path: string;
+  /**
+   * The container: a local folder or .zip file (Node), an http(s) URL, or in a page a picked
+   * folder (FileSystemDirectoryHandle), its files (FileList / File[]) or a .zip File/Blob.
+   */
+  path: ContainerSource;
   /** Name of the dataset; the crop name in the simple layout (default: the container's name). */
   name?: string;
   trainGroupName?: string;
@@ -35,7 +39,10 @@ export interface DataConfigOptions {
 
 /** Where the data is and how its groups and arrays are named (DaCapo's names by default). */
 export class DataConfig {
+  /** The container's location, or the name of a picked folder or file (for messages). */
   readonly path: string;
+  /** What is opened: the location, or the picked object itself. */
+  readonly source: ContainerSource;
   readonly name: string;
   readonly trainGroupName: string;
   readonly validateGroupName: string;
@@ -50,11 +57,15 @@ export class DataConfig {
   readonly http: Readonly<HttpOptions>;
 
   constructor(options: DataConfigOptions) {
-    if (!options || typeof options.path !== 'string' || options.path === '') {
-      throw new OptionsError('DataConfig path is missing: it needs a path (a folder, an http(s) URL or a .zip file)');
+    if (!options || !isContainerSource(options.path)) {
+      throw new OptionsError(
+        'DataConfig path is missing: it needs a path (a folder, an http(s) URL or a .zip file; in a page also ' +
+          'a FileSystemDirectoryHandle, a FileList or a .zip File)',
+      );
     }
-    this.path = options.path;
-    this.name = options.name ?? defaultName(options.path);
+    this.source = options.path;
+    this.path = sourceLabel(options.path);
+    this.name = options.name ?? defaultName(this.path);
     this.trainGroupName = options.trainGroupName ?? 'train';
     this.validateGroupName = options.validateGroupName ?? 'test';
     this.rawName = options.rawName ?? 'raw';

@@ -20,6 +20,7 @@ import { indexNodes, type NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
 import { joinKey, openStore, type OpenedStore } from './stores/index.js';
 import { escapeKeyPath, unescapingStore } from './stores/keys.js';
+import { type ContainerSource, isContainerSource } from './stores/source.js';
 import { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
@@ -34,11 +35,17 @@ export interface DataSplit {
   readonly cache: ChunkCache<DecodedChunk>;
 }
 
-export async function openDataSplit(config: string | DataConfig | DataConfigOptions): Promise<DataSplit> {
+/**
+ * Opens a container as a data split: `config` is its location or picked object (a path, URL,
+ * FileSystemDirectoryHandle, FileList, .zip File/Blob) or the options naming it (`{ path, … }`).
+ */
+export async function openDataSplit(config: ContainerSource | DataConfig | DataConfigOptions): Promise<DataSplit> {
   registerFastCodecs();
   const cfg =
-    config instanceof DataConfig ? config : new DataConfig(typeof config === 'string' ? { path: config } : config);
-  const opened = await openStore(cfg.path, cfg.http);
+    config instanceof DataConfig
+      ? config
+      : new DataConfig(isContainerSource(config) ? { path: config } : (config as DataConfigOptions));
+  const opened = await openStore(cfg.source, cfg.http);
   const nodes = await indexNodes(opened);
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
   // zarrita sees escaped paths (it would URL-decode names); the store maps them back to file names.

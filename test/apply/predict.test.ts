@@ -136,7 +136,7 @@ test('a run stopped part-way continues where it stopped and writes the same arra
   );
   // segment refuses a prediction that is not finished (instead of labelling missing blocks as 0).
   await assert.rejects(segmentVolume(resumed, { output: path.join(root, 'early.zarr', 's'), phase: 'label' }), {
-    name: 'OptionsError',
+    name: 'JobStateError',
     message: /resumed\.zarr\/p is not complete yet: \d+ of its blocks are not predicted/,
   });
   // The block predicted while the 5th was being written is finished too.

@@ -1,20 +1,32 @@
 /**
- * Opens a page in headless Chromium through the DevTools protocol over a pipe
- * (--remote-debugging-pipe: commands on fd 3, replies and events on fd 4, NUL-separated JSON)
- * and reports what a user would see: the images with their natural sizes, and every console
- * error, uncaught exception and failed load.
+ * Headless Chromium for tests, through playwright-core and the system's chromium (Debian:
+ * `apt-get install chromium`; never a browser download): a fresh profile per launch, the flags
+ * CI needs, and what a user would see of a page — its console errors, uncaught exceptions and
+ * failed loads.
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
-/** The first Chromium on PATH, or null. */
+/** The flags every launch uses (no sandbox: tests run as root in CI; no GPU: SwiftShader renders). */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
+];
+
+/** The system's Chromium: /usr/bin/chromium, else the first on PATH; null when there is none. */
 export function findChromium(): string | null {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+  const dirs = ['/usr/bin', ...(process.env['PATH'] ?? '').split(path.delimiter)];
+  for (const dir of dirs) {
     for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
       const p = path.join(dir, name);
       try {
@@ -28,120 +40,89 @@ export function findChromium(): string | null {
   return null;
 }
 
+/** The system's Chromium, or an error saying how to install it. */
+export function requireChromium(): string {
+  const found = findChromium();
+  if (!found) throw new Error('the browser tests need Chromium: apt-get install chromium (Debian), then run again');
+  return found;
+}
+
+export interface LaunchOptions {
+  /** WebGPU on (SwiftShader's Vulkan when there is no GPU). */
+  webgpu?: boolean;
+  /** More flags. */
+  args?: string[];
+}
+
+export interface Browser {
+  context: BrowserContext;
+  /**
+   * A new page whose console errors, uncaught exceptions and failed requests are collected
+   * (except those matching `ignore`).
+   */
+  page(options?: { ignore?: RegExp }): Promise<{ page: Page; errors: string[]; messages: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(options: LaunchOptions = {}): Promise<Browser> {
+  const profile = await mkdtemp(path.join(tmpdir(), 'tfjs-zarr-chromium-'));
+  const args = [...CHROMIUM_FLAGS, ...(options.webgpu ? ['--enable-unsafe-webgpu'] : []), ...(options.args ?? [])];
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: requireChromium(),
+    headless: true,
+    args,
+    acceptDownloads: true,
+  });
+  // The tests' page.evaluate callbacks are compiled by tsx, which wraps named functions in __name().
+  await context.addInitScript('globalThis.__name = (fn) => fn;');
+  return {
+    context,
+    async page({ ignore } = {}) {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      const messages: string[] = [];
+      page.on('console', (m) => {
+        messages.push(`${m.type()}: ${m.text()}`);
+        const error = m.type() === 'error' || m.type() === 'assert';
+        if (error && !ignore?.test(m.text())) errors.push(`console.${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => errors.push(`exception: ${e.stack ?? e.message}`));
+      page.on('requestfailed', (r) => {
+        const why = r.failure()?.errorText ?? '';
+        // ERR_ABORTED: the page cancelled the body itself (a 404 it did not read, an abort).
+        if (why !== 'net::ERR_ABORTED') errors.push(`failed load: ${r.url()} ${why}`);
+      });
+      return { page, errors, messages };
+    },
+    async close() {
+      await context.close().catch(() => undefined);
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface PageReport {
   title: string;
   images: { src: string; naturalWidth: number; naturalHeight: number }[];
   errors: string[];
 }
 
-/** The fields of protocol messages this helper reads. */
-interface Message {
-  id?: number;
-  method?: string;
-  params?: {
-    type?: string;
-    args?: { value?: unknown; description?: string }[];
-    exceptionDetails?: { text?: string; exception?: { description?: string } };
-    entry?: { level?: string; text?: string; url?: string };
-  };
-  result?: { targetId?: string; sessionId?: string; result?: { value?: unknown } };
-  error?: { message: string };
-  sessionId?: string;
-}
-
-export async function inspectPage(chromium: string, file: string, timeoutMs = 30_000): Promise<PageReport> {
-  const profile = await mkdtemp(path.join(tmpdir(), 'tfjs-zarr-chromium-'));
-  const child = spawn(
-    chromium,
-    [
-      '--headless',
-      '--disable-gpu',
-      '--no-sandbox',
-      '--no-first-run',
-      '--disable-extensions',
-      '--remote-debugging-pipe',
-      `--user-data-dir=${profile}`,
-      'about:blank',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
-  );
-  const toBrowser = child.stdio[3] as Writable;
-  const fromBrowser = child.stdio[4] as Readable;
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (m: Message) => void; reject: (e: Error) => void }>();
-  const listeners: ((m: Message) => void)[] = [];
-  let buffer = '';
-  fromBrowser.on('data', (chunk) => {
-    buffer += String(chunk);
-    for (let end = buffer.indexOf('\0'); end >= 0; end = buffer.indexOf('\0')) {
-      const message = JSON.parse(buffer.slice(0, end)) as Message;
-      buffer = buffer.slice(end + 1);
-      if (message.id !== undefined && pending.has(message.id)) {
-        const p = pending.get(message.id)!;
-        pending.delete(message.id);
-        if (message.error) p.reject(new Error(message.error.message));
-        else p.resolve(message);
-      } else {
-        for (const l of listeners) l(message);
-      }
-    }
-  });
-  const send = (method: string, params: object = {}, sessionId?: string): Promise<Message> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
-    });
-
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+/** Opens a local HTML file and reports its title, images and errors. */
+export async function inspectPage(_chromium: string, file: string, timeoutMs = 30_000): Promise<PageReport> {
+  const browser = await launchBrowser();
   try {
-    const errors: string[] = [];
-    const { result: created } = await send('Target.createTarget', { url: 'about:blank' });
-    const { result: attached } = await send('Target.attachToTarget', { targetId: created!.targetId, flatten: true });
-    const session = attached!.sessionId!;
-    let loaded!: () => void;
-    const load = new Promise<void>((resolve) => (loaded = resolve));
-    listeners.push((m) => {
-      if (m.sessionId !== session) return;
-      if (m.method === 'Page.loadEventFired') loaded();
-      const p = m.params ?? {};
-      if (m.method === 'Runtime.exceptionThrown') {
-        errors.push(`exception: ${p.exceptionDetails?.exception?.description ?? p.exceptionDetails?.text}`);
-      }
-      if (m.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert')) {
-        errors.push(`console.${p.type}: ${JSON.stringify(p.args?.map((a) => a.value ?? a.description))}`);
-      }
-      if (m.method === 'Log.entryAdded' && p.entry?.level === 'error') {
-        errors.push(`log: ${p.entry.text} ${p.entry.url ?? ''}`);
-      }
-    });
-    await send('Page.enable', {}, session);
-    await send('Runtime.enable', {}, session);
-    await send('Log.enable', {}, session);
-    await send('Page.navigate', { url: pathToFileURL(file).href }, session);
-    await load;
-    const { result } = await send(
-      'Runtime.evaluate',
-      {
-        expression:
-          'JSON.stringify({ title: document.title, images: Array.from(document.images).map((i) => ({ src: i.src, naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight })) })',
-        returnByValue: true,
-      },
-      session,
-    );
-    const page = JSON.parse(result!.result!.value as string) as Omit<PageReport, 'errors'>;
-    await send('Browser.close').catch(() => undefined);
-    return { ...page, errors };
-  } catch (e) {
-    throw new Error(`chromium: ${(e as Error).message}\n${stderr.slice(-2000)}`);
+    const { page, errors } = await browser.page();
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: timeoutMs });
+    const report = await page.evaluate(() => ({
+      title: document.title,
+      images: Array.from(document.images).map((i) => ({
+        src: i.src,
+        naturalWidth: i.naturalWidth,
+        naturalHeight: i.naturalHeight,
+      })),
+    }));
+    return { ...report, errors };
   } finally {
-    clearTimeout(timer);
-    child.kill();
-    await exited;
-    await rm(profile, { recursive: true, force: true });
+    await browser.close();
   }
 }

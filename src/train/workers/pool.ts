@@ -18,7 +18,7 @@ import {
   type CropSpec,
   type FromWorker,
   type ToWorker,
-  type WorkerBatchOptions,
+  type WorkerBatchPlan,
 } from './protocol.js';
 
 export interface WorkerPort {
@@ -38,7 +38,7 @@ export interface PoolOptions {
   containers: ContainerSpec[];
   crops: CropSpec[];
   /** Null: a pool for reads only. */
-  options: WorkerBatchOptions | null;
+  options: WorkerBatchPlan | null;
   /** Stop the workers after this long without a request (ms). */
   idleMs: number;
 }

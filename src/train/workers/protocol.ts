@@ -3,6 +3,7 @@
  * ArrayBuffers only, nothing Node-specific, so that a Web Worker pool can speak it too.
  *
  *   pool → worker  init   { containers, crops, options }     open the containers, prepare the samplers
+ *                                                 (options: the main thread's checked BatchPlan)
  *   worker → pool  ready  { channels, targetChannels, maskChannels }   or error
  *   pool → worker  batch  { id, index }                       assemble batch `index` of the sequence
  *   worker → pool  batch  { id, xs, ys, slots? }  shared buffers lent under slot numbers, or
@@ -18,15 +19,17 @@ import { DataFormatError, OptionsError } from '../../errors.js';
 import type { Roi } from '../../roi.js';
 import type { DType } from '../../types.js';
 import type { DataConfig, DataConfigOptions } from '../../zarr/config.js';
-import type { BatchOptions } from '../batch.js';
+import type { BatchOptions, BatchPlan } from '../batch.js';
 
 /** A container as the worker opens it: DataConfig's options (cacheBytes already the worker's share). */
 export type ContainerSpec = DataConfigOptions;
 
 /** The options that open `config`'s container again, with a `1 / workers` share of its chunk cache. */
 export function containerSpec(config: DataConfig, workers: number): ContainerSpec {
-  // Every field of the config (own enumerable properties), so that new options travel too.
-  return { ...config, cacheBytes: Math.floor(config.cacheBytes / workers) };
+  // Every field of the config (own enumerable properties), so that new options travel too; the
+  // source (a location, or a picked folder or file, which structured clone carries) as the path.
+  const { source, ...options } = config;
+  return { ...options, path: source, cacheBytes: Math.floor(config.cacheBytes / workers) };
 }
 
 /** A crop of an opened container, found by its raw array's path. */
@@ -35,11 +38,19 @@ export interface CropSpec {
   rawPath: string;
 }
 
-/** Batch options without functions (a user TargetFn cannot travel; such datasets run in-thread). */
-export type WorkerBatchOptions = Omit<BatchOptions, 'target'> & { target?: 'boundary' | 'affinities' | 'semantic' };
+type BuiltInTarget = 'boundary' | 'affinities' | 'semantic';
+
+/**
+ * What a worker makes batches by: the main thread's checked plan, which the worker takes as given
+ * (or options, checked in the worker). Without functions: a user TargetFn cannot travel; such
+ * datasets run in-thread.
+ */
+export type WorkerBatchPlan =
+  | (Omit<BatchPlan, 'target'> & { target: BuiltInTarget })
+  | (Omit<BatchOptions, 'target'> & { target?: BuiltInTarget });
 
 export type ToWorker =
-  | { type: 'init'; containers: ContainerSpec[]; crops: CropSpec[]; options: WorkerBatchOptions | null }
+  | { type: 'init'; containers: ContainerSpec[]; crops: CropSpec[]; options: WorkerBatchPlan | null }
   | { type: 'batch'; id: number; index: number }
   | { type: 'read'; id: number; container: number; path: string; roi: Roi }
   | { type: 'recycle'; slots: number[] };

@@ -14,12 +14,12 @@ import type { StoredArray } from '../../types.js';
 import type { DataSplit } from '../../zarr/split.js';
 import type { CropVolume } from '../../zarr/crop.js';
 import { newStoredArray, ZarrVolume } from '../../zarr/volume.js';
-import { availableParallelism, spawnNodeWorker } from './node.js';
+import { defaultWorkerCount, spawnWorker } from './spawn.js';
 import { SamplePool } from './pool.js';
 import { containerSpec } from './protocol.js';
 
 export interface WorkerReaderOptions {
-  /** Worker threads (default `os.availableParallelism()`); the split's cacheBytes is shared among them. */
+  /** Workers (default: see `defaultWorkerCount`); the split's cacheBytes is shared among them. */
   workers?: number;
   /** Workers stop after this long without a read (ms, default 2000) and start again when needed. */
   idleMs?: number;
@@ -33,14 +33,14 @@ export class WorkerReader {
     private readonly split: DataSplit,
     options: WorkerReaderOptions = {},
   ) {
-    const workers = options.workers ?? availableParallelism();
+    const workers = options.workers ?? defaultWorkerCount();
     if (!Number.isInteger(workers) || workers < 1) {
       throw new OptionsError(`WorkerReader: workers must be a positive integer, got ${workers}`);
     }
     this.workers = workers;
     this.pool = new SamplePool({
       size: workers,
-      spawn: spawnNodeWorker,
+      spawn: spawnWorker,
       containers: [containerSpec(split.config, workers)],
       crops: [],
       options: null,

@@ -11,6 +11,7 @@
  */
 import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { DataFormatError } from '../../errors.js';
+import { explainFetchFailure } from './cors.js';
 import { type OpenedStore, shortReadError } from './types.js';
 
 export interface HttpOptions {
@@ -117,7 +118,10 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
         headers: range ? { Range: rangeHeader(range) } : {},
       });
     } catch (error) {
-      throw new TransientError(timedOut || `network error: ${describe(error)}`);
+      const failure = timedOut ? null : await explainFetchFailure(url, range !== null);
+      if (failure?.cors === 'yes') return { kind: 'error', message: failure.message };
+      const hint = failure?.cors === 'maybe' ? ` (${failure.message})` : '';
+      throw new TransientError(timedOut || `network error: ${describe(error)}${hint}`);
     }
     clearTimeout(timer);
     const status = response.status;
@@ -171,7 +175,10 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
         throw new TransientError(timedOut || `the body broke off after ${total} bytes: ${describe(error)}`);
       }
     }
-    const expected = response.headers.get('content-encoding') ? null : response.headers.get('content-length');
+    // A cross-origin answer hides Content-Encoding (the length would be the compressed one); the
+    // browser checks that body against Content-Length itself.
+    const hidden = response.headers.get('content-encoding') || response.type === 'cors';
+    const expected = hidden ? null : response.headers.get('content-length');
     if (expected !== null && Number(expected) !== total) {
       throw new TransientError(`the body ended after ${total} of ${expected} bytes`);
     }

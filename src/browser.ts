@@ -81,7 +81,7 @@ export {
   type UNetOptions,
   type UNetSizeOptions,
 } from './models/unet.js';
-export { Cropping3D, UpSampling3D } from './models/layers.js';
+export { Cropping3D, MaxPool3D, UpSampling3D } from './models/layers.js';
 export { PatchConv3D, type PatchConv3DArgs } from './models/conv3d.js';
 export {
   describeBackend,

@@ -108,9 +108,15 @@ export {
   type UNetOptions,
   type UNetSizeOptions,
 } from './models/unet.js';
-export { Cropping3D, UpSampling3D } from './models/layers.js';
+export { Cropping3D, MaxPool3D, UpSampling3D } from './models/layers.js';
 export { PatchConv3D, type PatchConv3DArgs } from './models/conv3d.js';
-export { describeBackend, useFastestBackend, type BackendName, type BackendOptions } from './backend.js';
+export {
+  defaultThreads,
+  describeBackend,
+  useFastestBackend,
+  type BackendName,
+  type BackendOptions,
+} from './backend.js';
 
 // Runs: what `tfjs-zarr train` and `tfjs-zarr report` do, as functions
 export { ConfigError } from './run/check.js';

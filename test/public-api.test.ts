@@ -16,6 +16,7 @@ const PUBLIC_EXPORTS = [
   'DataConfig',
   'DataFormatError',
   'JobStateError',
+  'MaxPool3D',
   'OptionsError',
   'PatchConv3D',
   'UpSampling3D',
@@ -26,6 +27,7 @@ const PUBLIC_EXPORTS = [
   'boundaryPostProcessor',
   'cropDataset',
   'customPostProcessor',
+  'defaultThreads',
   'describeBackend',
   'funlibAttributes',
   'loadCheckpoint',
@@ -55,11 +57,15 @@ const PUBLIC_EXPORTS = [
   'writeRunReport',
 ];
 
-/** Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports. */
+/**
+ * Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports, the
+ * blockwise jobs' `JobStateError`, the cores rule of `defaultThreads`.
+ */
 const NODE_ONLY = [
   'ConfigError',
   'JobStateError',
   'ZarrArrayWriter',
+  'defaultThreads',
   'funlibAttributes',
   'openArray',
   'predictVolume',

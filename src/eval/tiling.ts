@@ -120,7 +120,7 @@ export function modelReach(model: tf.LayersModel): ModelReach {
         flow.align[a] = lcm(flow.align[a]!, flow.stride[a]!);
       }
       pads ||= config['padding'] === 'same' && kernel.some((k) => k > 1);
-    } else if (className === 'MaxPooling3D' || className === 'AveragePooling3D') {
+    } else if (className === 'MaxPool3D' || className === 'MaxPooling3D' || className === 'AveragePooling3D') {
       const pool = triple(config['poolSize'], 2);
       const strides = triple(config['strides'], Number.NaN).map((s, a) => (Number.isNaN(s) ? pool[a]! : s));
       for (let a = 0; a < 3; a++) {

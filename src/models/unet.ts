@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import { type KernelSize, PatchConv3D } from './conv3d.js';
-import { Cropping3D, UpSampling3D } from './layers.js';
+import { PatchConv3D } from './conv3d.js';
+import { Cropping3D, MaxPool3D, UpSampling3D } from './layers.js';
 
 export type Padding = 'same' | 'valid';
 export type FinalActivation = 'sigmoid' | 'softmax' | 'linear';
@@ -30,7 +30,7 @@ export interface UNetSizeOptions {
    * entries; the up path of a level uses its level's): an odd number (cubic) or [kz, ky, kx],
    * e.g. `[[1, 3, 3], [1, 3, 3], 3]` for in-plane convolutions where sections are thick. Default 3.
    */
-  kernelSizes?: readonly KernelSize[];
+  kernelSizes?: readonly (number | readonly number[])[];
   /** 'same' keeps the spatial shape; 'valid' shrinks it (`modelOutputShape(model)` gives the result). Default 'same'. */
   padding?: Padding;
   /** Convolutions per block. Default 2. */
@@ -288,10 +288,9 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
   for (let l = 0; l < depth; l++) {
     x = block(x, filtersAt(l), g.kernelSizes[l]!, `down${l}`);
     skips.push(x);
-    const f = g.downsampleFactors[l]!;
-    x = tf.layers
-      .maxPooling3d({ poolSize: pool(f), strides: pool(f), name: `${name}_pool${l}` })
-      .apply(x) as tf.SymbolicTensor;
+    x = new MaxPool3D({ poolSize: pool(g.downsampleFactors[l]!), name: `${name}_pool${l}` }).apply(
+      x,
+    ) as tf.SymbolicTensor;
   }
   x = block(x, filtersAt(depth), g.kernelSizes[depth]!, 'bottom');
   for (let l = depth - 1; l >= 0; l--) {
@@ -316,9 +315,7 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
     x = block(x, filtersAt(0), g.kernelSizes[0]!, 'upsampled');
   }
   if (g.outputDownsample.some((d) => d > 1)) {
-    x = tf.layers
-      .maxPooling3d({ poolSize: g.outputDownsample, strides: g.outputDownsample, name: `${name}_downsample` })
-      .apply(x) as tf.SymbolicTensor;
+    x = new MaxPool3D({ poolSize: g.outputDownsample, name: `${name}_downsample` }).apply(x) as tf.SymbolicTensor;
   }
   const output = new PatchConv3D({
     filters: outputChannels,

@@ -48,6 +48,7 @@ export interface RunFlags {
   seconds?: number;
   target?: string;
   backend?: string;
+  threads?: number;
 }
 
 /** Channels of a target (model output), for checks and for sizing the model. */
@@ -96,7 +97,7 @@ function expand(
   }
   if (top['augment'] === true) top['augment'] = {};
   if (flags.run !== undefined) top['runDir'] = flags.run;
-  for (const key of ['epochs', 'seconds', 'backend'] as const) {
+  for (const key of ['epochs', 'seconds', 'backend', 'threads'] as const) {
     if (flags[key] === undefined) continue;
     top[key] = flags[key];
     keyNames.set(key, `--${key}`);

@@ -257,6 +257,11 @@ export const runConfigSchema = object({
     '`tensorflow`, `wasm` or `cpu` (overrides `TFJS_ZARR_BACKEND`)',
     { resumable: true },
   ),
+  threads: about(
+    v.optional(v.nullable(positiveInt), null),
+    'threads for training and prediction on wasm, the calling one included (null: `TFJS_ZARR_THREADS`, else every core)',
+    { resumable: true },
+  ),
 });
 
 /** What a run config file may hold (every key but `data` optional). */

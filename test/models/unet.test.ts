@@ -171,7 +171,7 @@ test('anisotropic: per-level pooling and kernel sizes, as DaCapo downsample_fact
     seed: 1,
   });
   assert.deepEqual(modelOutputShape(model), [6, 24, 24, 2]);
-  const pools = model.layers.filter((l) => l.getClassName() === 'MaxPooling3D').map((l) => l.getConfig()['poolSize']);
+  const pools = model.layers.filter((l) => l.getClassName() === 'MaxPool3D').map((l) => l.getConfig()['poolSize']);
   assert.deepEqual(pools, [
     [1, 2, 2],
     [1, 3, 3],

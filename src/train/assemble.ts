@@ -12,10 +12,10 @@
  */
 import { OptionsError } from '../errors.js';
 import { roiContains, type Roi } from '../roi.js';
-import type { Crop, CropSample, DType, LabelArray, StoredArray } from '../types.js';
-import { knownMask, ZarrCrop } from '../zarr/crop.js';
+import type { Crop, CropSample, DType, LabelArray, StoredArray, VolumePiece } from '../types.js';
+import { knownMask } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
-import { newStoredArray, ZarrVolume, type ChunkPiece } from '../zarr/volume.js';
+import { newStoredArray } from '../zarr/volume.js';
 import type { SamplePlan } from './sampler.js';
 import { boundaryFromTableInto, type BoundaryTable } from './boundary-table.js';
 import { remapInto, remapOf, scatterOf, type AugmentPlan, type Remap } from './augment.js';
@@ -65,12 +65,12 @@ export interface StoredSample {
   pooled?: { dtype: DType; array: StoredArray }[];
 }
 
-/** Raw read in place: the chunks' boxes of a [z, y, x] patch (ZarrVolume.pieces). */
+/** Raw read in place: the chunks' boxes of a [z, y, x] patch (Volume.pieces). */
 export interface RawPieces {
   dtype: 'uint8' | 'uint16';
   /** Voxels of the patch. */
   length: number;
-  pieces: ChunkPiece[];
+  pieces: VolumePiece[];
   /** Whether the patch lies within the array (else the rest is zeros). */
   inside: boolean;
   fillValue: number;
@@ -102,8 +102,9 @@ export function releaseStored(sample: StoredSample, pool: BufferPool): void {
 }
 
 /**
- * Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float
- * copy. `rawInPlace` false: raw is always gathered into one array (an elastic read interpolates it).
+ * Reads a sample's raw and labels regions (world ROIs); a crop offering `storedRawScale` (one
+ * from openDataSplit) skips the float copy. `rawInPlace` false: raw is always gathered into one
+ * array (an elastic read interpolates it).
  */
 export async function readStored(
   crop: Crop,
@@ -112,7 +113,8 @@ export async function readStored(
   table: BoundaryTable | null = null,
   rawInPlace = true,
 ): Promise<StoredSample> {
-  if (!(crop instanceof ZarrCrop)) {
+  const scale = crop.storedRawScale;
+  if (scale === undefined) {
     const s = await crop.read(rois.raw, rois.labels);
     return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask };
   }
@@ -131,9 +133,7 @@ export async function readStored(
   const boundary = tableBytes && table!.gather(rois.labels, tableBytes) ? tableBytes : undefined;
   const [raw, labels, stored] = await Promise.all([
     rawInPlace && readsInPlace(crop.raw, rawVoxels)
-      ? (crop.raw as ZarrVolume)
-          .pieces(rois.raw)
-          .then((p) => ({ dtype: crop.raw.dtype, length: rawVoxels, ...p }) as RawPieces)
+      ? crop.raw.pieces!(rois.raw).then((p) => ({ dtype: crop.raw.dtype, length: rawVoxels, ...p }) as RawPieces)
       : crop.raw.read(rois.raw, take(crop.raw.dtype, rawVoxels)),
     boundary ? null : crop.labels.read(rois.labels, take(crop.labels.dtype, n)),
     crop.mask ? crop.mask.read(rois.labels, take(crop.mask.dtype, n)) : null,
@@ -149,8 +149,8 @@ export async function readStored(
       : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored, take('uint8', n) as Uint8Array);
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
   return {
-    raw: wide ? normalizeRaw(raw, crop.normalization) : (raw as StoredSample['raw']),
-    rawScale: wide ? 1 : crop.normalization.scale,
+    raw: wide ? normalizeRaw(raw, { scale, description: '' }) : (raw as StoredSample['raw']),
+    rawScale: wide ? 1 : scale,
     labels: labels as LabelArray | null,
     ...(boundary ? { boundary } : {}),
     mask,
@@ -162,35 +162,30 @@ export async function readStored(
 const TABLE_SIZES: Partial<Record<DType, number>> = { uint8: 256, uint16: 65536 };
 
 /**
- * Whether raw of `voxels` values is read in place (RawPieces): one channel, 3 axes, 8 or 16 bits,
- * and enough voxels for the lookup table (writeRaw then reads each chunk once, through the table).
+ * Whether raw of `voxels` values is read in place (RawPieces): a volume offering `pieces`, one
+ * channel, 3 axes, 8 or 16 bits, and enough voxels for the lookup table (writeRaw then reads
+ * each chunk once, through the table).
  */
 function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
   const table = TABLE_SIZES[volume.dtype];
   return (
-    volume instanceof ZarrVolume &&
+    volume.pieces !== undefined &&
     table !== undefined &&
-    volume.channelAxis === null &&
     volume.shape.length === 3 &&
+    volume.voxelSize.length === 3 &&
     2 * table <= voxels
   );
 }
 
 /**
  * Whether the fused path reads this sample exactly as the sampler would: no raw noise or
- * scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask at the labels'
- * voxel size; with an elastic deformation, only a crop from openDataSplit (its source read into
- * reused buffers, train/elastic-read.ts). Other samples take the sampler's step-by-step read
- * (`writeSampleSteps`).
+ * scale/shift; with an elastic deformation, only a crop offering `storedRawScale` (its source
+ * read into reused buffers, train/elastic-read.ts). Other samples take the sampler's
+ * step-by-step read (`writeSampleSteps`).
  */
 export function canFuse(crop: Crop, plan: SamplePlan): boolean {
   if (plan.rawAugment) return false;
-  if (!(crop instanceof ZarrCrop)) return !plan.elastic;
-  return (
-    crop.raw instanceof ZarrVolume &&
-    crop.labels instanceof ZarrVolume &&
-    (crop.mask === null || (crop.mask instanceof ZarrVolume && crop.maskAtLabels === crop.mask))
-  );
+  return crop.storedRawScale !== undefined || !plan.elastic;
 }
 
 /** Sample `b` of a batch from the sampler's finished sample (augmented, normalized): xs, and target ⊕ mask into ys. */

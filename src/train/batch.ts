@@ -17,7 +17,7 @@ import {
   type BatchLayout,
   type StoredSample,
 } from './assemble.js';
-import { BoundaryTable } from './boundary-table.js';
+import { BoundaryTables } from './boundary-table.js';
 import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, planSampling, type SamplingOptions, type SamplingPlan } from './sampler.js';
@@ -187,15 +187,19 @@ export class BatchMaker {
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
   private readonly regions = new RegionBuffers();
+  /** The crops' boundary tables (target 'boundary'), built as samples make them pay. */
+  private readonly tables: BoundaryTables | null;
 
   /**
    * `newArray` gives each batch's xs and ys; their contents may be arbitrary (a sample worker
-   * reuses shared buffers: train/workers/batch-buffers.ts): every element is written.
+   * reuses shared buffers: train/workers/batch-buffers.ts): every element is written. `tables`:
+   * the boundary tables to use (default: built as they pay, BoundaryTables).
    */
   constructor(
     private readonly setup: Setup,
     options: BatchOptions | BatchPlan,
     private readonly newArray: (length: number) => Float32Array = (n) => new Float32Array(n),
+    tables?: BoundaryTables,
   ) {
     const plan = planBatches(
       setup.samplers.map((s) => s.crop),
@@ -213,6 +217,17 @@ export class BatchMaker {
       targetChannels: setup.targetChannels,
       maskChannels: setup.maskChannels,
     };
+    this.tables = plan.target === 'boundary' ? (tables ?? new BoundaryTables(plan.sampling.output)) : null;
+  }
+
+  /** Boundary tables held now. */
+  get tablesHeld(): number {
+    return this.tables?.size ?? 0;
+  }
+
+  /** Gives back the memory of the boundary tables (later batches build them again as needed). */
+  releaseTables(): void {
+    this.tables?.release();
   }
 
   /** Batch `index` of the sequence: a function of the seed and the index alone. */
@@ -242,7 +257,7 @@ export class BatchMaker {
           stored = await readElasticStored(sampler.crop, rois, plan.elastic, augment, buffers);
           augment = augment && withoutGeometry(augment);
         } else {
-          const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
+          const table = (await this.tables?.forSample(sampler.crop)) ?? null;
           stored = await readStored(sampler.crop, rois, this.pool, table);
         }
         writeSample(stored, augment, this.layout, xs, ys, b, this.scratch);

@@ -7,14 +7,19 @@
  * non-zero and equal to each neighbour inside the sample (the neighbours outside the sample, which
  * boundaryInto ignores, are masked out per position).
  *
- * The table takes its bytes from the chunk cache's cap (ChunkCache.reserve): a crop whose table
- * does not fit is done sample by sample as before.
+ * Tables belong to a training dataset's batch maker (one BoundaryTables per thread) and go with
+ * it: `release()` (the dataset's `close()`) or its garbage collection gives their bytes back. A
+ * table takes its bytes from its labels' memory budget (`Volume.reserveBytes`, the chunk cache's
+ * cap): labels that offer none, or a table that does not fit, are done sample by sample. A crop's
+ * table is built once its samples have covered as many voxels as the table has: until then each
+ * sample is done from its ids, which costs about as much per voxel as building the table, so the
+ * first batches over hundreds of crops are not held up building tables that few samples use, and
+ * no more than twice the work of the cheaper choice is ever spent.
  */
 import { roi, roiVoxelShape, type Roi } from '../roi.js';
 import { cOrderStrides, copyBox } from '../zarr/gather.js';
-import { ZarrCrop } from '../zarr/crop.js';
-import { newStoredArray, ZarrVolume } from '../zarr/volume.js';
-import type { Crop, LabelArray } from '../types.js';
+import { newStoredArray } from '../zarr/volume.js';
+import type { Crop, LabelArray, Volume } from '../types.js';
 import type { Scatter } from './augment.js';
 import { exactFloat64, idWords } from './targets.js';
 
@@ -27,10 +32,99 @@ const X_LOW = 1,
   Z_HIGH = 32,
   ZERO = 64;
 
-const built = new WeakMap<ZarrVolume, Map<string, Promise<BoundaryTable | null>>>();
-
 /** Ids read at a time while building: planes of the table region, about this many bytes. */
 const SLAB_BYTES = 16 * 2 ** 20;
+
+/** Budgets of collected BoundaryTables given back. */
+const returned = new FinalizationRegistry<Set<() => void>>((releases) => {
+  for (const release of releases) release();
+});
+
+interface Entry {
+  /** Output voxels sampled from the crop so far. */
+  sampled: number;
+  /** Voxels of the crop's table (0: none can be built). */
+  voxels: number;
+  table: Promise<BoundaryTable | null> | null;
+}
+
+/** The boundary tables of one batch maker: built lazily per crop, released together. */
+export class BoundaryTables {
+  private entries = new Map<Crop, Entry>();
+  /** How to give back each table's budget. */
+  private readonly releases = new Set<() => void>();
+  private readonly outVoxels: number;
+
+  /**
+   * `buildAfter`: a crop's table is built once its samples have covered this many times its
+   * voxels (0: at its first sample).
+   */
+  constructor(
+    private readonly output: readonly number[],
+    private readonly buildAfter = 1,
+  ) {
+    this.outVoxels = output.reduce((a, b) => a * b, 1);
+    returned.register(this, this.releases, this);
+  }
+
+  /**
+   * The crop's table for one more sample: null while building it does not pay yet (or it cannot
+   * be built), else the table, built on the first call that needs it.
+   */
+  forSample(crop: Crop): Promise<BoundaryTable | null> | null {
+    let entry = this.entries.get(crop);
+    if (!entry) {
+      entry = { sampled: 0, voxels: tableVoxels(crop, this.output), table: null };
+      this.entries.set(crop, entry);
+    }
+    if (entry.table) return entry.table;
+    if (entry.voxels === 0) return null;
+    if (entry.sampled < this.buildAfter * entry.voxels) {
+      entry.sampled += this.outVoxels;
+      return null;
+    }
+    entry.table = this.build(crop, entry.voxels);
+    return entry.table;
+  }
+
+  /** Tables held now (built or being built). */
+  get size(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.table) n++;
+    return n;
+  }
+
+  /** Drops every table and gives its bytes back; tables are built again as samples need them. */
+  release(): void {
+    for (const release of this.releases) release();
+    this.releases.clear();
+    this.entries = new Map();
+  }
+
+  private async build(crop: Crop, voxels: number): Promise<BoundaryTable | null> {
+    const release = crop.labels.reserveBytes?.(voxels) ?? null;
+    if (!release) return null;
+    this.releases.add(release);
+    try {
+      return await BoundaryTable.build(crop, this.output);
+    } catch (error) {
+      release();
+      this.releases.delete(release);
+      throw error;
+    }
+  }
+}
+
+/** Voxels of the crop's table for `output` boxes, or 0 when its labels cannot have one. */
+function tableVoxels(crop: Crop, output: readonly number[]): number {
+  const labels = crop.labels;
+  const vs = crop.voxelSize;
+  if (labels.reserveBytes === undefined || labels.channels !== 1) return 0;
+  if (vs.length !== 3 || labels.voxelSize.some((v, i) => v !== vs[i])) return 0;
+  const voxels = roiVoxelShape(labels.roi, vs).map((n, i) => n + output[i]! - 1);
+  if (!voxels.every(Number.isInteger)) return 0;
+  return voxels.reduce((a, b) => a * b, 1);
+}
 
 export class BoundaryTable {
   private readonly strides: number[];
@@ -47,38 +141,20 @@ export class BoundaryTable {
 
   /**
    * The table of every output box of `output` label voxels centred in the crop's labels region
-   * (as CropSampler draws them), or null when the crop is not read from zarr or the table does
-   * not fit in its container's cache cap.
+   * (as CropSampler draws them); its size is `tableVoxels` (BoundaryTables checks that it can
+   * have one and reserves its bytes).
    */
-  static forCrop(crop: Crop, output: readonly number[]): Promise<BoundaryTable | null> {
-    // One table per labels array and output shape, shared by every dataset over the crop.
-    const labels = crop.labels;
-    if (!(labels instanceof ZarrVolume)) return Promise.resolve(null);
-    const tables = built.get(labels) ?? new Map<string, Promise<BoundaryTable | null>>();
-    built.set(labels, tables);
-    const key = output.join(',');
-    const table = tables.get(key) ?? BoundaryTable.build(crop, output);
-    tables.set(key, table);
-    return table;
-  }
-
-  private static async build(crop: Crop, output: readonly number[]): Promise<BoundaryTable | null> {
-    const labels = crop.labels;
-    if (!(crop instanceof ZarrCrop) || !(labels instanceof ZarrVolume) || labels.channels !== 1) return null;
+  static async build(crop: Crop, output: readonly number[]): Promise<BoundaryTable> {
     const vs = crop.voxelSize;
-    if (vs.length !== 3 || labels.voxelSize.some((v, i) => v !== vs[i])) return null;
     const { offset } = crop.labels.roi;
     // Centres c = 0 … n − 1 (label voxels, as CropSampler); box [c − ⌊out/2⌋, c − ⌊out/2⌋ + out).
     const voxels = roiVoxelShape(crop.labels.roi, vs).map((n, i) => n + output[i]! - 1);
-    if (!voxels.every(Number.isInteger)) return null;
     const begin = offset.map((o, i) => o - Math.floor(output[i]! / 2) * vs[i]!);
-    const bytes = voxels.reduce((a, b) => a * b, 1);
-    if (!labels.reserveCache(bytes)) return null;
     const region = roi(
       begin,
       voxels.map((n, i) => n * vs[i]!),
     );
-    return new BoundaryTable(await encode(labels, region, voxels), region, voxels, vs);
+    return new BoundaryTable(await encode(crop.labels, region, voxels), region, voxels, vs);
   }
 
   /**
@@ -101,7 +177,7 @@ export class BoundaryTable {
 }
 
 /** Reads the labels over `region` slab by slab along z and encodes each voxel's byte. */
-async function encode(labels: ZarrVolume, region: Roi, voxels: readonly number[]): Promise<Uint8Array> {
+async function encode(labels: Volume, region: Roi, voxels: readonly number[]): Promise<Uint8Array> {
   const [Z, Y, X] = voxels as [number, number, number];
   const vz = labels.voxelSize[0]!;
   const plane = Y * X;

@@ -67,6 +67,13 @@ export interface SamplePlan {
   rawAugment?: RawAugmentPlan | null;
 }
 
+/**
+ * Labels regions up to this many voxels without a mask get their centres from the box alone
+ * (validCentresOfBox visits every position); larger ones take the slab-by-slab path and its
+ * errors.
+ */
+const MAX_BOX_CENTRES = 2 ** 31;
+
 /** Largest patch we agree to allocate (elements of one raw patch). */
 const MAX_PATCH_ELEMENTS = 2 ** 28;
 
@@ -194,7 +201,7 @@ export class CropSampler {
   static async create(crop: Crop, options: SamplingOptions | SamplingPlan, countKnown = false): Promise<CropSampler> {
     const sampler = new CropSampler(crop, planSampling(options, [crop]));
     const minMasked = sampler.minMasked;
-    if ((minMasked > 0 || countKnown) && crop.mask === null) {
+    if ((minMasked > 0 || countKnown) && crop.mask === null && sampler.labelVoxels <= MAX_BOX_CENTRES) {
       // Without a mask the labels region is the known region: nothing to read or table.
       sampler.knownVoxels = sampler.labelVoxels;
       if (minMasked > 0)

@@ -18,7 +18,7 @@ export type { DecodedChunk } from './zarr/chunks.js';
 export type { Normalization } from './zarr/normalize.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
 export { roi, roiGrow, roiIntersect, roiToString, type Roi } from './roi.js';
-export { DataFormatError, OptionsError } from './errors.js';
+export { DataFormatError, JobStateError, OptionsError } from './errors.js';
 
 // Training: datasets for fitDataset and masked losses
 export {

@@ -58,6 +58,7 @@ const PUBLIC_EXPORTS = [
 /** Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports. */
 const NODE_ONLY = [
   'ConfigError',
+  'JobStateError',
   'ZarrArrayWriter',
   'funlibAttributes',
   'openArray',

@@ -27,6 +27,9 @@ import {
   shape3,
 } from './schema-tools.js';
 
+/** Voxel sizes that pick a multiscale level (DataConfig voxelSize): one positive integer per spatial axis. */
+const voxelSizes = v.pipe(v.array(positiveInt), v.minLength(1));
+
 const dataSchema = object({
   path: about(nonEmptyString, 'the container', {
     resumable: true,
@@ -39,6 +42,12 @@ const dataSchema = object({
   gtName: v.optional(nonEmptyString),
   maskName: v.optional(nonEmptyString),
   level: v.optional(v.union([v.pipe(integer, v.minValue(0)), v.string()])),
+  voxelSize: v.optional(
+    v.union([
+      voxelSizes,
+      v.strictObject({ raw: v.optional(voxelSizes), labels: v.optional(voxelSizes), mask: v.optional(voxelSizes) }),
+    ]),
+  ),
   rawScale: v.optional(numberAbove(0)),
   resample: v.optional(v.picklist(['raw', 'labels'])),
   cacheBytes: v.optional(v.pipe(integer, v.minValue(0))),
@@ -143,9 +152,11 @@ export const runConfigSchema = object({
     resumable: true,
   }),
   runDir: about(v.optional(nonEmptyString), 'its directory', { shownDefault: '`runs/<name>`' }),
-  data: about(dataSchema, "a container path/URL, or a `DataConfig` (`resample: 'raw' | 'labels'` for one voxel size)", {
-    shownDefault: '— (required)',
-  }),
+  data: about(
+    dataSchema,
+    "a container path/URL (`s3://`, `gs://` too), or a `DataConfig` (`resample: 'raw' | 'labels'` for one voxel size; `voxelSize: [z, y, x]` or `{ raw, labels, mask }` picks multiscale levels)",
+    { shownDefault: '— (required)' },
+  ),
   model: about(
     v.nullish(modelSchema, {}),
     '`unet3d` options; `finalActivation` sigmoid (softmax for semantic); `outputChannels` from the target; ' +

@@ -47,6 +47,7 @@ const EXAMPLES: { script: string; testCrops: string[] }[] = [
   { script: 'affinities.ts', testCrops: ['test'] },
   { script: 'http.ts', testCrops: ['crop_03', 'crop_04'] },
   { script: 'upsample.ts', testCrops: ['test'] },
+  { script: 'openorganelle.ts', testCrops: ['jrc_synthetic'] },
 ];
 
 describe('examples in smoke mode', () => {

@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { saveCheckpoint } from '../src/eval/checkpoint.js';
-import { unet3d, useFastestBackend } from '../src/index.js';
+import { describeBackend, unet3d, useFastestBackend } from '../src/index.js';
 import { predictVolume, segmentVolume } from '../src/apply/index.js';
 import { writeBlockChunks } from '../src/apply/block-io.js';
 import { roi } from '../src/roi.js';
@@ -142,7 +142,7 @@ export async function benchApply(): Promise<Record<string, number | string>> {
   const load2 = loadavg()[0]!;
   model.dispose();
   return {
-    backend,
+    backend: describeBackend(),
     size: `${n}³ (${predicted.grid.blocks.length} blocks of ${predicted.grid.blockShape.join('×')})`,
     predictSeconds: predictMs / 1000,
     predictVoxelsPerSecond: voxels / (predictMs / 1000),

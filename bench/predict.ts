@@ -6,6 +6,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   boundaryPostProcessor,
+  describeBackend,
   openDataSplit,
   predictCrop,
   roi,
@@ -16,7 +17,7 @@ import {
 import { ensureTrainContainer } from './pipeline.js';
 
 export async function benchPredict(): Promise<Record<string, number | string>> {
-  const backend = await useFastestBackend({ quiet: true });
+  await useFastestBackend({ quiet: true });
   const split = await openDataSplit(ensureTrainContainer());
   const crop = split.test[0]!;
   const region = roi(crop.labels.roi.offset, [128 * 8, 128 * 8, 128 * 8]);
@@ -56,7 +57,7 @@ export async function benchPredict(): Promise<Record<string, number | string>> {
   }
   model.dispose();
   return {
-    backend,
+    backend: describeBackend(),
     predictSeconds: predictMs / 1000,
     modelSeconds: modelMs / 1000,
     ourPredictSeconds: (predictMs - modelMs) / 1000,

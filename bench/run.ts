@@ -10,6 +10,7 @@ import { benchPipeline } from './pipeline.js';
 import { benchVoi } from './voi.js';
 import { benchPredict } from './predict.js';
 import { benchApply } from './apply.js';
+import { benchStep } from './step.js';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   read: () => benchRead(),
@@ -18,6 +19,7 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   pipeline: () => benchPipeline(),
   predict: () => benchPredict(),
   apply: () => benchApply(),
+  step: () => benchStep(),
 };
 const { positionals: chosen } = parseArgs({ allowPositionals: true, options: {} });
 const unknown = chosen.filter((name) => !(name in all));

@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from './errors.js';
+import { setKernelThreads } from './kernels/context.js';
 import { webGpuBufferLimit } from './models/buffer-limit.js';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -172,7 +173,7 @@ async function activateWasm(options: BackendOptions): Promise<boolean> {
     if (options.wasmPaths !== undefined) wasmModule.setWasmPaths(options.wasmPaths);
     if (options.wasmThreads !== undefined) wasmModule.setThreadsCount(options.wasmThreads);
   }
-  const ok = await trySetBackend('wasm');
+  const ok = (await trySetBackend('wasm')) && (await prepareKernels());
   if (!ok && notes.get('wasm')?.includes('.wasm')) {
     notes.set(
       'wasm',
@@ -180,6 +181,21 @@ async function activateWasm(options: BackendOptions): Promise<boolean> {
     );
   }
   return ok;
+}
+
+/**
+ * tfjs-zarr's kernels (convolution, pooling, up-sampling on wasm: src/kernels) compiled off the
+ * page's thread, on the page's thread (Web Workers for them are not started in a page); false,
+ * with the reason noted, where they cannot compile (a browser without WebAssembly SIMD).
+ */
+async function prepareKernels(): Promise<boolean> {
+  try {
+    await setKernelThreads(1, undefined, { backend: tf.backend(), canBlock: false });
+    return true;
+  } catch (err) {
+    notes.set('wasm', `tfjs-zarr's wasm kernels cannot run here: ${shortError(err)}`);
+    return false;
+  }
 }
 
 /** `explicit`: the user asked for this backend (software rendering is then accepted). */

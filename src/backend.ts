@@ -12,6 +12,13 @@
  * before the first initialisation: a failed initialisation cannot be retried) so the lookup also
  * works when this module is loaded through a bundler or the package's ESM build.
  *
+ * Threads (wasm): tfjs-zarr's kernels (convolutions, pooling, up-sampling: src/kernels) run on a
+ * pool of worker threads, and tfjs's own wasm kernels on the package's threaded build (XNNPACK's
+ * pool; see tfjs-wasm-threads.ts). Both take `threads` threads, the calling one included:
+ * `options.threads`, else `TFJS_ZARR_THREADS`, else `defaultThreads()`. They never run at the same
+ * time (a tfjs kernel call returns when its work is done). Where threads cannot start, the backend
+ * runs on one thread and `describeBackend()` says why.
+ *
  * We import from '@tensorflow/tfjs' everywhere. tfjs-node re-exports tfjs and registers its
  * backend in the tfjs-core it depends on; when npm dedupes both onto one tfjs-core (matching
  * versions) that is the same engine as ours. If it is not (mismatched versions, two copies of
@@ -21,9 +28,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { OptionsError } from './errors.js';
 import { backendInitialized } from './internals/tfjs.js';
+import { setKernelThreads } from './kernels/context.js';
+import { spawnKernelThread } from './kernels/node-threads.js';
+import { useThreadedWasm } from './tfjs-wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -32,6 +43,23 @@ export interface BackendOptions {
   prefer?: BackendName;
   /** No console output (warnings about unavailable backends are only kept for describeBackend). */
   quiet?: boolean;
+  /**
+   * Threads the wasm backend computes on, the calling thread included (the env var
+   * TFJS_ZARR_THREADS is used when this is absent). Default: `defaultThreads()`.
+   */
+  threads?: number;
+}
+
+/**
+ * Threads for training and prediction: every core this process may use
+ * (`os.availableParallelism()`). The data pipeline's worker threads are not subtracted: they
+ * assemble samples only as fast as the model takes them, a few percent of a core at a training
+ * step's speed, so leaving cores to them would idle those cores (measured in the README's
+ * Performance section). Give `threads` (API, run config, `--threads`) to share the cores
+ * otherwise, e.g. with other processes.
+ */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
 }
 
 const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -41,6 +69,10 @@ const notes = new Map<BackendName, string>();
 let chosen: string | null = null;
 let requested: BackendName | null = null;
 let requestedBy: string | null = null;
+/** Threads asked for and obtained on wasm (kernels; tfjs's XNNPACK pool), with reasons for less. */
+const threadState = { asked: 1, kernels: 1, kernelsNote: '', xnnpack: 1, xnnpackNote: '' };
+/** Threads the wasm backend was started with (its XNNPACK pool is fixed at start). */
+let wasmStartThreads: number | null = null;
 
 function isBackendName(s: string): s is BackendName {
   return (ORDER as readonly string[]).includes(s);
@@ -141,7 +173,7 @@ async function trySetBackend(name: BackendName): Promise<boolean> {
   }
 }
 
-async function activate(name: BackendName): Promise<boolean> {
+async function activate(name: BackendName, threads: number): Promise<boolean> {
   if (name === 'tensorflow') {
     if (!(await loadTensorflow())) return false;
     return trySetBackend('tensorflow');
@@ -149,11 +181,47 @@ async function activate(name: BackendName): Promise<boolean> {
   if (name === 'wasm') {
     if (!(await loadWasm())) return false;
     pointWasmAtBinaries();
+    startWasmThreaded(threads);
     const ok = await trySetBackend('wasm');
     if (!ok && !notes.has('wasm')) notes.set('wasm', 'wasm backend failed to initialise');
+    if (ok) await startKernelThreads(threads);
     return ok;
   }
   return trySetBackend('cpu');
+}
+
+/** Before the first initialisation: the threaded build with `threads` XNNPACK threads. */
+function startWasmThreaded(threads: number): void {
+  if (wasmStartThreads !== null || wasmModule == null) return;
+  if (backendInitialized('wasm')) {
+    wasmStartThreads = 1;
+    threadState.xnnpackNote = 'the wasm backend was started before useFastestBackend';
+    return;
+  }
+  wasmStartThreads = threads;
+  if (threads === 1) return;
+  useThreadedWasm(wasmModule, threads, (r) => {
+    threadState.xnnpack = r.threads;
+    threadState.xnnpackNote = r.note ? `XNNPACK on one thread: ${r.note}` : '';
+  });
+}
+
+async function startKernelThreads(threads: number): Promise<void> {
+  threadState.asked = threads;
+  const r = await setKernelThreads(threads, spawnKernelThread, { backend: tf.backend() });
+  threadState.kernels = r.threads;
+  threadState.kernelsNote = r.note ? `kernels on one thread: ${r.note}` : '';
+}
+
+function threadsOption(options: BackendOptions): number {
+  const env = (process.env['TFJS_ZARR_THREADS'] ?? '').trim();
+  const value = options.threads ?? (env === '' ? undefined : Number(env));
+  if (value === undefined) return defaultThreads();
+  if (!Number.isInteger(value) || value < 1) {
+    const from = options.threads !== undefined ? 'threads' : 'TFJS_ZARR_THREADS';
+    throw new OptionsError(`${from} must be a positive integer, got ${JSON.stringify(options.threads ?? env)}`);
+  }
+  return value;
 }
 
 /**
@@ -182,9 +250,10 @@ export async function useFastestBackend(options: BackendOptions = {}): Promise<s
   }
   if (first !== undefined) requested = first;
   const order = first === undefined ? [...ORDER] : [first, ...ORDER.filter((b) => b !== first)];
+  const threads = threadsOption(options);
 
   for (const name of order) {
-    if (await activate(name)) {
+    if (await activate(name, threads)) {
       chosen = name;
       if (first !== undefined && name !== first && !options.quiet) {
         console.warn(
@@ -211,8 +280,7 @@ export function describeBackend(): string {
     const tfNote = notes.get('tensorflow');
     if (current === 'wasm') {
       const simd = safeBool('WASM_HAS_SIMD_SUPPORT');
-      const threads = safeBool('WASM_HAS_MULTITHREAD_SUPPORT');
-      parts.push(`${simd ? 'SIMD' : 'no SIMD'}${threads ? ', threads' : ''}`);
+      parts.push(`${simd ? 'SIMD' : 'no SIMD'}, ${describeThreads()}`);
     } else if (current === 'cpu') {
       const wasmNote = notes.get('wasm');
       if (wasmNote) parts.push(wasmNote);
@@ -224,6 +292,21 @@ export function describeBackend(): string {
     }
   }
   return parts.length > 0 ? `${current} (${parts.join('; ')})` : current;
+}
+
+/** Threads on wasm: "2 threads", or what runs on how many threads and why. */
+function describeThreads(): string {
+  const t = threadState;
+  const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+  if (t.kernels === t.asked && t.xnnpack === t.asked) return plural(t.asked);
+  const why = [t.kernelsNote, t.xnnpackNote].filter((n) => n !== '');
+  if (why.length === 0 && t.xnnpack !== t.asked) why.push("XNNPACK's pool is fixed when the backend starts");
+  return `kernels on ${plural(t.kernels)}, XNNPACK on ${plural(t.xnnpack)}: ${why.join('; ')}`;
+}
+
+/** Threads the kernels run on now (1 until useFastestBackend started more). */
+export function backendThreads(): number {
+  return threadState.kernels;
 }
 
 function safeBool(flag: string): boolean {

@@ -1,9 +1,9 @@
 /**
- * The core bundles for a page: nothing in src/zarr, src/train, src/eval, src/rundir or src/models
- * imports a `node:` module except the Node implementations of the platform seams; the pure entry
- * points do not reach one through their static imports (stores are loaded by dynamic import,
- * `import type` is erased); and the browser entry, with package.json's `browser` field applied as
- * bundlers apply it, reaches none through any import, static or dynamic.
+ * The core bundles for a page: nothing in src/zarr, src/train, src/eval, src/rundir, src/kernels
+ * or src/models imports a `node:` module except the Node implementations of the platform seams;
+ * the pure entry points do not reach one through their static imports (stores are loaded by
+ * dynamic import, `import type` is erased); and the browser entry, with package.json's `browser`
+ * field applied as bundlers apply it, reaches none through any import, static or dynamic.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ const NODE_ALLOWED = new Set([
   'rundir/file-run-dir.ts',
   // The worker pool's one Node adapter (worker_threads); train/dataset.ts loads it by dynamic import.
   'train/workers/node.ts',
+  // The kernel thread pool's one Node adapter (worker_threads), passed in by backend.ts.
+  'kernels/node-threads.ts',
 ]);
 
 /** Modules a browser bundle would start from. */
@@ -32,6 +34,10 @@ const PURE_ENTRY_POINTS = [
   'eval/predict.ts',
   'eval/postprocess.ts',
   'eval/voi.ts',
+  'kernels/ops.ts',
+  'kernels/threads.ts',
+  'kernels/worker.ts',
+  'models/unet.ts',
   'train/workers/web-worker.ts',
 ];
 
@@ -58,9 +64,9 @@ function resolveRelative(from: string, specifier: string): string {
   return path.posix.join(path.posix.dirname(from), specifier).replace(/\.js$/, '.ts');
 }
 
-test('only the stores and the checkpoint/score writers import node: modules', () => {
+test('only the stores, the checkpoint/score writers and the thread adapters import node: modules', () => {
   const offenders: string[] = [];
-  for (const file of ['zarr', 'train', 'eval', 'rundir', 'models'].flatMap(filesUnder)) {
+  for (const file of ['zarr', 'train', 'eval', 'rundir', 'kernels', 'models'].flatMap(filesUnder)) {
     if (NODE_ALLOWED.has(file)) continue;
     const { statics, dynamics } = imports(file);
     for (const s of [...statics, ...dynamics]) if (s.startsWith('node:')) offenders.push(`${file} imports ${s}`);

@@ -2,6 +2,7 @@
  * `tfjs-zarr predict`: a checkpoint applied to a whole raw array (or a ROI of it), block by block,
  * into a zarr array; restartable, and split over processes, machines or array jobs.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import { openArray } from '../apply/open.js';
@@ -44,6 +45,7 @@ export const usage = `usage: tfjs-zarr predict --checkpoint DIR --input DATA.zar
   --batch-size N       tiles per model call (default 4)
   --raw-scale S        multiply raw by S (for raw dtypes without a rule)
   --backend B          tensorflow, wasm or cpu (default: the fastest available)
+  --threads N          threads per process on wasm (default: the cores, shared out among --processes)
 ${BLOCKWISE_USAGE}
   Default block: the kept model output, repeated to at least 64 voxels per axis.`;
 
@@ -61,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
       'batch-size': { type: 'string' },
       'raw-scale': { type: 'string' },
       backend: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -72,6 +75,13 @@ export async function run(argv: string[]): Promise<number> {
   if (dtype !== 'float32' && dtype !== 'uint8') throw new UsageError(`--dtype must be float32 or uint8, got ${dtype}`);
   const processes = integerOption(values, 'processes', 1) ?? 1;
   if (values.backend) process.env['TFJS_ZARR_BACKEND'] = values.backend;
+  // Through the environment, so that --processes' workers (this command again) inherit it: the
+  // cores shared out among them unless given.
+  const threads = integerOption(values, 'threads', 1);
+  if (threads !== undefined) process.env['TFJS_ZARR_THREADS'] = String(threads);
+  else if (processes > 1 && !process.env['TFJS_ZARR_THREADS']) {
+    process.env['TFJS_ZARR_THREADS'] = String(Math.max(1, Math.floor(availableParallelism() / processes)));
+  }
   await useFastestBackend({ quiet: true });
 
   const raw = await openArray(values.input, { option: '--input' });

@@ -20,6 +20,7 @@ export const summary = 'train a model from a run config into a run directory (re
 
 export const usage = `usage: tfjs-zarr train [run.json] [--data PATH] [--run DIR] [--epochs N] [--seconds S]
                        [--target boundary|affinities|semantic] [--backend auto|tensorflow|wasm|cpu]
+                       [--threads N]
 
   Trains the run that run.json describes (a JSON run config: data, model, target, loss,
   optimizer, batchSize, inputShape, minMasked, cropWeights, augment, epochs, batchesPerEpoch,
@@ -33,7 +34,8 @@ export const usage = `usage: tfjs-zarr train [run.json] [--data PATH] [--run DIR
   --epochs N      epochs of the whole run
   --seconds S     time budget of this invocation, checked after each epoch
   --target T      the target kind
-  --backend B     tfjs backend (default auto: the fastest available)`;
+  --backend B     tfjs backend (default auto: the fastest available)
+  --threads N     threads the wasm backend computes on (default: every core)`;
 
 async function readJson(file: string): Promise<unknown> {
   let text: string;
@@ -70,6 +72,7 @@ export async function configFromArgs(argv: string[]): Promise<RunConfig> {
       seconds: { type: 'string' },
       target: { type: 'string' },
       backend: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (positionals.length > 1) throw new UsageError(`train takes one run config, got ${positionals.join(' ')}`);
@@ -80,6 +83,7 @@ export async function configFromArgs(argv: string[]): Promise<RunConfig> {
     seconds: numberFlag(values.seconds, 'seconds'),
     target: values.target,
     backend: values.backend,
+    threads: numberFlag(values.threads, 'threads'),
   };
   let file = positionals[0];
   if (file === undefined && values.run !== undefined && values.data === undefined) {
@@ -119,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
   const { resuming } = await prepareRunDir(config);
 
   if (config.backend !== 'auto') process.env['TFJS_ZARR_BACKEND'] = config.backend; // the flag or config wins
-  await useFastestBackend({ quiet: true });
+  await useFastestBackend({ quiet: true, ...(config.threads === null ? {} : { threads: config.threads }) });
 
   const progress = consoleProgress();
   progress.message(`tfjs-zarr train: ${config.name} → ${config.runDir}${resuming ? ' (existing run)' : ''}`);

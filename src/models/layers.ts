@@ -1,12 +1,15 @@
 /**
- * Layers tfjs 4.22 lacks: it has no upSampling3d, cannot train conv3dTranspose, and only has
- * cropping2D. `UpSampling3D` (nearest-neighbour repeat from native resizes, whose gradients exist
- * on every backend) and `Cropping3D` (a slice) fill the gaps. Both are registered with
- * `tf.serialization.registerClass` when this module is imported, under Keras' own class names and
- * config keys, so `tf.loadLayersModel` reads saved models back.
+ * Layers tfjs 4.22 lacks or runs slowly on wasm: it has no upSampling3d, cannot train
+ * conv3dTranspose, only has cropping2D, and its wasm max pooling is slow. `UpSampling3D`
+ * (nearest-neighbour repeat), `Cropping3D` (a slice) and `MaxPool3D` (max pooling, window =
+ * stride) fill the gaps; up-sampling and pooling run on tfjs-zarr's kernels on wasm
+ * (src/kernels/ops.ts) and on tfjs's ops elsewhere. All are registered with
+ * `tf.serialization.registerClass` when this module is imported (UpSampling3D and Cropping3D
+ * under Keras' own class names and config keys), so `tf.loadLayersModel` reads saved models back.
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { maxPool3dOp, type Triple, upSample3dOp } from '../kernels/ops.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = (number | null)[];
@@ -24,43 +27,10 @@ function singleShape(shape: tf.Shape | tf.Shape[]): Shape {
   return shape as Shape;
 }
 
-/** Nearest-neighbour repeats of rank-4 views: y and x as an image per section, then z as an image of height z and width 1. */
-function repeatVoxels(x: tf.Tensor5D, [sz, sy, sx]: readonly [number, number, number]): tf.Tensor5D {
-  const [b, z, y, w, c] = x.shape;
-  let t: tf.Tensor = x;
-  if (sy !== 1 || sx !== 1) {
-    t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b * z, y, w, c]) as tf.Tensor4D, [y * sy, w * sx]);
-  }
-  if (sz !== 1) {
-    t = tf.image.resizeNearestNeighbor(tf.reshape(t, [b, z, 1, y * sy * w * sx * c]) as tf.Tensor4D, [z * sz, 1]);
-  }
-  return tf.reshape(t, [b, z * sz, y * sy, w * sx, c]);
-}
-
-/**
- * `repeatVoxels` with its gradient written out: each input voxel gets the sum of dy over its block
- * (an average pool times the block's volume). tfjs-backend-cpu's ResizeNearestNeighborGrad reads
- * dy with the input's batch stride, wrong for more than one image; the expand + concat version's
- * rank-6 split gradient is very slow on wasm.
- */
-function upsample(x: tf.Tensor5D, size: readonly [number, number, number]): tf.Tensor5D {
-  const volume = size[0] * size[1] * size[2];
-  if (volume === 1) return x;
-  const op = tf.customGrad((...args: unknown[]) => {
-    const [input] = args as [tf.Tensor5D, tf.GradSaveFunc];
-    return {
-      value: repeatVoxels(input, size),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[]) =>
-        tf.mul(tf.avgPool3d((Array.isArray(dy) ? dy[0]! : dy) as tf.Tensor5D, [...size], [...size], 'valid'), volume),
-    };
-  });
-  return op(x) as tf.Tensor5D;
-}
-
 /** Repeats every voxel `size[i]` times along spatial axis i of a [b, z, y, x, c] tensor. */
 export class UpSampling3D extends tf.layers.Layer {
   static className = 'UpSampling3D';
-  readonly size: [number, number, number];
+  readonly size: Triple;
 
   constructor(args: LayerArgs & { size?: number | number[] } = {}) {
     super(args);
@@ -81,7 +51,7 @@ export class UpSampling3D extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => upsample(single(inputs) as tf.Tensor5D, this.size));
+    return upSample3dOp(single(inputs) as tf.Tensor5D, this.size);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -155,5 +125,42 @@ export class Cropping3D extends tf.layers.Layer {
   }
 }
 
+/**
+ * Max pooling over windows of `poolSize` voxels per spatial axis [z, y, x], moved by the same
+ * stride ('valid': trailing voxels that fill no window are dropped), like
+ * `tf.layers.maxPooling3d({ poolSize, strides: poolSize })`.
+ */
+export class MaxPool3D extends tf.layers.Layer {
+  static className = 'MaxPool3D';
+  readonly poolSize: Triple;
+
+  constructor(args: LayerArgs & { poolSize?: number | readonly number[] } = {}) {
+    super(args);
+    const s = args.poolSize ?? 2;
+    const size = typeof s === 'number' ? [s, s, s] : [...s];
+    if (size.length !== 3 || size.some((v) => !Number.isInteger(v) || v < 1)) {
+      throw new OptionsError(
+        `MaxPool3D: poolSize must be a positive integer or three of them, got ${JSON.stringify(s)}`,
+      );
+    }
+    this.poolSize = [size[0]!, size[1]!, size[2]!];
+    this.inputSpec = [{ ndim: 5 }];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = singleShape(inputShape);
+    return [s[0]!, ...[1, 2, 3].map((a) => (s[a] == null ? null : Math.floor(s[a]! / this.poolSize[a - 1]!))), s[4]!];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return maxPool3dOp(single(inputs) as tf.Tensor5D, this.poolSize);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), poolSize: [...this.poolSize] };
+  }
+}
+
 tf.serialization.registerClass(UpSampling3D);
 tf.serialization.registerClass(Cropping3D);
+tf.serialization.registerClass(MaxPool3D);

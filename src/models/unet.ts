@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import { PatchConv3D } from './conv3d.js';
-import { Cropping3D, UpSampling3D } from './layers.js';
+import { Cropping3D, MaxPool3D, UpSampling3D } from './layers.js';
 
 export type Padding = 'same' | 'valid';
 export type FinalActivation = 'sigmoid' | 'softmax' | 'linear';
@@ -174,7 +174,7 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
   for (let l = 0; l < depth; l++) {
     x = block(x, baseFilters * 2 ** l, `down${l}`);
     skips.push(x);
-    x = tf.layers.maxPooling3d({ poolSize: 2, strides: 2, name: `${name}_pool${l}` }).apply(x) as tf.SymbolicTensor;
+    x = new MaxPool3D({ poolSize: 2, name: `${name}_pool${l}` }).apply(x) as tf.SymbolicTensor;
   }
   x = block(x, baseFilters * 2 ** depth, 'bottom');
   for (let l = depth - 1; l >= 0; l--) {
@@ -199,9 +199,7 @@ export function unet3d(options: UNetOptions): tf.LayersModel {
     x = block(x, baseFilters, 'upsampled');
   }
   if (downsample.some((d) => d > 1)) {
-    x = tf.layers
-      .maxPooling3d({ poolSize: downsample, strides: downsample, name: `${name}_downsample` })
-      .apply(x) as tf.SymbolicTensor;
+    x = new MaxPool3D({ poolSize: downsample, name: `${name}_downsample` }).apply(x) as tf.SymbolicTensor;
   }
   const output = new PatchConv3D({
     filters: outputChannels,

@@ -11,7 +11,10 @@
  * config stores them absolute, so `tfjs-zarr train runs/x/config.json` works from anywhere.
  */
 import * as path from 'node:path';
+import { DISTANCE_SEED_THRESHOLDS, DISTANCE_THRESHOLDS } from '../eval/postprocess.js';
+import { CLASS_SCORES, checkCriterion } from '../eval/scores.js';
 import { unetOutputSize, unetValidInputSize } from '../models/unet.js';
+import type { DistanceOptions } from '../train/targets/distance.js';
 import { ConfigError, keyPath } from './check.js';
 import { type ParsedRunConfig, runConfigSchema } from './schema.js';
 import { defaultsOf, parseOrThrow, resumableKeys } from './schema-tools.js';
@@ -42,13 +45,34 @@ export interface RunFlags {
   seconds?: number;
   target?: string;
   backend?: string;
+  threads?: number;
 }
 
 /** Channels of a target (model output), for checks and for sizing the model. */
 export function targetOutputChannels(target: TargetConfig): number {
   if (target.kind === 'boundary') return 1;
   if (target.kind === 'affinities') return target.offsets.length;
+  if (target.kind === 'distance') return target.classes?.length ?? 1;
   return typeof target.classes === 'number' ? target.classes : target.classes.length;
+}
+
+/** The classes a target is scored by class (semantic: names of classes 1 …; distance: its channels). */
+export function targetClassNames(target: TargetConfig): string[] {
+  if (target.kind === 'semantic') {
+    return typeof target.classes === 'number'
+      ? Array.from({ length: target.classes - 1 }, (_, i) => String(i + 1))
+      : target.classes.slice(1);
+  }
+  if (target.kind === 'distance') {
+    return target.classes ? target.classes.map((c) => (Array.isArray(c) ? c.join('+') : String(c))) : ['fg'];
+  }
+  return [];
+}
+
+/** The distance target's options (the target's keys but `kind`). */
+export function distanceOptionsOf(target: Extract<TargetConfig, { kind: 'distance' }>): DistanceOptions {
+  const { kind: _kind, ...options } = target;
+  return options;
 }
 
 function isUrl(p: string): boolean {
@@ -84,7 +108,7 @@ function expand(json: unknown, flags: RunFlags): { input: unknown; keyNames: Map
   }
   if (top['augment'] === true) top['augment'] = {};
   if (flags.run !== undefined) top['runDir'] = flags.run;
-  for (const key of ['epochs', 'seconds', 'backend'] as const) {
+  for (const key of ['epochs', 'seconds', 'backend', 'threads'] as const) {
     if (flags[key] === undefined) continue;
     top[key] = flags[key];
     keyNames.set(key, `--${key}`);
@@ -115,6 +139,7 @@ export function resolveRunConfig(
     model,
     loss: resolveLoss(parsed, model, fail),
   };
+  resolveTasks(config, input, fail);
   checkShapes(config, fail);
   return config;
 }
@@ -135,7 +160,10 @@ function resolveModel(parsed: ParsedRunConfig, fail: Fail): ModelConfig {
   const channels = targetOutputChannels(target);
   const model: ModelConfig = {
     ...parsed.model,
-    finalActivation: parsed.model.finalActivation ?? (target.kind === 'semantic' ? 'softmax' : 'sigmoid'),
+    // Tanh distances lie in [−1, 1]: a linear output, as DaCapo's DistanceTask head.
+    finalActivation:
+      parsed.model.finalActivation ??
+      (target.kind === 'semantic' ? 'softmax' : target.kind === 'distance' ? 'linear' : 'sigmoid'),
     outputChannels: parsed.model.outputChannels ?? channels,
     seed: parsed.model.seed ?? parsed.seed,
   };
@@ -158,13 +186,20 @@ function resolveModel(parsed: ParsedRunConfig, fail: Fail): ModelConfig {
 function describeTargetChannels(target: TargetConfig): string {
   if (target.kind === 'boundary') return 'one boundary/interior channel';
   if (target.kind === 'affinities') return `one per offset: ${target.offsets.length} offsets`;
+  if (target.kind === 'distance') return target.classes ? 'one per class' : 'one distance channel (labels ≠ 0)';
   return 'one per class';
 }
 
 /** The loss (default by the target), checked against the target and the final activation. */
 function resolveLoss(parsed: ParsedRunConfig, model: ModelConfig, fail: Fail): RunConfig['loss'] {
   const kind = parsed.target.kind;
-  const loss = parsed.loss ?? (kind === 'semantic' ? 'categoricalCrossentropy' : 'binaryCrossentropy');
+  // DaCapo's DistanceTask trains with MSELoss on tanh distances in [−1, 1].
+  const loss =
+    parsed.loss ??
+    (kind === 'semantic' ? 'categoricalCrossentropy' : kind === 'distance' ? 'meanSquaredError' : 'binaryCrossentropy');
+  if (loss === 'binaryCrossentropy' && kind === 'distance') {
+    fail('loss', "target 'distance' (tanh distances in [−1, 1]) needs 'meanSquaredError', as DaCapo's MSELoss");
+  }
   if (loss === 'categoricalCrossentropy' && kind !== 'semantic') {
     fail('loss', `'categoricalCrossentropy' needs target 'semantic' (one channel per class), not '${kind}'`);
   }
@@ -178,6 +213,44 @@ function resolveLoss(parsed: ParsedRunConfig, model: ModelConfig, fail: Fail): R
     );
   }
   return loss;
+}
+
+/**
+ * The checks and defaults of the tasks' keys that depend on the target: the distance target's
+ * threshold sweep (tanh distances in [−1, 1]), thresholds below 0 for it only, watershed for
+ * boundary and distance targets only, per-class scores and criteria against the target's classes.
+ */
+function resolveTasks(config: RunConfig, input: unknown, fail: Fail): void {
+  const { target, validation: v } = config;
+  const given = (input as { validation?: { thresholds?: unknown } } | null)?.validation?.thresholds !== undefined;
+  if (target.kind === 'distance' && !given) {
+    v.thresholds = [...(v.postProcessing === 'watershed' ? DISTANCE_SEED_THRESHOLDS : DISTANCE_THRESHOLDS)];
+  }
+  if (target.kind !== 'distance') {
+    v.thresholds.forEach((t, i) => {
+      if (t < 0)
+        fail(keyPath('validation.thresholds', i), `must be at least 0, got ${t} (below 0: distance targets only)`);
+    });
+  }
+  if (v.postProcessing === 'watershed' && target.kind !== 'boundary' && target.kind !== 'distance') {
+    fail('validation.postProcessing', `'watershed' is for targets 'boundary' and 'distance', not '${target.kind}'`);
+  }
+  const classes = targetClassNames(target);
+  const perClass = v.scores.filter((s) => (CLASS_SCORES as readonly string[]).includes(s));
+  if (perClass.length > 0 && classes.length === 0) {
+    fail('validation.scores', `${perClass.join(', ')} are per-class scores, for targets 'semantic' and 'distance'`);
+  }
+  const criterion = (key: string, name: string) => {
+    try {
+      checkCriterion(name, classes);
+    } catch (e) {
+      fail(key, (e as Error).message);
+    }
+  };
+  criterion('validation.criterion', v.criterion);
+  v.keepBestBy.forEach((c, i) => {
+    criterion(keyPath('validation.keepBestBy', i), c);
+  });
 }
 
 /** The input shape against the model, the kept prediction against its output, the sweep. */

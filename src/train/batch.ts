@@ -17,11 +17,26 @@ import {
   type BatchLayout,
   type StoredSample,
 } from './assemble.js';
-import { BoundaryTables } from './boundary-table.js';
+import { BoundaryTable } from './boundary-table.js';
+import { CropTables } from './crop-table.js';
+import { DistanceTable } from './distance-table.js';
 import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, planSampling, type SamplingOptions, type SamplingPlan } from './sampler.js';
-import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
+import {
+  makeTarget,
+  TARGET_KINDS,
+  targetChannels,
+  type TargetFn,
+  type TargetKind,
+  type TargetOptions,
+} from './targets.js';
+import {
+  checkDistanceOptions,
+  distanceContext,
+  type DistanceOptions,
+  type ResolvedDistance,
+} from './targets/distance.js';
 
 export type CropWeights = 'equal' | 'size' | 'masked' | number[];
 
@@ -34,6 +49,8 @@ export interface BatchOptions extends SamplingOptions {
   offsets?: number[][];
   /** Number of classes (target 'semantic'). */
   numClasses?: number;
+  /** The distance target's options (target 'distance'): `{ scaleFactor, classes?, maskDistances?, … }`. */
+  distance?: DistanceOptions;
   cropWeights?: CropWeights;
   /** Index of the first sample drawn (default 0): a resumed run continues its sample sequence. */
   firstSample?: number;
@@ -47,6 +64,8 @@ export interface BatchPlan {
   readonly weights: CropWeights;
   readonly target: TargetKind | TargetFn;
   readonly targetOptions: TargetOptions;
+  /** The distance target's options, checked (target 'distance'). */
+  readonly distance: ResolvedDistance | null;
   readonly firstSample: number;
   readonly seed: number | string;
 }
@@ -68,15 +87,25 @@ export function planBatches(crops: readonly Crop[], options: BatchOptions | Batc
   const weights = options.cropWeights ?? 'equal';
   checkCropWeights(weights, crops);
   const target = options.target ?? 'boundary';
-  const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
+  if (typeof target !== 'function' && !TARGET_KINDS.includes(target)) {
+    throw new OptionsError(
+      `target must be ${TARGET_KINDS.map((k) => `'${k}'`).join(', ')} or a function, got ${JSON.stringify(target)}`,
+    );
+  }
+  const targetOptions: TargetOptions = {
+    offsets: options.offsets,
+    numClasses: options.numClasses,
+    ...(options.distance ? { distance: options.distance } : {}),
+  };
   if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
     throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
   }
+  const distance = target === 'distance' ? checkDistanceOptions(options.distance) : null;
   const firstSample = options.firstSample ?? 0;
   if (!Number.isInteger(firstSample) || firstSample < 0)
     throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
   const seed = options.seed ?? 0;
-  return { planned: 'batches', sampling, batchSize, weights, target, targetOptions, firstSample, seed };
+  return { planned: 'batches', sampling, batchSize, weights, target, targetOptions, distance, firstSample, seed };
 }
 
 function checkCropWeights(weights: CropWeights, crops: readonly Crop[]): void {
@@ -187,19 +216,19 @@ export class BatchMaker {
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
   private readonly regions = new RegionBuffers();
-  /** The crops' boundary tables (target 'boundary'), built as samples make them pay. */
-  private readonly tables: BoundaryTables | null;
+  /** The crops' boundary and distance tables, built as samples make them pay. */
+  private readonly tables: CropTables;
 
   /**
    * `newArray` gives each batch's xs and ys; their contents may be arbitrary (a sample worker
    * reuses shared buffers: train/workers/batch-buffers.ts): every element is written. `tables`:
-   * the boundary tables to use (default: built as they pay, BoundaryTables).
+   * the crop tables to use (default: built as they pay, CropTables).
    */
   constructor(
     private readonly setup: Setup,
     options: BatchOptions | BatchPlan,
     private readonly newArray: (length: number) => Float32Array = (n) => new Float32Array(n),
-    tables?: BoundaryTables,
+    tables?: CropTables,
   ) {
     const plan = planBatches(
       setup.samplers.map((s) => s.crop),
@@ -214,20 +243,21 @@ export class BatchMaker {
       channels: setup.channels,
       target: plan.target,
       targetOptions: plan.targetOptions,
+      distance: plan.distance,
       targetChannels: setup.targetChannels,
       maskChannels: setup.maskChannels,
     };
-    this.tables = plan.target === 'boundary' ? (tables ?? new BoundaryTables(plan.sampling.output)) : null;
+    this.tables = tables ?? new CropTables(plan.sampling.output);
   }
 
-  /** Boundary tables held now. */
+  /** Crop tables held now. */
   get tablesHeld(): number {
-    return this.tables?.size ?? 0;
+    return this.tables.size;
   }
 
-  /** Gives back the memory of the boundary tables (later batches build them again as needed). */
+  /** Gives back the memory of the crop tables (later batches build them again as they pay). */
   releaseTables(): void {
-    this.tables?.release();
+    this.tables.release();
   }
 
   /** Batch `index` of the sequence: a function of the seed and the index alone. */
@@ -236,16 +266,20 @@ export class BatchMaker {
     const B = this.batchSize;
     const xs = this.newArray(B * input[0]! * input[1]! * input[2]! * channels);
     const ys = this.newArray(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
-    // The boundary target writes every element of ys; the others write their ones only.
-    if (this.layout.target !== 'boundary') ys.fill(0);
+    // The boundary and distance targets write every element of ys; the others write their ones only.
+    if (this.layout.target !== 'boundary' && this.layout.target !== 'distance') ys.fill(0);
     await Promise.all(
       Array.from({ length: B }, async (_, b) => {
         const rng = this.root.fork(this.firstSample + index * B + b);
         const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
         const plan = sampler.draw(rng.fork('sample'));
-        if (!canFuse(sampler.crop, plan)) {
+        const crop = sampler.crop;
+        const distance = this.layout.targetOptions.distance;
+        const context = distance ? distanceContext(crop.voxelSize, distance) : null;
+        // Elastic with a target's context or shifts: the step-by-step read (its deformed boxes grown).
+        if (!canFuse(crop, plan) || (plan.elastic && (context || plan.shift))) {
           // Noise/scale-shift or resampled arrays: the sampler's step-by-step read.
-          writeSampleSteps(await sampler.read(plan), this.layout, xs, ys, b);
+          writeSampleSteps(await sampler.read(plan, context), this.layout, xs, ys, b, crop.voxelSize);
           return;
         }
         const rois = sampler.rois(plan);
@@ -254,13 +288,17 @@ export class BatchMaker {
         if (plan.elastic) {
           // Deformed (and mirrored and transposed) ids: the boundary target comes from them, not the crop's table.
           const buffers = { pool: this.pool, regions: this.regions };
-          stored = await readElasticStored(sampler.crop, rois, plan.elastic, augment, buffers);
+          stored = await readElasticStored(crop, rois, plan.elastic, augment, buffers);
           augment = augment && withoutGeometry(augment);
         } else {
-          const table = (await this.tables?.forSample(sampler.crop)) ?? null;
-          stored = await readStored(sampler.crop, rois, this.pool, table);
+          const tables = {
+            boundary: this.layout.target === 'boundary' ? await BoundaryTable.forSample(this.tables, crop) : null,
+            distance: distance ? await DistanceTable.forSample(this.tables, crop, distance) : null,
+          };
+          stored = await readStored(crop, rois, this.pool, { tables, context, shift: plan.shift ?? null });
         }
-        writeSample(stored, augment, this.layout, xs, ys, b, this.scratch);
+        if (plan.defect) stored.artifacts = await sampler.artifacts(plan.defect, [...input, this.layout.channels]);
+        writeSample(stored, { augment, blur: plan.blur, defect: plan.defect }, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),
     );

@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
+import { channelRange } from '../kernels/channels.js';
 
 export type LossName = 'binaryCrossentropy' | 'meanSquaredError' | 'categoricalCrossentropy';
 
@@ -83,16 +84,11 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
           `maskedLoss(${name}): maskChannels = ${M} must be 1 or the number of target channels (${C})`,
         );
       }
-      const begin = new Array<number>(rank).fill(0);
-      const size = new Array<number>(rank).fill(-1);
-      size[rank - 1] = C;
-      const targetNd = tf.slice(yTrue, begin, size).toFloat();
-      begin[rank - 1] = C;
-      size[rank - 1] = M;
       // The built-in losses work on [voxels, channels]: WebGL and WebGPU have no rank-5 `where`,
       // which clipByValue's gradient needs.
       const flat = (t: tf.Tensor) => tf.reshape(t, [-1, t.shape[t.rank - 1]!]);
-      const mask = flat(tf.slice(yTrue, begin, size).toFloat());
+      const targetNd = channelRange(yTrue, 0, C).toFloat();
+      const mask = flat(channelRange(yTrue, C, M).toFloat());
       const target = flat(targetNd);
       const pred = flat(yPred.toFloat());
 

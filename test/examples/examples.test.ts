@@ -41,13 +41,20 @@ function runExample(script: string, args: string[]): Promise<Run> {
   });
 }
 
-const EXAMPLES: { script: string; testCrops: string[] }[] = [
+const EXAMPLES: { script: string; testCrops: string[]; scores?: RegExp; bestBy?: string }[] = [
   { script: 'simple-layout.ts', testCrops: ['data'] },
   { script: 'masked-boundary.ts', testCrops: ['crop_03', 'crop_04'] },
   { script: 'affinities.ts', testCrops: ['test'] },
   { script: 'http.ts', testCrops: ['crop_03', 'crop_04'] },
   { script: 'upsample.ts', testCrops: ['test'] },
   { script: 'openorganelle.ts', testCrops: ['jrc_synthetic'] },
+  // A distance model: VOI, ARand and Dice per crop, a best checkpoint by ARand too.
+  {
+    script: 'distance.ts',
+    testCrops: ['crop_03', 'crop_04'],
+    scores: /VOI \d+\.\d+, ARand \d+\.\d+, Dice \d+\.\d+/,
+    bestBy: 'arand',
+  },
 ];
 
 describe('examples in smoke mode', () => {
@@ -59,7 +66,7 @@ describe('examples in smoke mode', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  for (const { script, testCrops } of EXAMPLES) {
+  for (const { script, testCrops, scores, bestBy } of EXAMPLES) {
     test(`examples/${script} --smoke`, async () => {
       const name = path.basename(script, '.ts');
       const runDir = path.join(tmp, `${name}-run`);
@@ -87,6 +94,9 @@ describe('examples in smoke mode', () => {
           existsSync(path.join(runDir, 'best', crop, 'model.json')),
           `${runDir}/best/${crop}/model.json exists`,
         );
+        if (scores) assert.match(run.output, new RegExp(`epoch 0: ${crop} ${scores.source}`), run.output);
+        if (bestBy)
+          assert.ok(existsSync(path.join(runDir, `best-${bestBy}`, crop, 'model.json')), `best-${bestBy}/${crop}`);
       }
       assert.ok(existsSync(path.join(runDir, 'scores.jsonl')), 'scores.jsonl exists');
     });

@@ -13,7 +13,8 @@ import FileSystemStore from '@zarrita/storage/fs';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { DataConfig, openDataSplit, type Crop } from '../../src/index.js';
-import { BoundaryTables } from '../../src/train/boundary-table.js';
+import { BoundaryTable } from '../../src/train/boundary-table.js';
+import { CropTables } from '../../src/train/crop-table.js';
 import { BatchMaker, planBatches, prepare } from '../../src/train/batch.js';
 import { makeRng } from '../../src/train/random.js';
 import { fixturePath } from '../helpers/fixtures.js';
@@ -32,7 +33,7 @@ const augment = {
 type Shapes = { inputShape: number[]; outputShape: number[] };
 
 /** `n` batches of a BatchMaker over `crops` with these tables, flat. */
-async function batches(crops: Crop[], shapes: Shapes, n: number, tables: BoundaryTables): Promise<Buffer> {
+async function batches(crops: Crop[], shapes: Shapes, n: number, tables: CropTables): Promise<Buffer> {
   const plan = planBatches(crops, { batchSize: 3, seed: 'table', target: 'boundary', augment, ...shapes });
   const maker = new BatchMaker(await prepare(crops, plan), plan, undefined, tables);
   const out: Buffer[] = [];
@@ -50,14 +51,14 @@ async function batches(crops: Crop[], shapes: Shapes, n: number, tables: Boundar
 async function withAndWithout(dir: string, shapes: Shapes, n = 6): Promise<void> {
   const withTables = await openDataSplit(dir);
   const crops = [...withTables.train, ...withTables.test];
-  const eager = new BoundaryTables(shapes.outputShape, 0);
+  const eager = new CropTables(shapes.outputShape, 0);
   const a = await batches(crops, shapes, n, eager);
   assert.equal(eager.size, new Set(crops).size, 'every crop has a table');
   const small = await openDataSplit(new DataConfig({ path: dir, cacheBytes: 1 }));
   const without = [...small.train, ...small.test];
-  const none = new BoundaryTables(shapes.outputShape, 0);
+  const none = new CropTables(shapes.outputShape, 0);
   const b = await batches(without, shapes, n, none);
-  for (const crop of without) assert.equal(await none.forSample(crop), null, 'no table fits');
+  for (const crop of without) assert.equal(await BoundaryTable.forSample(none, crop), null, 'no table fits');
   assert.ok(a.equals(b), dir);
 }
 

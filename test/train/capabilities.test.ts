@@ -10,7 +10,7 @@ import { openDataSplit, trainingDataset, type Crop, type Volume } from '../../sr
 import type { Roi } from '../../src/roi.js';
 import type { StoredArray } from '../../src/types.js';
 import { BatchMaker, planBatches, prepare } from '../../src/train/batch.js';
-import { BoundaryTables } from '../../src/train/boundary-table.js';
+import { CropTables } from '../../src/train/crop-table.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
 before(async () => {
@@ -82,7 +82,7 @@ function userCrop(crop: Crop, calls: Calls, offer: boolean): Crop {
   return offer ? { ...mine, storedRawScale: crop.storedRawScale! } : mine;
 }
 
-async function makeBatches(crops: Crop[], n: number, tables?: BoundaryTables): Promise<Buffer> {
+async function makeBatches(crops: Crop[], n: number, tables?: CropTables): Promise<Buffer> {
   const plan = planBatches(crops, OPTIONS);
   const maker = new BatchMaker(await prepare(crops, plan), plan, undefined, tables);
   const out: Buffer[] = [];
@@ -96,10 +96,10 @@ async function makeBatches(crops: Crop[], n: number, tables?: BoundaryTables): P
 test("a user's crop offering the capabilities gets the fast paths, with a ZarrCrop's bytes", async () => {
   const [crop] = (await openDataSplit(fixturePath('simple.zarr'))).train;
   assert.ok(crop?.storedRawScale !== undefined, 'a crop from openDataSplit offers storedRawScale');
-  const reference = await makeBatches([crop], 8, new BoundaryTables(OPTIONS.outputShape, 0));
+  const reference = await makeBatches([crop], 8, new CropTables(OPTIONS.outputShape, 0));
 
   const offered: Calls = { pieces: 0, reserved: 0, released: 0 };
-  const tables = new BoundaryTables(OPTIONS.outputShape, 0);
+  const tables = new CropTables(OPTIONS.outputShape, 0);
   const fast = await makeBatches([userCrop(crop, offered, true)], 8, tables);
   assert.ok(fast.equals(reference), 'same bytes through the fast paths');
   assert.ok(offered.pieces > 0, 'raw read in place through pieces()');
@@ -108,7 +108,7 @@ test("a user's crop offering the capabilities gets the fast paths, with a ZarrCr
   assert.equal(offered.released, offered.reserved, 'released with its tables');
 
   const none: Calls = { pieces: 0, reserved: 0, released: 0 };
-  const slow = await makeBatches([userCrop(crop, none, false)], 8, new BoundaryTables(OPTIONS.outputShape, 0));
+  const slow = await makeBatches([userCrop(crop, none, false)], 8, new CropTables(OPTIONS.outputShape, 0));
   assert.ok(slow.equals(reference), 'same bytes through the step-by-step read');
   assert.deepEqual(none, { pieces: 0, reserved: 0, released: 0 });
 });

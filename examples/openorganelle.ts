@@ -69,7 +69,7 @@ const model = unet3d({
   outputChannels: 1,
   baseFilters: smoke ? 4 : 8,
   depth: smoke ? 1 : 2,
-  downsampleFactors: [2, 2, 2],
+  outputDownsample: [2, 2, 2],
   seed: 1,
 });
 model.compile({ optimizer: tf.train.adam(1e-3), loss: maskedLoss('binaryCrossentropy') });

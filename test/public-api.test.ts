@@ -75,7 +75,6 @@ const PUBLIC_EXPORTS = [
  */
 const NODE_ONLY = [
   'ConfigError',
-  'JobStateError',
   'ZarrArrayWriter',
   'defaultThreads',
   'funlibAttributes',

@@ -111,11 +111,31 @@ const targetSchema = v.variant('kind', [
   }),
 ]);
 
+/** A convolution's kernel size: an odd number (cubic) or [kz, ky, kx] odd numbers. */
+const oddInt = v.pipe(
+  integer,
+  v.minValue(1),
+  v.check((k) => k % 2 === 1, 'must be odd'),
+);
+const kernelSize = v.union(
+  [oddInt, v.pipe(v.array(oddInt), v.length(3))],
+  (issue) => `must be an odd number or [kz, ky, kx] odd numbers, got ${JSON.stringify(issue.input)}`,
+);
+
 // model, target, optimizer and validation: null is taken as absent (the first releases did).
+// The first release's names are read in config.ts (expand): `upsampleFactors` as outputUpsample,
+// a `downsampleFactors` of one factor per axis as outputDownsample.
 const modelSchema = object({
   architecture: v.optional(v.picklist(['unet3d']), 'unet3d'),
   baseFilters: v.optional(positiveInt, 8),
-  depth: v.optional(v.pipe(integer, v.minValue(0), v.maxValue(6)), 2),
+  /** Filters grow by this factor per level (DaCapo's fmap_inc_factor). */
+  fmapIncFactor: v.optional(v.pipe(finiteNumber, v.minValue(1)), 2),
+  /** Number of poolings; default: the levels of downsampleFactors, else 2. */
+  depth: v.optional(v.pipe(integer, v.minValue(0), v.maxValue(6))),
+  /** Pooling factors [z, y, x] per level, finest first; default (resolveRunConfig) depth × [2, 2, 2], planned by `tfjs-zarr train`. */
+  downsampleFactors: v.optional(v.array(shape3)),
+  /** Kernel size per level, the bottom included (depth + 1); default 3, planned by `tfjs-zarr train`. */
+  kernelSizes: v.optional(v.array(kernelSize)),
   padding: v.optional(v.picklist(['same', 'valid']), 'same'),
   convsPerBlock: v.optional(positiveInt, 2),
   /** Default: sigmoid (softmax for a semantic target). */
@@ -125,9 +145,9 @@ const modelSchema = object({
   /** Seed of the initial weights (default: the run's seed). */
   seed: v.optional(integer),
   /** Output voxels per input voxel (labels finer than raw); absent: [1, 1, 1]. */
-  upsampleFactors: v.optional(shape3),
+  outputUpsample: v.optional(shape3),
   /** Input voxels per output voxel (labels coarser than raw); absent: [1, 1, 1]. */
-  downsampleFactors: v.optional(shape3),
+  outputDownsample: v.optional(shape3),
 });
 
 /** Validated structure only: their defaults are the sampler's (train/elastic.ts, train/intensity.ts). */
@@ -217,7 +237,7 @@ const validationSchema = object({
   thresholds: v.optional(v.array(numberIn(-1, 1)), () => [...DEFAULT_THRESHOLDS]),
   /** Fill unlabelled voxels (boundary). */
   grow: v.optional(v.boolean(), true),
-  /** Part of the model output kept per prediction tile, [z, y, x] (null: all of it). */
+  /** Part of each prediction tile's output kept, [z, y, x] (null: predictCrop's seamless default). */
   predictOutputShape: v.optional(v.nullable(shape3), null),
   predictBatchSize: v.optional(positiveInt, 4),
   /** Instances from predictions: threshold + components, or seeded watershed (boundary, distance). */
@@ -245,13 +265,17 @@ export const runConfigSchema = object({
   ),
   model: about(
     v.nullish(modelSchema, {}),
-    '`unet3d` options; `finalActivation` sigmoid (softmax for semantic); `outputChannels` from the target; ' +
-      '`seed` = `seed`; `upsampleFactors` / `downsampleFactors` when raw and labels differ in voxel size ' +
-      '(checked against the data: the error names the factors to set)',
+    '`unet3d` options (see Models); `depth` the levels of `downsampleFactors`, else 2; `downsampleFactors` ' +
+      '`depth` × `[2, 2, 2]` and `kernelSizes` 3, both planned from the voxel size by `tfjs-zarr train`; ' +
+      '`finalActivation` sigmoid (softmax for semantic); `outputChannels` from the target; `seed` = `seed`; ' +
+      '`outputUpsample` / `outputDownsample` when raw and labels differ in voxel size (checked against the data: ' +
+      'the error names the factors to set; the former names `upsampleFactors` and a per-axis `downsampleFactors` ' +
+      'still work, with a deprecation message)',
   ),
   target: about(
     v.nullish(targetSchema, { kind: 'boundary' }),
-    "`'boundary'`, `{ kind: 'affinities', offsets: [[-1,0,0],[0,-1,0],[0,0,-1]] }`, " +
+    "`'boundary'`, `{ kind: 'affinities', offsets: [[-1,0,0],[0,-1,0],[0,0,-1]] }` (offsets planned in-plane by " +
+      '`tfjs-zarr train` for thick sections with per-section labels), ' +
       "`{ kind: 'semantic', classes: ['bg', 'mito', …] | n }`, " +
       "`{ kind: 'distance', scaleFactor, classes?: [id | [ids…], …], maskDistances?: true, clipDistance?, tolDistance? }` " +
       '(see Targets; loss `meanSquaredError` and a linear output by default)',
@@ -276,7 +300,8 @@ export const runConfigSchema = object({
   batchSize: about(v.optional(positiveInt, 2), 'samples per batch'),
   inputShape: about(
     v.optional(shape3, () => [16, 48, 48] as [number, number, number]),
-    'raw voxels per sample [z, y, x]; the output shape follows from the model',
+    'raw voxels per sample [z, y, x]; the output shape follows from the model; planned from the data by ' +
+      '`tfjs-zarr train` (e.g. `[32, 32, 32]` at 8 nm, `[6, 76, 76]` at 4×4×50 nm)',
   ),
   minMasked: about(v.optional(numberIn(0, 1), 0.15), 'as in `trainingDataset`'),
   cropWeights: about(
@@ -312,7 +337,8 @@ export const runConfigSchema = object({
   validation: about(
     v.nullish(validationSchema, {}),
     'evaluate every `interval` epochs (and after the last); the post-processing (`threshold` or `watershed`, ' +
-      'its `seeds`) and its sweep; the part of each prediction tile kept; the `scores`, the `criterion` of `best/` ' +
+      "its `seeds`) and its sweep; the part of each prediction tile kept (null: `predictCrop`'s seamless default); " +
+      'the `scores`, the `criterion` of `best/` ' +
       'and those of `best-<criterion>/` (`keepBestBy`; see Scores)',
     { resumable: true },
   ),

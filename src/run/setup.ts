@@ -46,12 +46,12 @@ export function checkConfigAgainstData(config: RunConfig, split: DataSplit): voi
 }
 
 /**
- * Raw and labels at different voxel sizes: the model's output voxel size (raw's / upsampleFactors ·
- * downsampleFactors) must be every crop's labels' voxel size.
+ * Raw and labels at different voxel sizes: the model's output voxel size (raw's / outputUpsample ·
+ * outputDownsample) must be every crop's labels' voxel size.
  */
 export function checkVoxelSizesAgainstModel(config: RunConfig, split: DataSplit): void {
-  const up = config.model.upsampleFactors ?? [1, 1, 1];
-  const down = config.model.downsampleFactors ?? [1, 1, 1];
+  const up = config.model.outputUpsample ?? [1, 1, 1];
+  const down = config.model.outputDownsample ?? [1, 1, 1];
   for (const crop of [...split.train, ...split.test]) {
     const raw = crop.raw.voxelSize;
     if (!crop.voxelSize) continue; // a crop described by its raw alone (as in checks of the input shape)
@@ -59,9 +59,9 @@ export function checkVoxelSizesAgainstModel(config: RunConfig, split: DataSplit)
     if (out.every((v, i) => v === crop.voxelSize[i])) continue;
     const ratio = raw.map((v, i) => v / crop.voxelSize[i]!);
     const [key, fix] = ratio.every((r) => r >= 1)
-      ? ['model.upsampleFactors', `model.upsampleFactors [${ratio.join(', ')}]`]
+      ? ['model.outputUpsample', `model.outputUpsample [${ratio.join(', ')}]`]
       : ratio.every((r) => r <= 1)
-        ? ['model.downsampleFactors', `model.downsampleFactors [${ratio.map((r) => 1 / r).join(', ')}]`]
+        ? ['model.outputDownsample', `model.outputDownsample [${ratio.map((r) => 1 / r).join(', ')}]`]
         : ['data.resample', 'one voxel size'];
     throw new ConfigError(
       key,
@@ -82,13 +82,15 @@ export function buildModel(config: RunConfig, channels: number): tf.LayersModel 
     inputShape: [...config.inputShape, channels],
     outputChannels: m.outputChannels,
     baseFilters: m.baseFilters,
-    depth: m.depth,
+    fmapIncFactor: m.fmapIncFactor,
+    downsampleFactors: m.downsampleFactors,
+    kernelSizes: m.kernelSizes,
     padding: m.padding,
     convsPerBlock: m.convsPerBlock,
     finalActivation: m.finalActivation,
     seed: m.seed,
-    upsampleFactors: m.upsampleFactors,
-    downsampleFactors: m.downsampleFactors,
+    outputUpsample: m.outputUpsample,
+    outputDownsample: m.outputDownsample,
   });
   const optimizer =
     config.optimizer.name === 'adam'

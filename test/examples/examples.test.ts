@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -101,6 +101,26 @@ describe('examples in smoke mode', () => {
       assert.ok(existsSync(path.join(runDir, 'scores.jsonl')), 'scores.jsonl exists');
     });
   }
+
+  test('examples/serial-em.ts --smoke: PNG stack → zarr, planned defaults, baselines and report', async () => {
+    const runDir = path.join(tmp, 'serial-em-run');
+    const run = await runExample('serial-em.ts', [
+      '--smoke',
+      '--run',
+      runDir,
+      '--data',
+      path.join(tmp, 'serial-em-data', 'data.zarr'),
+    ]);
+    assert.equal(run.code, 0, `exit code ${run.code} after ${run.seconds.toFixed(1)} s:\n${run.output}`);
+    assert.match(run.output, /Planned model\.downsampleFactors \[\[1,2,2\],\[1,2,2\]\]: in-plane/, run.output);
+    assert.match(run.output, /Planned target\.offsets \[\[0,-1,0\],\[0,0,-1\]\]/, run.output);
+    for (const crop of ['crop_c', 'crop_d']) {
+      assert.match(run.output, new RegExp(`${crop}: 8 samples: \\d+\\.\\d+ .*one segment per section`), run.output);
+    }
+    const config = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8'));
+    assert.deepEqual(config.model.kernelSizes[0], [1, 3, 3], 'the plan is in the effective config');
+    assert.ok(existsSync(path.join(runDir, 'report', 'index.html')), `${runDir}/report/index.html exists`);
+  });
 
   test('examples/demo.ts --smoke: final table and report', async () => {
     const runDir = path.join(tmp, 'demo-run');

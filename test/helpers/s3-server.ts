@@ -22,11 +22,17 @@ export interface S3Server {
   close(): Promise<void>;
 }
 
-export async function startS3Server(bucket = 'data'): Promise<S3Server> {
+export interface S3ServerOptions {
+  /** Origins (a pattern with at most one `*`) the bucket's CORS rule lets read it: for pages. */
+  corsOrigin?: string;
+}
+
+export async function startS3Server(bucket = 'data', options: S3ServerOptions = {}): Promise<S3Server> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
+  const main = path.join(import.meta.dirname, 's3rver-main.cjs');
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', path.join(import.meta.dirname, 's3rver-main.cjs'), directory, bucket],
+    ['--openssl-legacy-provider', main, directory, bucket, ...(options.corsOrigin ? [options.corsOrigin] : [])],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {

@@ -37,7 +37,7 @@ test('a run on OpenOrganelle-style N5 (raw 4 nm, labels 8 nm by voxelSize) train
       voxelSize: { raw: [4, 4, 4], labels: [8, 8, 8] },
     },
     runDir: path.join(dir, 'run'),
-    model: { baseFilters: 2, depth: 1, downsampleFactors: [2, 2, 2] },
+    model: { baseFilters: 2, depth: 1, outputDownsample: [2, 2, 2] },
     inputShape: [8, 8, 8],
     batchSize: 2,
     epochs: 1,

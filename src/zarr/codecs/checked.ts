@@ -105,10 +105,11 @@ function inflating(format: 'gzip' | 'deflate'): BytesDecoder {
 
 /**
  * bzip2 streams (numcodecs' BZ2, N5's bzip2) by seek-bzip, which checks every block's CRC and the
- * stream's. (It builds its output in a Buffer: in a browser bundle, with a Buffer polyfill.)
+ * stream's: OpenPGP.js's build of it, which works on Uint8Arrays (the original needs Node's Buffer,
+ * so it fails in a page).
  */
 export const bz2: BytesDecoder = async (data) => {
-  const { default: Bunzip } = await import('seek-bzip');
+  const { default: Bunzip } = await import('@openpgp/seek-bzip');
   try {
     return Bunzip.decode(data);
   } catch (error) {

@@ -16,7 +16,7 @@ export type { ZarrVolume } from './zarr/volume.js';
 export type { ChunkCache, CacheStats } from './zarr/chunk-cache.js';
 export type { DecodedChunk } from './zarr/chunks.js';
 export type { Normalization } from './zarr/normalize.js';
-export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
+export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume, VolumePiece, VolumePieces } from './types.js';
 export { roi, roiGrow, roiIntersect, roiToString, type Roi } from './roi.js';
 export { DataFormatError, JobStateError, OptionsError } from './errors.js';
 

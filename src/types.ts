@@ -53,8 +53,41 @@ export interface Volume {
   readonly roi: Roi;
   /** Number of channels (1 when the array has no channel axis). */
   readonly channels: number;
-  /** Stored values over `roi` (world units, voxel aligned), C order [spatial..., c], zero-filled outside. */
-  read(roi: Roi): Promise<StoredArray>;
+  /**
+   * Stored values over `roi` (world units, voxel aligned), C order [spatial..., c], zero-filled
+   * outside. `into`: an array of this dtype and the region's size that the volume may write into
+   * and return instead of a new one.
+   */
+  read(roi: Roi, into?: StoredArray): Promise<StoredArray>;
+  /**
+   * Optional fast path: the chunks `roi` touches, each with the box it gives, so that a sample is
+   * read from them in place instead of through a gathered copy (`read` = these boxes copied into
+   * a zero-filled array). Used for one-channel 8- and 16-bit raw with 3 axes.
+   */
+  pieces?(roi: Roi): Promise<VolumePieces>;
+  /**
+   * Optional: takes `bytes` of this array's memory budget (e.g. its chunk cache's cap) for data
+   * derived from it, such as a training dataset's boundary table of these labels; returns the
+   * function that gives them back, or null when they do not fit. Without it no such data is kept.
+   */
+  reserveBytes?(bytes: number): (() => void) | null;
+}
+
+/** One chunk's part of a region read in place (`Volume.pieces`). */
+export interface VolumePiece {
+  /** The decoded chunk: its values (null: not stored, every value the fill value), shape and C-order strides. */
+  chunk: { data: StoredArray | null; shape: number[]; stride: number[] };
+  /** Where the box begins in the chunk and in the region, and its size, per stored axis. */
+  srcStart: number[];
+  dstStart: number[];
+  count: number[];
+}
+
+/** A region read in place: its pieces, whether it lies within the array, and the fill value of the rest. */
+export interface VolumePieces {
+  pieces: VolumePiece[];
+  inside: boolean;
+  fillValue: number | bigint;
 }
 
 /** The arrays of one crop read over a region. Shapes are in voxels. */
@@ -88,4 +121,12 @@ export interface Crop {
   readRaw(roi: Roi): Promise<Float32Array>;
   /** Known-ness over `labelsRoi` alone (1 known, 0 unknown), [z, y, x]. */
   readMask(labelsRoi: Roi): Promise<Uint8Array>;
+  /**
+   * Optional fast path: offered by a crop whose `read` is its arrays' stored values as they are,
+   * raw times this factor (as float32, one channel or more at raw's voxel size), the labels as
+   * stored and the mask as stored at the labels' voxel size (non-zero known, unknown outside the
+   * labels' region). Training batches are then assembled from the stored values in one pass per
+   * array (and its labels' boundary table), with the same bytes as from `read`.
+   */
+  readonly storedRawScale?: number;
 }

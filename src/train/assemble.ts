@@ -14,10 +14,10 @@
  */
 import { OptionsError } from '../errors.js';
 import { roiContains, roiGrow, type Roi } from '../roi.js';
-import type { Crop, CropSample, DType, LabelArray, StoredArray } from '../types.js';
-import { knownMask, ZarrCrop } from '../zarr/crop.js';
+import type { Crop, CropSample, DType, LabelArray, StoredArray, VolumePiece } from '../types.js';
+import { knownMask } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
-import { newStoredArray, ZarrVolume, type ChunkPiece } from '../zarr/volume.js';
+import { newStoredArray } from '../zarr/volume.js';
 import type { SamplePlan } from './sampler.js';
 import type { BoundaryTable } from './boundary-table.js';
 import type { DistanceTable } from './distance-table.js';
@@ -120,12 +120,12 @@ export interface StoredSample {
   pooled?: { dtype: DType; array: StoredArray }[];
 }
 
-/** Raw read in place: the chunks' boxes of a [z, y, x] patch (ZarrVolume.pieces). */
+/** Raw read in place: the chunks' boxes of a [z, y, x] patch (Volume.pieces). */
 export interface RawPieces {
   dtype: 'uint8' | 'uint16';
   /** Voxels of the patch. */
   length: number;
-  pieces: ChunkPiece[];
+  pieces: VolumePiece[];
   /** Whether the patch lies within the array (else the rest is zeros). */
   inside: boolean;
   fillValue: number;
@@ -231,7 +231,7 @@ export async function readStored(
     pooled.push({ dtype, array });
     return array;
   };
-  if (!(crop instanceof ZarrCrop) && context === null) {
+  if (crop.storedRawScale === undefined && context === null) {
     const s = await crop.read(rois.raw, rois.labels);
     return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask, ...voxelSizes(crop) };
   }
@@ -300,18 +300,17 @@ async function readRaw(
   take: Take,
   inPlace = true,
 ): Promise<Pick<StoredSample, 'raw' | 'rawScale'>> {
-  if (!(crop instanceof ZarrCrop)) return { raw: await crop.readRaw(region), rawScale: 1 };
+  const scale = crop.storedRawScale;
+  if (scale === undefined) return { raw: await crop.readRaw(region), rawScale: 1 };
   const voxels = region.shape.reduce((n, s, i) => (n * s) / crop.raw.voxelSize[i]!, crop.raw.channels);
   const raw =
     inPlace && readsInPlace(crop.raw, voxels)
-      ? await (crop.raw as ZarrVolume)
-          .pieces(region)
-          .then((p) => ({ dtype: crop.raw.dtype, length: voxels, ...p }) as RawPieces)
+      ? await crop.raw.pieces!(region).then((p) => ({ dtype: crop.raw.dtype, length: voxels, ...p }) as RawPieces)
       : await crop.raw.read(region, take(crop.raw.dtype, voxels));
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
   return {
-    raw: wide ? normalizeRaw(raw, crop.normalization) : (raw as StoredSample['raw']),
-    rawScale: wide ? 1 : crop.normalization.scale,
+    raw: wide ? normalizeRaw(raw, { scale, description: '' }) : (raw as StoredSample['raw']),
+    rawScale: wide ? 1 : scale,
   };
 }
 
@@ -322,7 +321,7 @@ async function readLabels(
   take: Take,
   table: BoundaryTable | null,
 ): Promise<Pick<StoredSample, 'labels' | 'mask' | 'boundary'>> {
-  if (!(crop instanceof ZarrCrop)) throw new Error('readLabels: a crop from openDataSplit');
+  if (crop.storedRawScale === undefined) throw new Error('readLabels: a crop offering storedRawScale');
   const vs = crop.labels.voxelSize;
   const n = box.shape.reduce((a, s, i) => (a * s) / vs[i]!, 1);
   // The boundary target from the crop's table when there is one: the ids are not read.
@@ -371,35 +370,30 @@ function tableValues(table: DistanceTable, box: Roi, n: number): DistanceValues 
 const TABLE_SIZES: Partial<Record<DType, number>> = { uint8: 256, uint16: 65536 };
 
 /**
- * Whether raw of `voxels` values is read in place (RawPieces): one channel, 3 axes, 8 or 16 bits,
- * and enough voxels for the lookup table (writeRaw then reads each chunk once, through the table).
+ * Whether raw of `voxels` values is read in place (RawPieces): a volume offering `pieces`, one
+ * channel, 3 axes, 8 or 16 bits, and enough voxels for the lookup table (writeRaw then reads
+ * each chunk once, through the table).
  */
 function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
   const table = TABLE_SIZES[volume.dtype];
   return (
-    volume instanceof ZarrVolume &&
+    volume.pieces !== undefined &&
     table !== undefined &&
-    volume.channelAxis === null &&
     volume.shape.length === 3 &&
+    volume.voxelSize.length === 3 &&
     2 * table <= voxels
   );
 }
 
 /**
  * Whether the fused path reads this sample exactly as the sampler would: no raw noise or
- * scale/shift, and (for a crop from openDataSplit) arrays read as stored, the mask at the labels'
- * voxel size; with an elastic deformation, only a crop from openDataSplit (its source read into
- * reused buffers, train/elastic-read.ts). Other samples take the sampler's step-by-step read
- * (`writeSampleSteps`).
+ * scale/shift; with an elastic deformation, only a crop offering `storedRawScale` (its source
+ * read into reused buffers, train/elastic-read.ts). Other samples take the sampler's
+ * step-by-step read (`writeSampleSteps`).
  */
 export function canFuse(crop: Crop, plan: Pick<SamplePlan, 'elastic' | 'rawAugment'>): boolean {
   if (plan.rawAugment) return false;
-  if (!(crop instanceof ZarrCrop)) return !plan.elastic;
-  return (
-    crop.raw instanceof ZarrVolume &&
-    crop.labels instanceof ZarrVolume &&
-    (crop.mask === null || (crop.mask instanceof ZarrVolume && crop.maskAtLabels === crop.mask))
-  );
+  return crop.storedRawScale !== undefined || !plan.elastic;
 }
 
 /**

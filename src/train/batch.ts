@@ -18,6 +18,7 @@ import {
   type StoredSample,
 } from './assemble.js';
 import { BoundaryTable } from './boundary-table.js';
+import { CropTables } from './crop-table.js';
 import { DistanceTable } from './distance-table.js';
 import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
@@ -215,15 +216,19 @@ export class BatchMaker {
   private readonly scratch = new Scratch();
   private readonly pool = new BufferPool();
   private readonly regions = new RegionBuffers();
+  /** The crops' boundary and distance tables, built as samples make them pay. */
+  private readonly tables: CropTables;
 
   /**
    * `newArray` gives each batch's xs and ys; their contents may be arbitrary (a sample worker
-   * reuses shared buffers: train/workers/batch-buffers.ts): every element is written.
+   * reuses shared buffers: train/workers/batch-buffers.ts): every element is written. `tables`:
+   * the crop tables to use (default: built as they pay, CropTables).
    */
   constructor(
     private readonly setup: Setup,
     options: BatchOptions | BatchPlan,
     private readonly newArray: (length: number) => Float32Array = (n) => new Float32Array(n),
+    tables?: CropTables,
   ) {
     const plan = planBatches(
       setup.samplers.map((s) => s.crop),
@@ -242,6 +247,17 @@ export class BatchMaker {
       targetChannels: setup.targetChannels,
       maskChannels: setup.maskChannels,
     };
+    this.tables = tables ?? new CropTables(plan.sampling.output);
+  }
+
+  /** Crop tables held now. */
+  get tablesHeld(): number {
+    return this.tables.size;
+  }
+
+  /** Gives back the memory of the crop tables (later batches build them again as they pay). */
+  releaseTables(): void {
+    this.tables.release();
   }
 
   /** Batch `index` of the sequence: a function of the seed and the index alone. */
@@ -276,8 +292,8 @@ export class BatchMaker {
           augment = augment && withoutGeometry(augment);
         } else {
           const tables = {
-            boundary: this.layout.target === 'boundary' ? await BoundaryTable.forCrop(crop, output) : null,
-            distance: distance ? await DistanceTable.forCrop(crop, output, distance) : null,
+            boundary: this.layout.target === 'boundary' ? await BoundaryTable.forSample(this.tables, crop) : null,
+            distance: distance ? await DistanceTable.forSample(this.tables, crop, distance) : null,
           };
           stored = await readStored(crop, rois, this.pool, { tables, context, shift: plan.shift ?? null });
         }

@@ -6,9 +6,9 @@
  * compared with every neighbour: the labels are read and compared once per crop, not per sample.
  */
 import { roi, type Roi } from '../roi.js';
-import { newStoredArray, type ZarrVolume } from '../zarr/volume.js';
-import type { Crop, LabelArray } from '../types.js';
-import { cropTable, gatherBox, type TableRegion } from './crop-table.js';
+import { newStoredArray } from '../zarr/volume.js';
+import type { Crop, LabelArray, Volume } from '../types.js';
+import { gatherBox, type CropTables, type TableRegion } from './crop-table.js';
 import { boundaryFlags, idWords } from './targets.js';
 
 /** Ids read at a time while building: planes of the table region, about this many bytes. */
@@ -26,14 +26,14 @@ export class BoundaryTable {
   }
 
   /**
-   * The table of every output box of `output` label voxels centred in the crop's labels region
-   * (as CropSampler draws them), or null when the crop is not read from zarr or the table does
-   * not fit in its container's cache cap.
+   * The crop's table in `tables` for one more sample: every output box of `tables.output` label
+   * voxels centred in the crop's labels region (as CropSampler draws them); null while it does
+   * not pay yet, when the crop's labels cannot have one or when it does not fit (CropTables).
    */
-  static forCrop(crop: Crop, output: readonly number[]): Promise<BoundaryTable | null> {
-    return cropTable(crop, output, 'boundary', async (where) => {
+  static forSample(tables: CropTables, crop: Crop): Promise<BoundaryTable | null> | null {
+    return tables.forSample(crop, 'boundary', async (where, reserve) => {
       const bytes = where.voxels.reduce((a, b) => a * b, 1);
-      if (!where.labels.reserveCache(bytes)) return null;
+      if (!reserve(bytes)) return null;
       return new BoundaryTable(await encode(where.labels, where.region, where.voxels), where);
     });
   }
@@ -45,7 +45,7 @@ export class BoundaryTable {
 }
 
 /** Reads the labels over `region` slab by slab along z and encodes each voxel's byte. */
-async function encode(labels: ZarrVolume, region: Roi, voxels: readonly number[]): Promise<Uint8Array> {
+async function encode(labels: Volume, region: Roi, voxels: readonly number[]): Promise<Uint8Array> {
   const [Z, Y, X] = voxels as [number, number, number];
   const vz = labels.voxelSize[0]!;
   const plane = Y * X;

@@ -1,20 +1,23 @@
 /**
  * What a crop's tables share (boundary-table.ts, distance-table.ts): a value per label voxel a
- * crop's samples can cover, computed once per crop from its labels instead of once per sample,
- * its memory taken from the chunk cache's cap (ChunkCache.reserve: a table that does not fit is
- * not built, and its crop's samples are done from their ids, with the same bytes). One table per
- * labels array and key (output shape, options), shared by every dataset over the crop.
+ * crop's samples can cover, computed once per crop from its labels instead of once per sample.
+ *
+ * Tables belong to a training dataset's batch maker (one CropTables per thread) and go with it:
+ * `release()` (the dataset's `close()`) or its garbage collection gives their memory back. A table
+ * takes its bytes from its labels' memory budget (`Volume.reserveBytes`, the chunk cache's cap):
+ * labels that offer none, or a table that does not fit, leave its crop's samples to be done from
+ * their ids, with the same bytes. A crop's table is built once its samples have covered as many
+ * voxels as the table has: until then each sample is done from its ids, so the first batches over
+ * hundreds of crops are not held up building tables that few samples use.
  */
 import { roi, roiVoxelShape, type Roi } from '../roi.js';
 import { cOrderStrides, copyBox } from '../zarr/gather.js';
-import { ZarrCrop } from '../zarr/crop.js';
-import { ZarrVolume } from '../zarr/volume.js';
-import type { Crop, StoredArray } from '../types.js';
+import type { Crop, StoredArray, Volume } from '../types.js';
 
 /** The region of a crop's table: every output box of `output` label voxels its samples can take. */
 export interface TableRegion {
-  crop: ZarrCrop;
-  labels: ZarrVolume;
+  crop: Crop;
+  labels: Volume;
   /** World units, on the labels' grid. */
   region: Roi;
   /** Voxels per axis. */
@@ -22,35 +25,100 @@ export interface TableRegion {
   voxelSize: readonly number[];
 }
 
-const built = new WeakMap<ZarrVolume, Map<string, Promise<unknown>>>();
+/** Takes `bytes` of the labels' budget for the table being built; false: it does not fit. */
+export type Reserve = (bytes: number) => boolean;
 
-/**
- * The table of `crop` under `key`, built once by `build` from the crop's table region (or null:
- * the crop is not read from zarr, or `build` found no room in the cache cap).
- */
-export function cropTable<T>(
-  crop: Crop,
-  output: readonly number[],
-  key: string,
-  build: (where: TableRegion) => Promise<T | null>,
-): Promise<T | null> {
-  const labels = crop.labels;
-  if (!(labels instanceof ZarrVolume)) return Promise.resolve(null);
-  const tables = built.get(labels) ?? new Map<string, Promise<unknown>>();
-  built.set(labels, tables);
-  const full = `${key}|${output.join(',')}`;
-  let table = tables.get(full) as Promise<T | null> | undefined;
-  if (!table) {
-    const where = tableRegion(crop, output);
-    table = where ? build(where) : Promise.resolve(null);
-    tables.set(full, table);
+/** Budgets of collected CropTables given back. */
+const returned = new FinalizationRegistry<Set<() => void>>((releases) => {
+  for (const release of releases) release();
+});
+
+interface Entry {
+  /** Output voxels sampled from the crop so far. */
+  sampled: number;
+  table: Promise<unknown> | null;
+}
+
+/** The tables of one batch maker, by crop and key: built lazily, released together. */
+export class CropTables {
+  private entries = new Map<Crop, Map<string, Entry>>();
+  private readonly regions = new Map<Crop, TableRegion | null>();
+  /** How to give back each table's budget. */
+  private readonly releases = new Set<() => void>();
+  private readonly outVoxels: number;
+
+  /**
+   * `buildAfter`: a crop's table is built once its samples have covered this many times its
+   * voxels (0: at its first sample).
+   */
+  constructor(
+    readonly output: readonly number[],
+    private readonly buildAfter = 1,
+  ) {
+    this.outVoxels = output.reduce((a, b) => a * b, 1);
+    returned.register(this, this.releases, this);
   }
-  return table;
+
+  /**
+   * The crop's table under `key` for one more sample: null while building it does not pay yet
+   * (or the crop cannot have one), else the table (null when `build` found no room), built on
+   * the first call that needs it.
+   */
+  forSample<T>(
+    crop: Crop,
+    key: string,
+    build: (where: TableRegion, reserve: Reserve) => Promise<T | null>,
+  ): Promise<T | null> | null {
+    if (!this.regions.has(crop)) this.regions.set(crop, tableRegion(crop, this.output));
+    const where = this.regions.get(crop)!;
+    if (where === null) return null;
+    const byKey = this.entries.get(crop) ?? new Map<string, Entry>();
+    this.entries.set(crop, byKey);
+    const entry = byKey.get(key) ?? { sampled: 0, table: null };
+    byKey.set(key, entry);
+    if (entry.table) return entry.table as Promise<T | null>;
+    if (entry.sampled < this.buildAfter * where.voxels.reduce((a, b) => a * b, 1)) {
+      entry.sampled += this.outVoxels;
+      return null;
+    }
+    const held: (() => void)[] = [];
+    const reserve: Reserve = (bytes) => {
+      const release = where.labels.reserveBytes?.(bytes) ?? null;
+      if (release) {
+        held.push(release);
+        this.releases.add(release);
+      }
+      return release !== null;
+    };
+    const table = build(where, reserve).catch((error: unknown) => {
+      for (const release of held) {
+        release();
+        this.releases.delete(release);
+      }
+      throw error;
+    });
+    entry.table = table;
+    return table;
+  }
+
+  /** Tables held now (built or being built). */
+  get size(): number {
+    let n = 0;
+    for (const byKey of this.entries.values()) for (const e of byKey.values()) if (e.table) n++;
+    return n;
+  }
+
+  /** Drops every table and gives its bytes back; tables are built again as samples need them. */
+  release(): void {
+    for (const release of this.releases) release();
+    this.releases.clear();
+    this.entries = new Map();
+  }
 }
 
 function tableRegion(crop: Crop, output: readonly number[]): TableRegion | null {
   const labels = crop.labels;
-  if (!(crop instanceof ZarrCrop) || !(labels instanceof ZarrVolume) || labels.channels !== 1) return null;
+  if (labels.reserveBytes === undefined || labels.channels !== 1) return null;
   const vs = crop.voxelSize;
   if (vs.length !== 3 || labels.voxelSize.some((v, i) => v !== vs[i])) return null;
   const { offset } = crop.labels.roi;

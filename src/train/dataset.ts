@@ -66,7 +66,10 @@ export interface TrainingDatasetOptions extends BatchOptions {
 export type TrainingDataset = tf.data.Dataset<TrainingElement> & {
   /** Prepares the dataset (every crop checked, in the workers when it has them) and tells its channel counts. */
   setup(): Promise<TrainingSetup>;
-  /** Stops the worker threads now (a later iterator starts them again). */
+  /**
+   * Stops the worker threads now and gives back the memory of the boundary tables (a later
+   * iterator starts the workers again and builds tables as they pay).
+   */
   close(): void;
   /** Worker threads running right now. */
   readonly workersRunning: number;
@@ -245,7 +248,12 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       yield element;
     }
   } as unknown as () => Iterator<TrainingElement>);
-  return Object.defineProperties(Object.assign(dataset, { setup, close: () => pool?.close() }), {
+  // Closing stops the workers (their tables go with them) and gives this thread's tables back.
+  const close = () => {
+    pool?.close();
+    void maker?.then((m) => m.releaseTables());
+  };
+  return Object.defineProperties(Object.assign(dataset, { setup, close }), {
     workersRunning: { get: () => pool?.running ?? 0 },
   }) as TrainingDataset;
 }

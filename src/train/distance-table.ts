@@ -8,7 +8,7 @@
  */
 import { roi, type Roi } from '../roi.js';
 import type { Crop, LabelArray } from '../types.js';
-import { cropTable, gatherBox, type TableRegion } from './crop-table.js';
+import { gatherBox, type CropTables, type TableRegion } from './crop-table.js';
 import {
   checkDistanceOptions,
   distanceContext,
@@ -35,16 +35,17 @@ export class DistanceTable {
   }
 
   /**
-   * The table of every output box of `output` label voxels centred in the crop's labels region,
-   * or null when the crop is not read from zarr or the table does not fit in its cache cap.
+   * The crop's table in `tables` for one more sample: every output box of `tables.output` label
+   * voxels centred in the crop's labels region; null while it does not pay yet, when the crop's
+   * labels cannot have one or when it does not fit (CropTables).
    */
-  static forCrop(crop: Crop, output: readonly number[], options: DistanceOptions): Promise<DistanceTable | null> {
+  static forSample(tables: CropTables, crop: Crop, options: DistanceOptions): Promise<DistanceTable | null> | null {
     const resolved = checkDistanceOptions(options);
     const key = `distance:${JSON.stringify(options, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`;
-    return cropTable(crop, output, key, async (where) => {
+    return tables.forSample(crop, key, async (where, reserve) => {
       const n = where.voxels.reduce((a, b) => a * b, 1);
       const C = resolved.channels;
-      if (!where.labels.reserveCache(n * C * (resolved.maskDistances ? 5 : 4))) return null;
+      if (!reserve(n * C * (resolved.maskDistances ? 5 : 4))) return null;
       const values = new Float32Array(n * C);
       const masked = resolved.maskDistances ? new Uint8Array(n * C) : null;
       const context = distanceContext(where.voxelSize, options)[0]!;

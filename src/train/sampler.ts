@@ -23,7 +23,13 @@ import {
   type RawAugmentPlan,
   type ScaleShiftOptions,
 } from './intensity.js';
-import { countKnownBlockwise, type MaskPlanes, type ValidCentres, validCentresBlockwise } from './integral.js';
+import {
+  countKnownBlockwise,
+  type MaskPlanes,
+  type ValidCentres,
+  validCentresBlockwise,
+  validCentresOfBox,
+} from './integral.js';
 import { makeRng, type Rng } from './random.js';
 import {
   applyBlur,
@@ -96,6 +102,13 @@ export interface SamplePlan {
   /** Section defects of raw (augment.defect), or null. */
   defect?: DefectPlan | null;
 }
+
+/**
+ * Labels regions up to this many voxels without a mask get their centres from the box alone
+ * (validCentresOfBox visits every position); larger ones take the slab-by-slab path and its
+ * errors.
+ */
+const MAX_BOX_CENTRES = 2 ** 31;
 
 /** Largest patch we agree to allocate (elements of one raw patch). */
 const MAX_PATCH_ELEMENTS = 2 ** 28;
@@ -228,7 +241,13 @@ export class CropSampler {
   static async create(crop: Crop, options: SamplingOptions | SamplingPlan, countKnown = false): Promise<CropSampler> {
     const sampler = new CropSampler(crop, planSampling(options, [crop]));
     const minMasked = sampler.minMasked;
-    if (minMasked > 0 || countKnown) {
+    if ((minMasked > 0 || countKnown) && crop.mask === null && sampler.labelVoxels <= MAX_BOX_CENTRES) {
+      // Without a mask the labels region is the known region: nothing to read or table.
+      sampler.knownVoxels = sampler.labelVoxels;
+      if (minMasked > 0)
+        sampler.centres = validCentresOfBox(sampler.labelShape, sampler.output, minMasked, sampler.centreStep);
+      sampler.checkCentres();
+    } else if (minMasked > 0 || countKnown) {
       // The mask is read and tabled slab by slab along z: a large (sparse) crop never needs one
       // whole-region array, and a region too large even for one slab is refused by name.
       const planes = maskPlanes(crop);
@@ -257,16 +276,18 @@ export class CropSampler {
         );
       }
       sampler.knownVoxels = count;
-      if (minMasked > 0) {
-        if (sampler.centres!.count === 0) {
-          throw new OptionsError(
-            `crop ${crop.name}: no output patch of shape [${sampler.output.join(', ')}] is at least ` +
-              `${minMasked} known (the crop has ${count} known voxels); lower minMasked or the output shape`,
-          );
-        }
-      }
+      sampler.checkCentres();
     }
     return sampler;
+  }
+
+  /** Throws when minMasked leaves no centre to draw. */
+  private checkCentres(): void {
+    if (this.centres?.count !== 0) return;
+    throw new OptionsError(
+      `crop ${this.crop.name}: no output patch of shape [${this.output.join(', ')}] is at least ` +
+        `${this.minMasked} known (the crop has ${this.knownVoxels} known voxels); lower minMasked or the output shape`,
+    );
   }
 
   get labelVoxels(): number {

@@ -77,6 +77,16 @@ export class ChunkCache<V> {
     return true;
   }
 
+  /** Gives back `bytes` taken by `reserve`. */
+  unreserve(bytes: number): void {
+    this.reserved = Math.max(0, this.reserved - bytes);
+  }
+
+  /** Bytes of the cap taken by `reserve` and not given back. */
+  get reservedBytes(): number {
+    return this.reserved;
+  }
+
   stats(): CacheStats {
     return { ...this.counters, bytes: this.totalBytes, entries: this.entries.size };
   }

@@ -14,7 +14,7 @@ import { coarserGrid, isIntegerRatio } from '../grid.js';
 import { roiContains, roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import { ResampledVolume } from './resample.js';
-import type { ZarrVolume } from './volume.js';
+import { ZarrVolume } from './volume.js';
 
 /** An array of a crop: as stored, or seen at another voxel size. */
 export type CropVolume = ZarrVolume | ResampledVolume;
@@ -36,6 +36,11 @@ export class ZarrCrop implements Crop {
   readonly config: DataConfig | null;
   /** The mask as read: at the labels' voxel size. */
   readonly maskAtLabels: CropVolume | null;
+  /**
+   * `normalization.scale` when raw and labels are read as stored (not resampled) and the mask is
+   * at the labels' voxel size: batches are then assembled from the stored values (Crop.storedRawScale).
+   */
+  readonly storedRawScale?: number;
 
   constructor(
     name: string,
@@ -64,6 +69,9 @@ export class ZarrCrop implements Crop {
       ? new ResampledVolume(mask instanceof ResampledVolume ? mask.source : mask, labels.voxelSize, 'nearest')
       : mask;
     this.normalization = normalization;
+    const asStored = (v: CropVolume | null) => v instanceof ZarrVolume;
+    if (asStored(raw) && asStored(labels) && (mask === null || (asStored(mask) && this.maskAtLabels === mask)))
+      this.storedRawScale = normalization.scale;
     this.voxelSize = labels.voxelSize;
     this.grid = coarserGrid(raw.voxelSize, labels.voxelSize);
   }

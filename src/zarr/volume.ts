@@ -11,7 +11,7 @@ import { STORED_ARRAY_TYPES, type StoredArrayType } from './dtypes.js';
 import type { ArrayMetadata } from './metadata/array.js';
 import type { AxisType, SpatialMetadata } from './metadata/funlib.js';
 import { roi as makeRoi, roiIsMultipleOf, roiToString, roiVoxelShape, type Roi } from '../roi.js';
-import type { DType, StoredArray, Volume } from '../types.js';
+import type { DType, StoredArray, Volume, VolumePiece, VolumePieces } from '../types.js';
 
 const TYPED_ARRAYS: Readonly<Record<string, StoredArrayType>> = STORED_ARRAY_TYPES;
 
@@ -104,8 +104,13 @@ export class ZarrVolume implements Volume {
   }
 
   /** Takes `bytes` of the container's chunk-cache cap for data derived from this array (ChunkCache.reserve). */
-  reserveCache(bytes: number): boolean {
-    return this.cache.reserve(bytes);
+  reserveBytes(bytes: number): (() => void) | null {
+    if (!this.cache.reserve(bytes)) return null;
+    let held = true;
+    return () => {
+      if (held) this.cache.unreserve(bytes);
+      held = false;
+    };
   }
 
   /** Voxel shape of the spatial axes. */
@@ -154,7 +159,7 @@ export class ZarrVolume implements Volume {
    * The chunks `region` touches, each with the box it gives, for reading them in place instead of
    * through a gathered copy (`read` = these boxes copied into a zero-filled array).
    */
-  async pieces(region: Roi): Promise<{ pieces: ChunkPiece[]; inside: boolean; fillValue: number | bigint }> {
+  async pieces(region: Roi): Promise<VolumePieces & { pieces: ChunkPiece[] }> {
     const request = this.request(region);
     const pieces = await Promise.all(
       this.chunksOf(request).map(async (coords) => this.piece(request, coords, await this.reader.read(coords))),
@@ -251,11 +256,8 @@ export class ZarrVolume implements Volume {
  * A chunk's part of a read, over the stored axes: `count` elements from `srcStart` in the chunk
  * (strides `chunk.stride`; `chunk.data` null: all the fill value) to `dstStart` in the region.
  */
-export interface ChunkPiece {
+export interface ChunkPiece extends VolumePiece {
   chunk: DecodedChunk;
-  srcStart: number[];
-  dstStart: number[];
-  count: number[];
 }
 
 interface ReadRequest {

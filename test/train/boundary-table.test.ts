@@ -12,8 +12,10 @@ import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { DataConfig, openDataSplit, trainingDataset, type Crop } from '../../src/index.js';
+import { DataConfig, openDataSplit, type Crop } from '../../src/index.js';
 import { BoundaryTable } from '../../src/train/boundary-table.js';
+import { CropTables } from '../../src/train/crop-table.js';
+import { BatchMaker, planBatches, prepare } from '../../src/train/batch.js';
 import { makeRng } from '../../src/train/random.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
@@ -30,35 +32,34 @@ const augment = {
 
 type Shapes = { inputShape: number[]; outputShape: number[] };
 
-async function batches(crops: Crop[], options: Shapes, n: number): Promise<Buffer> {
-  const it = await trainingDataset(crops, {
-    batchSize: 3,
-    seed: 'table',
-    target: 'boundary',
-    augment,
-    workers: 0,
-    ...options,
-  }).iterator();
+/** `n` batches of a BatchMaker over `crops` with these tables, flat. */
+async function batches(crops: Crop[], shapes: Shapes, n: number, tables: CropTables): Promise<Buffer> {
+  const plan = planBatches(crops, { batchSize: 3, seed: 'table', target: 'boundary', augment, ...shapes });
+  const maker = new BatchMaker(await prepare(crops, plan), plan, undefined, tables);
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
-    const { xs, ys } = (await it.next()).value;
-    out.push(Buffer.from((xs.dataSync() as Float32Array).buffer), Buffer.from((ys.dataSync() as Float32Array).buffer));
-    tf.dispose([xs, ys]);
+    const { xs, ys } = await maker.make(i);
+    out.push(Buffer.from(xs.buffer), Buffer.from(ys.buffer));
   }
   return Buffer.concat(out);
 }
 
-/** The same crops opened with a cache cap too small for their tables (sample-by-sample boundary). */
-async function withAndWithout(dir: string, options: Shapes, n = 6): Promise<void> {
+/**
+ * Batches with every crop's table from its first sample = batches with none (the same crops opened
+ * with a cache cap too small for their tables: sample-by-sample boundary).
+ */
+async function withAndWithout(dir: string, shapes: Shapes, n = 6): Promise<void> {
   const withTables = await openDataSplit(dir);
   const crops = [...withTables.train, ...withTables.test];
-  for (const crop of crops) {
-    assert.ok(await BoundaryTable.forCrop(crop, options.outputShape), `${crop.name} has a table`);
-  }
+  const eager = new CropTables(shapes.outputShape, 0);
+  const a = await batches(crops, shapes, n, eager);
+  assert.equal(eager.size, new Set(crops).size, 'every crop has a table');
   const small = await openDataSplit(new DataConfig({ path: dir, cacheBytes: 1 }));
   const without = [...small.train, ...small.test];
-  for (const crop of without) assert.equal(await BoundaryTable.forCrop(crop, options.outputShape), null);
-  assert.ok((await batches(crops, options, n)).equals(await batches(without, options, n)), dir);
+  const none = new CropTables(shapes.outputShape, 0);
+  const b = await batches(without, shapes, n, none);
+  for (const crop of without) assert.equal(await BoundaryTable.forSample(none, crop), null, 'no table fits');
+  assert.ok(a.equals(b), dir);
 }
 
 test('boundary through the table = boundary from the ids, on every fixture written by zarr-python', async () => {

@@ -15,6 +15,7 @@ import FileSystemStore from '@zarrita/storage/fs';
 import * as tf from '@tensorflow/tfjs';
 import { DataConfig, openDataSplit, trainingDataset, type Crop } from '../../src/index.js';
 import { remapOf } from '../../src/train/augment.js';
+import { CropTables } from '../../src/train/crop-table.js';
 import { DistanceTable } from '../../src/train/distance-table.js';
 import { makeRng } from '../../src/train/random.js';
 import { CropSampler } from '../../src/train/sampler.js';
@@ -135,9 +136,12 @@ for (const name of ['anisotropic', 'uint64']) {
     try {
       await writeCase(dir, c);
       const crop = (await openDataSplit(dir)).train[0]!;
-      assert.ok(await DistanceTable.forCrop(crop, [3, 5, 5], optionsOf(c)), 'the crop has a table');
+      assert.ok(
+        await DistanceTable.forSample(new CropTables([3, 5, 5], 0), crop, optionsOf(c)),
+        'the crop has a table',
+      );
       const small = (await openDataSplit(new DataConfig({ path: dir, cacheBytes: 1 }))).train[0]!;
-      assert.equal(await DistanceTable.forCrop(small, [3, 5, 5], optionsOf(c)), null);
+      assert.equal(await DistanceTable.forSample(new CropTables([3, 5, 5], 0), small, optionsOf(c)), null);
       const plain = await checkAgainstReference(crop, c, {});
       assert.ok(plain.equals(await checkAgainstReference(small, c, {})), 'table = sample by sample');
       const augment = { mirror: true, transpose: true };

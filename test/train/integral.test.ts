@@ -170,3 +170,28 @@ test('validCentresBlockwise: slab by slab, the same centres and known count as o
     }
   }
 });
+
+test('validCentresOfBox: the centres of an all-known volume, as its table gives them', async () => {
+  const { validCentresBlockwise, validCentresOfBox } = await import('../../src/train/integral.js');
+  for (const [shape, box, fraction, step] of [
+    [[13, 6, 7], [4, 3, 3], 0.5, [1, 1, 1]],
+    [[9, 5, 8], [5, 2, 4], 0.2, [1, 1, 1]],
+    [[3, 4, 4], [6, 2, 2], 0.9, [1, 1, 1]],
+    [[20, 12, 10], [16, 9, 12], 0.6, [2, 1, 3]],
+    [[7, 7, 7], [8, 8, 8], 0, [1, 2, 1]],
+    [[7, 7, 7], [8, 8, 8], 1, [1, 1, 1]],
+  ] as [number[], number[], number, number[]][]) {
+    const ones = new Uint8Array(shape[0]! * shape[1]! * shape[2]!).fill(1);
+    const plane = shape[1]! * shape[2]!;
+    const planes = async (z0: number, z1: number) => ones.subarray(z0 * plane, z1 * plane);
+    const want = (await validCentresBlockwise(planes, shape, box, fraction, undefined, step)).centres;
+    const got = validCentresOfBox(shape, box, fraction, step);
+    assert.equal(got.count, want.count, `count, shape ${shape}, box ${box}, ${fraction}`);
+    assert.deepEqual(got.toArray(), want.toArray());
+    const rng = makeRng('box');
+    for (let i = 0; i < 20 && want.count > 0; i++) {
+      const r = rng.fork(i);
+      assert.deepEqual(got.sample(r), want.sample(rng.fork(i)));
+    }
+  }
+});

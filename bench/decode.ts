@@ -1,16 +1,16 @@
 /**
  * Decode benchmark: one compressible 64^3 blosc chunk per case (bench/make_decode_chunks.py, made
  * once in bench/data/decode/), decoded by numcodecs' unchecked wasm decoder (zarrita's default),
- * by tfjs-zarr's checked one (zarr/codecs.ts: frame and streams verified) and by Python's numcodecs
- * (C-Blosc, as zarr-python decodes; at its best, bench/python.ts; its own thread count), in
- * alternating rounds after a warm-up; MB/s of decoded bytes, median of the rounds, and the ratios.
+ * by tfjs-zarr's checked one (zarr/codecs/checked.ts: frame and streams verified) and by Python's
+ * numcodecs (C-Blosc, as zarr-python decodes; at its best, bench/python.ts; its own thread count),
+ * in alternating rounds after a warm-up; MB/s of decoded bytes, median of the rounds, and the ratios.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as zarr from 'zarrita';
-import { bloscHeader } from '../src/zarr/blosc.js';
-import { registerFastCodecs } from '../src/zarr/codecs.js';
+import { bloscHeader } from '../src/zarr/codecs/blosc.js';
+import { blosc as checkedBlosc } from '../src/zarr/codecs/checked.js';
 import { PythonServer } from './python.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -41,9 +41,8 @@ export async function benchDecode(rounds = 5): Promise<Record<string, number | s
   const dir = path.join(here, 'data', 'decode');
   if (!existsSync(dir))
     execFileSync('/usr/bin/python3', [path.join(here, 'make_decode_chunks.py'), dir], { stdio: 'inherit' });
-  const unchecked = await blosc(); // the registry's original, before ours replace it
-  registerFastCodecs();
-  const checked = await blosc();
+  const unchecked = await blosc(); // zarrita's registry: numcodecs' wasm decoder
+  const checked: Codec = { decode: checkedBlosc };
   const results: Record<string, number | string> = {};
   const numcodecs = await PythonServer.start(
     path.join(here, 'decode_numcodecs.py'),

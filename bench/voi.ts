@@ -1,7 +1,8 @@
 /**
- * Benchmarks for evaluation: VOI of two 256^3 segmentations and connected components of a 128^3
- * foreground. Run directly: `node --import tsx bench/voi.ts` (prints JSON), or `npm run bench -- voi`.
- * scikit-image's `variation_of_information` runs on the same volumes in a child process
+ * Benchmarks for evaluation: VOI and the adapted Rand error of two 256^3 segmentations (each
+ * alone, and both from one table) and connected components of a 128^3 foreground. Run directly:
+ * `node --import tsx bench/voi.ts` (prints JSON), or `npm run bench -- voi`. scikit-image's
+ * `variation_of_information` and `adapted_rand_error` run on the same volumes in a child process
  * (/usr/bin/python3 scripts/bench_voi_skimage.py --serve, at its best: malloc's mmap threshold
  * raised, bench/python.ts), call after call with ours, so that the ratio compares the two under
  * the same machine load (others share these cores); each side's first call is a warm-up, reported
@@ -20,7 +21,7 @@
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { variationOfInformation, type VoiResult } from '../src/eval/voi.js';
+import { adaptedRandError, segmentationScores, variationOfInformation } from '../src/eval/voi.js';
 import { connectedComponents } from '../src/eval/components.js';
 import { PythonServer } from './python.js';
 
@@ -101,14 +102,15 @@ function toUint64(a: Uint32Array, high: bigint): BigUint64Array {
 interface SkimageTiming {
   s: number;
   cpu_s: number;
-  split: number;
-  merge: number;
+  values: number[];
 }
+
+type Score = 'voi' | 'arand';
 
 /**
  * scikit-image in a child process (scripts/bench_voi_skimage.py --serve, at its best: see
- * bench/python.ts) that times one `variation_of_information` call per request, so that its calls
- * can alternate with ours.
+ * bench/python.ts) that times one `variation_of_information` or `adapted_rand_error` call per
+ * request, so that its calls can alternate with ours.
  */
 class Skimage {
   private constructor(private readonly server: PythonServer) {}
@@ -122,8 +124,8 @@ class Skimage {
     return server && new Skimage(server);
   }
 
-  async time(volumes: 'voi' | 'noise'): Promise<SkimageTiming> {
-    return (await this.server.ask(volumes)) as unknown as SkimageTiming;
+  async time(score: Score, volumes: 'voi' | 'noise'): Promise<SkimageTiming> {
+    return (await this.server.ask(`${score} ${volumes}`)) as unknown as SkimageTiming;
   }
 
   close(): void {
@@ -132,23 +134,24 @@ class Skimage {
 }
 
 /**
- * Our VOI and scikit-image's on the same volumes, call after call, so that both see the same load:
- * first one call of each as a warm-up (code compiled, memory mapped; reported apart), then median
- * wall seconds of each, the median and smallest ratio of a round, and the median ratio of CPU
- * seconds (steadier than wall time while others share the cores).
+ * Our score and scikit-image's on the same volumes, call after call, so that both see the same
+ * load: first one call of each as a warm-up (code compiled, memory mapped; reported apart), then
+ * median wall seconds of each, the median and smallest ratio of a round, and the median ratio of
+ * CPU seconds (steadier than wall time while others share the cores). `ours` returns the values
+ * scikit-image returns (VOI: split, merge; ARand: are, precision, recall).
  */
 async function sideBySide(
   name: string,
-  volumes: 'voi' | 'noise',
+  [score, volumes]: [Score, 'voi' | 'noise'],
   rounds: number,
-  ours: () => VoiResult,
+  ours: () => number[],
   sk: Skimage | null,
   out: Record<string, number>,
-): Promise<VoiResult> {
+): Promise<number[]> {
   let t0 = performance.now();
   let r = ours();
   out[`${name}_warmup_s`] = (performance.now() - t0) / 1000;
-  if (sk !== null) out[`${name}_skimage_warmup_s`] = (await sk.time(volumes)).s;
+  if (sk !== null) out[`${name}_skimage_warmup_s`] = (await sk.time(score, volumes)).s;
   const oursS: number[] = [];
   const theirsS: number[] = [];
   const ratios: number[] = [];
@@ -161,9 +164,9 @@ async function sideBySide(
     const c = process.cpuUsage(c0);
     oursS.push(s);
     if (sk === null) continue;
-    const theirs = await sk.time(volumes);
-    if (Math.abs(theirs.split - r.voiSplit) > 1e-9 || Math.abs(theirs.merge - r.voiMerge) > 1e-9) {
-      throw new Error(`${name}: scikit-image gives ${theirs.split}/${theirs.merge}, we ${r.voiSplit}/${r.voiMerge}`);
+    const theirs = await sk.time(score, volumes);
+    if (theirs.values.some((v, i) => Math.abs(v - r[i]!) > 1e-9)) {
+      throw new Error(`${name}: scikit-image gives ${theirs.values.join('/')}, we ${r.join('/')}`);
     }
     theirsS.push(theirs.s);
     ratios.push(theirs.s / s);
@@ -185,9 +188,24 @@ export async function benchVoi(): Promise<Record<string, number>> {
   const sk = await Skimage.start();
   try {
     let { gt, pred } = makeVoiVolumes(256);
-    const r = await sideBySide('voi_256_u32', 'voi', 9, () => variationOfInformation(gt, pred), sk, out);
-    out['voi_256_split_bits'] = r.voiSplit;
-    out['voi_256_merge_bits'] = r.voiMerge;
+    const voiOf = (g: typeof gt, p: typeof pred) => {
+      const v = variationOfInformation(g, p);
+      return [v.voiSplit, v.voiMerge];
+    };
+    const arandOf = (g: typeof gt, p: typeof pred) => {
+      const a = adaptedRandError(g, p);
+      return [a.are, a.precision, a.recall];
+    };
+    const [split, merge] = await sideBySide('voi_256_u32', ['voi', 'voi'], 9, () => voiOf(gt, pred), sk, out);
+    const r = { voi: split! + merge! };
+    out['voi_256_split_bits'] = split!;
+    out['voi_256_merge_bits'] = merge!;
+    const [are] = await sideBySide('arand_256_u32', ['arand', 'voi'], 9, () => arandOf(gt, pred), sk, out);
+    out['arand_256'] = are!;
+    // VOI and ARand from one table (what the ValidationHook computes per parameter set).
+    out['voi_arand_256_u32_s'] = time(runs, () => {
+      if (segmentationScores(gt, pred).are !== are) throw new Error('segmentationScores differs from adaptedRandError');
+    });
 
     // Same partition with every uint64 id above 2^53 (high word 0x100000): the hashed-index path.
     {
@@ -221,9 +239,10 @@ export async function benchVoi(): Promise<Record<string, number>> {
     }
 
     ({ gt, pred } = makeNoiseVolumes(256));
-    const rn = await sideBySide('voi_256_noise', 'noise', 3, () => variationOfInformation(gt, pred), sk, out);
-    out['voi_256_noise_split_bits'] = rn.voiSplit;
-    out['voi_256_noise_merge_bits'] = rn.voiMerge;
+    const rn = await sideBySide('voi_256_noise', ['voi', 'noise'], 3, () => voiOf(gt, pred), sk, out);
+    out['voi_256_noise_split_bits'] = rn[0]!;
+    out['voi_256_noise_merge_bits'] = rn[1]!;
+    await sideBySide('arand_256_noise', ['arand', 'noise'], 3, () => arandOf(gt, pred), sk, out);
   } finally {
     sk?.close();
   }

@@ -3,7 +3,7 @@
  * have them: raw at 4 nm, labels at 2 nm (written with funlib.persistence 0.6's `types`). The
  * training samples give raw at 4 nm (`inputShape` counts raw voxels) and labels at 2 nm (the
  * default `outputShape` covers the same world extent: twice the voxels); a U-Net with
- * `upsampleFactors: [2, 2, 2]` predicts at 2 nm; elastic augmentation deforms both alike; the hook
+ * `outputUpsample: [2, 2, 2]` predicts at 2 nm; elastic augmentation deforms both alike; the hook
  * scores the test crop on the labels' grid.
  *
  *   node --import tsx examples/upsample.ts              # 10 epochs of 12 batches (wasm; 3 epochs took
@@ -98,7 +98,7 @@ const model = unet3d({
   outputChannels: 1,
   baseFilters: smoke ? 4 : 8,
   depth: smoke ? 1 : 2,
-  upsampleFactors: [2, 2, 2],
+  outputUpsample: [2, 2, 2],
   seed: 1,
 });
 model.compile({ optimizer: tf.train.adam(1e-3), loss: maskedLoss('binaryCrossentropy') });

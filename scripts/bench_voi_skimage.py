@@ -18,8 +18,9 @@ Prints JSON: timings (median of runs, seconds) and the VOI values.
 
 `--serve`: builds the VOI volumes once, then times one call per request for bench/voi.ts, which
 alternates its own calls with these so that both see the same machine load. Requests are lines
-on stdin, `voi` or `noise`; each answer is one JSON line {"s": wall seconds, "cpu_s": CPU seconds
-of this process, "split": .., "merge": ..}.
+on stdin, `<score> <volumes>` with score `voi` (variation_of_information) or `arand`
+(adapted_rand_error) and volumes `voi` or `noise`; each answer is one JSON line {"s": wall
+seconds, "cpu_s": CPU seconds of this process, "values": [the score's values]}.
 """
 import json
 import sys
@@ -66,16 +67,18 @@ def timed(runs, fn):
 
 
 def serve():
-    from skimage.metrics import variation_of_information
+    from skimage.metrics import adapted_rand_error, variation_of_information
 
     volumes = {"voi": make_voi_volumes(), "noise": make_noise_volumes()}
+    scores = {"voi": variation_of_information, "arand": adapted_rand_error}
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
-        gt, pred = volumes[line.strip()]
+        score, name = line.split()
+        gt, pred = volumes[name]
         t0, c0 = time.perf_counter(), time.process_time()
-        vi = variation_of_information(gt, pred)
+        values = scores[score](gt, pred)
         s, cpu = time.perf_counter() - t0, time.process_time() - c0
-        print(json.dumps({"s": s, "cpu_s": cpu, "split": float(vi[0]), "merge": float(vi[1])}), flush=True)
+        print(json.dumps({"s": s, "cpu_s": cpu, "values": [float(v) for v in values]}), flush=True)
 
 
 def main():

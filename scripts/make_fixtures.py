@@ -745,8 +745,8 @@ def make_bad():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for p in OUT.iterdir():
-        if p.name.startswith("v3.") or p.name in ("README.md", "broken", "lz4"):
-            continue  # written by scripts/make_v3_fixtures.ts, make_broken_fixtures.py, make_lz4_fixtures.py / by hand
+        if p.name.startswith("v3.") or p.name in ("README.md", "broken", "lz4", "codecs", "n5"):
+            continue  # written by make_v3_fixtures.ts, make_broken_fixtures.py, make_lz4_fixtures.py, make_codec_fixtures.py, make_n5_fixtures.py
         if p.is_dir():
             shutil.rmtree(p)
         else:

@@ -18,7 +18,7 @@ export type { DecodedChunk } from './zarr/chunks.js';
 export type { Normalization } from './zarr/normalize.js';
 export type { Crop, CropSample, DType, LabelArray, StoredArray, Volume } from './types.js';
 export { roi, roiGrow, roiIntersect, roiToString, type Roi } from './roi.js';
-export { DataFormatError, OptionsError } from './errors.js';
+export { DataFormatError, JobStateError, OptionsError } from './errors.js';
 
 // Training: datasets for fitDataset and masked losses
 export {
@@ -34,9 +34,14 @@ export {
 export type { SampleAugmentOptions, SamplingOptions } from './train/sampler.js';
 export type { ElasticOptions } from './train/elastic.js';
 export type { NoiseOptions, ScaleShiftOptions } from './train/intensity.js';
+export type { ArtifactOptions, BlurOptions, DefectOptions } from './train/defects.js';
+export type { ShiftOptions } from './train/shift.js';
 export type { AugmentOptions } from './train/augment.js';
 export {
+  distanceTarget,
   targetChannels,
+  type DistanceOptions,
+  type LabelId,
   type TargetFn,
   type TargetKind,
   type TargetOptions,
@@ -57,11 +62,26 @@ export {
   affinityPostProcessor,
   boundaryPostProcessor,
   customPostProcessor,
+  distancePostProcessor,
   semanticPostProcessor,
+  watershedPostProcessor,
   type PostProcessParameters,
   type PostProcessor,
+  type WatershedOptions,
 } from './eval/postprocess.js';
-export { variationOfInformation, type VoiOptions, type VoiResult } from './eval/voi.js';
+export {
+  adaptedRandError,
+  cremiScore,
+  segmentationScores,
+  variationOfInformation,
+  type AdaptedRandResult,
+  type SegmentationScores,
+  type VoiOptions,
+  type VoiResult,
+} from './eval/voi.js';
+export { binaryScores, type BinaryOptions, type BinaryScores } from './eval/binary.js';
+export { distanceClasses, semanticClasses, type ScoreClass } from './eval/classes.js';
+export { regionalMaxima, seededWatershed } from './eval/watershed.js';
 export {
   ValidationHook,
   type BestScore,
@@ -70,7 +90,7 @@ export {
 } from './eval/hook.js';
 export { loadCheckpoint, readCheckpointInfo, type SaveCheckpointOptions } from './eval/checkpoint.js';
 export { downloadCheckpoint, type DownloadCheckpointOptions } from './eval/download.js';
-export { bestByCrop, readScores, type ScoreRow } from './eval/scores.js';
+export { bestByCrop, readScores, SCORE_NAMES, type ScoreName, type ScoreRow } from './eval/scores.js';
 
 // Models and backends
 export {

@@ -32,9 +32,14 @@ export {
 export type { SampleAugmentOptions, SamplingOptions } from './train/sampler.js';
 export type { ElasticOptions } from './train/elastic.js';
 export type { NoiseOptions, ScaleShiftOptions } from './train/intensity.js';
+export type { ArtifactOptions, BlurOptions, DefectOptions } from './train/defects.js';
+export type { ShiftOptions } from './train/shift.js';
 export type { AugmentOptions } from './train/augment.js';
 export {
+  distanceTarget,
   targetChannels,
+  type DistanceOptions,
+  type LabelId,
   type TargetFn,
   type TargetKind,
   type TargetOptions,
@@ -55,11 +60,26 @@ export {
   affinityPostProcessor,
   boundaryPostProcessor,
   customPostProcessor,
+  distancePostProcessor,
   semanticPostProcessor,
+  watershedPostProcessor,
   type PostProcessParameters,
   type PostProcessor,
+  type WatershedOptions,
 } from './eval/postprocess.js';
-export { variationOfInformation, type VoiOptions, type VoiResult } from './eval/voi.js';
+export {
+  adaptedRandError,
+  cremiScore,
+  segmentationScores,
+  variationOfInformation,
+  type AdaptedRandResult,
+  type SegmentationScores,
+  type VoiOptions,
+  type VoiResult,
+} from './eval/voi.js';
+export { binaryScores, type BinaryOptions, type BinaryScores } from './eval/binary.js';
+export { distanceClasses, semanticClasses, type ScoreClass } from './eval/classes.js';
+export { regionalMaxima, seededWatershed } from './eval/watershed.js';
 export {
   ValidationHook,
   type BestScore,
@@ -67,7 +87,7 @@ export {
   type ValidationHookOptions,
 } from './eval/hook.js';
 export { loadCheckpoint, readCheckpointInfo, type SaveCheckpointOptions } from './eval/checkpoint.js';
-export { bestByCrop, readScores, type ScoreRow } from './eval/scores.js';
+export { bestByCrop, readScores, SCORE_NAMES, type ScoreName, type ScoreRow } from './eval/scores.js';
 
 // Applying a model to whole volumes: blockwise prediction and segmentation into zarr
 export {

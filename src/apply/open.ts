@@ -3,17 +3,10 @@
  * the container `data.zarr` (the container is the path up to its last component ending in `.zarr`,
  * `.zr`, `.n5` or `.zip`; without one, the last component is the array and the rest the container).
  */
-import * as zarr from 'zarrita';
-import { DataFormatError, OptionsError } from '../errors.js';
+import { OptionsError } from '../errors.js';
 import type { ArrayLocation } from '../zarr/write/file-store.js';
-import { ChunkCache } from '../zarr/chunk-cache.js';
-import type { DecodedChunk } from '../zarr/chunks.js';
-import { registerFastCodecs } from '../zarr/codecs.js';
-import { readArrayMetadata } from '../zarr/metadata/array.js';
-import { readSpatialMetadata } from '../zarr/metadata/funlib.js';
-import { openStore } from '../zarr/stores/index.js';
-import { escapeKeyPath, unescapingStore } from '../zarr/stores/keys.js';
-import { ZarrVolume } from '../zarr/volume.js';
+import { openVolumeAt } from '../zarr/container.js';
+import type { ZarrVolume } from '../zarr/volume.js';
 
 const CONTAINER = /\.(zarr|zr|n5|zip)$/i;
 
@@ -49,21 +42,6 @@ export async function openArray(
   location: string | ArrayLocation,
   options: { cacheBytes?: number; option?: string } = {},
 ): Promise<ZarrVolume> {
-  registerFastCodecs();
   const loc = parseArrayLocation(location, options.option);
-  const opened = await openStore(loc.container);
-  // The reading layer's checks first (messages naming file and key), then zarrita, pinned to the format.
-  const stored = await readArrayMetadata(opened.store, loc);
-  let array: zarr.Array<zarr.DataType>;
-  try {
-    const location = zarr.root(unescapingStore(opened.store)).resolve(escapeKeyPath(loc.path));
-    array = await (stored.format === 3 ? zarr.open.v3 : zarr.open.v2)(location, { kind: 'array' });
-  } catch (cause) {
-    throw new DataFormatError(`cannot open the array from ${stored.metadataKey}: ${(cause as Error).message}`, loc, {
-      cause,
-    });
-  }
-  const metadata = readSpatialMetadata(stored.attrs, stored.shape.length, loc);
-  const cache = new ChunkCache<DecodedChunk>({ maxBytes: options.cacheBytes ?? 256 * 1024 * 1024 });
-  return new ZarrVolume({ container: loc.container, path: loc.path, array, stored, metadata, cache });
+  return openVolumeAt(loc.container, loc.path, { cacheBytes: options.cacheBytes ?? 256 * 1024 * 1024 });
 }

@@ -1,13 +1,16 @@
 /**
  * predictVolume: a model applied to any world ROI of a raw array (default: all of it), block by
  * block, into a zarr array (job.ts runs the blocks: grid.ts cuts them, markers.ts makes restarts
- * skip the done ones, workers.ts splits them between processes). Each block is one `predictCrop` call over the block's ROI, which
- * reads the context the model needs around every tile (zero-filled outside raw), so a block's
- * values do not depend on which process computed it, nor on the other blocks.
+ * skip the done ones, workers.ts splits them between processes). Each block is one `predictCrop`
+ * call over the block's ROI, which reads the context the model needs around every tile
+ * (zero-filled outside raw), with one tiling for every block (eval/tiling.ts: seamless tiles on a
+ * grid from the ROI's offset), so a block's values do not depend on which process computed it,
+ * nor on the other blocks, and the blocks fit together as the whole ROI predicted at once.
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
 import { predictCrop } from '../eval/predict.js';
+import { planTiling } from '../eval/tiling.js';
 import type { Crop, Volume } from '../types.js';
 import { normalizeRaw, rawNormalization } from '../zarr/normalize.js';
 import { funlibAttributes } from '../zarr/write/metadata.js';
@@ -30,12 +33,14 @@ import {
 export interface PredictVolumeOptions extends BlockwiseOptions {
   /** Stored dtype: 'float32' (default) or 'uint8' (probabilities × 255, rounded). */
   dtype?: 'float32' | 'uint8';
-  /** Model input in voxels (default: the model's fixed input shape). */
+  /** Tile input in voxels (default: grown from the model's input to cover a block, see predictCrop). */
   inputShape?: readonly number[];
-  /** Part of each model output kept, centred (default: all of it; smaller for 'same' models). */
+  /** Part of each tile's output kept, centred (default: a 'same' model's output minus its receptive margin). */
   outputShape?: readonly number[];
-  /** Tiles per model call (default 4). */
+  /** Tiles per model call, at most (default 4). */
   batchSize?: number;
+  /** Largest tile input in voxels (default 2^20). */
+  maxTileVoxels?: number;
   /** Scale of raw values when its dtype has no rule (see DataConfig.rawScale). */
   rawScale?: number;
   /** Extra attributes for the output array (e.g. the post-processing the checkpoint found best). */
@@ -105,11 +110,23 @@ export async function predictVolume(
         `has ${input.channels} (shape [${input.shape.join(', ')}], axes [${input.axisNames.join(', ')}])`,
     );
   }
-  const keep = [...(options.outputShape ?? geometry.outputShape)];
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'uint8') throw new OptionsError(`dtype must be float32 or uint8, got ${dtype}`);
   const region = checkRegion(options.roi, input, 'raw array');
-  const { grid, chunk } = planBlocks(region, input.voxelSize, options, (shape) => defaultBlockShape(keep, shape));
+  const tilingFor = (regionShape: readonly number[]) =>
+    planTiling(model, {
+      regionShape,
+      voxelSize: input.voxelSize,
+      rawVoxelSize: input.voxelSize,
+      inputShape: options.inputShape,
+      outputShape: options.outputShape,
+      maxTileVoxels: options.maxTileVoxels,
+    });
+  const { grid, chunk } = planBlocks(region, input.voxelSize, options, (shape) =>
+    defaultBlockShape(tilingFor(shape).keep, shape),
+  );
+  // One tiling for every block (edge blocks clip their tiles), so restarts and workers agree.
+  const tiling = tilingFor(grid.blockShape);
   const C = geometry.outputChannels;
   const output = outputOptions(options);
   const job = await openJob(
@@ -132,8 +149,8 @@ export async function predictVolume(
       input: `${input.container}/${input.path}`,
       roi: region,
       blockShape: grid.blockShape,
-      inputShape: geometry.inputShape,
-      outputShape: keep,
+      inputShape: tiling.input,
+      outputShape: tiling.keep,
     },
   );
   const result = emptyResult(job);
@@ -147,9 +164,11 @@ export async function predictVolume(
       compute: (b) =>
         predictCrop(model, crop, {
           region: b.roi,
-          inputShape: geometry.inputShape,
-          outputShape: keep,
+          inputShape: tiling.input,
+          outputShape: tiling.keep,
+          tileOrigin: region.offset,
           batchSize: options.batchSize,
+          maxTileVoxels: options.maxTileVoxels,
         }),
       store: async (b, prediction) => {
         await writeBlockChunks(job.writer, b, prediction.data);

@@ -4,7 +4,13 @@
  *
  * - 'boundary': 6-connected components of channel 0 > threshold (background 0);
  * - 'affinity': components of the affinity graph (edges with affinity > threshold);
- * - 'semantic': the argmax over channels (class ids; no join needed).
+ * - 'semantic': the argmax over channels (class ids; no join needed);
+ * - 'watershed': seeded watershed of −channel 0 (eval/watershed.ts) from the components of
+ *   channel 0 > threshold, within channel 0 > maskThreshold (default: everywhere). NOT
+ *   blockwise-exact: the seeds are (labelled and joined as 'boundary'), then each block is flooded
+ *   from the seeds of the block and its neighbours up to `halo` voxels away (their final ids), so
+ *   a voxel the whole-volume flood reaches first from a seed farther away, or through a path that
+ *   leaves the halo, can take another seed's id.
  *
  * Three phases, each restartable through its markers (see markers.ts):
  *
@@ -27,6 +33,7 @@ import * as path from 'node:path';
 import { affinityComponents, connectedComponents } from '../eval/components.js';
 import { readCheckpointInfo } from '../eval/checkpoint.js';
 import { semanticPostProcessor } from '../eval/postprocess.js';
+import { seededWatershed } from '../eval/watershed.js';
 import { DEFAULT_AFFINITY_OFFSETS } from '../train/targets.js';
 import { JobStateError, OptionsError } from '../errors.js';
 import type { Volume } from '../types.js';
@@ -34,7 +41,7 @@ import { normalizeRaw, rawNormalization } from '../zarr/normalize.js';
 import { funlibAttributes } from '../zarr/write/metadata.js';
 import { type ArrayLocation, writeFileAtomic } from '../zarr/write/file-store.js';
 import { writeBlockChunks } from './block-io.js';
-import type { Block } from './grid.js';
+import { type Block, blockIndexAt, type BlockGrid } from './grid.js';
 import {
   type BlockJob,
   type BlockwiseOptions,
@@ -56,13 +63,17 @@ import {
 import { blockShell, checkOffsets, decodeShell, encodeShell, joinShells, type Shell } from './join.js';
 import { formatArrayLocation } from './open.js';
 
-export type SegmentMethod = 'boundary' | 'affinity' | 'semantic';
+export type SegmentMethod = 'boundary' | 'affinity' | 'semantic' | 'watershed';
 export type SegmentPhase = 'all' | 'label' | 'join' | 'write';
 
 export interface SegmentParameters {
   method: SegmentMethod;
   threshold: number;
   offsets: number[][];
+  /** 'watershed': voxels with channel 0 at or below this stay 0 (null: flood everywhere). */
+  maskThreshold?: number | null;
+  /** 'watershed': voxels of the neighbouring blocks each block's flood sees, per axis. */
+  halo?: number[];
 }
 
 /** How the blocks become instances: explicit values first, then the checkpoint's, then the prediction's recorded ones. */
@@ -72,6 +83,10 @@ export interface SegmentParameterOptions {
   threshold?: number;
   /** Affinity offsets [dz, dy, dx] per channel (default: [-1,0,0], [0,-1,0], [0,0,-1]). */
   offsets?: number[][];
+  /** 'watershed': flood only where channel 0 > maskThreshold (distance predictions: 0; default: everywhere). */
+  maskThreshold?: number | null;
+  /** 'watershed': voxels of the neighbouring blocks each block's flood sees (default: half the block, per axis). */
+  halo?: number | number[];
   /** A checkpoint whose checkpoint.json gives the method and threshold (the ValidationHook's best). */
   checkpoint?: string;
   /** Added to every non-zero final id (default 0: ids are 1..segments). */
@@ -102,7 +117,7 @@ export interface SegmentResult extends BlockwiseResult {
 
 export const PREDICTION_PARAMETERS_ATTRIBUTE = 'tfjs_zarr_postprocess';
 
-const METHODS: SegmentMethod[] = ['boundary', 'affinity', 'semantic'];
+const METHODS: SegmentMethod[] = ['boundary', 'affinity', 'semantic', 'watershed'];
 const BOUNDARY_OFFSETS = [
   [-1, 0, 0],
   [0, -1, 0],
@@ -118,13 +133,16 @@ export async function resolveSegmentParameters(
   attributes: Record<string, unknown>,
   options: SegmentParameterOptions,
 ): Promise<SegmentParameters> {
-  let fromCheckpoint: { method?: string; threshold?: number } = {};
+  let fromCheckpoint: { method?: string; threshold?: number; maskThreshold?: number } = {};
   if (options.checkpoint) {
-    const info = await readCheckpointInfo<{ postProcessor?: string; parameters?: { threshold?: number } }>(
-      options.checkpoint,
-    );
+    const info = await readCheckpointInfo<{
+      postProcessor?: string;
+      parameters?: { threshold?: number; maskThreshold?: number };
+    }>(options.checkpoint);
     if (!info) throw new OptionsError(`checkpoint ${options.checkpoint} has no checkpoint.json with parameters`);
-    fromCheckpoint = { method: info.postProcessor, threshold: info.parameters?.threshold };
+    // The distance post-processor of one channel is the boundary method: components of channel 0 > t.
+    const method = info.postProcessor === 'distance' ? 'boundary' : info.postProcessor;
+    fromCheckpoint = { method, threshold: info.parameters?.threshold, maskThreshold: info.parameters?.maskThreshold };
   }
   const attr = (attributes[PREDICTION_PARAMETERS_ATTRIBUTE] ?? {}) as {
     method?: string;
@@ -158,7 +176,15 @@ export async function resolveSegmentParameters(
       `${name} has ${prediction.channels} channels but ${offsets.length} affinity offsets were given`,
     );
   }
-  return { method, threshold, offsets: offsets.map((o) => [...o]) };
+  const out: SegmentParameters = { method, threshold, offsets: offsets.map((o) => [...o]) };
+  if (method === 'watershed') {
+    const m = options.maskThreshold ?? fromCheckpoint.maskThreshold ?? null;
+    if (m !== null && (typeof m !== 'number' || !Number.isFinite(m))) {
+      throw new OptionsError(`maskThreshold must be a number or null, got ${JSON.stringify(m)}`);
+    }
+    out.maskThreshold = m;
+  }
+  return out;
 }
 
 /** One block's labels (ids 1..count, 0 = background) from its prediction [z, y, x, c]. */
@@ -169,7 +195,7 @@ export function labelBlock(
   params: SegmentParameters,
 ): { labels: Uint32Array; count: number } {
   const n = shape[0]! * shape[1]! * shape[2]!;
-  if (params.method === 'boundary') {
+  if (params.method === 'boundary' || params.method === 'watershed') {
     const fg = new Uint8Array(n);
     for (let v = 0, i = 0; v < n; v++, i += channels) fg[v] = values[i]! > params.threshold ? 1 : 0;
     return connectedComponents(fg, shape);
@@ -200,6 +226,8 @@ function segmentGroups(options: SegmentVolumeOptions): {
       method: p.method ?? options.method,
       threshold: p.threshold ?? options.threshold,
       offsets: p.offsets ?? options.offsets,
+      maskThreshold: p.maskThreshold ?? options.maskThreshold,
+      halo: p.halo ?? options.halo,
       checkpoint: p.checkpoint ?? options.checkpoint,
       idOffset: p.idOffset ?? options.idOffset,
     },
@@ -218,7 +246,7 @@ async function openSegmentation(
   input: Volume,
   options: SegmentVolumeOptions,
   params: SegmentParameters,
-  idOffset: bigint,
+  { idOffset, halo }: { idOffset: bigint; halo: SegmentParameterOptions['halo'] },
 ): Promise<BlockJob> {
   const region = checkRegion(options.roi, input, 'prediction');
   const inputChunks =
@@ -227,6 +255,7 @@ async function openSegmentation(
     defaultBlockShape(inputChunks, shape),
   );
   if (params.method === 'affinity') checkOffsets(params.offsets, grid.blockShape);
+  if (params.method === 'watershed') params.halo = haloOf(halo, grid.blockShape);
   const inputName = `${input.container}/${input.path}`;
   const output = outputOptions(options);
   const spec = {
@@ -266,7 +295,7 @@ export async function segmentVolume(
   const { wanted, coordination } = segmentGroups(options);
   const params = await resolveSegmentParameters(input, await readAttributes(input), wanted);
   const idOffset = BigInt(wanted.idOffset ?? 0);
-  const job = await openSegmentation(input, options, params, idOffset);
+  const job = await openSegmentation(input, options, params, { idOffset, halo: wanted.halo });
   const result: SegmentResult = { ...emptyResult(job), parameters: params, segments: null };
   if (coordination.prepareOnly) return result;
 
@@ -401,6 +430,10 @@ async function writePhase(
     'write',
     {
       compute: async (b) => {
+        if (params.method === 'watershed' && join && finalIds) {
+          const flooded = await floodBlock(b, job.grid, run.readBlock, input.channels, params, { join, finalIds });
+          return mapIds(flooded.labels, flooded.ids, true, run.idOffset);
+        }
         const { labels, count } = labelBlock(await run.readBlock(b), b.voxelShape, input.channels, params);
         return mapIds(labels, finalIdsOf(b, count, join, finalIds), join !== null, run.idOffset);
       },
@@ -412,6 +445,109 @@ async function writePhase(
     run.hooks,
   );
   return { ...counts, segments: join?.segments ?? null };
+}
+
+/** The halo of the watershed method: per axis, at most the block (so that only neighbours are read). */
+function haloOf(option: number | number[] | undefined, block: readonly number[]): number[] {
+  const halo =
+    option === undefined
+      ? block.map((b) => Math.floor(b / 2))
+      : typeof option === 'number'
+        ? block.map(() => option)
+        : option;
+  if (halo.length !== block.length || halo.some((h, i) => !Number.isInteger(h) || h < 0 || h > block[i]!)) {
+    throw new OptionsError(
+      `halo must be whole voxels from 0 to the block shape [${block.join(', ')}], got ${JSON.stringify(option)}`,
+    );
+  }
+  return halo;
+}
+
+/**
+ * The 'watershed' method's block: the final seed ids over the block grown by the halo (each
+ * block there labelled again, its ids mapped through the join), flooded from them, the block cut
+ * out. Returns local labels and the final id of each (index 0: background).
+ */
+async function floodBlock(
+  b: Block,
+  grid: BlockGrid,
+  readBlock: (b: Block) => Promise<Float32Array>,
+  C: number,
+  params: SegmentParameters,
+  { join, finalIds }: { join: JoinFile; finalIds: Float64Array },
+): Promise<{ labels: Uint32Array; ids: Float64Array }> {
+  const halo = params.halo!;
+  const lo = b.voxelOffset.map((o, i) => Math.max(0, o - halo[i]!));
+  const hi = b.voxelOffset.map((o, i) => Math.min(grid.shape[i]!, o + b.voxelShape[i]! + halo[i]!));
+  const shape = hi.map((h, i) => h - lo[i]!);
+  const [Z, Y, X] = shape as [number, number, number];
+  const n = Z * Y * X;
+  const elevation = new Float32Array(n);
+  const seeds = new Uint32Array(n);
+  const mask = params.maskThreshold === null || params.maskThreshold === undefined ? null : new Uint8Array(n);
+  // Every block overlapping the grown region: its channel 0 and its seeds' final ids.
+  const firstCoords = grid.blocks[blockIndexAt(grid, lo)]!.coords;
+  const lastCoords =
+    grid.blocks[
+      blockIndexAt(
+        grid,
+        hi.map((h) => h - 1),
+      )
+    ]!.coords;
+  for (const nb of grid.blocks) {
+    if (nb.coords.some((c, i) => c < firstCoords[i]! || c > lastCoords[i]!)) continue;
+    const values = await readBlock(nb);
+    const { labels, count } = labelBlock(values, nb.voxelShape, C, params);
+    if (count !== join.counts[nb.index]) {
+      throw new Error(
+        `block ${nb.index}: ${count} ids now but ${join.counts[nb.index]} when labelled; the prediction changed`,
+      );
+    }
+    const base = join.base[nb.index]!;
+    const [nz, ny, nx] = nb.voxelShape as [number, number, number];
+    for (let z = 0; z < nz; z++) {
+      const gz = nb.voxelOffset[0]! + z - lo[0]!;
+      if (gz < 0 || gz >= Z) continue;
+      for (let y = 0; y < ny; y++) {
+        const gy = nb.voxelOffset[1]! + y - lo[1]!;
+        if (gy < 0 || gy >= Y) continue;
+        for (let x = 0; x < nx; x++) {
+          const gx = nb.voxelOffset[2]! + x - lo[2]!;
+          if (gx < 0 || gx >= X) continue;
+          const v = (z * ny + y) * nx + x;
+          const g = (gz * Y + gy) * X + gx;
+          const p = values[v * C]!;
+          elevation[g] = -p;
+          if (mask) mask[g] = p > params.maskThreshold! ? 1 : 0;
+          const l = labels[v]!;
+          // Final ids 1 … segments (index 0 of a block's slice is another block's id: background).
+          if (l !== 0) seeds[g] = finalIds[base + l]!;
+        }
+      }
+    }
+  }
+  const flooded = seededWatershed(elevation, shape, seeds, mask);
+  // The block cut out, its final ids renumbered locally for mapIds.
+  const [bz, by, bx] = b.voxelShape as [number, number, number];
+  const local = new Uint32Array(bz * by * bx);
+  const index = new Map<number, number>([[0, 0]]);
+  const ids: number[] = [0];
+  for (let z = 0, v = 0; z < bz; z++)
+    for (let y = 0; y < by; y++)
+      for (let x = 0; x < bx; x++, v++) {
+        const id =
+          flooded[
+            ((z + b.voxelOffset[0]! - lo[0]!) * Y + y + b.voxelOffset[1]! - lo[1]!) * X + x + b.voxelOffset[2]! - lo[2]!
+          ]!;
+        let l = index.get(id);
+        if (l === undefined) {
+          l = ids.length;
+          index.set(id, l);
+          ids.push(id);
+        }
+        local[v] = l;
+      }
+  return { labels: local, ids: Float64Array.from(ids) };
 }
 
 /** The final id of each local id of block `b` (its own ids when nothing was joined: semantic). */

@@ -9,16 +9,20 @@ import { ResampledVolume } from '../zarr/resample.js';
 import { openDataSplit } from '../zarr/split.js';
 import { UsageError } from './usage.js';
 
-export const summary = 'list the train and test crops of a DaCapo-style zarr container';
+export const summary = 'list the train and test crops of a DaCapo-style zarr or N5 container';
 
-export const usage = `usage: tfjs-zarr inspect <path|url|file.zip> [--raw NAME] [--labels NAME] [--mask NAME]
+export const usage = `usage: tfjs-zarr inspect <path|url|s3://...|gs://...|file.zip> [--raw NAME] [--labels NAME] [--mask NAME]
                          [--train NAME] [--test NAME] [--resample raw|labels]
+                         [--level NAME|INDEX] [--voxel-size Z,Y,X] [--raw-voxel-size Z,Y,X]
 
-  List the train and test crops of a DaCapo-style zarr container: per crop its arrays, dtype,
-  shape, axes and their types (space/channel), voxel size, offset, world ROI, mask, and the raw
-  normalization; where raw and labels differ in voxel size, the grid samples are drawn on.
+  List the train and test crops of a DaCapo-style zarr or N5 container: per crop its arrays,
+  dtype, shape, axes and their types (space/channel), voxel size, offset, world ROI, the metadata
+  convention they were read from, mask, and the raw normalization; where raw and labels differ in
+  voxel size, the grid samples are drawn on.
   --resample raw|labels shows the crops as DataConfig's resample sees them (labels at raw's voxel
-  size, or raw at the labels').`;
+  size, or raw at the labels').
+  --level, --voxel-size (every array) and --raw-voxel-size (raw only) pick the level of multiscale
+  groups, as DataConfig's level and voxelSize do.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -32,8 +36,22 @@ export async function run(argv: string[]): Promise<number> {
       train: { type: 'string' },
       test: { type: 'string' },
       resample: { type: 'string' },
+      level: { type: 'string' },
+      'voxel-size': { type: 'string' },
+      'raw-voxel-size': { type: 'string' },
     },
   });
+  const sizes = (flag: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const v = text.split(',').map(Number);
+    if (!v.every((n) => Number.isInteger(n) && n > 0))
+      throw new UsageError(`${flag} must be integers like 8,8,8, got ${text}`);
+    return v;
+  };
+  const all = sizes('--voxel-size', values['voxel-size']);
+  const raw = sizes('--raw-voxel-size', values['raw-voxel-size']);
+  const level =
+    values.level === undefined ? undefined : /^\d+$/.test(values.level) ? Number(values.level) : values.level;
   if (values.resample !== undefined && values.resample !== 'raw' && values.resample !== 'labels') {
     throw new UsageError(`--resample must be raw or labels, got ${values.resample}`);
   }
@@ -47,8 +65,10 @@ export async function run(argv: string[]): Promise<number> {
     trainGroupName: values.train,
     validateGroupName: values.test,
     resample: values.resample as 'raw' | 'labels' | undefined,
+    level,
+    voxelSize: raw ? { raw, labels: all, mask: all } : all,
   });
-  console.log(`${target}  (${split.layout} layout)`);
+  console.log(`${target}  (${split.format === 'n5' ? 'N5' : 'zarr'}, ${split.layout} layout)`);
   if (split.layout === 'simple') {
     console.log('train = test (simple layout: one crop)');
     console.log(describeCrop(split.train[0]!));
@@ -75,6 +95,7 @@ function describeVolume(role: string, v: CropVolume): string[] {
     `            voxel size [${v.voxelSize.join(', ')}]${unitsOf(v)}  offset [${v.offset.join(', ')}]  ` +
       `chunks [${v.chunks.join(', ')}]`,
     `            ROI ${roiToString(v.roi)}`,
+    `            metadata: ${v.convention}`,
     ...resampled,
   ];
 }

@@ -33,8 +33,13 @@ export const usage = `usage: tfjs-zarr segment --input OUT.zarr/prediction --out
   with (recorded by \`tfjs-zarr predict\`), else boundary / 0.5.
 
   --method M           boundary (components of channel 0 > threshold), affinity (components of
-                       the affinity graph) or semantic (argmax over channels)
-  --threshold T        threshold for boundary and affinity
+                       the affinity graph), semantic (argmax over channels) or watershed (seeded
+                       watershed of channel 0 from its components above the threshold; seeds
+                       exact, the flood of each block sees its neighbours up to --halo voxels:
+                       not blockwise-exact)
+  --threshold T        threshold for boundary and affinity; the seeds' threshold for watershed
+  --mask-threshold T   watershed: flood only where channel 0 > T (distance predictions: 0)
+  --halo N             watershed: voxels of the neighbouring blocks a block's flood sees (default: half a block)
   --offsets LIST       affinity offsets, one z,y,x per channel: "-1,0,0;0,-1,0;0,0,-1" (default)
   --checkpoint DIR     take method and threshold from DIR/checkpoint.json (the ValidationHook's best)
   --id-offset N        add N to every non-zero id (default 0: ids 1..segments)
@@ -67,6 +72,8 @@ export async function run(argv: string[]): Promise<number> {
       'id-offset': { type: 'string' },
       phase: { type: 'string' },
       'wait-seconds': { type: 'string' },
+      'mask-threshold': { type: 'string' },
+      halo: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -117,8 +124,8 @@ export async function run(argv: string[]): Promise<number> {
 function segmentOptions(values: Parameters<typeof blockwiseOptions>[0]) {
   const common = blockwiseOptions(values);
   const method = values['method'] as SegmentMethod | undefined;
-  if (method !== undefined && !['boundary', 'affinity', 'semantic'].includes(method)) {
-    throw new UsageError(`--method must be boundary, affinity or semantic, got ${method}`);
+  if (method !== undefined && !['boundary', 'affinity', 'semantic', 'watershed'].includes(method)) {
+    throw new UsageError(`--method must be boundary, affinity, semantic or watershed, got ${method}`);
   }
   const phase = (values['phase'] ?? 'all') as SegmentPhase;
   if (!['all', 'label', 'join', 'write'].includes(phase)) {
@@ -133,6 +140,8 @@ function segmentOptions(values: Parameters<typeof blockwiseOptions>[0]) {
       method,
       threshold: numberOption(values, 'threshold'),
       offsets: offsetsOption(values['offsets'] as string | undefined),
+      maskThreshold: numberOption(values, 'mask-threshold'),
+      halo: integerOption(values, 'halo', 0),
       checkpoint: values['checkpoint'] as string | undefined,
       idOffset: idOffset === undefined ? undefined : BigInt(idOffset),
     },

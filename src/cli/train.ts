@@ -8,10 +8,11 @@ import { existsSync, promises as fsp, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeBackend, useFastestBackend } from '../backend.js';
-import { resolveRunConfig, type RunConfig, type RunFlags } from '../run/config.js';
+import type { RunConfig, RunFlags } from '../run/config.js';
+import { type PlannedConfig, planRunConfig } from '../run/plan-data.js';
 import type { AtomicWriteOptions } from '../fs/atomic-dir.js';
 import { consoleProgress } from '../run/progress.js';
-import { checkConfigAgainstData, openRunData } from '../run/setup.js';
+import { checkConfigAgainstData } from '../run/setup.js';
 import { latestDir } from '../run/state.js';
 import { configPath, prepareRunDir, trainRun } from '../run/train.js';
 import { UsageError } from './usage.js';
@@ -59,8 +60,11 @@ function numberFlag(value: string | undefined, name: string): number | undefined
   return n;
 }
 
-/** The effective config from the command line: a config file, the run directory's config, or flags alone. */
-export async function configFromArgs(argv: string[]): Promise<RunConfig> {
+/**
+ * The effective config from the command line (a config file, the run directory's config, or flags
+ * alone), with what it leaves out planned from the data (run/plan.ts), and the data split.
+ */
+export async function configFromArgs(argv: string[]): Promise<PlannedConfig> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -95,7 +99,7 @@ export async function configFromArgs(argv: string[]): Promise<RunConfig> {
     throw new UsageError('give a run config (run.json), or --data (and --run) to train with the defaults');
   }
   const json = file === undefined ? {} : await readJson(file);
-  return resolveRunConfig(json, { source: file ?? 'command line', flags });
+  return planRunConfig(json, { source: file ?? 'command line', flags });
 }
 
 /**
@@ -116,9 +120,8 @@ function stallForTests(config: RunConfig): AtomicWriteOptions | undefined {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const config = await configFromArgs(argv);
+  const { config, split, plan } = await configFromArgs(argv);
   // The config against the data before anything is written.
-  const split = await openRunData(config);
   checkConfigAgainstData(config, split);
   const { resuming } = await prepareRunDir(config);
 
@@ -133,6 +136,8 @@ export async function run(argv: string[]): Promise<number> {
       `batch ${config.batchSize}; ${config.epochs} epochs × ${config.batchesPerEpoch} batches` +
       (config.seconds !== null ? `; at most ${config.seconds} s now` : ''),
   );
+  for (const c of plan.choices) progress.message(`Planned ${c.key} ${JSON.stringify(c.value)}: ${c.reason}`);
+  for (const note of plan.notes) progress.message(`Note: ${note}`);
 
   const controller = new AbortController();
   let signalName: NodeJS.Signals | null = null;

@@ -30,9 +30,12 @@ export function recoverCheckpoint(location: string): Promise<void> {
 
 export type SaveCheckpointOptions = ReplaceOptions;
 
-/** `<runDir>/best/<crop>`: where the validation hook keeps a test crop's best checkpoint. */
-export function bestCheckpointDir(runDir: string | RunDir, crop: string): string {
-  return runDirOf(runDir).locate(`best/${crop}`);
+/**
+ * `<runDir>/best/<crop>`: where the validation hook keeps a test crop's best checkpoint by its
+ * primary criterion; `<runDir>/best-<criterion>/<crop>` by another criterion (keepBestBy).
+ */
+export function bestCheckpointDir(runDir: string | RunDir, crop: string, criterion?: string): string {
+  return runDirOf(runDir).locate(`${criterion === undefined ? 'best' : `best-${criterion}`}/${crop}`);
 }
 
 const runDirOf = (dir: string | RunDir): RunDir => (typeof dir === 'string' ? openRunDir(dir) : dir);

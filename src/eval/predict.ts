@@ -1,11 +1,15 @@
 /**
- * Tiled prediction over a crop's labels region: the region is covered by output tiles (the last
- * tile on each axis shifted inward so it ends at the region's end, never cropped wrong), raw is
- * read around each tile with the context the model needs (zero-filled outside raw), tiles are
- * predicted in batches and stitched into one [z, y, x, c] array.
+ * Tiled prediction over a crop's labels region: the region is covered by tiles whose outputs'
+ * centres are kept and stitched into one [z, y, x, c] array; raw is read around each tile with the
+ * context the model needs (zero-filled outside raw); tiles are predicted in batches.
+ *
+ * Seamless by default (see tiling.ts): a 'same' model's tiles overlap and each keeps its output
+ * minus the model's receptive margin, tile inputs start on the model's pooling grid, and tiles
+ * grow beyond the model's input size up to a voxel budget; the result equals the model's
+ * prediction of the whole region in one piece, away from the region's own borders.
  *
  * The output is on the labels' grid (`crop.voxelSize`), the input on raw's: when they differ the
- * model's output voxels are label voxels (e.g. `unet3d` with `upsampleFactors`), tiles are centred
+ * model's output voxels are label voxels (e.g. `unet3d` with `outputUpsample`), tiles are centred
  * on the coarser grid and raw is placed around each tile as the training sampler places it.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -13,19 +17,33 @@ import { OptionsError } from '../errors.js';
 import { coarserGrid, contextBegin } from '../grid.js';
 import { roi, roiIsEmpty, roiIsMultipleOf, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop } from '../types.js';
+import { DEFAULT_MAX_TILE_VOXELS, planTiling, tileStarts, type Tiling } from './tiling.js';
+
+export { tileStarts } from './tiling.js';
 
 export interface PredictOptions {
-  /** Model input in voxels [z, y, x] (default: the model's input shape). */
+  /**
+   * Tile input in raw voxels [z, y, x] (default: chosen for the region: from the model's input,
+   * grown in steps of its pooling until one tile covers the region or holds `maxTileVoxels`).
+   */
   inputShape?: readonly number[];
   /**
-   * Part of the model output kept from each tile, centred, in voxels (default: the whole model
-   * output). Smaller than a 'same' model's output keeps the tile borders out of the result.
+   * Part of each tile's output kept, centred, in label voxels (default: the output minus the
+   * model's receptive margin on each side for a 'same' model, so tile borders never show; the
+   * whole output for a 'valid' model, or for a model with layers the margin cannot be read from).
    */
   outputShape?: readonly number[];
-  /** Tiles per model call (default 4). */
+  /** Tiles per model call, at most (default 4; fewer when they would hold more than `maxTileVoxels`). */
   batchSize?: number;
+  /** Largest tile input, and batch of tiles, in voxels (default 2^20, e.g. 16×256×256). */
+  maxTileVoxels?: number;
   /** Region to predict (default: the crop's labels region). */
   region?: Roi;
+  /**
+   * World position the tile grid is aligned to (default: the region's offset). predictVolume
+   * passes its whole ROI's, so blocks predict as the whole ROI would.
+   */
+  tileOrigin?: readonly number[];
   /** Called after each batch with (tiles done, tiles in all). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -38,94 +56,15 @@ export interface Prediction {
   roi: Roi;
 }
 
-/**
- * Tile starts along one axis: a regular grid, the last one moved inward to end at `length`.
- * With `step` > 1, every start is ≡ `phase` (mod step) (tiles centred on a coarser grid): the
- * first may begin before 0 and the last end after `length` by less than `step` (clipped when
- * stitched).
- */
-export function tileStarts(length: number, tile: number, step = 1, phase = 0): number[] {
-  const p = ((phase % step) + step) % step;
-  const first = p === 0 ? 0 : p - step;
-  const floorToPhase = (x: number) => Math.floor((x - p) / step) * step + p;
-  const stride = Math.floor(tile / step) * step;
-  if (first + tile >= length) return [first];
-  const starts: number[] = [];
-  for (let s = first; s + tile < length; s += stride) starts.push(s);
-  let last = floorToPhase(length - tile);
-  if (last + tile < length) last += step;
-  if (last > starts[starts.length - 1]!) starts.push(last);
-  return starts;
-}
-
-function spatialShapeOf(shape: (number | null)[], what: string, model: tf.LayersModel): number[] | null {
-  const s = shape.slice(1, 4);
+function checkRank5(shape: (number | null)[], what: string, model: tf.LayersModel): void {
   if (shape.length !== 5)
     throw new OptionsError(`model ${model.name}: ${what} must be [batch, z, y, x, c], got [${shape.join(', ')}]`);
-  return s.every((v) => v !== null) ? (s as number[]) : null;
 }
 
-/**
- * Model output shape (spatial + channels) for a given input shape: the model's declared output
- * shape when its input shape is fixed and the one used, else by running it once on zeros.
- */
-function outputShapeFor(model: tf.LayersModel, input: number[], channels: number): number[] {
-  const declaredIn = model.inputs[0]!.shape.slice(1, 4);
-  const declaredOut = model.outputs[0]!.shape.slice(1);
-  if (declaredIn.every((d, i) => d === input[i]) && declaredOut.every((d) => d !== null)) {
-    return declaredOut as number[];
-  }
-  return tf.tidy(() => {
-    const out = model.predict(tf.zeros([1, ...input, channels])) as tf.Tensor;
-    return out.shape.slice(1);
-  });
-}
-
-export async function predictCrop(
-  model: tf.LayersModel,
-  crop: Crop,
-  options: PredictOptions = {},
-): Promise<Prediction> {
-  const inputs = model.inputs[0]!.shape;
-  const channels = crop.raw.channels;
-  const modelIn = spatialShapeOf(inputs, 'input', model);
-  const input = [...(options.inputShape ?? modelIn ?? [])];
-  if (input.length !== 3) {
-    throw new OptionsError(`model ${model.name} has no fixed input shape; pass inputShape [z, y, x] to predictCrop`);
-  }
-  if (inputs[4] !== null && inputs[4] !== channels) {
-    throw new OptionsError(`model ${model.name} takes ${inputs[4]} channels but ${crop.name} raw has ${channels}`);
-  }
-  const outShapeFull = outputShapeFor(model, input, channels);
-  const modelOut = outShapeFull.slice(0, 3);
-  const outChannels = outShapeFull[3]!;
-  const keep = [...(options.outputShape ?? modelOut)];
-  if (keep.some((k, i) => !(Number.isInteger(k) && k > 0 && k <= modelOut[i]!))) {
-    throw new OptionsError(`outputShape [${keep.join(', ')}] must fit in the model output [${modelOut.join(', ')}]`);
-  }
+/** The checked region to predict: non-empty, 3D, on the labels' grid (and on the coarser grid). */
+function checkedRegion(crop: Crop, region: Roi): Roi {
   const vs = crop.voxelSize;
-  const rawVs = crop.raw.voxelSize;
-  const sameGrid = rawVs.every((v, i) => v === vs[i]);
-  if (modelOut.some((o, i) => (sameGrid && (input[i]! - o) % 2 !== 0) || (o - keep[i]!) % 2 !== 0)) {
-    throw new OptionsError(
-      `input [${input.join(', ')}], model output [${modelOut.join(', ')}] and kept output [${keep.join(', ')}] ` +
-        'must differ by even numbers of voxels so the output is centred',
-    );
-  }
-  const inExtent = input.map((n, i) => n * rawVs[i]!);
-  const outExtent = modelOut.map((n, i) => n * vs[i]!);
-  if (outExtent.some((e, i) => e > inExtent[i]!)) {
-    throw new OptionsError(
-      `model ${model.name}: its output [${modelOut.join(', ')}] at ${crop.name}'s label voxel size [${vs.join(', ')}] ` +
-        `covers more than its input [${input.join(', ')}] at raw's [${rawVs.join(', ')}]; a model for raw and labels at ` +
-        "different voxel sizes needs an output at the labels' voxel size (unet3d upsampleFactors / downsampleFactors), " +
-        'or open the data with DataConfig resample',
-    );
-  }
-  const trimStart = keep.map((k, i) => (modelOut[i]! - k) / 2);
-
-  const region = options.region ?? crop.labels.roi;
-  const grid = coarserGrid(rawVs, vs);
+  const grid = coarserGrid(crop.raw.voxelSize, vs);
   if (
     region.offset.length !== 3 ||
     region.shape.length !== 3 ||
@@ -133,6 +72,7 @@ export async function predictCrop(
     roiIsEmpty(region) ||
     region.offset.some((o, i) => o % grid[i]! !== 0)
   ) {
+    const sameGrid = grid.every((g, i) => g === vs[i]);
     throw new OptionsError(
       `region offset [${region.offset.join(', ')}] shape [${region.shape.join(', ')}] must be a non-empty 3D region ` +
         `aligned to ${crop.name}'s voxel size [${vs.join(', ')}]` +
@@ -141,19 +81,105 @@ export async function predictCrop(
           : `, its offset a multiple of [${grid.join(', ')}] (the coarser of raw's and the labels' voxel sizes)`),
     );
   }
-  const shape = roiVoxelShape(region, vs);
-  // Tiles whose model-output centre voxel lies on the coarser grid, as the training samples' do.
-  const step = grid.map((g, i) => g / vs[i]!);
-  if (keep.some((k, i) => k < step[i]!)) {
-    throw new OptionsError(`outputShape [${keep.join(', ')}] must be at least [${step.join(', ')}] label voxels`);
+  return region;
+}
+
+/** The tiling of `crop`'s region, its shapes checked against the crop's voxel sizes. */
+function cropTiling(model: tf.LayersModel, crop: Crop, shape: number[], options: PredictOptions): Tiling {
+  const vs = crop.voxelSize;
+  const rawVs = crop.raw.voxelSize;
+  const tiling = planTiling(model, {
+    regionShape: shape,
+    voxelSize: vs,
+    rawVoxelSize: rawVs,
+    inputShape: options.inputShape,
+    outputShape: options.outputShape,
+    maxTileVoxels: options.maxTileVoxels,
+  });
+  const { input, output, keep } = tiling;
+  if (keep.some((k, i) => !(Number.isInteger(k) && k > 0 && k <= output[i]!))) {
+    throw new OptionsError(`outputShape [${keep.join(', ')}] must fit in the model output [${output.join(', ')}]`);
   }
-  const starts = shape.map((n, i) => tileStarts(n, keep[i]!, step[i]!, trimStart[i]! - Math.floor(modelOut[i]! / 2)));
+  const sameGrid = rawVs.every((v, i) => v === vs[i]);
+  if (output.some((o, i) => (sameGrid && (input[i]! - o) % 2 !== 0) || (o - keep[i]!) % 2 !== 0)) {
+    throw new OptionsError(
+      `input [${input.join(', ')}], model output [${output.join(', ')}] and kept output [${keep.join(', ')}] ` +
+        'must differ by even numbers of voxels so the output is centred',
+    );
+  }
+  if (output.some((o, i) => o * vs[i]! > input[i]! * rawVs[i]!)) {
+    throw new OptionsError(
+      `model ${model.name}: its output [${output.join(', ')}] at ${crop.name}'s label voxel size [${vs.join(', ')}] ` +
+        `covers more than its input [${input.join(', ')}] at raw's [${rawVs.join(', ')}]; a model for raw and labels at ` +
+        "different voxel sizes needs an output at the labels' voxel size (unet3d outputUpsample / outputDownsample), " +
+        'or open the data with DataConfig resample',
+    );
+  }
+  const gridStep = coarserGrid(rawVs, vs).map((g, i) => g / vs[i]!);
+  if (keep.some((k, i) => k < gridStep[i]!)) {
+    throw new OptionsError(`outputShape [${keep.join(', ')}] must be at least [${gridStep.join(', ')}] label voxels`);
+  }
+  return tiling;
+}
+
+/**
+ * Phase (label voxels, mod `tiling.step`) of the kept tile starts relative to the region: the
+ * tile's input begins on the model's alignment grid from `origin`, and its output centre on the
+ * coarser grid (as the training samples' do). Without such a phase (unusual voxel size ratios),
+ * the coarser grid alone.
+ */
+function tilePhase(tiling: Tiling, crop: Crop, region: Roi, origin: readonly number[], axis: number): number {
+  const vs = crop.voxelSize[axis]!;
+  const rawVs = crop.raw.voxelSize[axis]!;
+  const gridStep = Math.max(rawVs, vs) / vs;
+  const gridPhase = tiling.trim[axis]! - Math.floor(tiling.output[axis]! / 2);
+  const inputBegin = (k: number) =>
+    contextBegin(
+      [region.offset[axis]! + (k - tiling.trim[axis]!) * vs],
+      [tiling.output[axis]! * vs],
+      [tiling.input[axis]! * rawVs],
+      [rawVs],
+    )[0]!;
+  const mod = (x: number, m: number) => ((x % m) + m) % m;
+  for (let k = 0; k < tiling.step[axis]!; k++) {
+    if (mod(k - gridPhase, gridStep) === 0 && mod(inputBegin(k) - origin[axis]!, tiling.stepWorld[axis]!) === 0) {
+      return k;
+    }
+  }
+  return mod(gridPhase, gridStep);
+}
+
+export async function predictCrop(
+  model: tf.LayersModel,
+  crop: Crop,
+  options: PredictOptions = {},
+): Promise<Prediction> {
+  const inputs = model.inputs[0]!.shape;
+  checkRank5(inputs, 'input', model);
+  const channels = crop.raw.channels;
+  if (inputs[4] !== null && inputs[4] !== channels) {
+    throw new OptionsError(`model ${model.name} takes ${inputs[4]} channels but ${crop.name} raw has ${channels}`);
+  }
+  const vs = crop.voxelSize;
+  const rawVs = crop.raw.voxelSize;
+  const region = checkedRegion(crop, options.region ?? crop.labels.roi);
+  const shape = roiVoxelShape(region, vs);
+  const tiling = cropTiling(model, crop, shape, options);
+  const { input, output: modelOut, keep, trim: trimStart } = tiling;
+  const outChannels = tiling.model.outputs[0]!.shape[4] ?? (await outputChannels(tiling.model, input, channels));
+  const inExtent = input.map((n, i) => n * rawVs[i]!);
+  const outExtent = modelOut.map((n, i) => n * vs[i]!);
+  const origin = options.tileOrigin ?? region.offset;
+  const starts = shape.map((n, a) =>
+    tileStarts(n, keep[a]!, tiling.step[a]!, tilePhase(tiling, crop, region, origin, a)),
+  );
   const tiles: number[][] = [];
   for (const z of starts[0]!) for (const y of starts[1]!) for (const x of starts[2]!) tiles.push([z, y, x]);
 
   const data = new Float32Array(shape[0]! * shape[1]! * shape[2]! * outChannels);
-  const batchSize = Math.max(1, options.batchSize ?? 4);
   const inVoxels = input[0]! * input[1]! * input[2]! * channels;
+  const budget = Math.floor((options.maxTileVoxels ?? DEFAULT_MAX_TILE_VOXELS) / (inVoxels / channels));
+  const batchSize = Math.max(1, Math.min(options.batchSize ?? 4, budget));
   // Read the next batch's raw while the model runs on this one.
   const readBatch = (i: number) =>
     Promise.all(
@@ -183,7 +209,10 @@ export async function predictCrop(
         batch.set(r, b * inVoxels);
       });
       const out = tf.tidy(
-        () => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor,
+        () =>
+          tiling.model.predict(
+            tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels]),
+          ) as tf.Tensor,
       );
       let values: Float32Array;
       try {
@@ -202,6 +231,11 @@ export async function predictCrop(
     prefetched?.catch(() => undefined);
   }
   return { data, shape: [...shape, outChannels], roi: region };
+}
+
+/** Output channels of a model whose declared output leaves them open. */
+async function outputChannels(model: tf.LayersModel, input: number[], channels: number): Promise<number> {
+  return tf.tidy(() => (model.predict(tf.zeros([1, ...input, channels])) as tf.Tensor).shape[4]!);
 }
 
 /** Copies the kept part of tile `b`'s output to `start` in the prediction (clipped to the region). */

@@ -4,12 +4,53 @@
  * directory (`rundir/`: a file in Node, IndexedDB in a page). A crash can at worst leave a
  * truncated last line, which `readScores` ignores and the next `appendScores` cuts off.
  */
-import { DataFormatError } from '../errors.js';
+import { DataFormatError, OptionsError } from '../errors.js';
 import { openRunDir } from '../rundir/open.js';
 import { fromUtf8, type RunDir } from '../rundir/run-dir.js';
+import type { BinaryScores } from './binary.js';
 import type { PostProcessParameters } from './postprocess.js';
 
 export const SCORES_FILENAME = 'scores.jsonl';
+
+/** The scores a ValidationHook can compute (VOI always). */
+export const SCORE_NAMES = [
+  'voi',
+  'arand',
+  'cremi',
+  'dice',
+  'iou',
+  'precision',
+  'recall',
+  'f1',
+  'hausdorff',
+  'hausdorff95',
+  'falseDistanceClipped',
+  'precisionWithTolerance',
+  'recallWithTolerance',
+  'f1WithTolerance',
+] as const;
+
+export type ScoreName = (typeof SCORE_NAMES)[number];
+
+/** Scores of one class (per-class scores of semantic and distance tasks). */
+export const CLASS_SCORES: readonly ScoreName[] = SCORE_NAMES.filter((n) => !['voi', 'arand', 'cremi'].includes(n));
+
+/** Scores where a higher value is better (the others: lower). */
+const HIGHER_IS_BETTER = new Set<string>([
+  'dice',
+  'iou',
+  'precision',
+  'recall',
+  'f1',
+  'precisionWithTolerance',
+  'recallWithTolerance',
+  'f1WithTolerance',
+  'arandPrecision',
+  'arandRecall',
+]);
+
+/** Values a criterion can name in a row besides the scores: VOI's and ARand's parts. */
+const PARTS = ['voiSplit', 'voiMerge', 'arandPrecision', 'arandRecall'];
 
 export interface ScoreRow {
   /** Epoch the model was evaluated after (0-based, as in tf's onEpochEnd). */
@@ -25,8 +66,68 @@ export interface ScoreRow {
   voiSplit: number;
   voiMerge: number;
   voi: number;
+  /** The adapted Rand error (scikit-image's), its precision and recall. */
+  arand?: number;
+  arandPrecision?: number;
+  arandRecall?: number;
+  /** √(voi · arand). */
+  cremi?: number;
+  /** Per class (semantic and distance tasks): that class's scores. */
+  classes?: Record<string, Partial<BinaryScores>>;
+  /** Means over the classes whose score is a number (NaN when none is). */
+  dice?: number;
+  iou?: number;
+  precision?: number;
+  recall?: number;
+  f1?: number;
+  hausdorff?: number;
+  hausdorff95?: number;
+  falseDistanceClipped?: number;
+  precisionWithTolerance?: number;
+  recallWithTolerance?: number;
+  f1WithTolerance?: number;
   /** When the score was computed: an ISO 8601 string or milliseconds since the epoch. */
   time: string | number;
+}
+
+/**
+ * A criterion a best checkpoint is kept by: a score name ('voi', 'arand', 'dice' — the mean over
+ * classes — …), a part ('voiSplit', 'arandRecall', …) or a class's score, `<score>_<class>`
+ * ('dice_mito'). Returns the base score (its direction) or throws naming what is known.
+ */
+export function checkCriterion(criterion: string, classes: readonly string[] = []): { score: string; class?: string } {
+  if ((SCORE_NAMES as readonly string[]).includes(criterion) || PARTS.includes(criterion)) return { score: criterion };
+  for (const score of CLASS_SCORES) {
+    const prefix = `${score}_`;
+    if (criterion.startsWith(prefix) && classes.includes(criterion.slice(prefix.length))) {
+      return { score, class: criterion.slice(prefix.length) };
+    }
+  }
+  const known = [
+    ...SCORE_NAMES,
+    ...PARTS,
+    ...(classes.length ? [`<score>_<class> with class ${classes.join(', ')}`] : []),
+  ];
+  throw new OptionsError(`unknown score criterion ${JSON.stringify(criterion)}; known: ${known.join(', ')}`);
+}
+
+/** The value of `criterion` in a row (undefined when the row does not have it). */
+export function scoreValue(row: Partial<ScoreRow>, criterion: string): number | undefined {
+  const direct = (row as Record<string, unknown>)[criterion];
+  if (typeof direct === 'number' || direct === null) return direct ?? NaN;
+  for (const score of CLASS_SCORES) {
+    const prefix = `${score}_`;
+    if (!criterion.startsWith(prefix)) continue;
+    const value = row.classes?.[criterion.slice(prefix.length)]?.[score as keyof BinaryScores];
+    if (value !== undefined) return value ?? NaN;
+  }
+  return undefined;
+}
+
+/** Whether a higher value of `criterion` is better. */
+export function higherIsBetter(criterion: string): boolean {
+  const base = CLASS_SCORES.find((s) => criterion.startsWith(`${s}_`)) ?? criterion;
+  return HIGHER_IS_BETTER.has(base);
 }
 
 /** `<runDir>/scores.jsonl`. */
@@ -83,34 +184,33 @@ export async function readScores(runDir: string | RunDir): Promise<ScoreRow[]> {
   return rows;
 }
 
-function finiteVoi(row: RankedScore): boolean {
-  return typeof row.voi === 'number' && Number.isFinite(row.voi);
-}
-
 /** What the best-score rule looks at. */
-type RankedScore = Pick<ScoreRow, 'voi'> & Partial<Pick<ScoreRow, 'epoch' | 'batch'>>;
+type RankedScore = Partial<ScoreRow>;
 
 /**
- * The best-score rule: `a` replaces `b` (undefined: no best yet) when its voi is finite and lower,
- * or equal and earlier (epoch, then batch). A voi that is not a finite number (NaN is written to
+ * The best-score rule: `a` replaces `b` (undefined: no best yet) when its value of `criterion`
+ * (default 'voi') is finite and better (lower, or higher for dice, iou, precision, recall, f1 …),
+ * or equal and earlier (epoch, then batch). A value that is not a finite number (NaN is written to
  * JSON as null) never wins.
  */
-export function isBetterScore(a: RankedScore, b: RankedScore | undefined): boolean {
-  if (!finiteVoi(a)) return false;
-  if (b === undefined || !finiteVoi(b)) return true;
-  if (a.voi !== b.voi) return a.voi < b.voi;
-  if (a.epoch !== b.epoch) return (a.epoch ?? -1) < (b.epoch ?? -1);
-  return (a.batch ?? -1) < (b.batch ?? -1);
+export function isBetterScore(a: RankedScore, b: RankedScore | undefined, criterion = 'voi'): boolean {
+  const va = scoreValue(a, criterion);
+  if (va === undefined || !Number.isFinite(va)) return false;
+  const vb = b === undefined ? undefined : scoreValue(b, criterion);
+  if (vb === undefined || !Number.isFinite(vb)) return true;
+  if (va !== vb) return higherIsBetter(criterion) ? va > vb : va < vb;
+  if (a.epoch !== b!.epoch) return (a.epoch ?? -1) < (b!.epoch ?? -1);
+  return (a.batch ?? -1) < (b!.batch ?? -1);
 }
 
 /**
- * Per crop, the best row by {@link isBetterScore} (ties of voi, epoch and batch: the first in
- * `rows`). Crops appear in the order of their first finite row.
+ * Per crop, the best row by {@link isBetterScore} for `criterion` (default 'voi'; ties of value,
+ * epoch and batch: the first in `rows`). Crops appear in the order of their first finite row.
  */
-export function bestByCrop(rows: Iterable<ScoreRow>): Map<string, ScoreRow> {
+export function bestByCrop(rows: Iterable<ScoreRow>, criterion = 'voi'): Map<string, ScoreRow> {
   const best = new Map<string, ScoreRow>();
   for (const row of rows) {
-    if (isBetterScore(row, best.get(row.crop))) best.set(row.crop, row);
+    if (isBetterScore(row, best.get(row.crop), criterion)) best.set(row.crop, row);
   }
   return best;
 }

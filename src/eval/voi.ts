@@ -1,10 +1,15 @@
 /**
- * Variation of information between a ground-truth and a predicted segmentation.
+ * Variation of information and adapted Rand error between a ground-truth and a predicted
+ * segmentation, from one contingency table (one pass over the voxels).
  *
- * Convention (funlib.evaluate's `rand_voi`): only voxels with gt ≠ 0 and a known mask count;
- * label 0 in the prediction is an ordinary segment; logarithms are base 2.
+ * Convention (funlib.evaluate's `rand_voi`, scikit-image's `adapted_rand_error`): only voxels with
+ * gt ≠ 0 and a known mask count; label 0 in the prediction is an ordinary segment; logarithms are
+ * base 2.
  *   voiSplit = H(pred | gt)   (over-segmentation)
  *   voiMerge = H(gt | pred)   (under-segmentation)
+ *   ARand: with c the voxels of a (gt, pred) pair, a of a gt segment, b of a pred segment and N in
+ *   all, precision = (Σc² − N) / (Σa² − N), recall = (Σc² − N) / (Σb² − N) (scikit-image's names:
+ *   its issue #6485), are = 1 − 2·precision·recall / (precision + recall).
  *
  * Ids are compared by their exact bit patterns, never through Number or BigInt, so ids above 2^53
  * never collide and no voxel allocates: uint64 ids (BigUint64Array) are taken as two 32-bit
@@ -45,6 +50,19 @@ export interface VoiResult {
   voi: number;
 }
 
+/** scikit-image's `adapted_rand_error` (NaN where it divides 0 by 0). */
+export interface AdaptedRandResult {
+  /** 1 − F-score of precision and recall. */
+  are: number;
+  precision: number;
+  recall: number;
+}
+
+/** Both scores of one contingency table, and the voxels scored. */
+export interface SegmentationScores extends VoiResult, AdaptedRandResult {
+  voxels: number;
+}
+
 /** Ids that fit one 32-bit word, read as they are (Int32 through a Uint32Array view). */
 type NarrowIds = Uint8Array | Uint16Array | Uint32Array;
 
@@ -62,7 +80,16 @@ const CACHE_BITS = 12;
 /** Ids below this are their own index when dense enough; others go through a hash. */
 const MAX_DIRECT_ID = 1 << 22;
 
-const ZERO: VoiResult = { voiSplit: 0, voiMerge: 0, voi: 0 };
+/** No voxel scored: VOI 0 (funlib), ARand 0 / 0 (scikit-image's NaN). */
+const EMPTY: SegmentationScores = {
+  voiSplit: 0,
+  voiMerge: 0,
+  voi: 0,
+  are: NaN,
+  precision: NaN,
+  recall: NaN,
+  voxels: 0,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Steps 1 and 2: runs of equal (gt, pred) pairs into a cache of pair counts.
@@ -499,8 +526,18 @@ function xLog2X(x: number): number {
   return x < 1024 ? X_LOG2_X[x] : x * Math.log2(x);
 }
 
-/** Conditional entropies (bits) of m (gt, pred, voxels) triples, gt in [0, nG), pred in [0, nP). */
-function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number, nG: number, nP: number): VoiResult {
+/**
+ * Conditional entropies (bits) and the adapted Rand error of m (gt, pred, voxels) triples, gt in
+ * [0, nG), pred in [0, nP): one walk over the distinct pairs, gt segment by gt segment.
+ */
+function tableScores(
+  g: Uint32Array,
+  p: Uint32Array,
+  count: Uint32Array,
+  m: number,
+  nG: number,
+  nP: number,
+): SegmentationScores {
   const gCount = new Float64Array(nG);
   const pCount = new Float64Array(nP);
   const bucketStart = new Int32Array(nG + 1);
@@ -512,7 +549,7 @@ function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number
     bucketStart[g[t] + 1]++;
     total += c;
   }
-  if (total === 0) return ZERO;
+  if (total === 0) return EMPTY;
   for (let k = 0; k < nG; k++) bucketStart[k + 1] += bucketStart[k];
 
   // Counting sort of the triples by gt: their pred and voxels, gt segment after gt segment.
@@ -535,6 +572,7 @@ function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number
   const predSplit = new Uint8Array(nP); // 1: the pred segment overlaps several gt segments
   let split = 0;
   let merge = 0;
+  let pairSquares = 0; // Σ c² over distinct pairs
   for (let k = 0; k < nG; k++) {
     let np = 0;
     for (let j = bucketStart[k], e = bucketStart[k + 1]; j < e; j++) {
@@ -549,6 +587,7 @@ function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number
       overlap[q] = 0;
       const cLogC = xLog2X(c);
       pairTerms += cLogC;
+      pairSquares += c * c;
       if (c !== pCount[q]) {
         merge -= cLogC;
         predSplit[q] = 1;
@@ -556,13 +595,31 @@ function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number
     }
     if (np > 1) split += xLog2X(gCount[k]) - pairTerms;
   }
-  for (let q = 0; q < nP; q++) if (predSplit[q] !== 0) merge += xLog2X(pCount[q]);
+  let gSquares = 0,
+    pSquares = 0;
+  for (let k = 0; k < nG; k++) gSquares += gCount[k] * gCount[k];
+  for (let q = 0; q < nP; q++) {
+    pSquares += pCount[q] * pCount[q];
+    if (predSplit[q] !== 0) merge += xLog2X(pCount[q]);
+  }
   split /= total;
   merge /= total;
-  return { voiSplit: split, voiMerge: merge, voi: split + merge };
+  // As scikit-image, in float64 (0 / 0 is NaN).
+  const precision = (pairSquares - total) / (gSquares - total);
+  const recall = (pairSquares - total) / (pSquares - total);
+  const are = 1 - (2 * precision * recall) / (precision + recall);
+  return { voiSplit: split, voiMerge: merge, voi: split + merge, are, precision, recall, voxels: total };
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * VOI and adapted Rand error of `pred` against `gt` (same length, any layout: only voxel-wise
+ * correspondence matters), from one contingency table. Voxels with gt = 0 or mask = 0 are ignored.
+ */
+export function segmentationScores(gt: LabelArray, pred: LabelArray, options: VoiOptions = {}): SegmentationScores {
+  return scoresOf('segmentationScores', gt, pred, options);
+}
 
 /**
  * Variation of information of `pred` against `gt` (same length, any layout: only voxel-wise
@@ -570,12 +627,32 @@ function entropies(g: Uint32Array, p: Uint32Array, count: Uint32Array, m: number
  * scores are 0.
  */
 export function variationOfInformation(gt: LabelArray, pred: LabelArray, options: VoiOptions = {}): VoiResult {
+  const { voiSplit, voiMerge, voi } = scoresOf('variationOfInformation', gt, pred, options);
+  return { voiSplit, voiMerge, voi };
+}
+
+/**
+ * Adapted Rand error of `pred` against `gt`, as scikit-image's `adapted_rand_error(gt, pred)`
+ * (gt 0 ignored, pred 0 an ordinary segment; its precision and recall), voxels with mask 0
+ * ignored too; exact for uint64 ids. NaN where scikit-image divides 0 by 0 (no pair of voxels).
+ */
+export function adaptedRandError(gt: LabelArray, pred: LabelArray, options: VoiOptions = {}): AdaptedRandResult {
+  const { are, precision, recall } = scoresOf('adaptedRandError', gt, pred, options);
+  return { are, precision, recall };
+}
+
+/** The CREMI score, √(VOI · ARand) (VOI = split + merge in bits, ARand = the adapted Rand error). */
+export function cremiScore(scores: Pick<SegmentationScores, 'voi' | 'are'>): number {
+  return Math.sqrt(scores.voi * scores.are);
+}
+
+function scoresOf(who: string, gt: LabelArray, pred: LabelArray, options: VoiOptions): SegmentationScores {
   if (gt.length !== pred.length) {
-    throw new OptionsError(`variationOfInformation: gt has length ${gt.length} but pred has length ${pred.length}`);
+    throw new OptionsError(`${who}: gt has length ${gt.length} but pred has length ${pred.length}`);
   }
   const mask = options.mask ?? null;
   if (mask !== null && mask.length !== gt.length) {
-    throw new OptionsError(`variationOfInformation: mask has length ${mask.length} but gt has length ${gt.length}`);
+    throw new OptionsError(`${who}: mask has length ${mask.length} but gt has length ${gt.length}`);
   }
   const n = gt.length;
   const gl = laneOf(gt);
@@ -600,8 +677,8 @@ export function variationOfInformation(gt: LabelArray, pred: LabelArray, options
   }
   counts.flush();
   const m = counts.length;
-  if (m === 0) return ZERO;
+  if (m === 0) return EMPTY;
   const nG = toIndices(counts.gLo, counts.gHi, m);
   const nP = toIndices(counts.pLo, counts.pHi, m);
-  return entropies(counts.gLo, counts.pLo, counts.count, m, nG, nP);
+  return tableScores(counts.gLo, counts.pLo, counts.count, m, nG, nP);
 }

@@ -26,6 +26,21 @@ export interface CropReport {
   baselines?: Record<string, number>;
   /** Caption under the slice image. */
   sliceCaption?: string;
+  /** The best checkpoints by the other criteria (ValidationHook's keepBestBy). */
+  otherBests?: OtherBest[];
+  /** More plots: the other scores over epochs (SVG documents). */
+  scorePlots?: { name: string; svg: string }[];
+}
+
+/** A crop's best checkpoint by a criterion other than the primary one. */
+export interface OtherBest {
+  criterion: string;
+  /** As displayed (from 1); null when there is none yet. */
+  epoch: number | null;
+  value: number;
+  parameters?: Record<string, unknown>;
+  /** Path of the checkpoint (absolute or relative to runDir). */
+  checkpoint: string;
 }
 
 export interface RunReport {
@@ -74,6 +89,7 @@ export async function writeReport(runDir: string, report: RunReport): Promise<st
   const used = new Set<string>(['loss']);
   const sections: string[] = [];
   const rows: string[] = [];
+  const otherRows: string[] = [];
   const baselineNames = [...new Set(report.crops.flatMap((c) => Object.keys(c.baselines ?? {})))];
   const withParameters = report.crops.some((c) => c.parameters !== undefined);
 
@@ -103,6 +119,23 @@ export async function writeReport(runDir: string, report: RunReport): Promise<st
           .join('') +
         `<td>${checkpointLink}</td></tr>`,
     );
+    for (const b of crop.otherBests ?? []) {
+      const link = path.relative(reportDir, path.resolve(runDir, b.checkpoint));
+      otherRows.push(
+        `<tr><td>${escapeXml(crop.name)}</td><td class="text">${escapeXml(b.criterion)}</td>` +
+          `<td>${b.epoch ?? '–'}</td><td><b>${b.epoch === null ? '–' : fmt(b.value)}</b></td>` +
+          `<td class="text">${escapeXml(formatParameters(b.parameters))}</td>` +
+          `<td>${b.epoch === null ? '–' : `<a href="${escapeXml(href(link))}"><code>${escapeXml(b.checkpoint)}</code></a>`}</td></tr>`,
+      );
+    }
+    const plots: string[] = [];
+    for (const plot of crop.scorePlots ?? []) {
+      const name = `${base}_${safeFileName(plot.name)}.svg`;
+      await writeAtomic(path.join(reportDir, name), plot.svg);
+      plots.push(
+        `<figure><img src="${escapeXml(name)}" alt="${escapeXml(plot.name)} per epoch for ${escapeXml(crop.name)}"></figure>`,
+      );
+    }
     const baselineList = Object.entries(crop.baselines ?? {});
     sections.push(
       [
@@ -118,6 +151,7 @@ export async function writeReport(runDir: string, report: RunReport): Promise<st
           ? `<p>Baselines: ${baselineList.map(([k, v]) => `${escapeXml(k)} ${fmt(v)}`).join(', ')} (VOI, lower is better).</p>`
           : '',
         `<figure><img src="${escapeXml(svgName)}" alt="VOI per epoch for ${escapeXml(crop.name)}"></figure>`,
+        ...plots,
         crop.slicePng
           ? `<figure><img class="slice" src="${escapeXml(pngName)}" alt="slice of ${escapeXml(crop.name)}">` +
             `<figcaption>${escapeXml(crop.sliceCaption ?? 'raw | ground truth | prediction (middle section)')}</figcaption></figure>`
@@ -169,6 +203,11 @@ ${report.lossSvg ? '<figure><img src="loss.svg" alt="training loss over batches"
 ${rows.join('\n')}
 </tbody>
 </table>
+${
+  otherRows.length > 0
+    ? `<h2>Best checkpoints by other criteria</h2>\n<table>\n<thead><tr><th>crop</th><th>criterion</th><th>best epoch</th><th>value</th><th>parameters</th><th>checkpoint</th></tr></thead>\n<tbody>\n${otherRows.join('\n')}\n</tbody>\n</table>`
+    : ''
+}
 ${sections.join('\n')}
 </body>
 </html>

@@ -1,16 +1,19 @@
 /**
  * The report of any run directory, at any time (also while it trains): from its config.json,
  * loss.jsonl, scores.jsonl and best checkpoints — the loss over batches, VOI (total, split,
- * merge) over epochs per test crop with the best epoch marked, the table of best checkpoints and
- * their parameters, and a section of raw | ground truth | prediction | segmentation of each test
- * crop at its best checkpoint (predicted again from the checkpoint and the data).
+ * merge) over epochs per test crop with the best epoch marked, the other scores of the run
+ * (ARand, CREMI, per-class scores) over epochs, the tables of best checkpoints (by VOI, and by
+ * each other criterion kept, `best-<criterion>/`) and their parameters, and a section of raw |
+ * ground truth | prediction | segmentation of each test crop at its best checkpoint (predicted
+ * again from the checkpoint and the data).
  */
+import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, readCheckpointInfo } from '../eval/checkpoint.js';
 import type { BestScore } from '../eval/hook.js';
 import { predictCrop } from '../eval/predict.js';
-import { readScores, type ScoreRow } from '../eval/scores.js';
+import { CLASS_SCORES, higherIsBetter, readScores, SCORE_NAMES, scoreValue, type ScoreRow } from '../eval/scores.js';
 import { OptionsError } from '../errors.js';
 import type { Crop } from '../types.js';
 import { lossPath, readJsonl, type LossRow } from '../run/logs.js';
@@ -18,7 +21,7 @@ import { openRunData, postProcessorOf, predictOptionsOf } from '../run/setup.js'
 import { latestDir, type TrainState } from '../run/state.js';
 import { readRunConfig } from '../run/train.js';
 import type { RunConfig } from '../run/config.js';
-import { type CropReport, writeReport } from './html.js';
+import { type CropReport, type OtherBest, writeReport } from './html.js';
 import { lineChartSvg, type Series } from './plot.js';
 import { hconcat, imageToPng, labelSliceToRgb, sliceToGray, upscale } from './png.js';
 
@@ -45,6 +48,72 @@ function lossSeries(rows: readonly LossRow[]): Series[] {
     smooth.push([part[part.length - 1]!.batch + 1, part.reduce((a, r) => a + r.loss, 0) / part.length]);
   }
   return [{ name: `mean of ${window} batches`, points: smooth }];
+}
+
+/** Per epoch, the best value of `criterion` over the parameters. */
+function bestValuePerEpoch(rows: readonly ScoreRow[], crop: string, criterion: string): [number, number][] {
+  const byEpoch = new Map<number, number>();
+  const higher = higherIsBetter(criterion);
+  for (const r of rows) {
+    const v = r.crop === crop ? scoreValue(r, criterion) : undefined;
+    if (v === undefined || !Number.isFinite(v)) continue;
+    const b = byEpoch.get(r.epoch);
+    if (b === undefined || (higher ? v > b : v < b)) byEpoch.set(r.epoch, v);
+  }
+  return [...byEpoch].sort((a, b) => a[0] - b[0]).map(([e, v]) => [e + 1, v]);
+}
+
+/** A plot per score of the run other than VOI (per-class scores: the mean and each class). */
+function scorePlots(rows: readonly ScoreRow[], crop: string): { name: string; svg: string }[] {
+  const classes = [...new Set(rows.flatMap((r) => (r.crop === crop ? Object.keys(r.classes ?? {}) : [])))];
+  const plots: { name: string; svg: string }[] = [];
+  for (const score of SCORE_NAMES) {
+    if (score === 'voi') continue;
+    const names = CLASS_SCORES.includes(score) ? [score, ...classes.map((c) => `${score}_${c}`)] : [score];
+    const series: Series[] = names
+      .map((n) => ({
+        name: n === score && names.length > 1 ? `${score} (mean)` : n,
+        points: bestValuePerEpoch(rows, crop, n),
+      }))
+      .filter((s) => s.points.length > 0);
+    if (series.length === 0) continue;
+    const direction = higherIsBetter(score) ? 'higher is better' : 'lower is better';
+    plots.push({
+      name: score,
+      svg: lineChartSvg(series, {
+        title: `${crop}: ${score} over epochs (best parameters; ${direction})`,
+        xLabel: 'epoch',
+        yLabel: score,
+      }),
+    });
+  }
+  return plots;
+}
+
+/** The criteria of the run's other best checkpoints: its `best-<criterion>/` directories. */
+async function otherCriteria(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory() && e.name.startsWith('best-'))
+    .map((e) => e.name.slice('best-'.length))
+    .sort();
+}
+
+/** Per criterion, the crop's best checkpoint there. */
+async function otherBests(dir: string, criteria: string[], crop: string): Promise<OtherBest[]> {
+  const out: OtherBest[] = [];
+  for (const criterion of criteria) {
+    const checkpoint = path.join(dir, `best-${criterion}`, crop);
+    const info = await readCheckpointInfo<BestScore>(checkpoint).catch(() => null);
+    out.push({
+      criterion,
+      epoch: info ? info.epoch + 1 : null,
+      value: info ? (scoreValue(info, criterion) ?? NaN) : NaN,
+      parameters: info?.parameters,
+      checkpoint: path.relative(dir, checkpoint),
+    });
+  }
+  return out;
 }
 
 /** Per epoch, the score of the best parameters. */
@@ -155,6 +224,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     }
   }
   const cropNames = testCrops?.map((c) => c.name) ?? [...new Set(scores.map((r) => r.crop))].sort();
+  const criteria = await otherCriteria(dir);
 
   const crops: CropReport[] = [];
   for (const name of cropNames) {
@@ -171,6 +241,8 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
       checkpoint: path.relative(dir, checkpoint),
       plotSvg: voiPlot(name, rows, best, options.baselines?.get(name)),
       baselines: options.baselines?.get(name),
+      otherBests: await otherBests(dir, criteria, name),
+      scorePlots: scorePlots(scores, name),
     };
     const crop = testCrops?.find((c) => c.name === name);
     if (best && crop) {
@@ -213,7 +285,11 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
         ? `affinities, offsets ${JSON.stringify(config.target.offsets)}`
         : config.target.kind === 'semantic'
           ? `semantic, classes ${JSON.stringify(config.target.classes)}`
-          : 'boundary',
+          : config.target.kind === 'distance'
+            ? `distance, scale factor ${config.target.scaleFactor}` +
+              (config.target.classes ? `, classes ${JSON.stringify(config.target.classes)}` : '') +
+              `, distances masked: ${config.target.maskDistances ?? true}`
+            : 'boundary',
     ],
     [
       'training',

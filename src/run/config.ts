@@ -11,7 +11,10 @@
  * config stores them absolute, so `tfjs-zarr train runs/x/config.json` works from anywhere.
  */
 import * as path from 'node:path';
-import { unetOutputSize, unetValidInputSize } from '../models/unet.js';
+import { DISTANCE_SEED_THRESHOLDS, DISTANCE_THRESHOLDS } from '../eval/postprocess.js';
+import { CLASS_SCORES, checkCriterion } from '../eval/scores.js';
+import { type Triple, unetOutputShape, unetValidInputShape } from '../models/unet.js';
+import type { DistanceOptions } from '../train/targets/distance.js';
 import { ConfigError, keyPath } from './check.js';
 import { type ParsedRunConfig, runConfigSchema } from './schema.js';
 import { defaultsOf, parseOrThrow, resumableKeys } from './schema-tools.js';
@@ -21,7 +24,13 @@ export type OptimizerConfig = ParsedRunConfig['optimizer'];
 export type ValidationConfig = ParsedRunConfig['validation'];
 export type BackendChoice = ParsedRunConfig['backend'];
 type Filled<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
-export type ModelConfig = Filled<ParsedRunConfig['model'], 'finalActivation' | 'outputChannels' | 'seed'>;
+export type ModelConfig = Filled<
+  Omit<ParsedRunConfig['model'], 'kernelSizes'>,
+  'finalActivation' | 'outputChannels' | 'seed' | 'depth' | 'downsampleFactors'
+> & {
+  /** Per level, the bottom included: [kz, ky, kx]. */
+  kernelSizes: Triple[];
+};
 
 /** The effective config: every key present (defaults filled, paths absolute). */
 export interface RunConfig extends Filled<Omit<ParsedRunConfig, 'model'>, 'name' | 'runDir' | 'loss'> {
@@ -49,7 +58,27 @@ export interface RunFlags {
 export function targetOutputChannels(target: TargetConfig): number {
   if (target.kind === 'boundary') return 1;
   if (target.kind === 'affinities') return target.offsets.length;
+  if (target.kind === 'distance') return target.classes?.length ?? 1;
   return typeof target.classes === 'number' ? target.classes : target.classes.length;
+}
+
+/** The classes a target is scored by class (semantic: names of classes 1 …; distance: its channels). */
+export function targetClassNames(target: TargetConfig): string[] {
+  if (target.kind === 'semantic') {
+    return typeof target.classes === 'number'
+      ? Array.from({ length: target.classes - 1 }, (_, i) => String(i + 1))
+      : target.classes.slice(1);
+  }
+  if (target.kind === 'distance') {
+    return target.classes ? target.classes.map((c) => (Array.isArray(c) ? c.join('+') : String(c))) : ['fg'];
+  }
+  return [];
+}
+
+/** The distance target's options (the target's keys but `kind`). */
+export function distanceOptionsOf(target: Extract<TargetConfig, { kind: 'distance' }>): DistanceOptions {
+  const { kind: _kind, ...options } = target;
+  return options;
 }
 
 function isUrl(p: string): boolean {
@@ -67,10 +96,16 @@ const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typ
  * the flags applied over it. `keyNames` maps a key path to the name a message gives it: the flag's
  * when the value came from the command line, `target` for the kind of a target given as a string.
  */
-function expand(json: unknown, flags: RunFlags): { input: unknown; keyNames: Map<string, string> } {
+function expand(
+  json: unknown,
+  flags: RunFlags,
+  warn: (message: string) => void,
+  source: string | undefined,
+): { input: unknown; keyNames: Map<string, string> } {
   const keyNames = new Map<string, string>();
   if (!isObject(json ?? {})) return { input: json, keyNames };
   const top: Record<string, unknown> = { ...(json as Record<string, unknown> | null) };
+  if (isObject(top['model'])) top['model'] = renameDeprecated(top['model'], keyNames, warn, source);
   if (typeof top['data'] === 'string') top['data'] = { path: top['data'] };
   if (top['data'] === undefined) top['data'] = {}; // so that the message names data.path
   if (flags.data !== undefined) top['data'] = { ...(isObject(top['data']) ? top['data'] : {}), path: flags.data };
@@ -93,15 +128,59 @@ function expand(json: unknown, flags: RunFlags): { input: unknown; keyNames: Map
   return { input: top, keyNames };
 }
 
+const isNumbers = (x: unknown): x is number[] => Array.isArray(x) && x.every((n) => typeof n === 'number');
+
+/**
+ * The first release's model keys under their new names, with a deprecation message:
+ * `upsampleFactors` is `outputUpsample`, a `downsampleFactors` of one factor per axis
+ * (`[1, 2, 2]`) is `outputDownsample` (a list of [z, y, x] is the per-level pooling).
+ */
+function renameDeprecated(
+  model: Record<string, unknown>,
+  keyNames: Map<string, string>,
+  warn: (message: string) => void,
+  source: string | undefined,
+): Record<string, unknown> {
+  const out = { ...model };
+  const renames = [
+    ['upsampleFactors', 'outputUpsample', 'upsampleFactors is deprecated; it is now called outputUpsample'],
+    [
+      'downsampleFactors',
+      'outputDownsample',
+      "downsampleFactors of one factor per axis is deprecated: the output's downsampling is now " +
+        "outputDownsample; downsampleFactors lists each level's pooling factors [z, y, x]",
+    ],
+  ] as const;
+  for (const [old, now, message] of renames) {
+    if (out[old] === undefined || (old === 'downsampleFactors' && !(isNumbers(out[old]) && out[old].length > 0))) {
+      continue;
+    }
+    if (out[now] !== undefined) {
+      throw new ConfigError(`model.${old}`, `give ${now} alone (${old} is its deprecated name)`, source);
+    }
+    warn(`model: ${message}`);
+    out[now] = out[old];
+    delete out[old];
+    keyNames.set(`model.${now}`, `model.${old}`);
+  }
+  return out;
+}
+
 /**
  * Checks a parsed run config (and flags over it) and fills in the defaults. Throws a ConfigError
  * naming the key at fault; `source` (the file name) prefixes its message.
  */
 export function resolveRunConfig(
   json: unknown,
-  options: { source?: string; cwd?: string; flags?: RunFlags } = {},
+  options: { source?: string; cwd?: string; flags?: RunFlags; warn?: (message: string) => void } = {},
 ): RunConfig {
-  const { input, keyNames } = expand(json, options.flags ?? {});
+  const warn = options.warn ?? console.warn;
+  const { input, keyNames } = expand(
+    json,
+    options.flags ?? {},
+    (m) => warn(options.source ? `${options.source}: ${m}` : m),
+    options.source,
+  );
   const fail = (key: string, message: string): never => {
     throw new ConfigError(keyNames.get(key) ?? key, message, options.source);
   };
@@ -116,6 +195,7 @@ export function resolveRunConfig(
     model,
     loss: resolveLoss(parsed, model, fail),
   };
+  resolveTasks(config, input, fail);
   checkShapes(config, fail);
   return config;
 }
@@ -136,12 +216,16 @@ function resolveModel(parsed: ParsedRunConfig, fail: Fail): ModelConfig {
   const channels = targetOutputChannels(target);
   const model: ModelConfig = {
     ...parsed.model,
-    finalActivation: parsed.model.finalActivation ?? (target.kind === 'semantic' ? 'softmax' : 'sigmoid'),
+    ...resolveLevels(parsed.model, fail),
+    // Tanh distances lie in [−1, 1]: a linear output, as DaCapo's DistanceTask head.
+    finalActivation:
+      parsed.model.finalActivation ??
+      (target.kind === 'semantic' ? 'softmax' : target.kind === 'distance' ? 'linear' : 'sigmoid'),
     outputChannels: parsed.model.outputChannels ?? channels,
     seed: parsed.model.seed ?? parsed.seed,
   };
-  if (model.upsampleFactors?.some((f) => f > 1) && model.downsampleFactors?.some((f) => f > 1)) {
-    fail('model.downsampleFactors', 'give upsampleFactors or downsampleFactors, not both');
+  if (model.outputUpsample?.some((f) => f > 1) && model.outputDownsample?.some((f) => f > 1)) {
+    fail('model.outputDownsample', 'give outputUpsample or outputDownsample, not both');
   }
   if (model.outputChannels !== channels) {
     fail(
@@ -156,16 +240,47 @@ function resolveModel(parsed: ParsedRunConfig, fail: Fail): ModelConfig {
   return model;
 }
 
+/** The U-Net's levels: depth, pooling factors and kernel sizes per level, filled and checked against each other. */
+function resolveLevels(
+  model: ParsedRunConfig['model'],
+  fail: Fail,
+): Pick<ModelConfig, 'depth' | 'downsampleFactors' | 'kernelSizes'> {
+  const given = model.downsampleFactors;
+  if (given !== undefined && model.depth !== undefined && given.length !== model.depth) {
+    fail('model.depth', `must match the levels of downsampleFactors: depth ${model.depth}, ${given.length} level(s)`);
+  }
+  const depth = given?.length ?? model.depth ?? 2;
+  const kernels = model.kernelSizes ?? Array.from({ length: depth + 1 }, () => 3);
+  if (kernels.length !== depth + 1) {
+    fail(
+      'model.kernelSizes',
+      `needs one kernel size per level, ${depth + 1} for depth ${depth} (the bottom included), got ${kernels.length}`,
+    );
+  }
+  return {
+    depth,
+    downsampleFactors: given ?? Array.from({ length: depth }, () => [2, 2, 2] as Triple),
+    kernelSizes: kernels.map((k) => (typeof k === 'number' ? [k, k, k] : [k[0]!, k[1]!, k[2]!])),
+  };
+}
+
 function describeTargetChannels(target: TargetConfig): string {
   if (target.kind === 'boundary') return 'one boundary/interior channel';
   if (target.kind === 'affinities') return `one per offset: ${target.offsets.length} offsets`;
+  if (target.kind === 'distance') return target.classes ? 'one per class' : 'one distance channel (labels ≠ 0)';
   return 'one per class';
 }
 
 /** The loss (default by the target), checked against the target and the final activation. */
 function resolveLoss(parsed: ParsedRunConfig, model: ModelConfig, fail: Fail): RunConfig['loss'] {
   const kind = parsed.target.kind;
-  const loss = parsed.loss ?? (kind === 'semantic' ? 'categoricalCrossentropy' : 'binaryCrossentropy');
+  // DaCapo's DistanceTask trains with MSELoss on tanh distances in [−1, 1].
+  const loss =
+    parsed.loss ??
+    (kind === 'semantic' ? 'categoricalCrossentropy' : kind === 'distance' ? 'meanSquaredError' : 'binaryCrossentropy');
+  if (loss === 'binaryCrossentropy' && kind === 'distance') {
+    fail('loss', "target 'distance' (tanh distances in [−1, 1]) needs 'meanSquaredError', as DaCapo's MSELoss");
+  }
   if (loss === 'categoricalCrossentropy' && kind !== 'semantic') {
     fail('loss', `'categoricalCrossentropy' needs target 'semantic' (one channel per class), not '${kind}'`);
   }
@@ -181,16 +296,57 @@ function resolveLoss(parsed: ParsedRunConfig, model: ModelConfig, fail: Fail): R
   return loss;
 }
 
+/**
+ * The checks and defaults of the tasks' keys that depend on the target: the distance target's
+ * threshold sweep (tanh distances in [−1, 1]), thresholds below 0 for it only, watershed for
+ * boundary and distance targets only, per-class scores and criteria against the target's classes.
+ */
+function resolveTasks(config: RunConfig, input: unknown, fail: Fail): void {
+  const { target, validation: v } = config;
+  const given = (input as { validation?: { thresholds?: unknown } } | null)?.validation?.thresholds !== undefined;
+  if (target.kind === 'distance' && !given) {
+    v.thresholds = [...(v.postProcessing === 'watershed' ? DISTANCE_SEED_THRESHOLDS : DISTANCE_THRESHOLDS)];
+  }
+  if (target.kind !== 'distance') {
+    v.thresholds.forEach((t, i) => {
+      if (t < 0)
+        fail(keyPath('validation.thresholds', i), `must be at least 0, got ${t} (below 0: distance targets only)`);
+    });
+  }
+  if (v.postProcessing === 'watershed' && target.kind !== 'boundary' && target.kind !== 'distance') {
+    fail('validation.postProcessing', `'watershed' is for targets 'boundary' and 'distance', not '${target.kind}'`);
+  }
+  const classes = targetClassNames(target);
+  const perClass = v.scores.filter((s) => (CLASS_SCORES as readonly string[]).includes(s));
+  if (perClass.length > 0 && classes.length === 0) {
+    fail('validation.scores', `${perClass.join(', ')} are per-class scores, for targets 'semantic' and 'distance'`);
+  }
+  const criterion = (key: string, name: string) => {
+    try {
+      checkCriterion(name, classes);
+    } catch (e) {
+      fail(key, (e as Error).message);
+    }
+  };
+  criterion('validation.criterion', v.criterion);
+  v.keepBestBy.forEach((c, i) => {
+    criterion(keyPath('validation.keepBestBy', i), c);
+  });
+}
+
 /** The input shape against the model, the kept prediction against its output, the sweep. */
 function checkShapes(config: RunConfig, fail: Fail): void {
   const { model, inputShape, validation } = config;
-  const fit = { depth: model.depth, padding: model.padding, convsPerBlock: model.convsPerBlock };
+  const fits = unetOutputShape(inputShape, model);
+  const next = unetValidInputShape(inputShape, model);
   inputShape.forEach((size, axis) => {
-    if (unetOutputSize(size, fit) == null) {
+    if (fits[axis] == null) {
+      const factors = model.downsampleFactors.map((f) => f[axis]).join('×') || 'none';
       fail(
         keyPath('inputShape', axis),
-        `${size} voxels along ${'zyx'[axis]} do not fit the model (depth ${model.depth}, '${model.padding}' padding: ` +
-          `every pooled size must be even); the next size that fits is ${unetValidInputSize(size, fit)}`,
+        `${size} voxels along ${'zyx'[axis]} do not fit the model (pooling ${factors} along ${'zyx'[axis]}, ` +
+          `'${model.padding}' padding: every size to pool must be a multiple of its factor); ` +
+          `the next size that fits is ${next[axis]}`,
       );
     }
   });
@@ -209,16 +365,7 @@ function checkShapes(config: RunConfig, fail: Fail): void {
 
 /** Spatial output shape of the configured model for an input shape (valid padding shrinks). */
 export function modelOutputSpatialShape(inputShape: readonly number[], model: ModelConfig): number[] {
-  return inputShape.map(
-    (s, i) =>
-      unetOutputSize(s, {
-        depth: model.depth,
-        padding: model.padding,
-        convsPerBlock: model.convsPerBlock,
-        upsample: model.upsampleFactors?.[i],
-        downsample: model.downsampleFactors?.[i],
-      }) ?? 0,
-  );
+  return unetOutputShape(inputShape, model).map((s) => s ?? 0);
 }
 
 /**

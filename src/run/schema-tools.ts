@@ -158,6 +158,12 @@ function entriesAt(root: unknown, path: readonly PathItem[], depth = path.length
 /** The schema of the key at the end of `path`. */
 function entryAt(root: unknown, path: readonly PathItem[]): Node | undefined {
   if (path.length === 0) return root as Node;
+  const last = path[path.length - 1]!;
+  if (typeof last.key === 'number') {
+    // An item of a list (`validation.scores[0]`): the list's item schema.
+    const list = entryAt(root, path.slice(0, -1));
+    return list && (find(unwrap(list), (n) => n.type === 'array')?.['item'] as Node | undefined);
+  }
   return entriesAt(root, path, path.length - 1)[String(path[path.length - 1]!.key)];
 }
 

@@ -13,9 +13,15 @@ import { unet3d } from '../models/unet.js';
 import {
   affinityPostProcessor,
   boundaryPostProcessor,
+  distancePostProcessor,
   semanticPostProcessor,
+  watershedPostProcessor,
   type PostProcessor,
 } from '../eval/postprocess.js';
+import { distanceClasses, semanticClasses } from '../eval/classes.js';
+import type { ValidationHookOptions } from '../eval/hook.js';
+import { targetChannels } from '../train/targets.js';
+import type { DistanceOptions } from '../train/targets/distance.js';
 import type { PredictOptions } from '../eval/predict.js';
 import { ConfigError } from './check.js';
 import { modelOutputSpatialShape, targetOutputChannels, type RunConfig } from './config.js';
@@ -40,12 +46,12 @@ export function checkConfigAgainstData(config: RunConfig, split: DataSplit): voi
 }
 
 /**
- * Raw and labels at different voxel sizes: the model's output voxel size (raw's / upsampleFactors ·
- * downsampleFactors) must be every crop's labels' voxel size.
+ * Raw and labels at different voxel sizes: the model's output voxel size (raw's / outputUpsample ·
+ * outputDownsample) must be every crop's labels' voxel size.
  */
 export function checkVoxelSizesAgainstModel(config: RunConfig, split: DataSplit): void {
-  const up = config.model.upsampleFactors ?? [1, 1, 1];
-  const down = config.model.downsampleFactors ?? [1, 1, 1];
+  const up = config.model.outputUpsample ?? [1, 1, 1];
+  const down = config.model.outputDownsample ?? [1, 1, 1];
   for (const crop of [...split.train, ...split.test]) {
     const raw = crop.raw.voxelSize;
     if (!crop.voxelSize) continue; // a crop described by its raw alone (as in checks of the input shape)
@@ -53,9 +59,9 @@ export function checkVoxelSizesAgainstModel(config: RunConfig, split: DataSplit)
     if (out.every((v, i) => v === crop.voxelSize[i])) continue;
     const ratio = raw.map((v, i) => v / crop.voxelSize[i]!);
     const [key, fix] = ratio.every((r) => r >= 1)
-      ? ['model.upsampleFactors', `model.upsampleFactors [${ratio.join(', ')}]`]
+      ? ['model.outputUpsample', `model.outputUpsample [${ratio.join(', ')}]`]
       : ratio.every((r) => r <= 1)
-        ? ['model.downsampleFactors', `model.downsampleFactors [${ratio.map((r) => 1 / r).join(', ')}]`]
+        ? ['model.outputDownsample', `model.outputDownsample [${ratio.map((r) => 1 / r).join(', ')}]`]
         : ['data.resample', 'one voxel size'];
     throw new ConfigError(
       key,
@@ -76,21 +82,35 @@ export function buildModel(config: RunConfig, channels: number): tf.LayersModel 
     inputShape: [...config.inputShape, channels],
     outputChannels: m.outputChannels,
     baseFilters: m.baseFilters,
-    depth: m.depth,
+    fmapIncFactor: m.fmapIncFactor,
+    downsampleFactors: m.downsampleFactors,
+    kernelSizes: m.kernelSizes,
     padding: m.padding,
     convsPerBlock: m.convsPerBlock,
     finalActivation: m.finalActivation,
     seed: m.seed,
-    upsampleFactors: m.upsampleFactors,
-    downsampleFactors: m.downsampleFactors,
+    outputUpsample: m.outputUpsample,
+    outputDownsample: m.outputDownsample,
   });
   const optimizer =
     config.optimizer.name === 'adam'
       ? tf.train.adam(config.optimizer.learningRate)
       : tf.train.sgd(config.optimizer.learningRate);
-  const maskChannels = config.target.kind === 'affinities' ? config.target.offsets.length : 1;
+  const { maskChannels } = targetChannels(config.target.kind, targetOptionsOf(config))!;
   model.compile({ optimizer, loss: maskedLoss(config.loss, { maskChannels }) });
   return model;
+}
+
+/** The target's options as trainingDataset takes them. */
+function targetOptionsOf(config: RunConfig): Pick<TrainingDatasetOptions, 'offsets' | 'numClasses' | 'distance'> {
+  const t = config.target;
+  if (t.kind === 'affinities') return { offsets: t.offsets };
+  if (t.kind === 'semantic') return { numClasses: targetOutputChannels(t) };
+  if (t.kind === 'distance') {
+    const { kind: _kind, ...distance } = t;
+    return { distance: distance as DistanceOptions };
+  }
+  return {};
 }
 
 export function datasetOptions(config: RunConfig, firstSample: number): TrainingDatasetOptions {
@@ -101,8 +121,7 @@ export function datasetOptions(config: RunConfig, firstSample: number): Training
     batchSize: config.batchSize,
     seed: config.seed,
     target: t.kind,
-    offsets: t.kind === 'affinities' ? t.offsets : undefined,
-    numClasses: t.kind === 'semantic' ? targetOutputChannels(t) : undefined,
+    ...targetOptionsOf(config),
     cropWeights: config.cropWeights,
     minMasked: config.minMasked,
     augment: config.augment,
@@ -114,6 +133,10 @@ export function datasetOptions(config: RunConfig, firstSample: number): Training
 
 export function postProcessorOf(config: RunConfig): PostProcessor {
   const t = config.target;
+  const v = config.validation;
+  if ((t.kind === 'boundary' || t.kind === 'distance') && v.postProcessing === 'watershed')
+    return watershedPostProcessor({ input: t.kind, seeds: v.seeds, thresholds: v.thresholds });
+  if (t.kind === 'distance') return distancePostProcessor({ thresholds: v.thresholds });
   if (t.kind === 'boundary')
     return boundaryPostProcessor({ thresholds: config.validation.thresholds, grow: config.validation.grow });
   if (t.kind === 'affinities')
@@ -125,5 +148,26 @@ export function predictOptionsOf(config: RunConfig): PredictOptions {
   return {
     outputShape: config.validation.predictOutputShape ?? undefined,
     batchSize: config.validation.predictBatchSize,
+  };
+}
+
+/** The ValidationHook's scores, criteria and classes of a run. */
+export function hookScoresOf(
+  config: RunConfig,
+): Pick<ValidationHookOptions, 'scores' | 'criterion' | 'keepBestBy' | 'classes' | 'clipDistance' | 'tolDistance'> {
+  const t = config.target;
+  const v = config.validation;
+  return {
+    scores: v.scores,
+    criterion: v.criterion,
+    keepBestBy: v.keepBestBy,
+    ...(t.kind === 'semantic' ? { classes: semanticClasses(t.classes) } : {}),
+    ...(t.kind === 'distance'
+      ? {
+          classes: distanceClasses(t),
+          ...(t.clipDistance !== undefined ? { clipDistance: t.clipDistance } : {}),
+          ...(t.tolDistance !== undefined ? { tolDistance: t.tolDistance } : {}),
+        }
+      : {}),
   };
 }

@@ -1,36 +1,44 @@
 /**
  * Fused sample assembly: one sample's stored arrays → its slot of the batch buffers, in one pass
  * per array. Raw: read → normalize → mirror/transpose → intensity/gamma → xs. Labels: the target
- * and its mask straight into ys (target ⊕ mask on the channel axis). 64-bit ids are handled as
- * pairs of 32-bit words; the boundary target is computed before the remap (it does not change
- * under mirroring or transposing); crops without a stored mask whose patch lies inside the labels
- * skip all mask work. Raw and labels have their own grids (input and output shapes, each with its
- * own remap), so different voxel sizes or a general coordinate map can replace `remapOf` per grid.
+ * and its mask straight into ys (target ⊕ mask on the channel axis), through the targets'
+ * definitions (targets/). 64-bit ids are handled as pairs of 32-bit words; the boundary and
+ * distance targets are computed before the remap (they do not change under mirroring or
+ * transposing) and scattered into place, from the crop's table when it has one; crops without a
+ * stored mask whose patch lies inside the labels skip all mask work. Raw and labels have their
+ * own grids (input and output shapes, each with its own remap), so different voxel sizes or a
+ * general coordinate map can replace `remapOf` per grid.
  *
  * The functions here are pure apart from the scratch buffers they reuse between samples; they
  * run the same in the main thread and in the workers (train/workers/), so both give the same bytes.
  */
 import { OptionsError } from '../errors.js';
-import { roiContains, type Roi } from '../roi.js';
+import { roiContains, roiGrow, type Roi } from '../roi.js';
 import type { Crop, CropSample, DType, LabelArray, StoredArray } from '../types.js';
 import { knownMask, ZarrCrop } from '../zarr/crop.js';
 import { normalizeRaw } from '../zarr/normalize.js';
 import { newStoredArray, ZarrVolume, type ChunkPiece } from '../zarr/volume.js';
 import type { SamplePlan } from './sampler.js';
-import { boundaryFromTableInto, type BoundaryTable } from './boundary-table.js';
+import type { BoundaryTable } from './boundary-table.js';
+import type { DistanceTable } from './distance-table.js';
+import type { Box } from './edt.js';
 import { remapInto, remapOf, scatterOf, type AugmentPlan, type Remap } from './augment.js';
 import {
   affinitiesInto,
-  boundaryScatterInto,
+  boundaryFlags,
   concatTargetMaskInto,
   DEFAULT_AFFINITY_OFFSETS,
   idWords,
+  interiorInto,
   makeTarget,
   semanticInto,
   type TargetFn,
   type TargetKind,
   type TargetOptions,
 } from './targets.js';
+import { distanceInto, distanceValues, type DistanceValues, type ResolvedDistance } from './targets/distance.js';
+import { applyBlur, applyDefects, type ArtifactPatch } from './defects.js';
+import { applyShift, shiftedBox, shiftLabels, type ShiftPlan } from './shift.js';
 
 /** What every sample of a batch shares. */
 export interface BatchLayout {
@@ -41,9 +49,43 @@ export interface BatchLayout {
   output: readonly number[];
   target: TargetKind | TargetFn;
   targetOptions: TargetOptions;
+  /** The distance target's options, checked (target 'distance'). */
+  distance: ResolvedDistance | null;
   /** Target channels C and mask channels M: ys has C + M channels. */
   targetChannels: number;
   maskChannels: number;
+}
+
+/** Label voxels of context a target needs around a sample, per axis (null: none). */
+export type TargetContext = readonly number[] | null;
+
+/** A window of labels around a sample's box (targets that look beyond the sample: distance). */
+export interface LabelWindow {
+  labels: LabelArray;
+  /** 1 known, 0 unknown, over the window. */
+  known: Uint8Array;
+  /** [z, y, x] of the window. */
+  shape: number[];
+  /** The sample's box inside the window. */
+  box: Box;
+}
+
+/** How readStored reads a sample. */
+export interface ReadHow {
+  /** The crop's tables the target may come from. */
+  tables?: SampleTables;
+  /** Label voxels of context the target needs around the sample (its labels window). */
+  context?: TargetContext;
+  /** Section shifts (augment.shift). */
+  shift?: ShiftPlan | null;
+  /** False: raw is always gathered into one array (an elastic read interpolates it). Default true. */
+  rawInPlace?: boolean;
+}
+
+/** The crop tables a sample may be read through. */
+export interface SampleTables {
+  boundary?: BoundaryTable | null;
+  distance?: DistanceTable | null;
 }
 
 /** One sample's arrays as read, before normalization and augmentation. */
@@ -55,10 +97,23 @@ export interface StoredSample {
    */
   raw: Exclude<StoredArray, BigInt64Array | BigUint64Array> | RawPieces;
   rawScale: number;
-  /** [z, y, x] over the output shape; null when `boundary` holds the sample's boundary-table bytes instead. */
+  /**
+   * [z, y, x] over the output shape; null when `boundary` or `distance` holds the sample's table
+   * values, or `window` its ids with context.
+   */
   labels: LabelArray | null;
   /** The sample's bytes of its crop's boundary table (boundary-table.ts), [z, y, x] over the output shape. */
   boundary?: Uint8Array;
+  /** The sample's values of its crop's distance table (distance-table.ts). */
+  distance?: DistanceValues;
+  /** The sample's ids with context around it (distance target without a table). */
+  window?: LabelWindow;
+  /** The labels' voxel size. */
+  voxelSize: readonly number[];
+  /** Raw's voxel size. */
+  rawVoxelSize: readonly number[];
+  /** The patches of the sample's artifact sections (augment.defect.artifacts), in section order. */
+  artifacts?: ArtifactPatch[];
   /** Non-zero known, 0 unknown; null when every voxel is known. */
   mask: Uint8Array | null;
   /** Buffers taken from a BufferPool, to give back once the sample is written. */
@@ -102,60 +157,214 @@ export function releaseStored(sample: StoredSample, pool: BufferPool): void {
 }
 
 /**
+ * The window of labels around a sample's labels box `box` (world units) with `context` voxels on
+ * each side, clipped to the labels' region grown by a voxel (outside it every id is 0 and every
+ * voxel unknown: nothing there changes a target).
+ */
+export function contextWindow(
+  box: Roi,
+  labelsRegion: Roi,
+  voxelSize: readonly number[],
+  context: readonly number[],
+): { roi: Roi; box: Box } {
+  const lo = box.offset.map((o, i) => {
+    const edge = labelsRegion.offset[i]! - voxelSize[i]!;
+    return Math.min(o, Math.max(o - context[i]! * voxelSize[i]!, edge));
+  });
+  const hi = box.offset.map((o, i) => {
+    const end = o + box.shape[i]!;
+    const edge = labelsRegion.offset[i]! + labelsRegion.shape[i]! + voxelSize[i]!;
+    return Math.max(end, Math.min(end + context[i]! * voxelSize[i]!, edge));
+  });
+  return {
+    roi: { offset: lo, shape: hi.map((h, i) => h - lo[i]!) },
+    box: {
+      offset: box.offset.map((o, i) => (o - lo[i]!) / voxelSize[i]!),
+      shape: box.shape.map((s, i) => s / voxelSize[i]!),
+    },
+  };
+}
+
+/** The box's voxels of a window array (as a new array of the same type). */
+function windowBox<T extends LabelArray | Uint8Array>(values: T, window: readonly number[], box: Box): T {
+  const [, Y, X] = window as [number, number, number];
+  const [bz, by, bx] = box.offset as [number, number, number];
+  const [nz, ny, nx] = box.shape as [number, number, number];
+  const out = new (values.constructor as new (n: number) => T)(nz * ny * nx);
+  for (let z = 0, o = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++, o += nx) {
+      const from = ((bz + z) * Y + by + y) * X + bx;
+      (out as Uint8Array).set((values as Uint8Array).subarray(from, from + nx), o);
+    }
+  return out;
+}
+
+/** A sample's labels window (the distance target's context) and its known mask over the sample's box. */
+async function readWindow(
+  crop: Crop,
+  labelsBox: Roi,
+  context: readonly number[],
+): Promise<{ window: LabelWindow; mask: Uint8Array }> {
+  const vs = crop.voxelSize;
+  const { roi: region, box } = contextWindow(labelsBox, crop.labels.roi, vs, context);
+  const shape = region.shape.map((s, i) => s / vs[i]!);
+  const [labels, known] = await Promise.all([crop.labels.read(region), crop.readMask(region)]);
+  return { window: { labels: labels as LabelArray, known, shape, box }, mask: windowBox(known, shape, box) };
+}
+
+/**
  * Reads a sample's raw and labels regions (world ROIs); a crop from openDataSplit skips the float
- * copy. `rawInPlace` false: raw is always gathered into one array (an elastic read interpolates it).
+ * copy. A target that needs `context` around the sample gets the labels window instead of the
+ * labels, unless the crop's distance table has the sample; with section shifts, the shifted read.
  */
 export async function readStored(
   crop: Crop,
   rois: { raw: Roi; labels: Roi },
   pool: Pick<BufferPool, 'take'> = new BufferPool(),
-  table: BoundaryTable | null = null,
-  rawInPlace = true,
+  how: ReadHow = {},
 ): Promise<StoredSample> {
-  if (!(crop instanceof ZarrCrop)) {
-    const s = await crop.read(rois.raw, rois.labels);
-    return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask };
-  }
-  const size = (r: Roi, vs: readonly number[], c = 1) => r.shape.reduce((n, s, i) => (n * s) / vs[i]!, c);
+  const { tables = {}, context = null, shift = null, rawInPlace = true } = how;
+  if (shift) return readShifted(crop, rois, context, shift);
   const pooled: { dtype: DType; array: StoredArray }[] = [];
   const take = (dtype: DType, n: number) => {
     const array = pool.take(dtype, n);
     pooled.push({ dtype, array });
     return array;
   };
-  const labelsVoxelSize = crop.labels.voxelSize;
-  const n = size(rois.labels, labelsVoxelSize);
-  const rawVoxels = size(rois.raw, crop.raw.voxelSize, crop.raw.channels);
-  // The boundary target from the crop's table when there is one: the ids are not read.
-  const tableBytes = table ? (take('uint8', n) as Uint8Array) : null;
-  const boundary = tableBytes && table!.gather(rois.labels, tableBytes) ? tableBytes : undefined;
-  const [raw, labels, stored] = await Promise.all([
-    rawInPlace && readsInPlace(crop.raw, rawVoxels)
-      ? (crop.raw as ZarrVolume)
-          .pieces(rois.raw)
-          .then((p) => ({ dtype: crop.raw.dtype, length: rawVoxels, ...p }) as RawPieces)
-      : crop.raw.read(rois.raw, take(crop.raw.dtype, rawVoxels)),
-    boundary ? null : crop.labels.read(rois.labels, take(crop.labels.dtype, n)),
-    crop.mask ? crop.mask.read(rois.labels, take(crop.mask.dtype, n)) : null,
+  if (!(crop instanceof ZarrCrop) && context === null) {
+    const s = await crop.read(rois.raw, rois.labels);
+    return { raw: s.raw, rawScale: 1, labels: s.labels, mask: s.mask, ...voxelSizes(crop) };
+  }
+  const [raw, labels] = await Promise.all([
+    readRaw(crop, rois.raw, take, rawInPlace),
+    context === null
+      ? readLabels(crop, rois.labels, take, tables.boundary ?? null)
+      : readContext(crop, rois.labels, context, tables.distance ?? null),
   ]);
-  const shape = rois.labels.shape.map((s, i) => s / labelsVoxelSize[i]!);
-  // Inside the labels, no stored mask means all known. A uint8 mask is used as read (non-zero
-  // known) inside the labels, or anywhere when the mask lies within the labels (zero outside it).
-  const inside = roiContains(crop.labels.roi, rois.labels);
-  const maskWithin = crop.mask !== null && roiContains(crop.labels.roi, crop.mask.roi);
-  const mask =
-    (inside && stored === null) || (stored instanceof Uint8Array && (inside || maskWithin))
-      ? stored
-      : knownMask(rois.labels, crop.labels.roi, labelsVoxelSize, shape, stored, take('uint8', n) as Uint8Array);
+  return { ...raw, ...labels, ...voxelSizes(crop), pooled };
+}
+
+function voxelSizes(crop: Crop): Pick<StoredSample, 'voxelSize' | 'rawVoxelSize'> {
+  return { voxelSize: crop.voxelSize, rawVoxelSize: crop.raw.voxelSize };
+}
+
+/**
+ * A sample read through section shifts (augment.shift): raw and labels (or the labels window)
+ * read over the regions their shifted planes come from, then cut out plane by plane. Tables are
+ * not used (they hold the unshifted labels).
+ */
+async function readShifted(
+  crop: Crop,
+  rois: { raw: Roi; labels: Roi },
+  context: TargetContext,
+  shift: ShiftPlan,
+): Promise<StoredSample> {
+  const rawVs = crop.raw.voxelSize,
+    vs = crop.voxelSize;
+  const rawRead = shiftedBox(shift, rois.raw, rawVs);
+  // The labels' region as shifted planes can carry it: grown by the largest shift in y and x.
+  const reach = [0, 1].map((a) => Math.max(...shift.shifts.map((s) => Math.abs(s[a]!))));
+  const labelsRegion = roiGrow(crop.labels.roi, [0, ...reach]);
+  const window = context ? contextWindow(rois.labels, labelsRegion, vs, context) : null;
+  const box = window ? window.roi : rois.labels;
+  const labelsRead = shiftedBox(shift, box, vs);
+  const [raw, labels, known] = await Promise.all([
+    readRaw(crop, rawRead, (dtype, n) => newStoredArray(dtype, n), false),
+    crop.labels.read(labelsRead) as Promise<LabelArray>,
+    crop.readMask(labelsRead),
+  ]);
+  if (!ArrayBuffer.isView(raw.raw)) throw new Error('readShifted: raw read in place');
+  const shiftedIds = shiftLabels(shift, labels, labelsRead, box, vs);
+  const shiftedKnown = applyShift(shift, known, labelsRead, box, vs, 1);
+  const sample = {
+    raw: applyShift(shift, raw.raw, rawRead, rois.raw, rawVs, crop.raw.channels),
+    rawScale: raw.rawScale,
+    ...voxelSizes(crop),
+  };
+  if (!window) return { ...sample, labels: shiftedIds, mask: shiftedKnown };
+  const shape = box.shape.map((s, i) => s / vs[i]!);
+  return {
+    ...sample,
+    labels: null,
+    mask: windowBox(shiftedKnown, shape, window.box),
+    window: { labels: shiftedIds, known: shiftedKnown, shape, box: window.box },
+  };
+}
+
+type Take = (dtype: DType, n: number) => StoredArray;
+
+/** Raw as stored (8- and 16-bit raw of one channel: its chunks, in place), with its scale. */
+async function readRaw(
+  crop: Crop,
+  region: Roi,
+  take: Take,
+  inPlace = true,
+): Promise<Pick<StoredSample, 'raw' | 'rawScale'>> {
+  if (!(crop instanceof ZarrCrop)) return { raw: await crop.readRaw(region), rawScale: 1 };
+  const voxels = region.shape.reduce((n, s, i) => (n * s) / crop.raw.voxelSize[i]!, crop.raw.channels);
+  const raw =
+    inPlace && readsInPlace(crop.raw, voxels)
+      ? await (crop.raw as ZarrVolume)
+          .pieces(region)
+          .then((p) => ({ dtype: crop.raw.dtype, length: voxels, ...p }) as RawPieces)
+      : await crop.raw.read(region, take(crop.raw.dtype, voxels));
   const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
   return {
     raw: wide ? normalizeRaw(raw, crop.normalization) : (raw as StoredSample['raw']),
     rawScale: wide ? 1 : crop.normalization.scale,
-    labels: labels as LabelArray | null,
-    ...(boundary ? { boundary } : {}),
-    mask,
-    pooled,
   };
+}
+
+/** The ids and known mask over the sample's box (or, with a boundary table, its bytes instead of the ids). */
+async function readLabels(
+  crop: Crop,
+  box: Roi,
+  take: Take,
+  table: BoundaryTable | null,
+): Promise<Pick<StoredSample, 'labels' | 'mask' | 'boundary'>> {
+  if (!(crop instanceof ZarrCrop)) throw new Error('readLabels: a crop from openDataSplit');
+  const vs = crop.labels.voxelSize;
+  const n = box.shape.reduce((a, s, i) => (a * s) / vs[i]!, 1);
+  // The boundary target from the crop's table when there is one: the ids are not read.
+  const tableBytes = table ? (take('uint8', n) as Uint8Array) : null;
+  const boundary = tableBytes && table!.gather(box, tableBytes) ? tableBytes : undefined;
+  const [labels, stored] = await Promise.all([
+    boundary ? null : crop.labels.read(box, take(crop.labels.dtype, n)),
+    crop.mask ? crop.mask.read(box, take(crop.mask.dtype, n)) : null,
+  ]);
+  const shape = box.shape.map((s, i) => s / vs[i]!);
+  // Inside the labels, no stored mask means all known. A uint8 mask is used as read (non-zero
+  // known) inside the labels, or anywhere when the mask lies within the labels (zero outside it).
+  const inside = roiContains(crop.labels.roi, box);
+  const maskWithin = crop.mask !== null && roiContains(crop.labels.roi, crop.mask.roi);
+  const mask =
+    (inside && stored === null) || (stored instanceof Uint8Array && (inside || maskWithin))
+      ? stored
+      : knownMask(box, crop.labels.roi, vs, shape, stored, take('uint8', n) as Uint8Array);
+  return { labels: labels as LabelArray | null, mask, ...(boundary ? { boundary } : {}) };
+}
+
+/** The known mask over the sample's box and its distance-table values, or its labels window. */
+async function readContext(
+  crop: Crop,
+  box: Roi,
+  context: readonly number[],
+  table: DistanceTable | null,
+): Promise<Pick<StoredSample, 'labels' | 'mask' | 'distance' | 'window'>> {
+  const n = box.shape.reduce((a, s, i) => (a * s) / crop.voxelSize[i]!, 1);
+  const distance = table ? tableValues(table, box, n) : null;
+  if (distance) return { labels: null, mask: await crop.readMask(box), distance };
+  const { window, mask } = await readWindow(crop, box, context);
+  return { labels: null, mask, window };
+}
+
+/** A sample's values from its crop's distance table, or null when the box is not the table's. */
+function tableValues(table: DistanceTable, box: Roi, n: number): DistanceValues | null {
+  const out: DistanceValues = {
+    values: new Float32Array(n * table.channels),
+    masked: table.masked ? new Uint8Array(n * table.channels) : null,
+  };
+  return table.gather(box, out) ? out : null;
 }
 
 /** Lookup-table sizes of the raw dtypes read through one (8- and 16-bit). */
@@ -183,7 +392,7 @@ function readsInPlace(volume: Crop['raw'], voxels: number): boolean {
  * reused buffers, train/elastic-read.ts). Other samples take the sampler's step-by-step read
  * (`writeSampleSteps`).
  */
-export function canFuse(crop: Crop, plan: SamplePlan): boolean {
+export function canFuse(crop: Crop, plan: Pick<SamplePlan, 'elastic' | 'rawAugment'>): boolean {
   if (plan.rawAugment) return false;
   if (!(crop instanceof ZarrCrop)) return !plan.elastic;
   return (
@@ -193,32 +402,52 @@ export function canFuse(crop: Crop, plan: SamplePlan): boolean {
   );
 }
 
-/** Sample `b` of a batch from the sampler's finished sample (augmented, normalized): xs, and target ⊕ mask into ys. */
+/**
+ * Sample `b` of a batch from the sampler's finished sample (augmented, normalized): xs, and target
+ * ⊕ mask into ys. With a target `context`, the sample's labels and mask cover the output box grown
+ * by it on each side (label voxels of size `voxelSize`).
+ */
 export function writeSampleSteps(
   sample: CropSample,
   layout: BatchLayout,
   xs: Float32Array,
   ys: Float32Array,
   b: number,
+  voxelSize: readonly number[],
 ): void {
   const C = layout.targetChannels,
     M = layout.maskChannels;
   xs.set(sample.raw, b * sample.raw.length);
+  const outVoxels = layout.output.reduce((a, v) => a * v, 1);
+  const offset = b * outVoxels * (C + M);
+  if (layout.target === 'distance') {
+    const shape = sample.labelShape;
+    const box = { offset: shape.map((s, i) => (s - layout.output[i]!) / 2), shape: layout.output };
+    const values = distanceValues(idWords(sample.labels), sample.mask, shape, box, voxelSize, layout.distance!);
+    const scatter = scatterOf(layout.output, C + M, null);
+    distanceInto(values, windowBox(sample.mask, shape, box), C, outVoxels, layout.output, scatter, ys, offset);
+    return;
+  }
   const t = makeTarget(layout.target, sample.labels, sample.mask, sample.labelShape, layout.targetOptions);
   if (t.channels !== C || t.maskChannels !== M) {
     throw new OptionsError(`the target gave ${t.channels}+${t.maskChannels} channels, earlier samples ${C}+${M}`);
   }
-  concatTargetMaskInto(t.target, C, t.mask, M, ys, (b * t.target.length * (C + M)) / C);
+  concatTargetMaskInto(t.target, C, t.mask, M, ys, offset);
 }
 
 /** Scratch buffers reused from sample to sample (one set per thread: writeSample is synchronous). */
 export class Scratch {
+  private bytes1 = new Uint8Array(0);
   private bytes2 = new Uint8Array(0);
   private words = new Uint32Array(0);
   private lut = new Float32Array(0);
   mask(n: number): Uint8Array {
     if (this.bytes2.length < n) this.bytes2 = new Uint8Array(n);
     return this.bytes2.subarray(0, n);
+  }
+  flags(n: number): Uint8Array {
+    if (this.bytes1.length < n) this.bytes1 = new Uint8Array(n);
+    return this.bytes1.subarray(0, n);
   }
   /** `value(v)` for v = 0 … n − 1. */
   table(n: number, value: (v: number) => number): Float32Array {
@@ -232,10 +461,13 @@ export class Scratch {
   }
 }
 
-/** Writes sample `b` of a batch: xs[b] (raw) and ys[b] (target ⊕ mask). */
+/**
+ * Writes sample `b` of a batch: xs[b] (raw: remapped, intensity, then blur and defects) and ys[b]
+ * (target ⊕ mask).
+ */
 export function writeSample(
   sample: StoredSample,
-  plan: AugmentPlan | null,
+  { augment: plan, blur, defect }: Pick<SamplePlan, 'augment' | 'blur' | 'defect'>,
   layout: BatchLayout,
   xs: Float32Array,
   ys: Float32Array,
@@ -245,28 +477,60 @@ export function writeSample(
   const { input, output, channels } = layout;
   const inVoxels = input[0]! * input[1]! * input[2]!;
   const outVoxels = output[0]! * output[1]! * output[2]!;
-  const W = layout.targetChannels + layout.maskChannels;
-  const labelValues = (sample.labels ?? sample.boundary)?.length;
+  const labelValues = sample.window
+    ? sample.window.box.shape.reduce((a, v) => a * v, 1)
+    : sample.distance
+      ? sample.distance.values.length / layout.targetChannels
+      : (sample.labels ?? sample.boundary)?.length;
   if (sample.raw.length !== inVoxels * channels || labelValues !== outVoxels) {
     throw new Error(
       `writeSample: got ${sample.raw.length} raw and ${labelValues} label values for ` +
         `[${input.join(', ')}] × ${channels} and [${output.join(', ')}]`,
     );
   }
-  const labelMap = remapOf(output, 1, plan);
-  const offset = b * outVoxels * W;
-  const target = layout.target;
-  if (target === 'boundary') {
-    const scatter = scatterOf(output, 2, plan);
-    if (sample.boundary) boundaryFromTableInto(sample.boundary, sample.mask, output, scatter, ys, offset);
-    else boundaryScatterInto(idWords(sample.labels!), sample.mask, output, scatter, ys, offset);
-  }
+  writeTarget(sample, plan, layout, ys, b * outVoxels * (layout.targetChannels + layout.maskChannels), scratch);
   const rawMap = remapOf(input, channels, plan);
-  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, b * inVoxels * channels, scratch);
-  if (target === 'boundary') return;
+  const at = b * inVoxels * channels;
+  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, at, scratch);
+  const shape = [...rawMap.shape, channels];
+  if (blur) applyBlur(blur, xs, at, shape, sample.rawVoxelSize);
+  if (defect) applyDefects(defect, xs, at, shape, sample.artifacts);
+}
+
+/** A sample's target ⊕ mask into ys at `offset`, through its target's definition (targets/). */
+function writeTarget(
+  sample: StoredSample,
+  plan: AugmentPlan | null,
+  layout: BatchLayout,
+  ys: Float32Array,
+  offset: number,
+  scratch: Scratch,
+): void {
+  const { output, target } = layout;
+  const outVoxels = output[0]! * output[1]! * output[2]!;
+  const C = layout.targetChannels;
+  const W = C + layout.maskChannels;
+  // Boundary and distance do not depend on the orientation: computed as read, scattered into place.
+  if (target === 'boundary') {
+    let flags = sample.boundary;
+    if (!flags) {
+      flags = scratch.flags(outVoxels);
+      boundaryFlags(idWords(sample.labels!), output, flags);
+    }
+    interiorInto(flags, sample.mask, output, scatterOf(output, 2, plan), ys, offset);
+    return;
+  }
+  if (target === 'distance') {
+    const w = sample.window;
+    const values =
+      sample.distance ??
+      distanceValues(idWords(w!.labels), w!.known, w!.shape, w!.box, sample.voxelSize, layout.distance!);
+    distanceInto(values, sample.mask, C, outVoxels, output, scatterOf(output, W, plan), ys, offset);
+    return;
+  }
   // The other targets depend on the orientation: remap the ids and the mask first.
-  if (!sample.labels)
-    throw new Error('writeSample: a sample without ids (only boundary-table bytes) for a target other than boundary');
+  if (!sample.labels) throw new Error(`writeSample: a sample without ids for target ${String(target)}`);
+  const labelMap = remapOf(output, 1, plan);
   const { words, per } = idWords(sample.labels);
   const ids = scratch.ids(outVoxels * per);
   remapInto(words as Uint32Array, ids, remapOf(output, per, plan), per);
@@ -276,7 +540,6 @@ export function writeSample(
     remapInto(sample.mask, mask, labelMap, 1);
   }
   const shape = labelMap.shape;
-  const C = layout.targetChannels;
   if (target === 'affinities') {
     const offsets = layout.targetOptions.offsets ?? DEFAULT_AFFINITY_OFFSETS;
     affinitiesInto(

@@ -18,10 +18,24 @@ import {
   type StoredSample,
 } from './assemble.js';
 import { BoundaryTable } from './boundary-table.js';
+import { DistanceTable } from './distance-table.js';
 import { readElasticStored, RegionBuffers, withoutGeometry } from './elastic-read.js';
 import { makeRng, type Rng } from './random.js';
 import { CropSampler, planSampling, type SamplingOptions, type SamplingPlan } from './sampler.js';
-import { makeTarget, targetChannels, type TargetFn, type TargetKind, type TargetOptions } from './targets.js';
+import {
+  makeTarget,
+  TARGET_KINDS,
+  targetChannels,
+  type TargetFn,
+  type TargetKind,
+  type TargetOptions,
+} from './targets.js';
+import {
+  checkDistanceOptions,
+  distanceContext,
+  type DistanceOptions,
+  type ResolvedDistance,
+} from './targets/distance.js';
 
 export type CropWeights = 'equal' | 'size' | 'masked' | number[];
 
@@ -34,6 +48,8 @@ export interface BatchOptions extends SamplingOptions {
   offsets?: number[][];
   /** Number of classes (target 'semantic'). */
   numClasses?: number;
+  /** The distance target's options (target 'distance'): `{ scaleFactor, classes?, maskDistances?, … }`. */
+  distance?: DistanceOptions;
   cropWeights?: CropWeights;
   /** Index of the first sample drawn (default 0): a resumed run continues its sample sequence. */
   firstSample?: number;
@@ -47,6 +63,8 @@ export interface BatchPlan {
   readonly weights: CropWeights;
   readonly target: TargetKind | TargetFn;
   readonly targetOptions: TargetOptions;
+  /** The distance target's options, checked (target 'distance'). */
+  readonly distance: ResolvedDistance | null;
   readonly firstSample: number;
   readonly seed: number | string;
 }
@@ -68,15 +86,25 @@ export function planBatches(crops: readonly Crop[], options: BatchOptions | Batc
   const weights = options.cropWeights ?? 'equal';
   checkCropWeights(weights, crops);
   const target = options.target ?? 'boundary';
-  const targetOptions: TargetOptions = { offsets: options.offsets, numClasses: options.numClasses };
+  if (typeof target !== 'function' && !TARGET_KINDS.includes(target)) {
+    throw new OptionsError(
+      `target must be ${TARGET_KINDS.map((k) => `'${k}'`).join(', ')} or a function, got ${JSON.stringify(target)}`,
+    );
+  }
+  const targetOptions: TargetOptions = {
+    offsets: options.offsets,
+    numClasses: options.numClasses,
+    ...(options.distance ? { distance: options.distance } : {}),
+  };
   if (target === 'semantic' && !(Number.isInteger(options.numClasses) && options.numClasses! >= 1)) {
     throw new OptionsError("target 'semantic' needs numClasses (a positive integer)");
   }
+  const distance = target === 'distance' ? checkDistanceOptions(options.distance) : null;
   const firstSample = options.firstSample ?? 0;
   if (!Number.isInteger(firstSample) || firstSample < 0)
     throw new OptionsError(`firstSample must be a non-negative integer, got ${firstSample}`);
   const seed = options.seed ?? 0;
-  return { planned: 'batches', sampling, batchSize, weights, target, targetOptions, firstSample, seed };
+  return { planned: 'batches', sampling, batchSize, weights, target, targetOptions, distance, firstSample, seed };
 }
 
 function checkCropWeights(weights: CropWeights, crops: readonly Crop[]): void {
@@ -210,6 +238,7 @@ export class BatchMaker {
       channels: setup.channels,
       target: plan.target,
       targetOptions: plan.targetOptions,
+      distance: plan.distance,
       targetChannels: setup.targetChannels,
       maskChannels: setup.maskChannels,
     };
@@ -221,16 +250,20 @@ export class BatchMaker {
     const B = this.batchSize;
     const xs = this.newArray(B * input[0]! * input[1]! * input[2]! * channels);
     const ys = this.newArray(B * output[0]! * output[1]! * output[2]! * (targetChannels + maskChannels));
-    // The boundary target writes every element of ys; the others write their ones only.
-    if (this.layout.target !== 'boundary') ys.fill(0);
+    // The boundary and distance targets write every element of ys; the others write their ones only.
+    if (this.layout.target !== 'boundary' && this.layout.target !== 'distance') ys.fill(0);
     await Promise.all(
       Array.from({ length: B }, async (_, b) => {
         const rng = this.root.fork(this.firstSample + index * B + b);
         const sampler = this.setup.samplers[pickCrop(this.setup.cumulative, rng.fork('crop'))]!;
         const plan = sampler.draw(rng.fork('sample'));
-        if (!canFuse(sampler.crop, plan)) {
+        const crop = sampler.crop;
+        const distance = this.layout.targetOptions.distance;
+        const context = distance ? distanceContext(crop.voxelSize, distance) : null;
+        // Elastic with a target's context or shifts: the step-by-step read (its deformed boxes grown).
+        if (!canFuse(crop, plan) || (plan.elastic && (context || plan.shift))) {
           // Noise/scale-shift or resampled arrays: the sampler's step-by-step read.
-          writeSampleSteps(await sampler.read(plan), this.layout, xs, ys, b);
+          writeSampleSteps(await sampler.read(plan, context), this.layout, xs, ys, b, crop.voxelSize);
           return;
         }
         const rois = sampler.rois(plan);
@@ -239,13 +272,17 @@ export class BatchMaker {
         if (plan.elastic) {
           // Deformed (and mirrored and transposed) ids: the boundary target comes from them, not the crop's table.
           const buffers = { pool: this.pool, regions: this.regions };
-          stored = await readElasticStored(sampler.crop, rois, plan.elastic, augment, buffers);
+          stored = await readElasticStored(crop, rois, plan.elastic, augment, buffers);
           augment = augment && withoutGeometry(augment);
         } else {
-          const table = this.layout.target === 'boundary' ? await BoundaryTable.forCrop(sampler.crop, output) : null;
-          stored = await readStored(sampler.crop, rois, this.pool, table);
+          const tables = {
+            boundary: this.layout.target === 'boundary' ? await BoundaryTable.forCrop(crop, output) : null,
+            distance: distance ? await DistanceTable.forCrop(crop, output, distance) : null,
+          };
+          stored = await readStored(crop, rois, this.pool, { tables, context, shift: plan.shift ?? null });
         }
-        writeSample(stored, augment, this.layout, xs, ys, b, this.scratch);
+        if (plan.defect) stored.artifacts = await sampler.artifacts(plan.defect, [...input, this.layout.channels]);
+        writeSample(stored, { augment, blur: plan.blur, defect: plan.defect }, this.layout, xs, ys, b, this.scratch);
         releaseStored(stored, this.pool);
       }),
     );

@@ -1,48 +1,28 @@
 /**
- * A crop's boundary table: one byte for every label voxel its samples can cover, telling which of
- * the voxel's 6 neighbours carry another id and whether its own id is 0. A sample's boundary
- * target then comes from one byte per voxel, gathered from the table, instead of its ids (8 bytes
- * each for uint64 labels) compared with every neighbour: the labels are read and compared once per
- * crop, not once per sample. Exactly boundaryInto's result: a voxel is interior when its id is
- * non-zero and equal to each neighbour inside the sample (the neighbours outside the sample, which
- * boundaryInto ignores, are masked out per position).
- *
- * The table takes its bytes from the chunk cache's cap (ChunkCache.reserve): a crop whose table
- * does not fit is done sample by sample as before.
+ * A crop's boundary table: the boundary flags (targets/boundary.ts: which of a voxel's 6
+ * neighbours carry another id, and whether its own id is 0) of every label voxel its samples can
+ * cover, one byte each. A sample's boundary target then comes from its box's bytes (interiorInto
+ * masks out the neighbours outside the sample) instead of its ids (8 bytes each for uint64 labels)
+ * compared with every neighbour: the labels are read and compared once per crop, not per sample.
  */
-import { roi, roiVoxelShape, type Roi } from '../roi.js';
-import { cOrderStrides, copyBox } from '../zarr/gather.js';
-import { ZarrCrop } from '../zarr/crop.js';
-import { newStoredArray, ZarrVolume } from '../zarr/volume.js';
+import { roi, type Roi } from '../roi.js';
+import { newStoredArray, type ZarrVolume } from '../zarr/volume.js';
 import type { Crop, LabelArray } from '../types.js';
-import type { Scatter } from './augment.js';
-import { exactFloat64, idWords } from './targets.js';
-
-/** Neighbour bits (set: that neighbour's id differs) and the zero-id bit. */
-const X_LOW = 1,
-  X_HIGH = 2,
-  Y_LOW = 4,
-  Y_HIGH = 8,
-  Z_LOW = 16,
-  Z_HIGH = 32,
-  ZERO = 64;
-
-const built = new WeakMap<ZarrVolume, Map<string, Promise<BoundaryTable | null>>>();
+import { cropTable, gatherBox, type TableRegion } from './crop-table.js';
+import { boundaryFlags, idWords } from './targets.js';
 
 /** Ids read at a time while building: planes of the table region, about this many bytes. */
 const SLAB_BYTES = 16 * 2 ** 20;
 
 export class BoundaryTable {
-  private readonly strides: number[];
-
   private constructor(
     readonly bytes: Uint8Array,
-    /** The region covered (world units, on the labels' grid). */
-    readonly region: Roi,
-    readonly shape: readonly number[],
-    private readonly voxelSize: readonly number[],
-  ) {
-    this.strides = cOrderStrides(shape);
+    private readonly where: TableRegion,
+  ) {}
+
+  /** The region covered (world units, on the labels' grid). */
+  get region(): Roi {
+    return this.where.region;
   }
 
   /**
@@ -51,52 +31,16 @@ export class BoundaryTable {
    * not fit in its container's cache cap.
    */
   static forCrop(crop: Crop, output: readonly number[]): Promise<BoundaryTable | null> {
-    // One table per labels array and output shape, shared by every dataset over the crop.
-    const labels = crop.labels;
-    if (!(labels instanceof ZarrVolume)) return Promise.resolve(null);
-    const tables = built.get(labels) ?? new Map<string, Promise<BoundaryTable | null>>();
-    built.set(labels, tables);
-    const key = output.join(',');
-    const table = tables.get(key) ?? BoundaryTable.build(crop, output);
-    tables.set(key, table);
-    return table;
+    return cropTable(crop, output, 'boundary', async (where) => {
+      const bytes = where.voxels.reduce((a, b) => a * b, 1);
+      if (!where.labels.reserveCache(bytes)) return null;
+      return new BoundaryTable(await encode(where.labels, where.region, where.voxels), where);
+    });
   }
 
-  private static async build(crop: Crop, output: readonly number[]): Promise<BoundaryTable | null> {
-    const labels = crop.labels;
-    if (!(crop instanceof ZarrCrop) || !(labels instanceof ZarrVolume) || labels.channels !== 1) return null;
-    const vs = crop.voxelSize;
-    if (vs.length !== 3 || labels.voxelSize.some((v, i) => v !== vs[i])) return null;
-    const { offset } = crop.labels.roi;
-    // Centres c = 0 … n − 1 (label voxels, as CropSampler); box [c − ⌊out/2⌋, c − ⌊out/2⌋ + out).
-    const voxels = roiVoxelShape(crop.labels.roi, vs).map((n, i) => n + output[i]! - 1);
-    if (!voxels.every(Number.isInteger)) return null;
-    const begin = offset.map((o, i) => o - Math.floor(output[i]! / 2) * vs[i]!);
-    const bytes = voxels.reduce((a, b) => a * b, 1);
-    if (!labels.reserveCache(bytes)) return null;
-    const region = roi(
-      begin,
-      voxels.map((n, i) => n * vs[i]!),
-    );
-    return new BoundaryTable(await encode(labels, region, voxels), region, voxels, vs);
-  }
-
-  /**
-   * The table's bytes over `box` (world units) into `out`, or false when the box is not a box
-   * of the table's voxels (then the sample is done from its ids).
-   */
+  /** The table's bytes over `box` (world units) into `out`, or false when the box is not the table's. */
   gather(box: Roi, out: Uint8Array): boolean {
-    const voxels = (v: number[]) => v.map((x) => Math.round(x));
-    const exact = (v: number[]) => v.every((x) => Math.abs(x - Math.round(x)) < 1e-6);
-    const from = box.offset.map((o, i) => (o - this.region.offset[i]!) / this.voxelSize[i]!);
-    const size = box.shape.map((s, i) => s / this.voxelSize[i]!);
-    if (!exact(from) || !exact(size)) return false;
-    const at = voxels(from);
-    const count = voxels(size);
-    if (at.some((a, i) => a < 0 || a + count[i]! > this.shape[i]!) || out.length !== count[0]! * count[1]! * count[2]!)
-      return false;
-    copyBox(this.bytes, this.strides, at, out, cOrderStrides(count), [0, 0, 0], count);
-    return true;
+    return gatherBox(this.bytes, 1, this.where, box, out);
   }
 }
 
@@ -118,115 +62,7 @@ async function encode(labels: ZarrVolume, region: Roi, voxels: readonly number[]
         [(hi - lo) * vz, ...region.shape.slice(1)],
       ),
     );
-    const { words, per } = idWords(ids as LabelArray);
-    // 64-bit ids as float64 where that is exact (as boundaryInto): one comparison per pair.
-    const w = per === 2 ? exactFloat64(words as Uint32Array) : words;
-    if (w) encodeSlab(w, hi - lo, Y, X, z0 - lo, z1 - lo, out, z0 * plane);
-    else encodeSlabPairs(words as Uint32Array, hi - lo, Y, X, z0 - lo, z1 - lo, out, z0 * plane);
+    boundaryFlags(idWords(ids as LabelArray), [hi - lo, Y, X], out, { from: z0 - lo, to: z1 - lo, into: z0 * plane });
   }
   return out;
-}
-
-/** Planes [a, b) of a slab of P planes of ids (one element each) → their bytes at out[into…]. */
-function encodeSlab(
-  w: ArrayLike<number>,
-  P: number,
-  Y: number,
-  X: number,
-  a: number,
-  b: number,
-  out: Uint8Array,
-  into: number,
-): void {
-  const plane = Y * X;
-  for (let p = a, o = into; p < b; p++) {
-    for (let y = 0; y < Y; y++) {
-      for (let x = 0, i = p * plane + y * X; x < X; x++, i++, o++) {
-        const v = w[i]!;
-        let flags = v === 0 ? ZERO : 0;
-        if (x > 0 && w[i - 1] !== v) flags |= X_LOW;
-        if (x < X - 1 && w[i + 1] !== v) flags |= X_HIGH;
-        if (y > 0 && w[i - X] !== v) flags |= Y_LOW;
-        if (y < Y - 1 && w[i + X] !== v) flags |= Y_HIGH;
-        if (p > 0 && w[i - plane] !== v) flags |= Z_LOW;
-        if (p < P - 1 && w[i + plane] !== v) flags |= Z_HIGH;
-        out[o] = flags;
-      }
-    }
-  }
-}
-
-/** encodeSlab for 64-bit ids compared as pairs of 32-bit words. */
-function encodeSlabPairs(
-  w: Uint32Array,
-  P: number,
-  Y: number,
-  X: number,
-  a: number,
-  b: number,
-  out: Uint8Array,
-  into: number,
-): void {
-  const plane = Y * X;
-  const differs = (i: number, j: number) => w[2 * i] !== w[2 * j] || w[2 * i + 1] !== w[2 * j + 1];
-  for (let p = a, o = into; p < b; p++) {
-    for (let y = 0; y < Y; y++) {
-      for (let x = 0, i = p * plane + y * X; x < X; x++, i++, o++) {
-        let flags = (w[2 * i]! | w[2 * i + 1]!) === 0 ? ZERO : 0;
-        if (x > 0 && differs(i, i - 1)) flags |= X_LOW;
-        if (x < X - 1 && differs(i, i + 1)) flags |= X_HIGH;
-        if (y > 0 && differs(i, i - X)) flags |= Y_LOW;
-        if (y < Y - 1 && differs(i, i + X)) flags |= Y_HIGH;
-        if (p > 0 && differs(i, i - plane)) flags |= Z_LOW;
-        if (p < P - 1 && differs(i, i + plane)) flags |= Z_HIGH;
-        out[o] = flags;
-      }
-    }
-  }
-}
-
-/**
- * The boundary target and its mask into ys from a sample's table bytes (`flags`, [z, y, x] =
- * `shape`), as boundaryScatterInto from its ids: voxel q writes its interior flag to
- * ys[offset + scatter(q)] and its known flag (`known` null: all known) to the element after.
- */
-export function boundaryFromTableInto(
-  flags: Uint8Array,
-  known: Uint8Array | null,
-  shape: readonly number[],
-  scatter: Scatter,
-  ys: Float32Array,
-  offset: number,
-): void {
-  const [Z, Y, X] = shape as [number, number, number];
-  const [oz, oy, ox] = scatter.steps as [number, number, number];
-  for (let z = 0, q = 0; z < Z; z++) {
-    // The neighbours that lie inside the sample, and the zero-id bit.
-    const zBits = ZERO | (z > 0 ? Z_LOW : 0) | (z < Z - 1 ? Z_HIGH : 0);
-    for (let y = 0; y < Y; y++, q += X) {
-      const bits = zBits | (y > 0 ? Y_LOW : 0) | (y < Y - 1 ? Y_HIGH : 0);
-      const o = offset + scatter.base + z * oz + y * oy;
-      // Two call sites: inlined, the one with a literal null drops the per-voxel mask test.
-      if (known === null) tableRow(flags, q, X, bits, null, ys, o, ox);
-      else tableRow(flags, q, X, bits, known, ys, o, ox);
-    }
-  }
-}
-
-function tableRow(
-  flags: Uint8Array,
-  q: number,
-  X: number,
-  bits: number,
-  known: Uint8Array | null,
-  ys: Float32Array,
-  o: number,
-  ox: number,
-): void {
-  const inner = bits | X_LOW | X_HIGH;
-  for (let x = 0; x < X; x++, q++, o += ox) {
-    const m = x === 0 ? (X > 1 ? bits | X_HIGH : bits) : x === X - 1 ? bits | X_LOW : inner;
-    ys[o] = (flags[q]! & m) === 0 ? 1 : 0;
-    ys[o + 1] = known === null || known[q] !== 0 ? 1 : 0;
-  }
 }

@@ -34,15 +34,22 @@ export function withoutGeometry(plan: AugmentPlan): AugmentPlan {
   return { ...plan, mirror: plan.mirror.map(() => false), transpose: plan.transpose.map((_, i) => i) };
 }
 
+/** Boxes read through a sample's deformation in place of its raw and labels boxes (boxes around them). */
+export interface ElasticOut {
+  raw?: Roi;
+  labels?: Roi;
+}
+
 /**
- * The maps of a sample's raw and labels grids, oriented by `geometry` (one map when both grids
- * are the same).
+ * The maps of a sample's raw and labels grids (or of the boxes `out` around them: the deformation
+ * is still the sample's), oriented by `geometry` (one map when both grids are the same).
  */
 function frame(
   crop: Crop,
   rois: { raw: Roi; labels: Roi },
   plan: ElasticPlan,
   geometry: Geometry | null,
+  out: ElasticOut = {},
 ): { raw: WarpedGrid; labels: WarpedGrid } {
   const rawVs = crop.raw.voxelSize;
   const labelVs = crop.voxelSize;
@@ -55,11 +62,13 @@ function frame(
   const centre = domain.offset.map((o, i) => o + domain.shape[i]! / 2);
   const finest = rawVs.map((v, i) => Math.min(v, labelVs[i]!));
   const oriented = (map: GridMap) => (geometry ? orientMap(map, geometry) : map);
-  const rawMap = oriented(gridMap(plan, domain, centre, rois.raw, rawVs, finest));
+  const rawBox = out.raw ?? rois.raw,
+    labelsBox = out.labels ?? rois.labels;
+  const rawMap = oriented(gridMap(plan, domain, centre, rawBox, rawVs, finest));
   const sameGrid =
     rawVs.every((v, i) => v === labelVs[i]) &&
-    rois.raw.offset.every((o, i) => o === rois.labels.offset[i] && rois.raw.shape[i] === rois.labels.shape[i]);
-  const labelMap = sameGrid ? rawMap : oriented(gridMap(plan, domain, centre, rois.labels, labelVs, finest));
+    rawBox.offset.every((o, i) => o === labelsBox.offset[i] && rawBox.shape[i] === labelsBox.shape[i]);
+  const labelMap = sameGrid ? rawMap : oriented(gridMap(plan, domain, centre, labelsBox, labelVs, finest));
   const grid = (map: GridMap, vs: readonly number[], linear: boolean): WarpedGrid => {
     const box = sourceBox(map, linear);
     return {
@@ -76,16 +85,18 @@ function frame(
 }
 
 /**
- * Reads one sample through a deformation: raw over `rois.raw`, labels and mask over `rois.labels`,
- * mirrored and transposed by `geometry` (then apply `withoutGeometry` of the plan).
+ * Reads one sample through a deformation: raw over `rois.raw`, labels and mask over `rois.labels`
+ * (or over the boxes `out` around them), mirrored and transposed by `geometry` (then apply
+ * `withoutGeometry` of the plan).
  */
 export async function readElastic(
   crop: Crop,
   rois: { raw: Roi; labels: Roi },
   plan: ElasticPlan,
   geometry: Geometry | null,
+  out: ElasticOut = {},
 ): Promise<CropSample> {
-  const f = frame(crop, rois, plan, geometry);
+  const f = frame(crop, rois, plan, geometry, out);
   const src = await crop.read(f.raw.from, f.labels.from);
   const channels = src.rawShape[3]!;
   const raw = new Float32Array(f.raw.voxels * channels);
@@ -119,7 +130,7 @@ export async function readElasticStored(
 ): Promise<StoredSample> {
   const { pool, regions } = buffers;
   const f = frame(crop, rois, plan, geometry);
-  const src = await readStored(crop, { raw: f.raw.from, labels: f.labels.from }, regions, null, false);
+  const src = await readStored(crop, { raw: f.raw.from, labels: f.labels.from }, regions, { rawInPlace: false });
   if (!src.labels || !ArrayBuffer.isView(src.raw)) throw new Error('readElasticStored: the source was not read whole');
   const channels = crop.raw.channels;
   // Raw normalized as normalizeRaw does (one float32 rounding), so that both reads interpolate the
@@ -153,7 +164,7 @@ export async function readElasticStored(
   pool.give('int32', index);
   if (values !== src.raw) regions.give('float32', values as Float32Array);
   for (const { dtype, array } of src.pooled ?? []) regions.give(dtype, array);
-  return { raw, rawScale: 1, labels, mask, pooled };
+  return { raw, rawScale: 1, labels, mask, voxelSize: crop.voxelSize, rawVoxelSize: crop.raw.voxelSize, pooled };
 }
 
 /** out[i] = stored[i] · scale, rounded to float32 (normalizeRaw's values). */

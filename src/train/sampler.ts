@@ -10,7 +10,7 @@
  */
 import { OptionsError } from '../errors.js';
 import { contextBegin } from '../grid.js';
-import { roi, roiVoxelShape, type Roi } from '../roi.js';
+import { roi, roiGrow, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { AUGMENT_DEFAULTS, applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
 import { checkElasticOptions, planElastic, type ElasticOptions, type ElasticPlan } from './elastic.js';
@@ -25,14 +25,44 @@ import {
 } from './intensity.js';
 import { countKnownBlockwise, type MaskPlanes, type ValidCentres, validCentresBlockwise } from './integral.js';
 import { makeRng, type Rng } from './random.js';
+import {
+  applyBlur,
+  applyDefects,
+  checkBlurOptions,
+  checkDefectOptions,
+  planBlur,
+  planDefects,
+  type ArtifactPatch,
+  type BlurOptions,
+  type BlurPlan,
+  type DefectOptions,
+  type DefectPlan,
+} from './defects.js';
+import { ArtifactSource } from './artifacts.js';
+import {
+  applyShift,
+  checkShiftOptions,
+  planShift,
+  shiftedBox,
+  shiftLabels,
+  type ShiftOptions,
+  type ShiftPlan,
+} from './shift.js';
+import { coarserGrid } from '../grid.js';
 
 /**
  * Every augmentation, applied in this order: `elastic` (gunpowder's ElasticAugment, world units),
- * then mirror/transpose and intensity/gamma (see augment.ts), then `noise` (DaCapo's
- * GaussianNoiseAugment) and `intensityScaleShift` (DaCapo's IntensityScaleShiftAugment).
+ * `shift` (gunpowder's ShiftAugment: sections misaligned, raw, labels and mask alike), then
+ * mirror/transpose and intensity/gamma (see augment.ts), then `blur` (Gaussian) and `defect`
+ * (gunpowder's DefectAugment: missing, low-contrast and artifact sections; defects.ts), then
+ * `noise` (DaCapo's GaussianNoiseAugment) and `intensityScaleShift` (DaCapo's
+ * IntensityScaleShiftAugment).
  */
 export interface SampleAugmentOptions extends AugmentOptions {
   elastic?: ElasticOptions | false;
+  shift?: ShiftOptions | false;
+  blur?: BlurOptions | false;
+  defect?: DefectOptions | false;
   noise?: NoiseOptions | false;
   intensityScaleShift?: ScaleShiftOptions | false;
 }
@@ -59,6 +89,12 @@ export interface SamplePlan {
   elastic?: ElasticPlan | null;
   /** Noise and scale/shift of raw, or null. */
   rawAugment?: RawAugmentPlan | null;
+  /** Section misalignment (augment.shift), or null. */
+  shift?: ShiftPlan | null;
+  /** Gaussian blur of raw (augment.blur), or null. */
+  blur?: BlurPlan | null;
+  /** Section defects of raw (augment.defect), or null. */
+  defect?: DefectPlan | null;
 }
 
 /** Largest patch we agree to allocate (elements of one raw patch). */
@@ -118,6 +154,9 @@ export function planSampling(options: SamplingOptions | SamplingPlan, crops: rea
     // Bad augmentation options fail here, not at the first batch: plan one with a throwaway stream.
     planAugment(makeRng(0), options.augment, [output, input], [1, 1, 1]);
     if (options.augment.elastic) checkElasticOptions(options.augment.elastic);
+    if (options.augment.shift) checkShiftOptions(options.augment.shift);
+    if (options.augment.blur) checkBlurOptions(options.augment.blur);
+    if (options.augment.defect) checkDefectOptions(options.augment.defect);
     checkRawAugmentOptions(options.augment);
   }
   return { planned: 'sampling', input, output, minMasked, augment: options.augment ?? false };
@@ -165,6 +204,7 @@ export class CropSampler {
   private centres: ValidCentres | null = null;
   private readonly augment: SampleAugmentOptions | false;
   private readonly minMasked: number;
+  private artifactSource: Promise<ArtifactSource> | null = null;
 
   private constructor(crop: Crop, plan: SamplingPlan) {
     const { input, output, minMasked } = plan;
@@ -251,7 +291,23 @@ export class CropSampler {
       elastic = planElastic(rng.fork('elastic'), this.augment.elastic, extent);
     }
     const rawAugment = this.augment ? planRawAugment(rng.fork('raw-augment'), this.augment) : null;
-    return { centre, augment, elastic, rawAugment };
+    const a = this.augment || {};
+    const shift = a.shift ? this.planShift(rng.fork('shift'), a.shift, centre) : null;
+    const blur = a.blur ? planBlur(rng.fork('blur'), a.blur) : null;
+    const defect = a.defect ? planDefects(rng.fork('defect'), a.defect, this.input[0]!) : null;
+    return { centre, augment, elastic, rawAugment, shift, blur, defect };
+  }
+
+  /** Shifts of the sections of the sample's raw ∪ labels box, on the coarser of their grids. */
+  private planShift(rng: Rng, options: ShiftOptions, centre: number[]): ShiftPlan | null {
+    const r = this.rois({ centre });
+    const lo = r.raw.offset.map((o, i) => Math.min(o, r.labels.offset[i]!));
+    const hi = r.raw.offset.map((o, i) => Math.max(o + r.raw.shape[i]!, r.labels.offset[i]! + r.labels.shape[i]!));
+    const region = roi(
+      lo,
+      hi.map((h, i) => h - lo[i]!),
+    );
+    return planShift(rng, options, region, coarserGrid(this.crop.raw.voxelSize, this.crop.voxelSize));
   }
 
   private planAugment(rng: Rng): AugmentPlan {
@@ -287,18 +343,64 @@ export class CropSampler {
     };
   }
 
-  async read(plan: SamplePlan): Promise<CropSample> {
+  /**
+   * The sample of a plan, augmented. With `labelsContext` (label voxels per axis), labels and mask
+   * cover the output box grown by it on each side, seen through the same augmentation.
+   */
+  async read(plan: SamplePlan, labelsContext: readonly number[] | null = null): Promise<CropSample> {
     const rois = this.rois(plan);
-    // ---- augmentation step: elastic (a deformed read), mirror/transpose/intensity/gamma, noise/scale-shift
-    // An elastic read mirrors and transposes through its maps: the rest of the plan after it.
-    const sample = plan.elastic
-      ? await readElastic(this.crop, rois, plan.elastic, plan.augment)
-      : await this.crop.read(rois.raw, rois.labels);
-    const augment = plan.augment && plan.elastic ? withoutGeometry(plan.augment) : plan.augment;
+    const vs = this.crop.voxelSize;
+    const labels = labelsContext
+      ? roiGrow(
+          rois.labels,
+          labelsContext.map((c, i) => c * vs[i]!),
+        )
+      : rois.labels;
+    // ---- augmentation step: elastic (a deformed read), shift, mirror/transpose/intensity/gamma,
+    // blur, defects, noise/scale-shift. An elastic read (without shift) mirrors and transposes
+    // through its maps: the rest of the plan after it.
+    const sample = await this.readShifted(plan, rois.raw, labels);
+    const oriented = plan.elastic && !plan.shift;
+    const augment = plan.augment && oriented ? withoutGeometry(plan.augment) : plan.augment;
     const augmented = augment ? applyAugment(augment, sample) : sample;
+    const rawShape = augmented.rawShape;
+    if (plan.blur) applyBlur(plan.blur, augmented.raw, 0, rawShape, this.crop.raw.voxelSize);
+    if (plan.defect) applyDefects(plan.defect, augmented.raw, 0, rawShape, await this.artifacts(plan.defect, rawShape));
     if (plan.rawAugment) augmented.raw = applyRawAugment(plan.rawAugment, augmented.raw);
     // ---- end of the augmentation step
     return augmented;
+  }
+
+  /** Raw over `raw` and labels/mask over `labels` (world boxes), deformed (elastic) and shifted (shift). */
+  private async readShifted(plan: SamplePlan, raw: Roi, labels: Roi): Promise<CropSample> {
+    const shift = plan.shift ?? null;
+    const rawVs = this.crop.raw.voxelSize,
+      vs = this.crop.voxelSize;
+    const rawRead = shift ? shiftedBox(shift, raw, rawVs) : raw;
+    const labelsRead = shift ? shiftedBox(shift, labels, vs) : labels;
+    // Shifted sections are cut out before the geometry: then the elastic read is not oriented.
+    const geometry = shift ? null : (plan.augment ?? null);
+    const read = plan.elastic
+      ? await readElastic(this.crop, this.rois(plan), plan.elastic, geometry, { raw: rawRead, labels: labelsRead })
+      : await this.crop.read(rawRead, labelsRead);
+    if (!shift) return read;
+    const channels = read.rawShape[3]!;
+    return {
+      raw: applyShift(shift, read.raw, rawRead, raw, rawVs, channels),
+      rawShape: [...raw.shape.map((s, i) => s / rawVs[i]!), channels],
+      labels: shiftLabels(shift, read.labels, labelsRead, labels, vs),
+      mask: applyShift(shift, read.mask, labelsRead, labels, vs, 1),
+      labelShape: labels.shape.map((s, i) => s / vs[i]!),
+    };
+  }
+
+  /** The artifact patches of a defect plan's artifact sections, [y, x] of the sample's raw. */
+  async artifacts(plan: DefectPlan, rawShape: readonly number[]): Promise<ArtifactPatch[]> {
+    const { defect } = this.augment || {};
+    const artifacts = defect ? (defect.artifacts ?? null) : null;
+    if (artifacts === null || plan.artifactAt.length === 0) return [];
+    this.artifactSource ??= ArtifactSource.open(artifacts);
+    return (await this.artifactSource).patches(plan.artifactAt, rawShape.slice(1, 3), this.crop.raw.voxelSize);
   }
 }
 

@@ -1,12 +1,19 @@
 import { OptionsError } from '../errors.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CONCURRENCY } from './chunk-cache.js';
+import type { BucketOptions } from './stores/bucket.js';
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from './stores/http.js';
 import { type ContainerSource, isContainerSource, sourceLabel } from './stores/source.js';
 
+/** Voxel sizes to pick multiscale levels by: one for every array, or one per array (mask: the labels' by default). */
+export type VoxelSizeChoice =
+  | readonly number[]
+  | { raw?: readonly number[] | null; labels?: readonly number[] | null; mask?: readonly number[] | null };
+
 export interface DataConfigOptions {
   /**
-   * The container: a local folder or .zip file (Node), an http(s) URL, or in a page a picked
-   * folder (FileSystemDirectoryHandle), its files (FileList / File[]) or a .zip File/Blob.
+   * The container: a local folder (zarr, or N5 when it ends in `.n5`) or .zip file (Node), an
+   * http(s) URL, an `s3://` or `gs://` bucket URL, or in a page a picked folder
+   * (FileSystemDirectoryHandle), its files (FileList / File[]) or a .zip File/Blob.
    */
   path: ContainerSource;
   /** Name of the dataset; the crop name in the simple layout (default: the container's name). */
@@ -16,8 +23,15 @@ export interface DataConfigOptions {
   rawName?: string;
   gtName?: string;
   maskName?: string;
-  /** Multiscale level read from OME-NGFF groups: index or dataset path (default 0, i.e. s0). */
+  /** Multiscale level read from multiscale groups (OME-NGFF, COSEM, Neuroglancer N5): index or path (default 0, i.e. s0). */
   level?: number | string;
+  /**
+   * Pick each multiscale group's level by its voxel size instead (as cellmap-data does): `[z, y,
+   * x]` for every array, or `{ raw, labels, mask }` (e.g. raw at 4 nm, labels at 8 nm). An array
+   * with no level at that voxel size is an error listing the levels; `level` still applies to
+   * arrays given none.
+   */
+  voxelSize?: VoxelSizeChoice;
   /** Multiply stored raw by this instead of the dtype rule (needed for dtypes without a rule). */
   rawScale?: number;
   /**
@@ -35,6 +49,12 @@ export interface DataConfigOptions {
    * 30 000, retries 5, retryBaseDelayMs 250, retryMaxDelayMs 20 000).
    */
   http?: Partial<HttpOptions>;
+  /**
+   * Buckets: `region`, `endpoint` (S3-compatible, path-style), `accessKeyId`, `secretAccessKey`,
+   * `sessionToken`, `anonymous` (never sign), `gcsEndpoint`, `pageSize` (keys per listing page).
+   * In Node, the AWS_* environment variables fill in what is not given here.
+   */
+  bucket?: BucketOptions;
 }
 
 /** Where the data is and how its groups and arrays are named (DaCapo's names by default). */
@@ -50,17 +70,20 @@ export class DataConfig {
   readonly gtName: string;
   readonly maskName: string;
   readonly level: number | string;
+  /** Per array, the voxel size its multiscale level is picked by (null: by `level`). */
+  readonly voxelSize: Readonly<Record<'raw' | 'labels' | 'mask', readonly number[] | null>>;
   readonly rawScale: number | undefined;
   readonly resample: 'raw' | 'labels' | undefined;
   readonly cacheBytes: number;
   readonly concurrency: number;
   readonly http: Readonly<HttpOptions>;
+  readonly bucket: Readonly<BucketOptions>;
 
   constructor(options: DataConfigOptions) {
     if (!options || !isContainerSource(options.path)) {
       throw new OptionsError(
-        'DataConfig path is missing: it needs a path (a folder, an http(s) URL or a .zip file; in a page also ' +
-          'a FileSystemDirectoryHandle, a FileList or a .zip File)',
+        'DataConfig path is missing: it needs a path (a folder, an http(s), s3:// or gs:// URL, or a .zip file; ' +
+          'in a page also a FileSystemDirectoryHandle, a FileList or a .zip File)',
       );
     }
     this.source = options.path;
@@ -72,6 +95,7 @@ export class DataConfig {
     this.gtName = options.gtName ?? 'labels';
     this.maskName = options.maskName ?? 'mask';
     this.level = options.level ?? 0;
+    this.voxelSize = voxelSizes(options.voxelSize);
     this.rawScale = options.rawScale;
     if (options.resample !== undefined && options.resample !== 'raw' && options.resample !== 'labels') {
       throw new OptionsError(`DataConfig resample must be 'raw' or 'labels', got ${JSON.stringify(options.resample)}`);
@@ -80,6 +104,7 @@ export class DataConfig {
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.http = httpOptions(options.http ?? {});
+    this.bucket = bucketOptions(options.bucket ?? {});
     checkConfig(this);
   }
 }
@@ -102,6 +127,37 @@ function checkConfig(c: DataConfig): void {
   }
 }
 
+function voxelSizes(given: VoxelSizeChoice | undefined): DataConfig['voxelSize'] {
+  const check = (name: string, v: unknown): readonly number[] | null => {
+    if (v === undefined || v === null) return null;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((n) => Number.isSafeInteger(n) && n > 0)) {
+      throw new OptionsError(
+        `DataConfig ${name} must be a list of positive integers (one per spatial axis), got ${JSON.stringify(v)}`,
+      );
+    }
+    return Object.freeze([...v]);
+  };
+  if (given === undefined || Array.isArray(given)) {
+    const all = check('voxelSize', given);
+    return Object.freeze({ raw: all, labels: all, mask: all });
+  }
+  if (typeof given !== 'object' || given === null) {
+    throw new OptionsError(
+      `DataConfig voxelSize must be [z, y, x] or { raw, labels, mask }, got ${JSON.stringify(given)}`,
+    );
+  }
+  const unknown = Object.keys(given).filter((k) => !['raw', 'labels', 'mask'].includes(k));
+  if (unknown.length)
+    throw new OptionsError(`DataConfig voxelSize: unknown array ${unknown.join(', ')} (raw, labels, mask)`);
+  const per = given as { raw?: unknown; labels?: unknown; mask?: unknown };
+  const labels = check('voxelSize.labels', per.labels);
+  return Object.freeze({
+    raw: check('voxelSize.raw', per.raw),
+    labels,
+    mask: check('voxelSize.mask', per.mask) ?? labels,
+  });
+}
+
 function defaultName(location: string): string {
   const last =
     location
@@ -109,6 +165,37 @@ function defaultName(location: string): string {
       .split(/[/\\]/)
       .pop() ?? location;
   return last.replace(/\.zip$/i, '').replace(/\.(zarr|n5)$/i, '') || 'data';
+}
+
+const BUCKET_KEYS = [
+  'region',
+  'endpoint',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'anonymous',
+  'gcsEndpoint',
+  'pageSize',
+];
+
+function bucketOptions(given: BucketOptions): BucketOptions {
+  for (const [name, value] of Object.entries(given)) {
+    if (!BUCKET_KEYS.includes(name)) {
+      throw new OptionsError(`DataConfig bucket: unknown option ${name} (${BUCKET_KEYS.join(', ')})`);
+    }
+    const ok =
+      value === undefined ||
+      (name === 'anonymous'
+        ? typeof value === 'boolean'
+        : name === 'pageSize'
+          ? Number.isInteger(value) && value >= 1
+          : typeof value === 'string');
+    if (!ok) throw new OptionsError(`DataConfig bucket.${name}: ${JSON.stringify(value)} is not valid`);
+  }
+  if (given.endpoint !== undefined && !/^https?:\/\//.test(given.endpoint)) {
+    throw new OptionsError(`DataConfig bucket.endpoint must be an http(s) URL, got ${given.endpoint}`);
+  }
+  return Object.freeze({ ...given });
 }
 
 function httpOptions(given: Partial<HttpOptions>): HttpOptions {

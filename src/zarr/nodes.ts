@@ -1,10 +1,18 @@
 /**
  * What nodes (arrays, groups) a container holds, without opening every array: from a listing of
- * metadata files where the store can list, from consolidated metadata, or by probing (http).
+ * metadata files where the store can list them all (folders, zip files), from consolidated
+ * metadata, or by probing each node's metadata file, with its children listed where the store can
+ * list one folder (buckets) and unknown otherwise (plain http).
+ *
+ * zarr: `.zarray` / `.zgroup` (v2), `zarr.json` with its node_type (v3). N5: `attributes.json`,
+ * an array (dataset) when it has `dimensions`. In both, a folder holding nodes is a group even
+ * without metadata of its own (writers often leave intermediate groups bare).
  */
 import { DataFormatError } from '../errors.js';
 import { readJsonFile } from './metadata/array.js';
+import type { ContainerFormat } from './metadata/conventions.js';
 import { joinKey, type OpenedStore } from './stores/index.js';
+import { N5_ATTRIBUTES } from './n5/metadata.js';
 
 export type NodeKind = 'array' | 'group';
 
@@ -24,15 +32,15 @@ async function getJson(opened: OpenedStore, key: string): Promise<Record<string,
   throw new DataFormatError(`${key} must hold a JSON object, got ${got}`, { container: opened.container });
 }
 
-export async function indexNodes(opened: OpenedStore): Promise<NodeIndex> {
+export async function indexNodes(opened: OpenedStore, format: ContainerFormat = 'zarr'): Promise<NodeIndex> {
   const keys = await opened.listMetadataKeys();
   if (keys) {
     const broken = new Map<string, DataFormatError>();
-    return fromKinds(await kindsFromKeys(opened, keys, broken), 'listing', broken);
+    return fromKinds(await kindsFromKeys(opened, keys, broken, format), 'listing', broken);
   }
-  const consolidated = await consolidatedKinds(opened);
+  const consolidated = format === 'zarr' ? await consolidatedKinds(opened) : null;
   if (consolidated) return fromKinds(consolidated, 'consolidated');
-  return probingIndex(opened);
+  return probingIndex(opened, format);
 }
 
 function badNodeType(opened: OpenedStore, key: string, meta: Record<string, unknown>): DataFormatError {
@@ -66,6 +74,7 @@ async function kindsFromKeys(
   opened: OpenedStore,
   keys: string[],
   broken: Map<string, DataFormatError>,
+  format: ContainerFormat,
 ): Promise<Map<string, NodeKind>> {
   const kinds = new Map<string, NodeKind>();
   const read = (key: string, dir: string) =>
@@ -77,6 +86,12 @@ async function kindsFromKeys(
   await Promise.all(
     keys.map(async (key) => {
       const { dir, file } = splitKey(key);
+      if (format === 'n5') {
+        if (file !== N5_ATTRIBUTES) return;
+        const meta = await read(key, dir);
+        if (meta) kinds.set(dir, 'dimensions' in meta ? 'array' : (kinds.get(dir) ?? 'group'));
+        return;
+      }
       if (file === '.zgroup' && !(await read(key, dir))) return;
       if (addV2Node(kinds, key)) return;
       if (file === 'zarr.json') {
@@ -146,9 +161,23 @@ function fromKinds(
   };
 }
 
-function probingIndex(opened: OpenedStore): NodeIndex {
+function probingIndex(opened: OpenedStore, format: ContainerFormat): NodeIndex {
   const cache = new Map<string, Promise<NodeKind | null>>();
+  const list = (path: string) => (opened.listChildren ? opened.listChildren(path) : Promise.resolve(null));
   const probe = async (path: string): Promise<NodeKind | null> => {
+    const kind = format === 'n5' ? await probeN5(path) : await probeZarr(path);
+    if (kind) return kind;
+    // A folder holding nodes is a group (found where the store can list it). A listing refused
+    // here only leaves such a group unknown: containers whose groups have metadata open without
+    // the right to list, and asking for a group's children reports the refusal.
+    const children = await list(path).catch(() => null);
+    return (children ?? []).length > 0 ? 'group' : null;
+  };
+  const probeN5 = async (path: string): Promise<NodeKind | null> => {
+    const meta = await getJson(opened, joinKey(path, N5_ATTRIBUTES));
+    return meta ? ('dimensions' in meta ? 'array' : 'group') : null;
+  };
+  const probeZarr = async (path: string): Promise<NodeKind | null> => {
     const key = joinKey(path, 'zarr.json');
     const v3 = await getJson(opened, key);
     if (v3?.['node_type'] === 'array' || v3?.['node_type'] === 'group') return v3['node_type'] as NodeKind;
@@ -163,6 +192,6 @@ function probingIndex(opened: OpenedStore): NodeIndex {
       if (!cache.has(path)) cache.set(path, probe(path));
       return cache.get(path)!;
     },
-    children: async () => null,
+    children: list,
   };
 }

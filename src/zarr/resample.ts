@@ -29,6 +29,8 @@ export class ResampledVolume {
   readonly channels: number;
   readonly chunks: readonly number[];
   readonly channelAxis: number | null;
+  /** The source array's metadata convention (see ZarrVolume.convention). */
+  readonly convention: string;
 
   constructor(source: ZarrVolume, voxelSize: readonly number[], interpolation: Interpolation) {
     this.source = source;
@@ -45,6 +47,7 @@ export class ResampledVolume {
     this.channels = source.channels;
     this.chunks = source.chunks;
     this.channelAxis = source.channelAxis;
+    this.convention = source.convention;
     // Whole new voxels inside the stored region (offsets are multiples of the coarser size).
     const begin = source.roi.offset.map((o, i) => Math.ceil(o / voxelSize[i]!) * voxelSize[i]!);
     const end = source.roi.offset.map((o, i) => Math.floor((o + source.roi.shape[i]!) / voxelSize[i]!) * voxelSize[i]!);

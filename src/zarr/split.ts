@@ -5,23 +5,18 @@
  *   data.zarr/{train,test}/<any name>/{raw,labels[,mask]}  many crops, named by their folder
  */
 import { allInOrder } from '../settle.js';
-import * as zarr from 'zarrita';
-import type { Readable } from '@zarrita/storage';
 import { ChunkCache } from './chunk-cache.js';
 import type { DecodedChunk } from './chunks.js';
-import { registerFastCodecs } from './codecs.js';
 import { DataConfig, type DataConfigOptions } from './config.js';
+import { type Container, openContainer } from './container.js';
 import { resampleCrop, ZarrCrop } from './crop.js';
 import { DataFormatError } from '../errors.js';
-import { readArrayMetadata, readGroupAttrs } from './metadata/array.js';
-import { readSpatialMetadata, type SpatialMetadata } from './metadata/funlib.js';
-import { hasMultiscales, readMultiscales } from './metadata/ome.js';
-import { indexNodes, type NodeIndex } from './nodes.js';
+import type { ContainerFormat } from './metadata/conventions.js';
+import type { NodeIndex } from './nodes.js';
 import { rawNormalization } from './normalize.js';
-import { joinKey, openStore, type OpenedStore } from './stores/index.js';
-import { escapeKeyPath, unescapingStore } from './stores/keys.js';
+import { joinKey } from './stores/index.js';
 import { type ContainerSource, isContainerSource } from './stores/source.js';
-import { ZarrVolume } from './volume.js';
+import type { ZarrVolume } from './volume.js';
 
 export type Layout = 'simple' | 'train-test' | 'crops';
 
@@ -29,32 +24,51 @@ export interface DataSplit {
   readonly config: DataConfig;
   readonly container: string;
   readonly layout: Layout;
+  /** The container's format: zarr (v2 or v3) or N5. */
+  readonly format: ContainerFormat;
   readonly train: ZarrCrop[];
   readonly test: ZarrCrop[];
   /** The decoded-chunk cache shared by every read of this container. */
   readonly cache: ChunkCache<DecodedChunk>;
 }
 
+/** How a split is opened, beyond what the data config says (not part of the config a worker is sent). */
+export interface OpenOptions {
+  /** Local folders: read files with blocking calls (threads that do nothing but read). */
+  blockingFileReads?: boolean;
+}
+
 /**
  * Opens a container as a data split: `config` is its location or picked object (a path, URL,
  * FileSystemDirectoryHandle, FileList, .zip File/Blob) or the options naming it (`{ path, … }`).
  */
-export async function openDataSplit(config: ContainerSource | DataConfig | DataConfigOptions): Promise<DataSplit> {
-  registerFastCodecs();
+export async function openDataSplit(
+  config: ContainerSource | DataConfig | DataConfigOptions,
+  options: OpenOptions = {},
+): Promise<DataSplit> {
   const cfg =
     config instanceof DataConfig
       ? config
       : new DataConfig(isContainerSource(config) ? { path: config } : (config as DataConfigOptions));
-  const opened = await openStore(cfg.source, cfg.http);
-  const nodes = await indexNodes(opened);
+  const container = await openContainer(cfg.source, {
+    http: cfg.http,
+    bucket: cfg.bucket,
+    blockingFileReads: options.blockingFileReads,
+  });
+  const { nodes, format } = container;
   const cache = new ChunkCache<DecodedChunk>({ maxBytes: cfg.cacheBytes, concurrency: cfg.concurrency });
-  // zarrita sees escaped paths (it would URL-decode names); the store maps them back to file names.
-  const root = zarr.root(unescapingStore(opened.store));
-  const ctx: Context = { cfg, opened, nodes, cache, root, groupAttrs: new Map() };
+  const ctx: Context = { cfg, container, nodes, cache };
 
   if ((await nodes.kind('')) === null) {
-    const how = opened.kind === 'http' ? ' (HTTP 404 for zarr.json, .zgroup and .zarray)' : '';
-    throw new DataFormatError(`no zarr group or array found${how}`, { container: cfg.path });
+    const remote = container.opened.kind === 'http' || container.opened.kind === 'bucket';
+    const how = !remote
+      ? ''
+      : format === 'n5'
+        ? ' (HTTP 404 for attributes.json)'
+        : ' (HTTP 404 for zarr.json, .zgroup and .zarray)';
+    throw new DataFormatError(`no ${format === 'n5' ? 'N5 group or dataset' : 'zarr group or array'} found${how}`, {
+      container: cfg.path,
+    });
   }
   const hasRaw = await isVolumeNode(ctx, cfg.rawName);
   const hasLabels = await isVolumeNode(ctx, cfg.gtName);
@@ -70,7 +84,7 @@ export async function openDataSplit(config: ContainerSource | DataConfig | DataC
       );
     }
     const crop = await openCrop(ctx, '', cfg.name);
-    return { config: cfg, container: cfg.path, layout: 'simple', train: [crop], test: [crop], cache };
+    return { config: cfg, container: cfg.path, layout: 'simple', format, train: [crop], test: [crop], cache };
   }
   if (!hasTrain && !hasTest) {
     throw new DataFormatError(
@@ -91,34 +105,17 @@ export async function openDataSplit(config: ContainerSource | DataConfig | DataC
   }
   const [train, test] = await allInOrder([cropsIn(ctx, cfg.trainGroupName), cropsIn(ctx, cfg.validateGroupName)]);
   const layout: Layout = train.layout === 'crops' || test.layout === 'crops' ? 'crops' : 'train-test';
-  return { config: cfg, container: cfg.path, layout, train: train.crops, test: test.crops, cache };
+  return { config: cfg, container: cfg.path, layout, format, train: train.crops, test: test.crops, cache };
 }
 
 interface Context {
   cfg: DataConfig;
-  opened: OpenedStore;
+  container: Container;
   nodes: NodeIndex;
   cache: ChunkCache<DecodedChunk>;
-  root: zarr.Location<Readable>;
-  /** Attributes of the groups read so far: layout discovery asks about the same groups again. */
-  groupAttrs: Map<string, Promise<Record<string, unknown>>>;
 }
 
-async function isVolumeNode(ctx: Context, path: string): Promise<boolean> {
-  const kind = await ctx.nodes.kind(path);
-  if (kind === 'array') return true;
-  if (kind === 'group') return hasMultiscales(await groupAttrs(ctx, path));
-  return false;
-}
-
-function groupAttrs(ctx: Context, path: string): Promise<Record<string, unknown>> {
-  let attrs = ctx.groupAttrs.get(path);
-  if (!attrs) {
-    attrs = readGroupAttrs(ctx.opened.store, { container: ctx.cfg.path, path });
-    ctx.groupAttrs.set(path, attrs);
-  }
-  return attrs;
-}
+const isVolumeNode = (ctx: Context, path: string): Promise<boolean> => ctx.container.isVolume(path);
 
 /** The crops of a train or test group: the group itself, or its sub-groups sorted by name. */
 async function cropsIn(ctx: Context, group: string): Promise<{ layout: Layout; crops: ZarrCrop[] }> {
@@ -146,8 +143,9 @@ async function cropsIn(ctx: Context, group: string): Promise<{ layout: Layout; c
   }
   if (children === null) {
     throw new DataFormatError(
-      `cannot list the crops of ${group}/ (the store cannot list folders and has no consolidated ` +
-        'metadata); consolidate the metadata (zarr.consolidate_metadata) to read it from here',
+      `cannot list the crops of ${group}/ (a plain http server cannot list folders, and the container ` +
+        'has no consolidated metadata): open it as a bucket (s3://bucket/key, gs://bucket/key, or ' +
+        'AWS_ENDPOINT_URL for an S3-compatible server), or consolidate its metadata (zarr.consolidate_metadata)',
       { container: cfg.path, path: group },
     );
   }
@@ -181,45 +179,16 @@ async function openCrop(ctx: Context, group: string, name: string): Promise<Zarr
     });
   }
   const [raw, labels, mask] = await allInOrder<[ZarrVolume, ZarrVolume, ZarrVolume | null]>([
-    openVolume(ctx, rawPath),
-    openVolume(ctx, labelsPath),
-    hasMask ? openVolume(ctx, maskPath) : Promise.resolve(null),
+    openVolume(ctx, rawPath, 'raw'),
+    openVolume(ctx, labelsPath, 'labels'),
+    hasMask ? openVolume(ctx, maskPath, 'mask') : Promise.resolve(null),
   ]);
   const normalization = rawNormalization(raw.dtype, { container: cfg.path, path: raw.path }, cfg.rawScale);
   return new ZarrCrop(name, ...resampleCrop(raw, labels, mask, cfg.resample), normalization, cfg);
 }
 
-/** An array, or the configured level of an OME-NGFF multiscale group. */
-async function openVolume(ctx: Context, path: string): Promise<ZarrVolume> {
+/** An array, or the chosen level of a multiscale group (by the array's voxel size, else by `level`). */
+function openVolume(ctx: Context, path: string, role: 'raw' | 'labels' | 'mask'): Promise<ZarrVolume> {
   const { cfg } = ctx;
-  let arrayPath = path;
-  let metadata: SpatialMetadata | null = null;
-  if ((await ctx.nodes.kind(path)) === 'group') {
-    const level = readMultiscales(await groupAttrs(ctx, path), cfg.level, { container: cfg.path, path });
-    arrayPath = joinKey(path, level.datasetPath);
-    metadata = level.metadata;
-  }
-  const where = { container: cfg.path, path: arrayPath };
-  // Our own checks first (clear messages naming file and key), then zarrita, pinned to the format.
-  const stored = await readArrayMetadata(ctx.opened.store, where);
-  let array: zarr.Array<zarr.DataType>;
-  try {
-    const location = ctx.root.resolve(escapeKeyPath(arrayPath));
-    array = await (stored.format === 3 ? zarr.open.v3 : zarr.open.v2)(location, { kind: 'array' });
-  } catch (cause) {
-    throw new DataFormatError(`cannot open the array from ${stored.metadataKey}: ${(cause as Error).message}`, where, {
-      cause,
-    });
-  }
-  if (metadata) {
-    if (metadata.axisNames.length !== stored.shape.length) {
-      throw new DataFormatError(
-        `multiscales names ${metadata.axisNames.length} axes but the array has ${stored.shape.length}`,
-        { container: cfg.path, path, attribute: 'multiscales' },
-      );
-    }
-  } else {
-    metadata = readSpatialMetadata(stored.attrs, stored.shape.length, where);
-  }
-  return new ZarrVolume({ container: cfg.path, path: arrayPath, array, stored, metadata, cache: ctx.cache });
+  return ctx.container.openVolume(path, { level: cfg.level, voxelSize: cfg.voxelSize[role] }, ctx.cache);
 }

@@ -3,29 +3,17 @@
  * the container's shared chunk cache) into a C-order [spatial..., channels] array, zero-filled
  * wherever the region leaves the array.
  */
-import type * as zarr from 'zarrita';
 import type { ChunkCache } from './chunk-cache.js';
-import { chunkReader, type ChunkReader, type DecodedChunk } from './chunks.js';
+import type { ChunkSource, DecodedChunk } from './chunks.js';
 import { DataFormatError, OptionsError } from '../errors.js';
 import { copyBox, cOrderStrides, fillBox } from './gather.js';
+import { STORED_ARRAY_TYPES, type StoredArrayType } from './dtypes.js';
 import type { ArrayMetadata } from './metadata/array.js';
 import type { AxisType, SpatialMetadata } from './metadata/funlib.js';
 import { roi as makeRoi, roiIsMultipleOf, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { DType, StoredArray, Volume } from '../types.js';
 
-const TYPED_ARRAYS: Record<string, new (n: number) => StoredArray> = {
-  bool: Uint8Array, // read as 0/1 bytes
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
+const TYPED_ARRAYS: Readonly<Record<string, StoredArrayType>> = STORED_ARRAY_TYPES;
 
 /** A new zero-filled array of a dtype's typed-array type. */
 export function newStoredArray(dtype: DType, length: number): StoredArray {
@@ -57,24 +45,27 @@ export class ZarrVolume implements Volume {
   readonly channelAxis: number | null;
   /** Stored axis index of each spatial axis, in order. */
   private readonly spatialAxes: number[];
-  private readonly reader: ChunkReader;
+  /** How the array's world metadata was read (its convention), for `inspect`. */
+  readonly convention: string;
+  private readonly reader: ChunkSource;
   private readonly fillValue: number | bigint;
   private readonly cache: ChunkCache<DecodedChunk>;
 
   constructor(args: {
     container: string;
     path: string;
-    array: zarr.Array<zarr.DataType>;
+    /** The array's chunks (zarr or N5). */
+    source: ChunkSource;
     /** The checked metadata: shape, chunk shape, dtype and the exact fill value come from here. */
     stored: ArrayMetadata;
     metadata: SpatialMetadata;
     cache: ChunkCache<DecodedChunk>;
   }) {
-    const { array, metadata, stored } = args;
+    const { source, metadata, stored } = args;
     this.container = args.container;
     this.path = args.path;
-    if (!isSupportedDtype(stored.dtype) || array.dtype !== stored.dtype) {
-      throw new DataFormatError(`has dtype ${array.dtype}, which tfjs-zarr cannot read`, {
+    if (!isSupportedDtype(stored.dtype)) {
+      throw new DataFormatError(`has dtype ${stored.dtype}, which tfjs-zarr cannot read`, {
         container: args.container,
         path: args.path,
         attribute: 'dtype',
@@ -95,10 +86,9 @@ export class ZarrVolume implements Volume {
       this.offset,
       this.spatialAxes.map((a, i) => this.shape[a]! * this.voxelSize[i]!),
     );
+    this.convention = metadata.convention;
     this.fillValue = stored.fillValue;
-    const where = { container: args.container, path: args.path };
-    const sharding = stored.shardShape ? { inner: stored.chunks, shard: stored.shardShape } : null;
-    const reader = chunkReader(array, where, sharding);
+    const reader = source;
     this.cache = args.cache;
     const cache = args.cache;
     const cacheId = `${args.container}|${args.path}`;

@@ -156,8 +156,8 @@ test('clear errors: a bad checkpoint, an output with another shape', async () =>
     '--output',
     'x.zarr/s',
     '--method',
-    'watershed',
+    'mutex',
   ]);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /--method must be boundary, affinity or semantic, got watershed/);
+  assert.match(usage.stderr, /--method must be boundary, affinity, semantic or watershed, got mutex/);
 });

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { openDataSplit, predictCrop, roi, type Crop } from '../../src/index.js';
+import { openDataSplit, predictCrop, roi, unet3d, type Crop } from '../../src/index.js';
 import { openArray, predictVolume, segmentVolume } from '../../src/apply/index.js';
 import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
 import { arrayFiles, tinyValidNet } from '../helpers/apply.js';
@@ -54,6 +54,26 @@ test('blockwise prediction equals predictCrop on the crop, read back through ope
   let maxDiff = 0;
   for (let i = 0; i < values.length; i++) maxDiff = Math.max(maxDiff, Math.abs(values[i]! - expected.data[i]!));
   assert.ok(maxDiff < 1e-6, `max difference ${maxDiff}`);
+});
+
+test("a 'same' U-Net: small blocks fit together as the whole ROI predicted at once (no seams at blocks or tiles)", async () => {
+  // Depth 2 (pooling 4 per axis), receptive radius 13: blocks of 8×8×16 voxels start off the
+  // pooling grid of their own tiles; the tiles follow one grid from the ROI's offset instead.
+  const unet = unet3d({
+    inputShape: [8, 8, 8, 1],
+    outputChannels: 1,
+    baseFilters: 2,
+    convsPerBlock: 1,
+    seed: 5,
+  });
+  const whole = await predictCrop(unet, crop, { region: crop.raw.roi });
+  const out = path.join(root, 'unet.zarr', 'prediction');
+  await predictVolume(unet, crop.raw, { output: out, roi: crop.raw.roi, blockShape: [6, 10, 14] });
+  const values = (await (await openArray(out)).read(crop.raw.roi)) as Float32Array;
+  let maxDiff = 0;
+  for (let i = 0; i < values.length; i++) maxDiff = Math.max(maxDiff, Math.abs(values[i]! - whole.data[i]!));
+  assert.ok(maxDiff < 1e-5, `max difference ${maxDiff}`);
+  unet.dispose();
 });
 
 test('uint8 output stores probabilities × 255', async () => {

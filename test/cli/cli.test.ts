@@ -99,6 +99,29 @@ describe('cli inspect', () => {
     assert.match(run.stdout, /test|validat/i);
   });
 
+  test("an N5 container: the format, each array's metadata convention, levels picked by voxel size", async () => {
+    const run = await runCli([
+      'inspect',
+      fixturePath('n5/cosem.n5'),
+      '--raw',
+      'em/fibsem-uint8',
+      '--labels',
+      'labels/mito_seg',
+      '--raw-voxel-size',
+      '4,4,4',
+      '--voxel-size',
+      '8,8,8',
+    ]);
+    assert.equal(run.code, 0, `exit code 0; stderr:\n${run.stderr}`);
+    assert.match(run.stdout, /\(N5, simple layout\)/);
+    assert.match(run.stdout, /em\/fibsem-uint8\/s0 .*\n.*voxel size \[4, 4, 4\]/);
+    assert.match(run.stdout, /labels\/mito_seg\/s1 .*\n.*voxel size \[8, 8, 8\]/);
+    assert.match(run.stdout, /metadata: COSEM multiscales, level s0 \(axes \[z, y, x\], ordering C\)/);
+    assert.match(run.stdout, /metadata: COSEM multiscales, level s1 .*read as offset \[8, 16, 16\]/);
+    const gunpowder = await runCli(['inspect', fixturePath('n5/gunpowder.n5')]);
+    assert.match(gunpowder.stdout, /metadata: gunpowder \(resolution, offset; N5 order, reversed\)/);
+  });
+
   for (const bad of ['bad_voxel_size.zarr', 'bad_raw_only.zarr']) {
     test(`${bad}: non-zero exit and the API's message`, async () => {
       const p = fixturePath(bad);

@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { openDataSplit, predictCrop, OptionsError, roi, roiGrow, type Crop, type Roi } from '../../src/index.js';
-import { tileStarts } from '../../src/eval/predict.js';
+import { tileStarts } from '../../src/eval/tiling.js';
 import { writeDemoContainer } from '../../examples/synthetic/write-container.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
@@ -190,7 +190,12 @@ test("'valid' model: tiled prediction equals one whole-volume prediction (output
   // crop_03: 16×24×24 = 2×3×3 tiles (multiples of 8); crop_04: z 10 → starts [0, 2] (shifted inward).
   for (const c of [crop03, crop04]) {
     const progress: [number, number][] = [];
-    const p = await predictCrop(model, c, { batchSize: 4, onProgress: (d, t) => progress.push([d, t]) });
+    // Tiles of the model's own input (12³ → 8³ kept); then the default, grown tiles.
+    const p = await predictCrop(model, c, {
+      inputShape: [12, 12, 12],
+      batchSize: 4,
+      onProgress: (d, t) => progress.push([d, t]),
+    });
     const labelShape = voxels(c.labels.roi, c.voxelSize);
     assert.deepEqual(p.shape, [...labelShape, 3]);
     assert.deepEqual(p.roi, c.labels.roi);
@@ -201,6 +206,8 @@ test("'valid' model: tiled prediction equals one whole-volume prediction (output
     const tiles = labelShape.reduce((a, n) => a * tileStarts(n, 8).length, 1);
     assert.deepEqual(progress.at(-1), [tiles, tiles]);
     assert.equal(progress.length, Math.ceil(tiles / 4));
+    const grown = await predictCrop(model, c, { maxTileVoxels: 16 ** 3 });
+    assertClose(grown.data, ref.data, `valid ${c.name}, grown tiles`);
   }
   // Whole crop smaller than a tile on every axis: the fixture's 6×8×7 labels with 12³ outputs.
   const big = convNet([16, 16, 16], 'valid', 3, 10);

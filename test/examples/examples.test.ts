@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -41,12 +41,20 @@ function runExample(script: string, args: string[]): Promise<Run> {
   });
 }
 
-const EXAMPLES: { script: string; testCrops: string[] }[] = [
+const EXAMPLES: { script: string; testCrops: string[]; scores?: RegExp; bestBy?: string }[] = [
   { script: 'simple-layout.ts', testCrops: ['data'] },
   { script: 'masked-boundary.ts', testCrops: ['crop_03', 'crop_04'] },
   { script: 'affinities.ts', testCrops: ['test'] },
   { script: 'http.ts', testCrops: ['crop_03', 'crop_04'] },
   { script: 'upsample.ts', testCrops: ['test'] },
+  { script: 'openorganelle.ts', testCrops: ['jrc_synthetic'] },
+  // A distance model: VOI, ARand and Dice per crop, a best checkpoint by ARand too.
+  {
+    script: 'distance.ts',
+    testCrops: ['crop_03', 'crop_04'],
+    scores: /VOI \d+\.\d+, ARand \d+\.\d+, Dice \d+\.\d+/,
+    bestBy: 'arand',
+  },
 ];
 
 describe('examples in smoke mode', () => {
@@ -58,7 +66,7 @@ describe('examples in smoke mode', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  for (const { script, testCrops } of EXAMPLES) {
+  for (const { script, testCrops, scores, bestBy } of EXAMPLES) {
     test(`examples/${script} --smoke`, async () => {
       const name = path.basename(script, '.ts');
       const runDir = path.join(tmp, `${name}-run`);
@@ -86,10 +94,33 @@ describe('examples in smoke mode', () => {
           existsSync(path.join(runDir, 'best', crop, 'model.json')),
           `${runDir}/best/${crop}/model.json exists`,
         );
+        if (scores) assert.match(run.output, new RegExp(`epoch 0: ${crop} ${scores.source}`), run.output);
+        if (bestBy)
+          assert.ok(existsSync(path.join(runDir, `best-${bestBy}`, crop, 'model.json')), `best-${bestBy}/${crop}`);
       }
       assert.ok(existsSync(path.join(runDir, 'scores.jsonl')), 'scores.jsonl exists');
     });
   }
+
+  test('examples/serial-em.ts --smoke: PNG stack → zarr, planned defaults, baselines and report', async () => {
+    const runDir = path.join(tmp, 'serial-em-run');
+    const run = await runExample('serial-em.ts', [
+      '--smoke',
+      '--run',
+      runDir,
+      '--data',
+      path.join(tmp, 'serial-em-data', 'data.zarr'),
+    ]);
+    assert.equal(run.code, 0, `exit code ${run.code} after ${run.seconds.toFixed(1)} s:\n${run.output}`);
+    assert.match(run.output, /Planned model\.downsampleFactors \[\[1,2,2\],\[1,2,2\]\]: in-plane/, run.output);
+    assert.match(run.output, /Planned target\.offsets \[\[0,-1,0\],\[0,0,-1\]\]/, run.output);
+    for (const crop of ['crop_c', 'crop_d']) {
+      assert.match(run.output, new RegExp(`${crop}: 8 samples: \\d+\\.\\d+ .*one segment per section`), run.output);
+    }
+    const config = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8'));
+    assert.deepEqual(config.model.kernelSizes[0], [1, 3, 3], 'the plan is in the effective config');
+    assert.ok(existsSync(path.join(runDir, 'report', 'index.html')), `${runDir}/report/index.html exists`);
+  });
 
   test('examples/demo.ts --smoke: final table and report', async () => {
     const runDir = path.join(tmp, 'demo-run');

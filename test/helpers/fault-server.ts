@@ -16,7 +16,7 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'stall' }
   | { kind: 'stall-body'; afterBytes?: number }
-  | { kind: 'status'; status: number; headers?: Record<string, string> }
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
   | { kind: 'ignore-range' }
   | { kind: 'soft-404' };
 
@@ -27,6 +27,10 @@ export interface FaultRequest {
   attempt: number;
   range: string | undefined;
   isChunk: boolean;
+  /** The request's headers (signed bucket requests carry Authorization, x-amz-date...). */
+  headers: http.IncomingHttpHeaders;
+  /** The query string ('' without one): bucket listings. */
+  query: string;
 }
 
 export interface FaultServer {
@@ -36,7 +40,7 @@ export interface FaultServer {
   close(): Promise<void>;
 }
 
-const isMetadata = (p: string) => /(\.zarray|\.zgroup|\.zattrs|\.zmetadata|zarr\.json)$/.test(p);
+const isMetadata = (p: string) => /(\.zarray|\.zgroup|\.zattrs|\.zmetadata|zarr\.json|attributes\.json)$/.test(p);
 
 export async function startFaultServer(
   root: string,
@@ -58,7 +62,8 @@ export async function startFaultServer(
       note('500 budget exhausted');
       return void res.writeHead(500).end('request budget exhausted');
     }
-    const fault = faultFor({ path: rel, attempt, range, isChunk: !isMetadata(rel) });
+    const query = new URL(req.url ?? '/', 'http://x').search;
+    const fault = faultFor({ path: rel, attempt, range, isChunk: !isMetadata(rel), headers: req.headers, query });
     if (fault?.kind === 'reset') {
       note('reset');
       return void req.socket.destroy();
@@ -66,7 +71,7 @@ export async function startFaultServer(
     if (fault?.kind === 'stall') return void note('stall');
     if (fault?.kind === 'status') {
       note(String(fault.status));
-      return void res.writeHead(fault.status, fault.headers).end(`status ${fault.status}`);
+      return void res.writeHead(fault.status, fault.headers).end(fault.body ?? `status ${fault.status}`);
     }
     if (fault?.kind === 'soft-404') {
       note('200 html');

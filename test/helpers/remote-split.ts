@@ -9,9 +9,12 @@ import type { CropLike, RoiJ, SplitLike, VolumeLike } from './fixtures.js';
 
 declare const tz: typeof import('../../src/browser.js');
 
-/** How the page gets the container: a URL, the picked files of #folder, a .zip fetched as a Blob, an OPFS folder. */
+/**
+ * How the page gets the container: a URL (with DataConfig options such as `bucket`), the picked
+ * files of #folder, a .zip fetched as a Blob, an OPFS folder.
+ */
 export type PageSource =
-  | { kind: 'url'; url: string }
+  | { kind: 'url'; url: string; options?: Record<string, unknown> }
   | { kind: 'files' }
   | { kind: 'zip'; url: string }
   | { kind: 'opfs'; folder: string };
@@ -70,7 +73,8 @@ export async function remoteSplit(page: Page, source: PageSource, id: string): P
       else if (source.kind === 'files') container = (document.querySelector('#folder') as HTMLInputElement).files!;
       else if (source.kind === 'zip') container = await (await fetch(source.url)).blob();
       else container = await (await navigator.storage.getDirectory()).getDirectoryHandle(source.folder);
-      const split = await tz.openDataSplit(container);
+      const options = source.kind === 'url' ? source.options : undefined;
+      const split = await tz.openDataSplit(options ? { ...options, path: container } : container);
       const g = globalThis as unknown as { splits?: Record<string, unknown> };
       g.splits ??= {};
       g.splits[id] = split;

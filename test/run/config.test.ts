@@ -83,7 +83,7 @@ describe('run config: wrong types and values', () => {
     refused(
       { ...base, target: 'boundaries' },
       'target',
-      /one of 'boundary', 'affinities', 'semantic'.*did you mean 'boundary'/,
+      /one of 'boundary', 'affinities', 'distance', 'semantic'.*did you mean 'boundary'/,
     );
     refused(
       {

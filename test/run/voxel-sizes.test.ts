@@ -1,6 +1,7 @@
 /**
- * Run configs for raw and labels at different voxel sizes: `model.upsampleFactors` /
- * `downsampleFactors`, `data.resample`, and the elastic / noise / scale-shift augmentations; the
+ * Run configs for raw and labels at different voxel sizes: `model.outputUpsample` /
+ * `outputDownsample` (the first release's `upsampleFactors` / per-axis `downsampleFactors` still
+ * work, deprecated), `data.resample`, and the elastic / noise / scale-shift augmentations; the
  * config is checked against the data (a model whose output is not at the labels' voxel size is
  * refused naming the key to set), and a tiny run trains and scores on upsample.zarr.
  */
@@ -18,10 +19,10 @@ import { fixturePath } from '../helpers/fixtures.js';
 
 const quiet = { message() {}, batch() {}, epoch() {}, validation() {}, evaluation() {}, stop() {} };
 
-test('run config: upsampleFactors / downsampleFactors size the output; resample and elastic are taken', () => {
+test('run config: outputUpsample / outputDownsample size the output; resample and elastic are taken', () => {
   const config = resolveRunConfig({
     data: { path: 'x.zarr', resample: 'labels' },
-    model: { depth: 1, upsampleFactors: [2, 2, 2] },
+    model: { depth: 1, outputUpsample: [2, 2, 2] },
     inputShape: [8, 8, 8],
     augment: { elastic: { controlPointSpacing: 16, jitterSigma: 2 }, noise: { var: 0.01 } },
   });
@@ -30,14 +31,29 @@ test('run config: upsampleFactors / downsampleFactors size the output; resample 
   assert.ok(config.augment && config.augment.elastic !== undefined && config.augment.noise !== undefined);
   const down = resolveRunConfig({
     data: 'x.zarr',
-    model: { depth: 1, downsampleFactors: [1, 2, 2] },
+    model: { depth: 1, outputDownsample: [1, 2, 2] },
     inputShape: [4, 8, 8],
   });
   assert.deepEqual(modelOutputSpatialShape(down.inputShape, down.model), [4, 4, 4]);
   for (const [json, key] of [
     [{ data: { path: 'x', resample: 'both' } }, /data\.resample/],
-    [{ data: 'x', model: { upsampleFactors: [2, 2] } }, /model\.upsampleFactors/],
-    [{ data: 'x', model: { upsampleFactors: [2, 2, 2], downsampleFactors: [1, 2, 2] } }, /not both/],
+    [{ data: 'x', model: { outputUpsample: [2, 2] } }, /model\.outputUpsample/],
+    [{ data: 'x', model: { outputUpsample: [2, 2, 2], outputDownsample: [1, 2, 2] } }, /not both/],
+    [
+      {
+        data: 'x',
+        model: {
+          downsampleFactors: [
+            [1, 2, 2],
+            [2, 2],
+          ],
+        },
+      },
+      /model\.downsampleFactors\[1\]/,
+    ],
+    [{ data: 'x', model: { depth: 3, downsampleFactors: [[1, 2, 2]] } }, /model\.depth: must match.*depth 3, 1 level/],
+    [{ data: 'x', model: { kernelSizes: [3, 3] } }, /model\.kernelSizes/],
+    [{ data: 'x', inputShape: [16, 48, 50] }, /inputShape\[2\].*next size that fits is 52/],
     [{ data: 'x', augment: { elastic: { controlPointSpacing: 0 } } }, /augment\.elastic.*controlPointSpacing/],
     [{ data: 'x', augment: { noise: { var: -1 } } }, /augment\.noise/],
   ] as const) {
@@ -48,16 +64,36 @@ test('run config: upsampleFactors / downsampleFactors size the output; resample 
   }
 });
 
+test('run config: the first release names are read as the new ones, with a deprecation message', () => {
+  const messages: string[] = [];
+  const old = resolveRunConfig(
+    { data: 'x.zarr', model: { depth: 1, upsampleFactors: [2, 2, 2] }, inputShape: [8, 8, 8] },
+    { source: 'run.json', warn: (m) => messages.push(m) },
+  );
+  assert.deepEqual(old.model.outputUpsample, [2, 2, 2]);
+  assert.equal('upsampleFactors' in old.model, false, 'the effective config has the new name');
+  assert.deepEqual(old.model.downsampleFactors, [[2, 2, 2]]);
+  const oldDown = resolveRunConfig(
+    { data: 'x.zarr', model: { depth: 1, downsampleFactors: [1, 2, 2] }, inputShape: [4, 8, 8] },
+    { warn: (m) => messages.push(m) },
+  );
+  assert.deepEqual(oldDown.model.outputDownsample, [1, 2, 2]);
+  assert.deepEqual(oldDown.model.downsampleFactors, [[2, 2, 2]]);
+  assert.equal(messages.length, 2);
+  assert.match(messages[0]!, /^run\.json: model: upsampleFactors is deprecated.*outputUpsample/);
+  assert.match(messages[1]!, /outputDownsample/);
+});
+
 test('run config against the data: a model without the labels voxel size is refused, naming the fix', async () => {
   const data = fixturePath('upsample.zarr');
   const plain = resolveRunConfig({ data, model: { depth: 1 }, inputShape: [8, 8, 8] });
   const split = await openRunData(plain);
   assert.throws(
     () => checkConfigAgainstData(plain, split),
-    (e: unknown) => e instanceof ConfigError && /model\.upsampleFactors \[2, 2, 2\]/.test(e.message),
+    (e: unknown) => e instanceof ConfigError && /model\.outputUpsample \[2, 2, 2\]/.test(e.message),
   );
   checkConfigAgainstData(
-    resolveRunConfig({ data, model: { depth: 1, upsampleFactors: [2, 2, 2] }, inputShape: [8, 8, 8] }),
+    resolveRunConfig({ data, model: { depth: 1, outputUpsample: [2, 2, 2] }, inputShape: [8, 8, 8] }),
     split,
   );
   const resampled = resolveRunConfig({
@@ -70,7 +106,7 @@ test('run config against the data: a model without the labels voxel size is refu
   assert.throws(
     () =>
       checkConfigAgainstData(resolveRunConfig({ data: fixturePath('downsample.zarr'), inputShape: [4, 8, 8] }), down),
-    (e: unknown) => e instanceof ConfigError && /model\.downsampleFactors \[1, 2, 2\]/.test(e.message),
+    (e: unknown) => e instanceof ConfigError && /model\.outputDownsample \[1, 2, 2\]/.test(e.message),
   );
 });
 
@@ -81,7 +117,7 @@ test('a tiny run on upsample.zarr (types, raw 4 nm, labels 2 nm) trains and scor
     const config = resolveRunConfig({
       data: fixturePath('upsample.zarr'),
       runDir: path.join(dir, 'run'),
-      model: { baseFilters: 2, depth: 1, upsampleFactors: [2, 2, 2] },
+      model: { baseFilters: 2, depth: 1, outputUpsample: [2, 2, 2] },
       inputShape: [8, 8, 8],
       batchSize: 2,
       epochs: 1,

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   affinitiesTarget,
-  boundaryScatterInto,
+  boundaryFlags,
   boundaryTarget,
+  interiorInto,
   idWords,
   concatTargetMask,
   makeTarget,
@@ -108,7 +109,7 @@ function allPlans(): { mirror: boolean[]; transpose: number[] }[] {
   return plans;
 }
 
-test('boundaryScatterInto (target ⊕ mask into ys) = boundaryTarget read through remapOf, every plan, thin shapes', () => {
+test('boundary flags through interiorInto (target ⊕ mask into ys) = boundaryTarget read through remapOf, every plan, thin shapes', () => {
   // uint64 ids whose float64 readings are NaN, ±Infinity or −0, next to ordinary ones: the
   // float64 comparisons must give way to word pairs, exactly.
   const odd = [
@@ -150,7 +151,9 @@ test('boundaryScatterInto (target ⊕ mask into ys) = boundaryTarget read throug
       for (const plan of allPlans()) {
         for (const mask of [known, null]) {
           const ys = new Float32Array(2 * n + 3).fill(-1);
-          boundaryScatterInto(idWords(labels), mask, shape, scatterOf(shape, 2, plan), ys, 3);
+          const flags = new Uint8Array(n);
+          boundaryFlags(idWords(labels), shape, flags);
+          interiorInto(flags, mask, shape, scatterOf(shape, 2, plan), ys, 3);
           const map = remapOf(shape, 1, plan);
           const [Z, Y, X] = map.shape as [number, number, number];
           const expected = new Float32Array(2 * n + 3).fill(-1);

@@ -23,12 +23,12 @@ import {
   ValidationHook,
   type UNetOptions,
 } from '../../src/index.js';
-import { tileStarts } from '../../src/eval/predict.js';
+import { tileStarts } from '../../src/eval/tiling.js';
 import { CropSampler } from '../../src/train/sampler.js';
 import { integralVolume, validCentres, validCentresBlockwise } from '../../src/train/integral.js';
 import { makeRng } from '../../src/train/random.js';
 import { Cropping3D, UpSampling3D } from '../../src/models/layers.js';
-import { unetOutputSize } from '../../src/models/unet.js';
+import { unetOutputShape } from '../../src/models/unet.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { checkPipelineAlignment } from '../helpers/alignment.js';
 import { blockCrop } from '../helpers/world-crop.js';
@@ -197,13 +197,13 @@ test('resample: labels at raw voxel size by nearest neighbour, raw at the labels
   );
 });
 
-test('unet3d: upsampleFactors and downsampleFactors change the output voxel size', () => {
+test('unet3d: outputUpsample and outputDownsample change the output voxel size', () => {
   const up = unet3d({
     inputShape: [8, 8, 8, 1],
     outputChannels: 1,
     depth: 1,
     baseFilters: 2,
-    upsampleFactors: [2, 2, 2],
+    outputUpsample: [2, 2, 2],
   });
   assert.deepEqual(up.outputs[0]!.shape, [null, 16, 16, 16, 1]);
   const down = unet3d({
@@ -211,14 +211,17 @@ test('unet3d: upsampleFactors and downsampleFactors change the output voxel size
     outputChannels: 1,
     depth: 1,
     baseFilters: 2,
-    downsampleFactors: [1, 2, 2],
+    outputDownsample: [1, 2, 2],
   });
   assert.deepEqual(down.outputs[0]!.shape, [null, 4, 4, 4, 1]);
-  assert.equal(unetOutputSize(20, { padding: 'valid', depth: 1, upsample: 2 }), (((20 - 4) / 2 - 4) * 2 - 4) * 2 - 4);
-  assert.equal(unetOutputSize(8, { depth: 1, downsample: 3 }), null);
+  assert.equal(
+    unetOutputShape([20, 20, 20], { padding: 'valid', depth: 1, outputUpsample: [2, 1, 1] })[0],
+    (((20 - 4) / 2 - 4) * 2 - 4) * 2 - 4,
+  );
+  assert.equal(unetOutputShape([8, 8, 8], { depth: 1, outputDownsample: [3, 1, 1] })[0], null);
   assert.throws(
-    () => unet3d({ inputShape: [8, 8, 8, 1], outputChannels: 1, upsampleFactors: [2, 2] }),
-    /upsampleFactors/,
+    () => unet3d({ inputShape: [8, 8, 8, 1], outputChannels: 1, outputUpsample: [2, 2] }),
+    /outputUpsample/,
   );
   tf.dispose(up.getWeights());
   tf.dispose(down.getWeights());
@@ -227,9 +230,9 @@ test('unet3d: upsampleFactors and downsampleFactors change the output voxel size
 test('types + two voxel sizes: a tiny fitDataset run scored by the ValidationHook on the labels grid', async () => {
   const runRoot = await mkdtemp(path.join(tmpdir(), 'tfjs-zarr-scales-'));
   try {
-    const runs: [string, Pick<UNetOptions, 'inputShape' | 'upsampleFactors' | 'downsampleFactors'>][] = [
-      ['upsample.zarr', { inputShape: [8, 8, 8, 1], upsampleFactors: [2, 2, 2] }],
-      ['downsample.zarr', { inputShape: [4, 8, 8, 1], downsampleFactors: [1, 2, 2] }],
+    const runs: [string, Pick<UNetOptions, 'inputShape' | 'outputUpsample' | 'outputDownsample'>][] = [
+      ['upsample.zarr', { inputShape: [8, 8, 8, 1], outputUpsample: [2, 2, 2] }],
+      ['downsample.zarr', { inputShape: [4, 8, 8, 1], outputDownsample: [1, 2, 2] }],
     ];
     for (const [fixture, options] of runs) {
       const split = await openDataSplit(fixturePath(fixture));

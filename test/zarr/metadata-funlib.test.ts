@@ -28,6 +28,7 @@ test('all attributes given: a channel axis named with ^, spatial attributes over
     offset: [80, -8, 0],
     units: ['nm', 'nm', 'nm'],
     channelAxis: 0,
+    convention: 'funlib (voxel_size, offset, axis_names, units)',
   });
   assert.deepEqual(warnings, []);
   assert.ok(isChannelAxisName('c^') && !isChannelAxisName('z'));
@@ -42,6 +43,7 @@ test("missing attributes take funlib's defaults, with one warning naming them", 
     offset: [0, 0, 0],
     units: ['', '', ''],
     channelAxis: null,
+    convention: 'defaults (no world metadata)',
   });
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /data\.zarr, array train\/crop_01\/raw: missing voxel_size, offset, axis_names, units/);

@@ -47,6 +47,7 @@ test('0.4: level 0 by index, the channel axis marked with ^, units from the axes
       offset: [80, 8, -4],
       units: ['nanometer', 'nanometer', 'nanometer'],
       channelAxis: 0,
+      convention: 'OME-NGFF multiscales, level s0',
     },
   });
 });
@@ -91,6 +92,7 @@ test('a time axis is not spatial; axes given as plain names work', () => {
     offset: [0, 0, 0],
     units: ['', '', ''],
     channelAxis: null,
+    convention: 'OME-NGFF multiscales, level 0',
   });
 });
 
@@ -116,16 +118,21 @@ const BAD: [string, Record<string, unknown>, number | string, RegExp][] = [
     /scale of level s0 has the wrong length/,
   ],
   ['fractional voxel size', level0([{ type: 'scale', scale: [40, 0.5, 4] }]), 0, /axis 1 is not a positive integer/],
-  [
-    'offset off the voxel grid',
-    level0([
-      { type: 'scale', scale: [40, 4, 4] },
-      { type: 'translation', translation: [20, 0, 0] },
-    ]),
-    0,
-    /offset \[20, 0, 0\], not a multiple of the voxel size \[40, 4, 4\]/,
-  ],
 ];
+
+test("a translation off the voxel grid (a downsampled level's half-voxel shift) reads at the nearest grid position, said so", () => {
+  const attrs = level0([
+    { type: 'scale', scale: [40, 8, 8] },
+    { type: 'translation', translation: [20, 2, 13] },
+  ]);
+  const { metadata } = readMultiscales(attrs, 0, where);
+  // nearest multiples of the voxel size, ties down: 20/40 = 0.5 → 0, 2/8 → 0, 13/8 = 1.6 → 16
+  assert.deepEqual(metadata.offset, [0, 0, 16]);
+  assert.match(
+    metadata.convention,
+    /translation \[20, 2, 13\] lies off the \[40, 8, 8\] voxel grid .* offset \[0, 0, 16\]/,
+  );
+});
 
 for (const [name, attrs, level, pattern] of BAD) {
   test(`${name}: DataFormatError on attribute multiscales`, () => {

@@ -9,7 +9,6 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { WorkerPort } from './pool.js';
 import { sampleWorker } from './sample-worker.js';
-import { useBlockingFileReads } from '../../zarr/stores/directory.js';
 
 const MARKER = 'tfjs-zarr sample worker';
 
@@ -51,7 +50,7 @@ export function spawnNodeWorker(): WorkerPort {
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER && parentPort) {
   const port = parentPort;
-  useBlockingFileReads(); // this thread does nothing but assemble samples
-  const handle = sampleWorker((message, transfer) => port.postMessage(message, transfer));
+  // This thread does nothing but assemble samples: blocking file reads cost it nothing.
+  const handle = sampleWorker((message, transfer) => port.postMessage(message, transfer), { blockingFileReads: true });
   port.on('message', (m: ToWorker) => handle(m));
 }

@@ -20,6 +20,7 @@ import type { Roi } from '../../roi.js';
 import type { DType } from '../../types.js';
 import type { DataConfig, DataConfigOptions } from '../../zarr/config.js';
 import type { BatchOptions, BatchPlan } from '../batch.js';
+import type { TargetKind } from '../targets.js';
 
 /** A container as the worker opens it: DataConfig's options (cacheBytes already the worker's share). */
 export type ContainerSpec = DataConfigOptions;
@@ -38,7 +39,7 @@ export interface CropSpec {
   rawPath: string;
 }
 
-type BuiltInTarget = 'boundary' | 'affinities' | 'semantic';
+type BuiltInTarget = TargetKind;
 
 /**
  * What a worker makes batches by: the main thread's checked plan, which the worker takes as given

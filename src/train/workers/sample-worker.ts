@@ -5,7 +5,7 @@
  * with the same code as the main thread (train/batch.ts), so the bytes are the same.
  */
 import { OptionsError } from '../../errors.js';
-import { openDataSplit } from '../../zarr/split.js';
+import { type OpenOptions, openDataSplit } from '../../zarr/split.js';
 import type { CropVolume, ZarrCrop } from '../../zarr/crop.js';
 import { BatchMaker, prepare } from '../batch.js';
 import { BatchBuffers } from './batch-buffers.js';
@@ -13,7 +13,8 @@ import { errorToWire, type FromWorker, type ToWorker } from './protocol.js';
 
 export type Post = (message: FromWorker, transfer: ArrayBuffer[]) => void;
 
-export function sampleWorker(post: Post): (message: ToWorker) => void {
+/** `open`: how this worker opens its containers (node.ts: blocking file reads, the thread only reads). */
+export function sampleWorker(post: Post, open: OpenOptions = {}): (message: ToWorker) => void {
   let maker: Promise<BatchMaker | null> | null = null;
   let volumes: Promise<Map<string, CropVolume>[]> | null = null;
   const buffers = new BatchBuffers();
@@ -22,7 +23,7 @@ export function sampleWorker(post: Post): (message: ToWorker) => void {
   return (message) => {
     switch (message.type) {
       case 'init': {
-        const opened = Promise.all(message.containers.map((c) => openDataSplit(c)));
+        const opened = Promise.all(message.containers.map((c) => openDataSplit(c, open)));
         volumes = opened.then((splits) =>
           splits.map((s) => {
             const byPath = new Map<string, CropVolume>();

@@ -1,18 +1,37 @@
 /**
  * An array's own metadata (`.zarray` + `.zattrs` in v2, `zarr.json` in v3), read and checked
- * before zarrita sees it, so every broken key is a DataFormatError naming the file and the key:
- * shape and chunk shape of the right rank and of integers, a supported dtype, the keys
+ * before anything is decoded, so every broken key is a DataFormatError naming the file and the
+ * key: shape and chunk shape of the right rank and of integers, a supported dtype, the keys
  * zarr-python requires, known codecs, and the fill value parsed exactly (64-bit integers as
- * text, never through a double; NaN/Infinity and v3's hex floats).
+ * text, never through a double; NaN/Infinity and v3's hex floats). The result says how chunks are
+ * stored (keys, codecs) for the read path (chunks.ts).
  */
 import type { AbsolutePath, AsyncReadable } from '@zarrita/storage';
-import * as zarr from 'zarrita';
 import { DataFormatError } from '../../errors.js';
 import type { DType } from '../../types.js';
+import { type CodecSpec, isKnownCodec } from '../codecs/pipeline.js';
+
+/** How a zarr array's chunks are stored: keys and codecs (read by chunks.ts). */
+export interface ZarrChunkStorage {
+  kind: 'zarr';
+  /** Codecs of one chunk (v3 with sharding: of one inner chunk); v2 metadata in v3 terms. */
+  codecs: CodecSpec[];
+  /** Key of a chunk (with sharding: of a shard) relative to the array, from its grid coordinates. */
+  key(coords: readonly number[]): string;
+  /** v3 sharding: the index codecs (the index sits at the end of each shard). */
+  sharding: { indexCodecs: CodecSpec[] } | null;
+}
+
+/** How an N5 dataset's blocks are stored (read by n5/blocks.ts). */
+export interface N5ChunkStorage {
+  kind: 'n5';
+  /** N5's `compression` object (`type` raw, gzip, bzip2, xz, blosc, zstd, lz4). */
+  compression: Record<string, unknown>;
+}
 
 export interface ArrayMetadata {
-  format: 2 | 3;
-  /** Key of the metadata file, relative to the root ('raw/.zarray', 'raw/zarr.json'). */
+  format: 2 | 3 | 'n5';
+  /** Key of the metadata file, relative to the root ('raw/.zarray', 'raw/zarr.json', 'raw/attributes.json'). */
   metadataKey: string;
   shape: number[];
   /** Shape of one chunk as read (v3 with sharding: the inner chunk). */
@@ -22,6 +41,7 @@ export interface ArrayMetadata {
   dtype: DType;
   fillValue: number | bigint;
   attrs: Record<string, unknown>;
+  storage: ZarrChunkStorage | N5ChunkStorage;
 }
 
 interface Where {
@@ -182,7 +202,7 @@ function checkV2(meta: unknown, file: string, attrs: Record<string, unknown>, wh
   if (meta['zarr_format'] !== 2) fail('zarr_format', `must be 2 in .zarray, got ${show(meta['zarr_format'])}`);
   const shape = integerList(fail, 'shape', meta['shape'], 0);
   const chunks = integerList(fail, 'chunks', meta['chunks'], 1, shape.length);
-  const dtype = v2Dtype(meta['dtype'], fail);
+  const { dtype, bigEndian } = v2Dtype(meta['dtype'], fail);
   if (meta['order'] !== 'C' && meta['order'] !== 'F') fail('order', `must be "C" or "F", got ${show(meta['order'])}`);
   const compressor = meta['compressor'];
   if (compressor !== null) checkNumcodec(compressor, 'compressor', fail);
@@ -196,7 +216,52 @@ function checkV2(meta: unknown, file: string, attrs: Record<string, unknown>, wh
     fail('dimension_separator', `must be "." or "/", got ${show(separator)}`);
   }
   const fillValue = parseFill(meta['fill_value'], dtype, 2, fail);
-  return { format: 2, metadataKey: file, shape, chunks, shardShape: null, dtype, fillValue, attrs };
+  const sep = (separator ?? '.') as string;
+  const storage: ZarrChunkStorage = {
+    kind: 'zarr',
+    codecs: v2Codecs(meta, bigEndian, fail),
+    key: (coords) => coords.join(sep) || '0',
+    sharding: null,
+  };
+  return { format: 2, metadataKey: file, shape, chunks, shardShape: null, dtype, fillValue, attrs, storage };
+}
+
+/**
+ * v2's order, filters, byte order and compressor as v3 codecs (as zarrita reads them): numcodecs'
+ * fixedscaleoffset becomes scale_offset (+ cast_value when stored as another dtype).
+ */
+function v2Codecs(
+  meta: Record<string, unknown>,
+  bigEndian: boolean,
+  fail: (a: string, m: string) => never,
+): CodecSpec[] {
+  const codecs: CodecSpec[] = [];
+  if (meta['order'] === 'F') codecs.push({ name: 'transpose', configuration: { order: 'F' } });
+  for (const filter of (meta['filters'] ?? []) as Record<string, unknown>[]) {
+    const { id, ...configuration } = filter;
+    if (id !== 'fixedscaleoffset') {
+      codecs.push({ name: `numcodecs.${id}`, configuration });
+      continue;
+    }
+    if (typeof filter['scale'] !== 'number' || typeof filter['offset'] !== 'number')
+      fail('filters', `fixedscaleoffset needs a numeric scale and offset, got ${show(filter)}`);
+    codecs.push({ name: 'scale_offset', configuration: { scale: filter['scale'], offset: filter['offset'] } });
+    const astype = filter['astype'] ?? filter['dtype'];
+    if (typeof astype === 'string' && astype !== meta['dtype']) {
+      const stored = v2Dtype(astype, fail).dtype;
+      codecs.push({
+        name: 'cast_value',
+        configuration: { data_type: stored, rounding: 'nearest-even', out_of_range: 'wrap' },
+      });
+    }
+  }
+  codecs.push({ name: 'bytes', configuration: { endian: bigEndian ? 'big' : 'little' } });
+  const compressor = meta['compressor'] as Record<string, unknown> | null;
+  if (compressor) {
+    const { id, ...configuration } = compressor;
+    codecs.push({ name: `numcodecs.${id}`, configuration });
+  }
+  return codecs;
 }
 
 function checkNumcodec(codec: unknown, attribute: string, fail: (a: string, m: string) => never): void {
@@ -205,12 +270,12 @@ function checkNumcodec(codec: unknown, attribute: string, fail: (a: string, m: s
   }
   const id = (codec as { id: string }).id;
   if (id === 'fixedscaleoffset') return;
-  if (!zarr.registry.has(`numcodecs.${id}`)) {
+  if (!isKnownCodec(`numcodecs.${id}`)) {
     fail(attribute, `uses codec "${id}", which tfjs-zarr cannot decode`);
   }
 }
 
-function v2Dtype(value: unknown, fail: (a: string, m: string) => never): DType {
+function v2Dtype(value: unknown, fail: (a: string, m: string) => never): { dtype: DType; bigEndian: boolean } {
   if (typeof value !== 'string') {
     return fail(
       'dtype',
@@ -221,7 +286,7 @@ function v2Dtype(value: unknown, fail: (a: string, m: string) => never): DType {
   const kind = m ? V2_KINDS[m[2]!] : undefined;
   const bytes = m ? Number(m[3]) : 0;
   const name = kind === 'bool' ? (bytes === 1 ? 'bool' : '') : kind ? `${kind}${bytes * 8}` : '';
-  if (m && !m[4] && SUPPORTED.includes(name)) return name as DType;
+  if (m && !m[4] && SUPPORTED.includes(name)) return { dtype: name as DType, bigEndian: m[1] === '>' };
   const known = m ? (V2_UNSUPPORTED[m[2]!] ?? (kind ? name : undefined)) : undefined;
   return fail(
     'dtype',
@@ -265,18 +330,29 @@ function checkV3(meta: unknown, file: string, where: Where): ArrayMetadata {
   if (Array.isArray(transformers) && transformers.length > 0) fail('storage_transformers', 'are not supported');
   checkV3Codecs(meta['codecs'], chunks, 'codecs', fail);
   const fillValue = parseFill(meta['fill_value'], dtype as DType, 3, fail);
-  const sharding = (meta['codecs'] as { name: string; configuration?: { chunk_shape?: number[] } }[]).find(
-    (c) => c.name === 'sharding_indexed',
-  );
+  const codecs = meta['codecs'] as CodecSpec[];
+  const sharding = codecs.find((c) => c.name === 'sharding_indexed')?.configuration;
+  const { name: keyEncoding, configuration: keyConfig } = encoding as {
+    name: string;
+    configuration?: { separator?: string };
+  };
+  const sep = keyConfig?.separator ?? (keyEncoding === 'default' ? '/' : '.');
+  const storage: ZarrChunkStorage = {
+    kind: 'zarr',
+    codecs: sharding ? (sharding['codecs'] as CodecSpec[]) : codecs,
+    key: keyEncoding === 'default' ? (coords) => ['c', ...coords].join(sep) : (coords) => coords.join(sep) || '0',
+    sharding: sharding ? { indexCodecs: (sharding['index_codecs'] ?? []) as CodecSpec[] } : null,
+  };
   return {
     format: 3,
     metadataKey: file,
     shape,
-    chunks: sharding ? [...sharding.configuration!.chunk_shape!] : chunks,
+    chunks: sharding ? [...(sharding['chunk_shape'] as number[])] : chunks,
     shardShape: sharding ? chunks : null,
     dtype: dtype as DType,
     fillValue,
     attrs: (meta['attributes'] ?? {}) as Record<string, unknown>,
+    storage,
   };
 }
 
@@ -308,7 +384,7 @@ function checkV3Codecs(
       if (location !== undefined && location !== 'end') {
         fail(attribute, `sharding_indexed index_location ${show(location)} is not supported (only "end")`);
       }
-    } else if (!zarr.registry.has(name)) {
+    } else if (!isKnownCodec(name)) {
       fail(attribute, `uses codec "${name}", which tfjs-zarr cannot decode`);
     }
   }

@@ -19,6 +19,8 @@ export interface SpatialMetadata {
   units: string[];
   /** Index of the channel axis among the stored axes, or null. */
   channelAxis: number | null;
+  /** Where these came from (the convention read), for `inspect`: e.g. "funlib (voxel_size, offset, axis_names, units)". */
+  convention: string;
 }
 
 export interface Where {
@@ -41,7 +43,10 @@ export function readSpatialMetadata(
   ndim: number,
   where: Where,
   warn: (message: string) => void = console.warn,
+  /** The attribute names to report in errors, where the values came from another convention's keys. */
+  names: Partial<Record<'voxel_size' | 'offset', string>> = {},
 ): SpatialMetadata {
+  const as = (key: 'voxel_size' | 'offset') => names[key] ?? key;
   const axisNamesAttr = optionalArray(attrs, 'axis_names', where);
   const voxelSizeAttr = optionalArray(attrs, 'voxel_size', where);
   const offsetAttr = optionalArray(attrs, 'offset', where);
@@ -49,38 +54,12 @@ export function readSpatialMetadata(
   const typesAttr = optionalArray(attrs, 'types', where);
   const types = typesAttr ? axisTypes(typesAttr, ndim, where) : null;
 
-  let axisNames: string[];
-  if (axisNamesAttr) {
-    if (axisNamesAttr.length !== ndim) {
-      throw new DataFormatError(`has ${axisNamesAttr.length} entries but the array has ${ndim} axes`, {
-        ...where,
-        attribute: 'axis_names',
-      });
-    }
-    axisNames = axisNamesAttr.map((n, i) => {
-      if (typeof n !== 'string') {
-        throw new DataFormatError(`entry ${i} is not a string`, { ...where, attribute: 'axis_names' });
-      }
-      return n;
-    });
-  } else if (types) {
-    const spatialNames = defaultSpatialNames(types.filter((t) => t === 'space').length);
-    let s = 0;
-    let c = 0;
-    axisNames = types.map((t) => (t === 'space' ? spatialNames[s++]! : `c${c++}^`));
-  } else {
-    // funlib: the spatial dimensions are the trailing ones, as many as voxel_size/offset/units say.
-    const spatialDims = voxelSizeAttr?.length ?? offsetAttr?.length ?? unitsAttr?.length ?? ndim;
-    if (spatialDims > ndim) {
-      const attribute = voxelSizeAttr ? 'voxel_size' : offsetAttr ? 'offset' : 'units';
-      throw new DataFormatError(`has ${spatialDims} entries but the array has only ${ndim} axes`, {
-        ...where,
-        attribute,
-      });
-    }
-    const spatialNames = defaultSpatialNames(spatialDims);
-    axisNames = [...Array.from({ length: ndim - spatialDims }, (_, i) => `c${i}^`), ...spatialNames];
-  }
+  const axisNames = axisNamesOf(
+    { axisNamesAttr, types, spatialHint: voxelSizeAttr ?? offsetAttr ?? unitsAttr },
+    ndim,
+    where,
+    () => (voxelSizeAttr ? as('voxel_size') : offsetAttr ? as('offset') : 'units'),
+  );
 
   // `types`, where present, decides which axes are spatial (funlib.persistence ≥ 0.6); else a `^` in the name.
   const typeOf: AxisType[] = types ?? axisNames.map((n) => (isChannelAxisName(n) ? 'channel' : 'space'));
@@ -95,31 +74,20 @@ export function readSpatialMetadata(
   const spatialDims = ndim - channelAxes.length;
 
   const voxelSize = voxelSizeAttr
-    ? integers(voxelSizeAttr, spatialDims, where, 'voxel_size', (v) => v > 0, 'a positive integer')
+    ? integers(voxelSizeAttr, spatialDims, where, as('voxel_size'), (v) => v > 0, 'a positive integer')
     : new Array<number>(spatialDims).fill(1);
   const offset = offsetAttr
-    ? integers(offsetAttr, spatialDims, where, 'offset', () => true, 'an integer')
+    ? integers(offsetAttr, spatialDims, where, as('offset'), () => true, 'an integer')
     : new Array<number>(spatialDims).fill(0);
   offset.forEach((o, i) => {
     if (o % voxelSize[i]! !== 0) {
       throw new DataFormatError(
         `[${offset.join(', ')}] is not a multiple of the voxel size [${voxelSize.join(', ')}] (axis ${i})`,
-        { ...where, attribute: 'offset' },
+        { ...where, attribute: as('offset') },
       );
     }
   });
-  let units: string[];
-  if (unitsAttr) {
-    if (unitsAttr.length !== spatialDims) {
-      throw new DataFormatError(`has ${unitsAttr.length} entries but the array has ${spatialDims} spatial axes`, {
-        ...where,
-        attribute: 'units',
-      });
-    }
-    units = unitsAttr.map((u) => String(u ?? ''));
-  } else {
-    units = new Array<string>(spatialDims).fill('');
-  }
+  const units = unitsOf(unitsAttr, spatialDims, where);
 
   const missing = [
     !voxelSizeAttr && 'voxel_size',
@@ -134,6 +102,7 @@ export function readSpatialMetadata(
         `axes [${axisNames.join(', ')}])`,
     );
   }
+  const present = ['voxel_size', 'offset', 'axis_names', 'units', 'types'].filter((k) => attrs[k] != null);
   return {
     axisNames,
     types: typeOf,
@@ -141,7 +110,61 @@ export function readSpatialMetadata(
     offset,
     units,
     channelAxis: channelAxes.length === 1 ? channelAxes[0]! : null,
+    convention: present.length ? `funlib (${present.join(', ')})` : 'defaults (no world metadata)',
   };
+}
+
+/**
+ * The axis names: as stored, else from `types` (spatial axes z, y, x; channels c0^...), else
+ * funlib's: the spatial axes are the trailing ones, as many as voxel_size / offset / units have
+ * entries (`hintAttribute` names the one that says so, for errors).
+ */
+function axisNamesOf(
+  given: { axisNamesAttr: unknown[] | null; types: AxisType[] | null; spatialHint: unknown[] | null },
+  ndim: number,
+  where: Where,
+  hintAttribute: () => string,
+): string[] {
+  const { axisNamesAttr, types } = given;
+  if (axisNamesAttr) {
+    if (axisNamesAttr.length !== ndim) {
+      throw new DataFormatError(`has ${axisNamesAttr.length} entries but the array has ${ndim} axes`, {
+        ...where,
+        attribute: 'axis_names',
+      });
+    }
+    return axisNamesAttr.map((n, i) => {
+      if (typeof n !== 'string') {
+        throw new DataFormatError(`entry ${i} is not a string`, { ...where, attribute: 'axis_names' });
+      }
+      return n;
+    });
+  }
+  if (types) {
+    const spatialNames = defaultSpatialNames(types.filter((t) => t === 'space').length);
+    let s = 0;
+    let c = 0;
+    return types.map((t) => (t === 'space' ? spatialNames[s++]! : `c${c++}^`));
+  }
+  const spatialDims = given.spatialHint?.length ?? ndim;
+  if (spatialDims > ndim) {
+    throw new DataFormatError(`has ${spatialDims} entries but the array has only ${ndim} axes`, {
+      ...where,
+      attribute: hintAttribute(),
+    });
+  }
+  return [...Array.from({ length: ndim - spatialDims }, (_, i) => `c${i}^`), ...defaultSpatialNames(spatialDims)];
+}
+
+function unitsOf(unitsAttr: unknown[] | null, spatialDims: number, where: Where): string[] {
+  if (!unitsAttr) return new Array<string>(spatialDims).fill('');
+  if (unitsAttr.length !== spatialDims) {
+    throw new DataFormatError(`has ${unitsAttr.length} entries but the array has ${spatialDims} spatial axes`, {
+      ...where,
+      attribute: 'units',
+    });
+  }
+  return unitsAttr.map((u) => String(u ?? ''));
 }
 
 /** funlib's `types`: one of 'space' / 'channel' per axis; a 'time' axis is not supported (yet). */

@@ -5,18 +5,16 @@ import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { DataFormatError } from '../../errors.js';
 import { joinKey, METADATA_FILES, type OpenedStore, rangeBounds, shortReadError } from './types.js';
 
-/**
- * Whether chunk files are read with blocking calls. Worker threads (train/workers/) turn this on:
- * nothing else waits on their thread, and one blocking read of a cached file costs far less than
- * the four thread-pool round trips (open, stat, read, close) of an asynchronous one.
- */
-let blockingReads = false;
-
-export function useBlockingFileReads(on = true): void {
-  blockingReads = on;
+export interface DirectoryOptions {
+  /**
+   * Read files with blocking calls. For threads that do nothing but read (the training workers):
+   * one blocking read of a cached file costs far less than the four thread-pool round trips (open,
+   * stat, read, close) of an asynchronous one. Never on a thread that serves anything else.
+   */
+  blockingReads?: boolean;
 }
 
-export async function openDirectory(location: string): Promise<OpenedStore> {
+export async function openDirectory(location: string, options: DirectoryOptions = {}): Promise<OpenedStore> {
   const root = path.resolve(location);
   const stat = await fs.stat(root).catch(() => null);
   if (!stat) throw new DataFormatError('no such file or directory', { container: location });
@@ -28,7 +26,7 @@ export async function openDirectory(location: string): Promise<OpenedStore> {
   return {
     container: location,
     kind: 'directory',
-    store: directoryStore(root, location),
+    store: directoryStore(root, location, options.blockingReads === true),
     listMetadataKeys: () => walkMetadata(root),
   };
 }
@@ -39,7 +37,7 @@ const isMissing = (error: unknown) => ['ENOENT', 'ENOTDIR'].includes((error as N
  * Keys are file names below the root (never URL-decoded). Unlike @zarrita/storage's file store, a
  * range read past the end of a file is an error rather than zero-filled bytes.
  */
-function directoryStore(root: string, container: string): AsyncReadable {
+function directoryStore(root: string, container: string, blockingReads: boolean): AsyncReadable {
   const file = (key: AbsolutePath) => path.join(root, ...key.slice(1).split('/'));
   return {
     async get(key: AbsolutePath) {
@@ -101,18 +99,18 @@ async function walkMetadata(root: string): Promise<string[]> {
     const files = new Set(entries.filter((_, i) => kinds[i] === 'file').map((e) => e.name));
     for (const name of [...files].sort()) if (METADATA_FILES.has(name)) keys.push(joinKey(rel, name));
     if (files.has('.zarray')) return;
-    if (files.has('zarr.json')) {
-      // A damaged zarr.json is reported by the node index when that node is asked about.
-      const text = await fs.readFile(path.join(dir, 'zarr.json'), 'utf8');
-      const meta = (() => {
-        try {
-          return JSON.parse(text) as { node_type?: string } | null;
-        } catch {
-          return null;
-        }
-      })();
-      if (meta?.node_type === 'array') return;
-    }
+    // An array's folder holds only chunks. A damaged metadata file is reported by the node index
+    // when that node is asked about.
+    const meta = async (name: string): Promise<Record<string, unknown>> => {
+      try {
+        const doc: unknown = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8'));
+        return typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>) : {};
+      } catch {
+        return {};
+      }
+    };
+    if (files.has('zarr.json') && (await meta('zarr.json'))['node_type'] === 'array') return;
+    if (files.has('attributes.json') && 'dimensions' in (await meta('attributes.json'))) return;
     await Promise.all(
       entries
         .filter((e, i) => kinds[i] === 'dir' && !e.name.startsWith('.'))

@@ -47,46 +47,110 @@ class TransientError extends Error {
   }
 }
 
-export async function openHttp(location: string, options: Partial<HttpOptions> = {}): Promise<OpenedStore> {
-  const opts = { ...DEFAULT_HTTP_OPTIONS, ...options };
-  const root = new URL(location);
-  if (!root.pathname.endsWith('/')) root.pathname += '/';
-  const base = root.href;
-  // Keys are file names: each segment is percent-encoded, so `crop%5Fa` and `crop#1` reach the server as named.
-  const baseUrl = new URL(base);
-  const urlOf = (key: AbsolutePath) => {
-    const url = new URL(key.slice(1).split('/').map(encodeURIComponent).join('/'), baseUrl);
-    url.search = baseUrl.search; // a presigned or tokened root keeps its query on every key
-    return url.href;
-  };
-  const request = async (key: AbsolutePath, range: RangeQuery | null): Promise<Uint8Array | undefined> => {
-    const url = urlOf(key);
+/** Sends one GET (the bucket store signs it here); plain `fetch` by default. */
+export type Sender = (url: string, headers: Record<string, string>, signal: AbortSignal) => Promise<Response>;
+
+const plainFetch: Sender = (url, headers, signal) => fetch(url, { headers, signal });
+
+/** An answer that is neither data nor a missing key: what the store makes of it. */
+export interface HttpAnswer {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** The start of the body (S3 and GCS explain errors there). */
+  body: string;
+}
+
+export interface GetRequest {
+  /** The URL of each attempt (a bucket store may move to another region between attempts). */
+  url: () => string;
+  range: RangeQuery | null;
+  /** The container, for messages. */
+  container: string;
+  /** The key asked for, for range checks and messages. */
+  key: AbsolutePath;
+  send?: Sender;
+  /**
+   * Another reading of an error status: 'again' to send the request once more at once (a region
+   * now known), or a message to fail with; null for the default.
+   */
+  onError?: (answer: HttpAnswer) => 'again' | string | null;
+}
+
+/**
+ * GET with timeouts and retries: the bytes, undefined for 404 (a missing key), or a
+ * DataFormatError naming the URL.
+ */
+export async function getWithRetries(req: GetRequest, opts: HttpOptions): Promise<Uint8Array | undefined> {
+  const { range } = req;
+  let again = false;
+  for (let attempt = 0; ; attempt++) {
+    const url = req.url();
     const failure = (message: string, cause?: unknown) =>
       new DataFormatError(
         `GET ${url}${range ? ` (${rangeHeader(range)})` : ''}: ${message}`,
-        { container: location },
+        { container: req.container },
         { cause },
       );
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const result = await attemptOnce(url, range, opts);
-        if (result.kind === 'missing') return undefined;
-        if (result.kind === 'bytes') {
-          if (range) checkRange(result, range, location, key);
-          return result.bytes;
-        }
-        throw failure(result.message);
-      } catch (error) {
-        if (!(error instanceof TransientError))
-          throw error instanceof DataFormatError ? error : failure(String(error), error);
-        if (attempt >= opts.retries) {
-          throw failure(`${error.message}; gave up after ${attempt + 1} attempts`, error);
-        }
-        const backoff = Math.random() * Math.min(opts.retryMaxDelayMs, opts.retryBaseDelayMs * 2 ** attempt);
-        await sleep(Math.min(opts.retryMaxDelayMs, Math.max(backoff, error.retryAfterMs ?? 0)));
+    try {
+      const result = await attemptOnce(url, range, opts, req.send ?? plainFetch);
+      if (result.kind === 'missing') return undefined;
+      if (result.kind === 'refused') throw failure(result.message);
+      if (result.kind === 'bytes') {
+        const whole = range && 'suffixLength' in range ? suffixAsOffset(result, range) : null;
+        // A server that reads `bytes=-n` as `bytes=0-n` (some S3-compatible ones): ask for the offsets.
+        if (whole) return getWithRetries({ ...req, range: whole }, opts);
+        if (range) checkRange(result, range, req.container, req.key);
+        return result.bytes;
       }
+      const told = req.onError?.(result.answer) ?? null;
+      if (told === 'again' && !again) {
+        again = true;
+        attempt--;
+        continue;
+      }
+      throw failure(told && told !== 'again' ? told : defaultMessage(result.answer));
+    } catch (error) {
+      if (!(error instanceof TransientError))
+        throw error instanceof DataFormatError ? error : failure(String(error), error);
+      if (attempt >= opts.retries) {
+        throw failure(`${error.message}; gave up after ${attempt + 1} attempts`, error);
+      }
+      const backoff = Math.random() * Math.min(opts.retryMaxDelayMs, opts.retryBaseDelayMs * 2 ** attempt);
+      await sleep(Math.min(opts.retryMaxDelayMs, Math.max(backoff, error.retryAfterMs ?? 0)));
     }
-  };
+  }
+}
+
+function defaultMessage(answer: HttpAnswer & { htmlType?: string }): string {
+  const what = `HTTP ${answer.status} ${answer.statusText}`.trim();
+  if (answer.status === 403) return `${what} (forbidden: not read as a missing chunk)`;
+  if (answer.status === 416) {
+    return `${what} (the byte range reaches past the end of the file: cut short, or an index points past its end)`;
+  }
+  if (answer.htmlType) {
+    return (
+      `the server answered ${answer.status} with an HTML page (content-type ${answer.htmlType}), not zarr data; ` +
+      'a "soft 404"? A missing key must be a 404'
+    );
+  }
+  return what;
+}
+
+/** The URL of `key` below `base` (which ends in '/'): each segment percent-encoded, the base's query kept. */
+export function keyUrl(base: URL, key: string): string {
+  // Keys are file names: `crop%5Fa` and `crop#1` reach the server as named.
+  const url = new URL(key.split('/').map(encodeURIComponent).join('/'), base);
+  url.search = base.search; // a presigned or tokened root keeps its query on every key
+  return url.href;
+}
+
+export async function openHttp(location: string, options: Partial<HttpOptions> = {}): Promise<OpenedStore> {
+  const opts = { ...DEFAULT_HTTP_OPTIONS, ...options };
+  const base = new URL(location);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const request = (key: AbsolutePath, range: RangeQuery | null) =>
+    getWithRetries({ url: () => keyUrl(base, key.slice(1)), range, container: location, key }, opts);
   const store: AsyncReadable = {
     get: (key: AbsolutePath) => request(key, null),
     // Sharded v3 arrays read shard indexes and inner chunks by byte range.
@@ -98,12 +162,14 @@ export async function openHttp(location: string, options: Partial<HttpOptions> =
 type Attempt =
   | { kind: 'missing' }
   | { kind: 'bytes'; status: number; bytes: Uint8Array; contentRange: string | null }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; answer: HttpAnswer & { htmlType?: string } }
+  /** Refused by the page's CORS rules: said once, not retried. */
+  | { kind: 'refused'; message: string };
 
 const rangeHeader = (range: RangeQuery) =>
   'suffixLength' in range ? `bytes=-${range.suffixLength}` : `bytes=${range.offset}-${range.offset + range.length - 1}`;
 
-async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOptions): Promise<Attempt> {
+async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOptions, send: Sender): Promise<Attempt> {
   const controller = new AbortController();
   let timedOut = '';
   let timer = setTimeout(() => {
@@ -113,13 +179,10 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
   try {
     let response: Response;
     try {
-      response = await fetch(url, {
-        signal: controller.signal,
-        headers: range ? { Range: rangeHeader(range) } : {},
-      });
+      response = await send(url, range ? { Range: rangeHeader(range) } : {}, controller.signal);
     } catch (error) {
       const failure = timedOut ? null : await explainFetchFailure(url, range !== null);
-      if (failure?.cors === 'yes') return { kind: 'error', message: failure.message };
+      if (failure?.cors === 'yes') return { kind: 'refused', message: failure.message };
       const hint = failure?.cors === 'maybe' ? ` (${failure.message})` : '';
       throw new TransientError(timedOut || `network error: ${describe(error)}${hint}`);
     }
@@ -130,25 +193,22 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
       return { kind: 'missing' };
     }
     if (status !== 200 && status !== 206) {
-      await response.body?.cancel().catch(() => {});
-      const what = `HTTP ${status} ${response.statusText}`.trim();
-      if (RETRIED_STATUSES.has(status))
-        throw new TransientError(what, retryAfterMs(response.headers.get('retry-after')));
-      const why =
-        status === 403
-          ? ' (forbidden: not read as a missing chunk)'
-          : status === 416
-            ? ' (the byte range reaches past the end of the file: cut short, or an index points past its end)'
-            : '';
-      return { kind: 'error', message: `${what}${why}` };
+      if (RETRIED_STATUSES.has(status)) {
+        await response.body?.cancel().catch(() => {});
+        throw new TransientError(
+          `HTTP ${status} ${response.statusText}`.trim(),
+          retryAfterMs(response.headers.get('retry-after')),
+        );
+      }
+      timer = setTimeout(() => controller.abort(), opts.idleTimeoutMs); // a stalled error body is cut off
+      const body = await errorBody(response);
+      return { kind: 'error', answer: { status, statusText: response.statusText, headers: response.headers, body } };
     }
     const type = response.headers.get('content-type') ?? '';
     if (/^\s*text\/html/i.test(type)) {
       await response.body?.cancel().catch(() => {});
-      return {
-        kind: 'error',
-        message: `the server answered ${status} with an HTML page (content-type ${type}), not zarr data; a "soft 404"? A missing key must be a 404`,
-      };
+      const answer = { status, statusText: response.statusText, headers: response.headers, body: '', htmlType: type };
+      return { kind: 'error', answer };
     }
     // The body, with a timer that restarts whenever bytes arrive.
     const parts: Uint8Array[] = [];
@@ -194,6 +254,21 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
   }
 }
 
+/**
+ * The offset range that a suffix range asked, where a 206 answered another range (its
+ * Content-Range names the file's size): null when the answer is the suffix asked.
+ */
+function suffixAsOffset(
+  result: Extract<Attempt, { kind: 'bytes' }>,
+  range: { suffixLength: number },
+): RangeQuery | null {
+  const m = /bytes\s+(\d+)-(\d+)\/(\d+)/.exec(result.contentRange ?? '');
+  if (result.status !== 206 || !m) return null;
+  const size = Number(m[3]);
+  const start = Math.max(0, size - range.suffixLength);
+  return Number(m[1]) === start ? null : { offset: start, length: size - start };
+}
+
 /** A range answer must be a 206 for exactly the bytes asked (or the whole file when it is shorter). */
 function checkRange(
   result: Extract<Attempt, { kind: 'bytes' }>,
@@ -218,6 +293,16 @@ function checkRange(
       `the server answered the range request for ${key.slice(1)} (${rangeHeader(range)}) with another range (${result.contentRange})`,
       { container },
     );
+  }
+}
+
+/** The first few KiB of an error answer's body (S3's and GCS's error documents are short). */
+async function errorBody(response: Response): Promise<string> {
+  try {
+    const text = await response.text();
+    return text.slice(0, 4096);
+  } catch {
+    return '';
   }
 }
 

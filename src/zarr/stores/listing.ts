@@ -1,7 +1,8 @@
 /**
  * The metadata listing of a folder-like medium (a picked folder, picked files): every zarr
- * metadata file below the root, not descending into arrays (whose folders hold only chunks) nor
- * into hidden folders — the rules of the local directory store.
+ * metadata file (and N5 attributes.json) below the root, not descending into arrays or N5
+ * datasets (whose folders hold only chunks) nor into hidden folders — the rules of the local
+ * directory store.
  */
 import { joinKey, METADATA_FILES } from './types.js';
 
@@ -10,7 +11,7 @@ export interface ListedFolder {
   /** Names of the files and sub-folders directly inside. */
   list(): Promise<{ files: string[]; folders: string[] }>;
   folder(name: string): Promise<ListedFolder>;
-  /** A file's text (only asked of a `zarr.json` that is present). */
+  /** A file's text (only asked of a `zarr.json` or `attributes.json` that is present). */
   text(name: string): Promise<string>;
 }
 
@@ -22,6 +23,7 @@ export async function listMetadata(root: ListedFolder): Promise<string[]> {
     for (const name of [...present].sort()) if (METADATA_FILES.has(name)) keys.push(joinKey(rel, name));
     if (present.has('.zarray')) return;
     if (present.has('zarr.json') && isArrayDocument(await folder.text('zarr.json'))) return;
+    if (present.has('attributes.json') && isN5Dataset(await folder.text('attributes.json'))) return;
     await Promise.all(
       folders
         .filter((name) => !name.startsWith('.'))
@@ -34,9 +36,19 @@ export async function listMetadata(root: ListedFolder): Promise<string[]> {
 
 /** Whether a zarr.json describes an array (a damaged one is reported when that node is asked about). */
 function isArrayDocument(text: string): boolean {
+  return (parsed(text) as { node_type?: string } | null)?.node_type === 'array';
+}
+
+/** Whether an N5 attributes.json describes a dataset (its folder holds only blocks). */
+function isN5Dataset(text: string): boolean {
+  const doc = parsed(text);
+  return typeof doc === 'object' && doc !== null && 'dimensions' in doc;
+}
+
+function parsed(text: string): unknown {
   try {
-    return (JSON.parse(text) as { node_type?: string } | null)?.node_type === 'array';
+    return JSON.parse(text);
   } catch {
-    return false;
+    return null;
   }
 }

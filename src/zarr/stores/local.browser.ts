@@ -2,7 +2,7 @@
 import { DataFormatError } from '../../errors.js';
 import type { OpenedStore } from './types.js';
 
-export async function openLocal(location: string): Promise<OpenedStore> {
+export async function openLocal(location: string, _options: { blockingReads?: boolean } = {}): Promise<OpenedStore> {
   throw new DataFormatError(
     'a page cannot open a local path: give an http(s) or bucket URL, a folder from showDirectoryPicker(), ' +
       'the FileList of <input type=file webkitdirectory>, or a .zip File',

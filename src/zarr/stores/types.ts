@@ -8,13 +8,19 @@ import { DataFormatError } from '../../errors.js';
 export interface OpenedStore {
   /** The location as the user gave it, for messages. */
   readonly container: string;
-  readonly kind: 'directory' | 'http' | 'zip' | 'memory';
+  readonly kind: 'directory' | 'http' | 'zip' | 'memory' | 'bucket';
   readonly store: AsyncReadable;
   /**
    * Paths of every zarr metadata file (`.zarray`, `.zgroup`, `.zattrs`, `zarr.json`), relative to
    * the root without a leading slash; null where the medium cannot list (http).
    */
   listMetadataKeys(): Promise<string[] | null>;
+  /**
+   * Names of the folders directly inside `path` (relative to the root, '' for the root), sorted;
+   * null where the medium cannot list. For media that list one folder at a time (buckets), where
+   * listing every key would list every chunk.
+   */
+  listChildren?(path: string): Promise<string[] | null>;
 }
 
 /** `parent/name` for zarr keys and node paths, where '' is the root. */
@@ -22,8 +28,8 @@ export function joinKey(parent: string, name: string): string {
   return parent ? `${parent}/${name}` : name;
 }
 
-/** The zarr metadata files a listing reports. */
-export const METADATA_FILES = new Set(['.zarray', '.zgroup', '.zattrs', 'zarr.json', '.zmetadata']);
+/** The metadata files a listing reports (zarr v2, v3, and N5's attributes.json). */
+export const METADATA_FILES = new Set(['.zarray', '.zgroup', '.zattrs', 'zarr.json', '.zmetadata', 'attributes.json']);
 
 /** The byte range [start, end) a range query asks of a file of `size` bytes, or null if it reaches past the end. */
 export function rangeBounds(range: RangeQuery, size: number): { start: number; end: number } | null {

@@ -6,6 +6,7 @@
 import type { AbsolutePath, AsyncReadable, RangeQuery } from '@zarrita/storage';
 import { unzip, type ZipEntry } from 'unzipit';
 import { DataFormatError } from '../../errors.js';
+import { zipEntryCrc32 } from '../../internals/unzipit.js';
 import { crc32 } from '../checksums.js';
 import { METADATA_FILES, type OpenedStore, rangeBounds, shortReadError } from './types.js';
 
@@ -37,7 +38,7 @@ export async function openZipBlob(blob: Blob, location: string): Promise<OpenedS
       );
     }
     if (!verified.has(name)) {
-      const expected = (entry as unknown as { _rawEntry: { crc32: number } })._rawEntry.crc32 >>> 0;
+      const expected = zipEntryCrc32(entry);
       const actual = crc32(bytes);
       if (actual !== expected) {
         throw new DataFormatError(

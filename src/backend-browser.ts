@@ -16,7 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from './errors.js';
-import { setKernelThreads } from './kernels/context.js';
+import { type KernelThreadsResult, setKernelThreads } from './kernels/context.js';
+import { webKernelThreads } from './kernels/web-threads.js';
 import { webGpuBufferLimit } from './models/buffer-limit.js';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -31,7 +32,10 @@ export interface BackendOptions {
    * name (tfjs's `setWasmPaths`). Default: tfjs's own lookup (the page's folder).
    */
   wasmPaths?: string | Record<string, string>;
-  /** Threads of the threaded wasm backend (tfjs's `setThreadsCount`). Default: tfjs's choice. */
+  /**
+   * Threads on wasm in a cross-origin isolated page: tfjs's threaded build (`setThreadsCount`,
+   * default tfjs's choice: half the cores) and tfjs-zarr's kernels (default every core).
+   */
   wasmThreads?: number;
 }
 
@@ -173,7 +177,7 @@ async function activateWasm(options: BackendOptions): Promise<boolean> {
     if (options.wasmPaths !== undefined) wasmModule.setWasmPaths(options.wasmPaths);
     if (options.wasmThreads !== undefined) wasmModule.setThreadsCount(options.wasmThreads);
   }
-  const ok = (await trySetBackend('wasm')) && (await prepareKernels());
+  const ok = (await trySetBackend('wasm')) && (await prepareKernels(options));
   if (!ok && notes.get('wasm')?.includes('.wasm')) {
     notes.set(
       'wasm',
@@ -183,16 +187,24 @@ async function activateWasm(options: BackendOptions): Promise<boolean> {
   return ok;
 }
 
+/** The kernels' threads on wasm (null: not prepared on this page's wasm backend yet). */
+let kernelThreads: KernelThreadsResult | null = null;
+
 /**
  * tfjs-zarr's kernels (convolution, pooling, up-sampling on wasm: src/kernels) compiled off the
- * page's thread, on the page's thread (Web Workers for them are not started in a page); false,
- * with the reason noted, where they cannot compile (a browser without WebAssembly SIMD).
+ * page's thread, on `wasmThreads` threads, default every core (`navigator.hardwareConcurrency`;
+ * tfjs gives XNNPACK half of them), where tfjs runs its threaded build (a cross-origin isolated
+ * page: Web Workers share its heap), else on the page's thread; false, with the reason noted,
+ * where they cannot compile (a browser without WebAssembly SIMD).
  */
-async function prepareKernels(): Promise<boolean> {
+async function prepareKernels(options: BackendOptions): Promise<boolean> {
+  const cores = globalThis.navigator?.hardwareConcurrency || 1;
+  const threads = flag('WASM_HAS_MULTITHREAD_SUPPORT') ? (options.wasmThreads ?? cores) : 1;
   try {
-    await setKernelThreads(1, undefined, { backend: tf.backend(), canBlock: false });
+    kernelThreads = await setKernelThreads(threads, webKernelThreads(), { backend: tf.backend(), canBlock: false });
     return true;
   } catch (err) {
+    kernelThreads = null;
     notes.set('wasm', `tfjs-zarr's wasm kernels cannot run here: ${shortError(err)}`);
     return false;
   }
@@ -252,7 +264,7 @@ export function describeBackend(): string {
   const current = tf.engine().backendName ?? chosen ?? 'none (call useFastestBackend first)';
   const parts: string[] = [];
   if (current === 'wasm') {
-    const threads = trainingThreads();
+    const threads = xnnpackThreads();
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     parts.push(flag('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD');
     parts.push(
@@ -262,6 +274,12 @@ export function describeBackend(): string {
           ? 'no threads (this browser has no WebAssembly threads)'
           : 'no threads: the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)',
     );
+    if (kernelThreads && kernelThreads.threads !== threads) {
+      const n = kernelThreads.threads;
+      parts.push(
+        `tfjs-zarr kernels on ${n} thread${n === 1 ? '' : 's'}${kernelThreads.note ? `: ${kernelThreads.note}` : ''}`,
+      );
+    }
   } else if (current === 'webgl') {
     parts.push(`WebGL ${tf.env().getNumber('WEBGL_VERSION')}`);
   } else if (current === 'webgpu') {
@@ -278,8 +296,13 @@ export function describeBackend(): string {
   return parts.length > 0 ? `${current} (${parts.join('; ')})` : current;
 }
 
-/** Threads the current backend computes on: the threaded wasm backend's pool, otherwise 1. */
+/** Threads the current backend computes on: the most of tfjs's XNNPACK pool and tfjs-zarr's kernels on wasm, otherwise 1. */
 export function trainingThreads(): number {
+  return Math.max(xnnpackThreads(), tf.engine().backendName === 'wasm' ? (kernelThreads?.threads ?? 1) : 1);
+}
+
+/** Threads of the threaded wasm backend's XNNPACK pool (1 off wasm). */
+function xnnpackThreads(): number {
   if (tf.engine().backendName !== 'wasm' || !wasmModule) return 1;
   try {
     return Math.max(1, wasmModule.getThreadsCount());

@@ -69,10 +69,7 @@ const PUBLIC_EXPORTS = [
   'writeRunReport',
 ];
 
-/**
- * Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports, the
- * blockwise jobs' `JobStateError`, the cores rule of `defaultThreads`.
- */
+/** Node-only: blockwise prediction into zarr files, zarr writers, run configs, `trainRun`, reports, `defaultThreads`. */
 const NODE_ONLY = [
   'ConfigError',
   'ZarrArrayWriter',

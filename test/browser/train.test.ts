@@ -48,8 +48,12 @@ test('useFastestBackend: WebGPU, WebGL (not in software), wasm, cpu, saying whic
   assert.match(report.gpuWhy, /^webgpu \(maxStorageBufferBindingSize \d+ MiB; chosen by prefer: 'webgpu'\)$/);
   assert.equal(report.wasm, 'wasm');
   assert.equal(report.isolated, true);
-  // Cross-origin isolated: the threaded build (tfjs picks its thread count from the cores).
-  assert.match(report.wasmWhy, /^wasm \(SIMD; threaded build, \d+ threads?; chosen by prefer: 'wasm'\)$/);
+  // Cross-origin isolated: the threaded build (tfjs picks its thread count from the cores; the
+  // kernels take every core).
+  assert.match(
+    report.wasmWhy,
+    /^wasm \(SIMD; threaded build, \d+ threads?(; tfjs-zarr kernels on \d+ threads)?; chosen by prefer: 'wasm'\)$/,
+  );
 });
 
 test('gradients of the U-Net (masked loss) and of PatchConv3D match cpu on wasm, webgl and webgpu', async () => {

@@ -245,6 +245,7 @@ interface AxisLattice {
   weight: Float64Array;
 }
 
+/** (params: gridMap's per-axis step with one caller: the scalars are that axis's entries) */
 function axisLattice(
   plan: ElasticPlan,
   domain: Roi,

@@ -122,7 +122,7 @@ export class ValidCentres {
   /** Spacing of the candidate positions per axis (1: every voxel). */
   readonly step: readonly number[];
 
-  /** @internal */
+  /** @internal (params: built only by validCentres from its run arrays) */
   constructor(
     low: number[],
     high: number[],

@@ -463,8 +463,7 @@ export function writeSample(
   sample: StoredSample,
   { augment: plan, blur, defect }: Pick<SamplePlan, 'augment' | 'blur' | 'defect'>,
   layout: BatchLayout,
-  xs: Float32Array,
-  ys: Float32Array,
+  { xs, ys }: { xs: Float32Array; ys: Float32Array },
   b: number,
   scratch: Scratch,
 ): void {
@@ -485,7 +484,7 @@ export function writeSample(
   writeTarget(sample, plan, layout, ys, b * outVoxels * (layout.targetChannels + layout.maskChannels), scratch);
   const rawMap = remapOf(input, channels, plan);
   const at = b * inVoxels * channels;
-  writeRaw(sample.raw, sample.rawScale, channels, rawMap, plan, xs, at, scratch);
+  writeRaw(sample, channels, rawMap, plan, { out: xs, offset: at }, scratch);
   const shape = [...rawMap.shape, channels];
   if (blur) applyBlur(blur, xs, at, shape, sample.rawVoxelSize);
   if (defect) applyDefects(defect, xs, at, shape, sample.artifacts);
@@ -548,19 +547,17 @@ function writeTarget(
     semanticInto({ words: ids, per }, outVoxels, layout.targetOptions.numClasses!, { out: ys, offset, stride: W });
     for (let v = 0, o = offset + C; v < outVoxels; v++, o += W) ys[o] = mask === null || mask[v] ? 1 : 0;
   } else {
-    writeUserTarget(target, sample.labels, ids, per, mask, shape, layout, ys, offset);
+    writeUserTarget(target, { original: sample.labels, ids, per }, mask, shape, layout, { out: ys, offset });
   }
 }
 
-/** Normalized, remapped, intensity-augmented raw into xs at `offset`. */
+/** A sample's raw (C channels) normalized, remapped and intensity-augmented into xs at `offset`. */
 function writeRaw(
-  src: StoredSample['raw'],
-  scale: number,
+  { raw: src, rawScale: scale }: Pick<StoredSample, 'raw' | 'rawScale'>,
   C: number,
   map: Remap,
   plan: AugmentPlan | null,
-  xs: Float32Array,
-  offset: number,
+  { out: xs, offset }: { out: Float32Array; offset: number },
   scratch: Scratch,
 ): void {
   const [Z, Y, X] = map.shape as [number, number, number];
@@ -638,7 +635,11 @@ function lookupInto(src: Uint8Array | Uint16Array, lut: Float32Array, map: Remap
   }
 }
 
-/** xs[p + x] = lut[src[q + x · sx]] for x = 0 … n − 1. */
+/**
+ * xs[p + x] = lut[src[q + x · sx]] for x = 0 … n − 1.
+ *
+ * (params: the per-row kernel of the raw lookup: scalar arguments keep it allocation-free)
+ */
 function lookupRow(
   src: Uint8Array | Uint16Array,
   q: number,
@@ -704,17 +705,17 @@ function lookupPiecesInto(
   }
 }
 
-/** A user TargetFn on the remapped labels (of their own type), its result interleaved into ys. */
+/**
+ * A user TargetFn on the remapped labels (`ids`, `per` 32-bit words an id, given back in the type
+ * of `original`), its result interleaved into ys at `offset`.
+ */
 function writeUserTarget(
   fn: TargetFn,
-  original: LabelArray,
-  ids: Uint32Array,
-  per: number,
+  { original, ids, per }: { original: LabelArray; ids: Uint32Array; per: number },
   mask: Uint8Array | null,
   shape: readonly number[],
   layout: BatchLayout,
-  ys: Float32Array,
-  offset: number,
+  { out: ys, offset }: { out: Float32Array; offset: number },
 ): void {
   const n = original.length;
   const labels = new (original.constructor as new (n: number) => LabelArray)(n);

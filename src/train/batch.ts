@@ -298,7 +298,14 @@ export class BatchMaker {
           stored = await readStored(crop, rois, this.pool, { tables, context, shift: plan.shift ?? null });
         }
         if (plan.defect) stored.artifacts = await sampler.artifacts(plan.defect, [...input, this.layout.channels]);
-        writeSample(stored, { augment, blur: plan.blur, defect: plan.defect }, this.layout, xs, ys, b, this.scratch);
+        writeSample(
+          stored,
+          { augment, blur: plan.blur, defect: plan.defect },
+          this.layout,
+          { xs, ys },
+          b,
+          this.scratch,
+        );
         releaseStored(stored, this.pool);
       }),
     );

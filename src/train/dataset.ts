@@ -16,6 +16,7 @@ import {
   prepare,
   type BatchArrays,
   type BatchOptions,
+  type BatchPlan,
   type CropWeights,
   type Setup,
   type TrainingSetup,
@@ -134,8 +135,40 @@ export function cropDataset(crop: Crop, options: CropDatasetOptions): tf.data.Da
 export function trainingDataset(crops: readonly Crop[], options: TrainingDatasetOptions): TrainingDataset {
   // Checked once here; the batch makers, in this thread or in the workers, take the plan as given.
   const plan = planBatches(crops, options);
-  const { batchSize, target } = plan;
-  const { input, output } = plan.sampling;
+  const sources = batchSources(crops, plan, options);
+  let setupPromise: Promise<TrainingSetup> | null = null;
+  const setup = (): Promise<TrainingSetup> =>
+    (setupPromise ??= sources.source().then(({ layout: { channels, targetChannels, maskChannels } }) => ({
+      channels,
+      targetChannels,
+      maskChannels,
+    })));
+  const dataset = tf.data.generator(
+    batchElements(sources.source, plan, options.reuseDisposed ?? false) as unknown as () => Iterator<TrainingElement>,
+  );
+  return Object.defineProperties(Object.assign(dataset, { setup, close: sources.close }), {
+    workersRunning: { get: sources.running },
+  }) as TrainingDataset;
+}
+
+/** A source of batches by index: the pool, or this thread. */
+interface BatchSource {
+  layout: Layout;
+  prefetch: number;
+  make(i: number): Promise<PoolBatch>;
+  wait<T>(p: Promise<T>): Promise<T>;
+}
+
+/**
+ * A dataset's batch source, made on first use: workers when asked for (default: one per core) and
+ * possible (crops from openDataSplit, a built-in target), else a batch maker in this thread.
+ * Closing stops the workers (their tables go with them) and gives this thread's tables back.
+ */
+function batchSources(
+  crops: readonly Crop[],
+  plan: BatchPlan,
+  options: TrainingDatasetOptions,
+): { source: () => Promise<BatchSource>; close: () => void; running: () => number } {
   const workersOption = options.workers;
   if (workersOption !== undefined && !(Number.isInteger(workersOption) && workersOption >= 0))
     throw new OptionsError(`workers must be a non-negative integer (0: in this thread), got ${workersOption}`);
@@ -144,8 +177,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
   if (options.prefetch !== undefined && !(Number.isInteger(options.prefetch) && options.prefetch >= 0))
     throw new OptionsError(`prefetch must be a non-negative integer, got ${options.prefetch}`);
 
-  // Workers when asked for (default: one per core) and possible (crops from openDataSplit, a built-in target).
-  const workerSpec = workersOption !== 0 && typeof target === 'string' ? workerCrops(crops) : null;
+  const workerSpec = workersOption !== 0 && typeof plan.target === 'string' ? workerCrops(crops) : null;
   let pool: SamplePool | null = null;
   let poolPromise: Promise<SamplePool> | null = null;
   const getPool = (spec: NonNullable<typeof workerSpec>) =>
@@ -173,13 +205,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
     return maker;
   };
 
-  /** A source of batches by index: the pool, or this thread. */
-  const source = async (): Promise<{
-    layout: Layout;
-    prefetch: number;
-    make(i: number): Promise<PoolBatch>;
-    wait<T>(p: Promise<T>): Promise<T>;
-  }> => {
+  const source = async (): Promise<BatchSource> => {
     if (workerSpec) {
       const p = await getPool(workerSpec);
       return {
@@ -207,16 +233,22 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       wait: (w) => w,
     };
   };
-  let setupPromise: Promise<TrainingSetup> | null = null;
-  const setup = (): Promise<TrainingSetup> =>
-    (setupPromise ??= source().then(({ layout: { channels, targetChannels, maskChannels } }) => ({
-      channels,
-      targetChannels,
-      maskChannels,
-    })));
+  const close = () => {
+    pool?.close();
+    void maker?.then((m) => m.releaseTables());
+  };
+  return { source, close, running: () => pool?.running ?? 0 };
+}
 
-  const reuseDisposed = options.reuseDisposed ?? false;
-  const dataset = tf.data.generator(async function* () {
+/** The dataset's elements: batches made `prefetch` ahead, as tensors. */
+function batchElements(
+  source: () => Promise<BatchSource>,
+  plan: BatchPlan,
+  reuseDisposed: boolean,
+): () => AsyncGenerator<TrainingElement> {
+  const { batchSize } = plan;
+  const { input, output } = plan.sampling;
+  return async function* () {
     const { layout, prefetch, make, wait } = await source();
     const { channels, targetChannels: C, maskChannels: M } = layout;
     const queue: Promise<PoolBatch>[] = [];
@@ -247,15 +279,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
       }
       yield element;
     }
-  } as unknown as () => Iterator<TrainingElement>);
-  // Closing stops the workers (their tables go with them) and gives this thread's tables back.
-  const close = () => {
-    pool?.close();
-    void maker?.then((m) => m.releaseTables());
   };
-  return Object.defineProperties(Object.assign(dataset, { setup, close }), {
-    workersRunning: { get: () => pool?.running ?? 0 },
-  }) as TrainingDataset;
 }
 
 /** Batches a reuseDisposed dataset watches for disposal. */

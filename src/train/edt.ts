@@ -31,6 +31,9 @@ export interface Box {
  * The lower envelope of parabolas f_r + (m · (q − x_r))², r < count, with f_r = src[s0 + r · sStep]
  * (entries ≥ cap are absent) at integer positions x_r = x0 + r · xStep, at the integer query
  * positions q (ascending), into out[o + i · os].
+ *
+ * (params: the per-line kernel of the transform, called once per row: scalars and reused
+ * buffers keep it allocation-free)
  */
 function envelope(
   src: Distances,
@@ -102,6 +105,8 @@ class Stack {
 /**
  * The feature coordinates `at` (ascending, `n` of them) nearest each query position of `q`
  * (ascending): squared distance (m · Δ)² into out[o + i], `cap` when there is none.
+ *
+ * (params: called once per row of the transform; scalars keep it allocation-free)
  */
 function nearestOf(
   at: Int32Array,
@@ -208,6 +213,8 @@ export function faceDistances(
  * The columns of `rows` (`count` rows at half-voxel y positions `first + r · rowStep`, stored at
  * rows[(first + r · rowStep) · nx …], nx columns) through their lower envelope along y, at the
  * positions `qy`, into out[o + y · nx + x].
+ *
+ * (params: called once per plane of the transform; scalars keep the pass allocation-free)
  */
 function columnsAlongY(
   rows: Distances,

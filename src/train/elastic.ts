@@ -245,15 +245,19 @@ interface AxisLattice {
   weight: Float64Array;
 }
 
+/** gridMap's lattice along axis `a`, for the voxel centres of `out` (voxel size `voxelSizes`). */
 function axisLattice(
   plan: ElasticPlan,
   domain: Roi,
   a: number,
-  first: number,
-  voxelSize: number,
-  voxels: number,
-  finest: number,
+  out: Roi,
+  voxelSizes: readonly number[],
+  finestSizes: readonly number[],
 ): AxisLattice {
+  const voxelSize = voxelSizes[a]!;
+  const first = out.offset[a]! + voxelSize / 2;
+  const voxels = out.shape[a]! / voxelSize;
+  const finest = finestSizes[a]!;
   const below = new Int32Array(voxels);
   const above = new Int32Array(voxels);
   const weight = new Float64Array(voxels);
@@ -299,9 +303,8 @@ export function gridMap(
   finest: readonly number[],
 ): GridMap {
   const shape = out.shape.map((s, i) => s / voxelSize[i]!) as [number, number, number];
-  const axes = [0, 1, 2].map((a) =>
-    axisLattice(plan, domain, a, out.offset[a]! + voxelSize[a]! / 2, voxelSize[a]!, shape[a], finest[a]!),
-  ) as [AxisLattice, AxisLattice, AxisLattice];
+  const along = (a: number) => axisLattice(plan, domain, a, out, voxelSize, finest);
+  const axes: [AxisLattice, AxisLattice, AxisLattice] = [along(0), along(1), along(2)];
   const taps = axes.map((l, a) => cubicAxisTaps(plan, domain, a, l.begin, l.step, l.count)) as [Taps, Taps, Taps];
   const lattice = contract(plan, taps);
   const [nz, ny, nx] = axes.map((l) => l.count) as [number, number, number];

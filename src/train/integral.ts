@@ -122,7 +122,7 @@ export class ValidCentres {
   /** Spacing of the candidate positions per axis (1: every voxel). */
   readonly step: readonly number[];
 
-  /** @internal */
+  /** @internal (params: built only by validCentres from its run arrays) */
   constructor(
     low: number[],
     high: number[],
@@ -229,43 +229,33 @@ export class ValidCentres {
   }
 }
 
+/** Which centres validCentres looks at, and what it asks of the box around each (voxel indices). */
+export interface CentreQuery {
+  /** The box around a centre p: [p - floor(box / 2), p - floor(box / 2) + box). */
+  box: readonly number[];
+  /** The least fraction of the full box volume that must be known. */
+  minFraction: number;
+  /** Candidate centres [low, high) per axis z, y, x (may lie outside the volume). */
+  low: readonly number[];
+  high: readonly number[];
+  /** Only the centres low + k · step are candidates (default [1, 1, 1]). */
+  step?: readonly number[];
+}
+
 /**
- * Positions p in [centreLow, centreHigh) (per axis z, y, x; voxel indices, may lie outside the
- * volume) where the box [p - floor(boxShape / 2), p - floor(boxShape / 2) + boxShape) holds at
- * least `minFraction` known voxels, relative to the full box volume (box voxels outside the
- * volume count as unknown). Exact: count ≥ ceil(minFraction · boxVolume − 1e-9).
- * minFraction ≤ 0 accepts every position; minFraction > 1 none. With `step`, only the positions
- * centreLow + k · step are candidates (samples on a coarser grid than the mask's).
+ * Positions p in [low, high) (per axis z, y, x; voxel indices, may lie outside the volume) where
+ * the box [p - floor(box / 2), p - floor(box / 2) + box) holds at least `minFraction` known voxels,
+ * relative to the full box volume (box voxels outside the volume count as unknown). Exact:
+ * count ≥ ceil(minFraction · boxVolume − 1e-9). minFraction ≤ 0 accepts every position;
+ * minFraction > 1 none. With `step`, only the positions low + k · step are candidates (samples on
+ * a coarser grid than the mask's).
  */
-export function validCentres(
-  table: Float64Array,
-  shape: readonly number[],
-  boxShape: readonly number[],
-  minFraction: number,
-  centreLow: readonly number[],
-  centreHigh: readonly number[],
-  step: readonly number[] = [1, 1, 1],
-): ValidCentres {
+export function validCentres(table: Float64Array, shape: readonly number[], query: CentreQuery): ValidCentres {
   const [Z, Y, X] = checkShape('validCentres', shape);
   checkTable('validCentres', table, Z, Y, X);
-  if (boxShape.length !== 3 || !boxShape.every((s) => Number.isInteger(s) && s >= 1)) {
-    throw new OptionsError(`validCentres: boxShape must be 3 positive integers, got [${boxShape.join(', ')}]`);
-  }
-  if (
-    centreLow.length !== 3 ||
-    centreHigh.length !== 3 ||
-    ![...centreLow, ...centreHigh].every((v) => Number.isInteger(v))
-  ) {
-    throw new OptionsError(
-      `validCentres: centreLow/centreHigh must be 3 integers each, got [${centreLow.join(', ')}] / [${centreHigh.join(', ')}]`,
-    );
-  }
-  if (Number.isNaN(minFraction)) throw new OptionsError('validCentres: minFraction is NaN');
-  const low = [...centreLow],
-    high = [...centreHigh];
-  if (step.length !== 3 || !step.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new Error(`validCentres: step must be 3 positive integers, got [${step.join(', ')}]`);
-  }
+  const { box: boxShape, minFraction, step } = checkCentreQuery(query);
+  const low = [...query.low],
+    high = [...query.high];
   const [sz, sy, sx] = step as [number, number, number];
   const nz = Math.max(0, Math.ceil((high[0]! - low[0]!) / sz)),
     ny = Math.max(0, Math.ceil((high[1]! - low[1]!) / sy)),
@@ -274,20 +264,10 @@ export function validCentres(
   const need = Math.max(0, Math.ceil(minFraction * boxVolume - 1e-9));
   const half = boxShape.map((s) => Math.floor(s / 2));
 
-  const runRow: number[] = [],
-    runX0: number[] = [],
-    runStart: number[] = [];
-  let count = 0;
-  const push = (row: number, x0: number, len: number): void => {
-    runRow.push(row);
-    runX0.push(x0);
-    runStart.push(count);
-    count += len;
-  };
-
+  const runs = new CentreRuns();
   if (nz > 0 && ny > 0 && nx > 0 && need <= boxVolume) {
     if (need === 0) {
-      for (let row = 0; row < nz * ny; row++) push(row, low[2]!, nx);
+      for (let row = 0; row < nz * ny; row++) runs.push(row, low[2]!, nx);
     } else {
       const X1 = X + 1,
         S = (Y + 1) * X1;
@@ -329,11 +309,11 @@ export function validCentres(
             if (s >= need) {
               if (runBegin < 0) runBegin = i;
             } else if (runBegin >= 0) {
-              push(row, low[2]! + runBegin * sx, i - runBegin);
+              runs.push(row, low[2]! + runBegin * sx, i - runBegin);
               runBegin = -1;
             }
           }
-          if (runBegin >= 0) push(row, low[2]! + runBegin * sx, nx - runBegin);
+          if (runBegin >= 0) runs.push(row, low[2]! + runBegin * sx, nx - runBegin);
         }
       }
     }
@@ -341,12 +321,44 @@ export function validCentres(
   return new ValidCentres(
     low,
     high,
-    Int32Array.from(runRow),
-    Int32Array.from(runX0),
-    Float64Array.from(runStart),
-    count,
+    Int32Array.from(runs.row),
+    Int32Array.from(runs.x0),
+    Float64Array.from(runs.start),
+    runs.count,
     [...step],
   );
+}
+
+/** Runs of valid centres as validCentres finds them (ValidCentres's run arrays, growing). */
+class CentreRuns {
+  readonly row: number[] = [];
+  readonly x0: number[] = [];
+  readonly start: number[] = [];
+  count = 0;
+  push(row: number, x0: number, len: number): void {
+    this.row.push(row);
+    this.x0.push(x0);
+    this.start.push(this.count);
+    this.count += len;
+  }
+}
+
+/** validCentres's query checked, its step defaulted. */
+function checkCentreQuery(query: CentreQuery): CentreQuery & { step: readonly number[] } {
+  const { box, minFraction, low, high, step = [1, 1, 1] } = query;
+  if (box.length !== 3 || !box.every((s) => Number.isInteger(s) && s >= 1)) {
+    throw new OptionsError(`validCentres: boxShape must be 3 positive integers, got [${box.join(', ')}]`);
+  }
+  if (low.length !== 3 || high.length !== 3 || ![...low, ...high].every((v) => Number.isInteger(v))) {
+    throw new OptionsError(
+      `validCentres: centreLow/centreHigh must be 3 integers each, got [${low.join(', ')}] / [${high.join(', ')}]`,
+    );
+  }
+  if (Number.isNaN(minFraction)) throw new OptionsError('validCentres: minFraction is NaN');
+  if (step.length !== 3 || !step.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new Error(`validCentres: step must be 3 positive integers, got [${step.join(', ')}]`);
+  }
+  return { ...query, step };
 }
 
 /** Planes [zBegin, zEnd) of the known mask (non-zero = known), C order [zEnd - zBegin, y, x]. */
@@ -407,7 +419,13 @@ export async function validCentresBlockwise(
         `a mask table slab of [${slabShape.join(', ')}] voxels needs ${n} entries, more than can be allocated`,
       );
     }
-    const part = validCentres(table, slabShape, boxShape, minFraction, [c0 - p0, 0, 0], [c1 - p0, Y, X], centreStep);
+    const part = validCentres(table, slabShape, {
+      box: boxShape,
+      minFraction,
+      low: [c0 - p0, 0, 0],
+      high: [c1 - p0, Y, X],
+      step: centreStep,
+    });
     parts.push(part.shifted(p0));
     if (Z === 0) break;
   }

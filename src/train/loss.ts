@@ -36,54 +36,11 @@ export interface MaskedLossOptions {
 export type MaskedLossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
 
 export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOptions = {}): MaskedLossFn {
-  const M = options.maskChannels ?? 1;
-  const eps = options.epsilon ?? 1e-7;
-  if (!Number.isInteger(M) || M < 1)
-    throw new OptionsError(`maskedLoss: maskChannels must be a positive integer, got ${M}`);
-  if (!(eps > 0 && eps < 0.5)) throw new OptionsError(`maskedLoss: epsilon must be in (0, 0.5), got ${eps}`);
-  if (
-    typeof loss !== 'function' &&
-    loss !== 'binaryCrossentropy' &&
-    loss !== 'meanSquaredError' &&
-    loss !== 'categoricalCrossentropy'
-  ) {
-    throw new OptionsError(
-      `maskedLoss: unknown loss '${String(loss)}' (expected 'binaryCrossentropy', 'meanSquaredError', ` +
-        `'categoricalCrossentropy' or a function)`,
-    );
-  }
-  if (loss === 'categoricalCrossentropy' && M !== 1) {
-    throw new OptionsError(
-      `maskedLoss: categoricalCrossentropy is per voxel and needs a 1-channel mask, got maskChannels = ${M}`,
-    );
-  }
-  const name = typeof loss === 'function' ? loss.name || 'custom loss' : loss;
-
+  const { M, eps, name } = checkMaskedLoss(loss, options);
   const fn: MaskedLossFn = (yTrue, yPred) =>
     tf.tidy(() => {
       const rank = yTrue.rank;
-      const total = yTrue.shape[rank - 1]!;
-      const C = total - M;
-      if (rank < 2 || C < 1) {
-        throw new OptionsError(
-          `maskedLoss(${name}): yTrue [${yTrue.shape.join(', ')}] must hold the target and ${M} mask channel(s) on its last axis`,
-        );
-      }
-      if (
-        yPred.rank !== rank ||
-        yPred.shape[rank - 1] !== C ||
-        !yPred.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i])
-      ) {
-        throw new OptionsError(
-          `maskedLoss(${name}): yPred [${yPred.shape.join(', ')}] must match yTrue [${yTrue.shape.join(', ')}] ` +
-            `with ${C} channel(s) (the last ${M} of yTrue's ${total} channels are the mask)`,
-        );
-      }
-      if (M !== 1 && M !== C) {
-        throw new OptionsError(
-          `maskedLoss(${name}): maskChannels = ${M} must be 1 or the number of target channels (${C})`,
-        );
-      }
+      const C = checkLossShapes(name, M, yTrue, yPred);
       // The built-in losses work on [voxels, channels]: WebGL and WebGPU have no rank-5 `where`,
       // which clipByValue's gradient needs.
       const flat = (t: tf.Tensor) => tf.reshape(t, [-1, t.shape[t.rank - 1]!]);
@@ -139,6 +96,64 @@ export function maskedLoss(loss: LossName | PerVoxelLoss, options: MaskedLossOpt
     });
   Object.defineProperty(fn, 'name', { value: `masked_${name}` });
   return fn;
+}
+
+/** maskedLoss's arguments checked: mask channels, epsilon and the loss's name. */
+function checkMaskedLoss(
+  loss: LossName | PerVoxelLoss,
+  options: MaskedLossOptions,
+): { M: number; eps: number; name: string } {
+  const M = options.maskChannels ?? 1;
+  const eps = options.epsilon ?? 1e-7;
+  if (!Number.isInteger(M) || M < 1)
+    throw new OptionsError(`maskedLoss: maskChannels must be a positive integer, got ${M}`);
+  if (!(eps > 0 && eps < 0.5)) throw new OptionsError(`maskedLoss: epsilon must be in (0, 0.5), got ${eps}`);
+  if (
+    typeof loss !== 'function' &&
+    loss !== 'binaryCrossentropy' &&
+    loss !== 'meanSquaredError' &&
+    loss !== 'categoricalCrossentropy'
+  ) {
+    throw new OptionsError(
+      `maskedLoss: unknown loss '${String(loss)}' (expected 'binaryCrossentropy', 'meanSquaredError', ` +
+        `'categoricalCrossentropy' or a function)`,
+    );
+  }
+  if (loss === 'categoricalCrossentropy' && M !== 1) {
+    throw new OptionsError(
+      `maskedLoss: categoricalCrossentropy is per voxel and needs a 1-channel mask, got maskChannels = ${M}`,
+    );
+  }
+  const name = typeof loss === 'function' ? loss.name || 'custom loss' : loss;
+  return { M, eps, name };
+}
+
+/** The number of target channels of yTrue (target ⊕ M mask channels), checked against yPred. */
+function checkLossShapes(name: string, M: number, yTrue: tf.Tensor, yPred: tf.Tensor): number {
+  const rank = yTrue.rank;
+  const total = yTrue.shape[rank - 1]!;
+  const C = total - M;
+  if (rank < 2 || C < 1) {
+    throw new OptionsError(
+      `maskedLoss(${name}): yTrue [${yTrue.shape.join(', ')}] must hold the target and ${M} mask channel(s) on its last axis`,
+    );
+  }
+  if (
+    yPred.rank !== rank ||
+    yPred.shape[rank - 1] !== C ||
+    !yPred.shape.slice(0, rank - 1).every((s, i) => s === yTrue.shape[i])
+  ) {
+    throw new OptionsError(
+      `maskedLoss(${name}): yPred [${yPred.shape.join(', ')}] must match yTrue [${yTrue.shape.join(', ')}] ` +
+        `with ${C} channel(s) (the last ${M} of yTrue's ${total} channels are the mask)`,
+    );
+  }
+  if (M !== 1 && M !== C) {
+    throw new OptionsError(
+      `maskedLoss(${name}): maskChannels = ${M} must be 1 or the number of target channels (${C})`,
+    );
+  }
+  return C;
 }
 
 /** The same masked average, for `model.compile({ metrics: [...] })` (named `masked_<loss>`). */

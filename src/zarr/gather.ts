@@ -37,6 +37,7 @@ function wordsOf(a: StoredArray): { words: Words; per: number } {
   }
 }
 
+/** (params: called once per chunk piece on the read path; scalar strides avoid an object per call) */
 export function copyBox(
   src: StoredArray,
   srcStrides: readonly number[],
@@ -78,6 +79,7 @@ export function copyBox(
   copyRuns(s.words, ss, srcBase, d.words, ds, dstBase, shape);
 }
 
+/** (params: the innermost copy loop of copyBox; scalars keep it allocation-free) */
 function copyRuns(
   src: Words,
   ss: number[],

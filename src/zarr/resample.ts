@@ -81,26 +81,33 @@ export class ResampledVolume {
     }
     const stored = await src.read(from);
     const inside = roiIntersect(from, src.roi);
-    return resample(stored, from, vs, region, this.voxelSize, this.channels, this.interpolation, inside);
+    const source = { stored, roi: from, voxelSize: vs, valid: inside };
+    return resample(source, region, this.voxelSize, this.channels, this.interpolation);
   }
 }
 
+/** A stored array (C order [spatial..., c]) over world region `roi`, `valid` its own region within `roi`. */
+export interface ResampleSource {
+  stored: StoredArray;
+  roi: Roi;
+  voxelSize: readonly number[];
+  valid?: Roi;
+}
+
 /**
- * Values of `stored` (over world region `from`, voxel size `fromVoxel`, C order [spatial..., c])
- * at the voxel centres of `to` (voxel size `toVoxel`). Nearest: the stored voxel containing the
- * centre. Linear: separable interpolation between stored voxel centres, indices clamped to
- * `valid` (the stored array's own region within `from`); a centre outside `valid` reads 0.
+ * Values of `source.stored` at the voxel centres of `to` (voxel size `toVoxel`). Nearest: the
+ * stored voxel containing the centre. Linear: separable interpolation between stored voxel centres,
+ * indices clamped to `valid` (default: the whole `roi`); a centre outside `valid` reads 0.
  */
 export function resample(
-  stored: StoredArray,
-  from: Roi,
-  fromVoxel: readonly number[],
+  source: ResampleSource,
   to: Roi,
   toVoxel: readonly number[],
   channels: number,
   interpolation: Interpolation,
-  valid: Roi = from,
 ): StoredArray {
+  const { stored, roi: from, voxelSize: fromVoxel } = source;
+  const valid = source.valid ?? from;
   const d = fromVoxel.length;
   const inShape = from.shape.map((s, i) => s / fromVoxel[i]!);
   const outShape = to.shape.map((s, i) => s / toVoxel[i]!);
@@ -114,39 +121,11 @@ export function resample(
     inStride[a] = st;
     st *= inShape[a]!;
   }
-  // Per axis and output index: up to two source offsets (already multiplied by the stride) and weights.
-  const i0: Int32Array[] = [];
-  const i1: Int32Array[] = [];
-  const w1: Float64Array[] = [];
-  const zero: Uint8Array[] = [];
-  for (let a = 0; a < d; a++) {
-    const m = outShape[a]!;
-    const lo = (valid.offset[a]! - from.offset[a]!) / fromVoxel[a]!;
-    const hi = lo + valid.shape[a]! / fromVoxel[a]! - 1;
-    const a0 = new Int32Array(m);
-    const a1 = new Int32Array(m);
-    const wa = new Float64Array(m);
-    const za = new Uint8Array(m);
-    for (let k = 0; k < m; k++) {
-      // Position of the output voxel centre in source voxel units (0 = first source voxel's begin).
-      const u = (to.offset[a]! - from.offset[a]! + (k + 0.5) * toVoxel[a]!) / fromVoxel[a]!;
-      if (u < lo || u >= hi + 1) za[k] = 1;
-      if (interpolation === 'nearest') {
-        a0[k] = Math.floor(u) * inStride[a]!;
-      } else {
-        const c = u - 0.5;
-        const f = Math.floor(c);
-        const clamp = (x: number) => Math.min(hi, Math.max(lo, x));
-        a0[k] = clamp(f) * inStride[a]!;
-        a1[k] = clamp(f + 1) * inStride[a]!;
-        wa[k] = c - f;
-      }
-    }
-    i0.push(a0);
-    i1.push(a1);
-    w1.push(wa);
-    zero.push(za);
-  }
+  const taps = inStride.map((stride, a) => axisTaps({ ...source, valid }, a, stride, to, toVoxel, interpolation));
+  const i0 = taps.map((t) => t.i0);
+  const i1 = taps.map((t) => t.i1);
+  const w1 = taps.map((t) => t.w1);
+  const zero = taps.map((t) => t.zero);
   if (d !== 3) throw new Error(`resample: 3 spatial axes expected, got ${d}`);
   const [Z, Y, X] = outShape as [number, number, number];
   const src = stored as unknown as ArrayLike<number>;
@@ -182,4 +161,41 @@ export function resample(
     }
   }
   return out;
+}
+
+/**
+ * Along axis `a`, per output index k: up to two source offsets (already multiplied by `stride`),
+ * the second one's weight, and 1 in `zero` where the output voxel centre is outside `valid`.
+ */
+function axisTaps(
+  { roi: from, voxelSize: fromVoxel, valid }: ResampleSource & { valid: Roi },
+  a: number,
+  stride: number,
+  to: Roi,
+  toVoxel: readonly number[],
+  interpolation: Interpolation,
+): { i0: Int32Array; i1: Int32Array; w1: Float64Array; zero: Uint8Array } {
+  const m = to.shape[a]! / toVoxel[a]!;
+  const lo = (valid.offset[a]! - from.offset[a]!) / fromVoxel[a]!;
+  const hi = lo + valid.shape[a]! / fromVoxel[a]! - 1;
+  const a0 = new Int32Array(m);
+  const a1 = new Int32Array(m);
+  const wa = new Float64Array(m);
+  const za = new Uint8Array(m);
+  for (let k = 0; k < m; k++) {
+    // Position of the output voxel centre in source voxel units (0 = first source voxel's begin).
+    const u = (to.offset[a]! - from.offset[a]! + (k + 0.5) * toVoxel[a]!) / fromVoxel[a]!;
+    if (u < lo || u >= hi + 1) za[k] = 1;
+    if (interpolation === 'nearest') {
+      a0[k] = Math.floor(u) * stride;
+    } else {
+      const c = u - 0.5;
+      const f = Math.floor(c);
+      const clamp = (x: number) => Math.min(hi, Math.max(lo, x));
+      a0[k] = clamp(f) * stride;
+      a1[k] = clamp(f + 1) * stride;
+      wa[k] = c - f;
+    }
+  }
+  return { i0: a0, i1: a1, w1: wa, zero: za };
 }

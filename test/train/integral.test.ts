@@ -72,7 +72,7 @@ test('validCentres equals brute force', () => {
     for (const p of [0.3, 0.7, 0.95]) {
       const mask = randomMask(`v${ci}/${p}`, c.shape, p);
       const t = integralVolume(mask, c.shape);
-      const vc = validCentres(t, c.shape, c.box, c.f, c.low, c.high);
+      const vc = validCentres(t, c.shape, { box: c.box, minFraction: c.f, low: c.low, high: c.high });
       const boxVolume = c.box[0]! * c.box[1]! * c.box[2]!;
       const expected: number[] = [];
       for (let z = c.low[0]!; z < c.high[0]!; z++)
@@ -97,17 +97,23 @@ test('validCentres: exact threshold (fraction of the full box, no float slack)',
   const mask = new Uint8Array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
   const t = integralVolume(mask, shape);
   // Box [p-5, p+5): at p = 5 covers all 10 voxels, 3 known → fraction 0.3.
-  assert.equal(validCentres(t, shape, [1, 1, 10], 0.3, [0, 0, 5], [1, 1, 6]).count, 1);
-  assert.equal(validCentres(t, shape, [1, 1, 10], 0.3000001, [0, 0, 5], [1, 1, 6]).count, 0);
+  assert.equal(validCentres(t, shape, { box: [1, 1, 10], minFraction: 0.3, low: [0, 0, 5], high: [1, 1, 6] }).count, 1);
+  assert.equal(
+    validCentres(t, shape, { box: [1, 1, 10], minFraction: 0.3000001, low: [0, 0, 5], high: [1, 1, 6] }).count,
+    0,
+  );
   // 0.1 + 0.2 = 0.30000000000000004 still means 3 voxels.
-  assert.equal(validCentres(t, shape, [1, 1, 10], 0.1 + 0.2, [0, 0, 5], [1, 1, 6]).count, 1);
+  assert.equal(
+    validCentres(t, shape, { box: [1, 1, 10], minFraction: 0.1 + 0.2, low: [0, 0, 5], high: [1, 1, 6] }).count,
+    1,
+  );
 });
 
 test('validCentres.sample is uniform-ish over valid positions and deterministic', () => {
   const shape = [8, 8, 8];
   const mask = randomMask('s', shape, 0.5);
   const t = integralVolume(mask, shape);
-  const vc = validCentres(t, shape, [4, 4, 4], 0.5, [0, 0, 0], shape);
+  const vc = validCentres(t, shape, { box: [4, 4, 4], minFraction: 0.5, low: [0, 0, 0], high: shape });
   assert.ok(vc.count > 10);
   const valid = new Set<string>();
   const a = vc.toArray();
@@ -119,7 +125,7 @@ test('validCentres.sample is uniform-ish over valid positions and deterministic'
     assert.ok(valid.has(p.join(',')));
     assert.deepEqual(vc.sample(r2), p);
   }
-  const none = validCentres(t, shape, [4, 4, 4], 2, [0, 0, 0], shape);
+  const none = validCentres(t, shape, { box: [4, 4, 4], minFraction: 2, low: [0, 0, 0], high: shape });
   assert.equal(none.sample(r1), null);
   assert.throws(() => vc.at(vc.count), RangeError);
 });
@@ -134,7 +140,7 @@ test('validCentres is fast enough for 128^3 positions', () => {
       }
   const t0 = performance.now();
   const t = integralVolume(big, shape);
-  const vc = validCentres(t, shape, [32, 64, 64], 0.5, [0, 0, 0], shape);
+  const vc = validCentres(t, shape, { box: [32, 64, 64], minFraction: 0.5, low: [0, 0, 0], high: shape });
   const ms = performance.now() - t0;
   assert.ok(vc.count > 0);
   assert.ok(ms < 5000, `took ${ms} ms`);
@@ -144,7 +150,10 @@ test('validation errors', () => {
   const t = integralVolume(new Uint8Array(8), [2, 2, 2]);
   assert.throws(() => boxSum(t, [2, 2, 3], [0, 0, 0], [1, 1, 1]), /table has 27 entries/);
   assert.throws(() => integralVolume(new Uint8Array(7), [2, 2, 2]), /mask has 7/);
-  assert.throws(() => validCentres(t, [2, 2, 2], [0, 1, 1], 0.5, [0, 0, 0], [2, 2, 2]), /boxShape/);
+  assert.throws(
+    () => validCentres(t, [2, 2, 2], { box: [0, 1, 1], minFraction: 0.5, low: [0, 0, 0], high: [2, 2, 2] }),
+    /boxShape/,
+  );
 });
 
 test('validCentresBlockwise: slab by slab, the same centres and known count as one whole table', async () => {
@@ -156,7 +165,12 @@ test('validCentresBlockwise: slab by slab, the same centres and known count as o
     [[1, 3, 3], [1, 1, 1], 1],
   ] as [number[], number[], number][]) {
     const mask = randomMask(`b${shape}`, shape, 0.4);
-    const whole = validCentres(integralVolume(mask, shape), shape, box, fraction, [0, 0, 0], shape);
+    const whole = validCentres(integralVolume(mask, shape), shape, {
+      box,
+      minFraction: fraction,
+      low: [0, 0, 0],
+      high: shape,
+    });
     const plane = shape[1]! * shape[2]!;
     const planes = async (z0: number, z1: number) => mask.subarray(z0 * plane, z1 * plane);
     const known = mask.reduce((a, v) => a + (v ? 1 : 0), 0);

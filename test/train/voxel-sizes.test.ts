@@ -311,7 +311,13 @@ test('minMasked centres on a coarser grid: slab by slab as in one pass', async (
   const shape = [9, 7, 8];
   const mask = new Uint8Array(9 * 7 * 8).map((_, i) => ((Math.sin(i * 12.9898) * 43758.5453) % 1 > -0.3 ? 1 : 0));
   const planes = async (z0: number, z1: number) => mask.slice(z0 * 56, z1 * 56);
-  const whole = validCentres(integralVolume(mask, shape), shape, [3, 3, 3], 0.6, [0, 0, 0], shape, [2, 2, 2]);
+  const whole = validCentres(integralVolume(mask, shape), shape, {
+    box: [3, 3, 3],
+    minFraction: 0.6,
+    low: [0, 0, 0],
+    high: shape,
+    step: [2, 2, 2],
+  });
   for (const slabVoxels of [1, 56 * 4, 56 * 5, 1 << 20]) {
     const { centres } = await validCentresBlockwise(planes, shape, [3, 3, 3], 0.6, slabVoxels, [2, 2, 2]);
     assert.deepEqual(centres.toArray(), whole.toArray(), `slabs of ${slabVoxels} voxels`);

@@ -118,6 +118,10 @@ export function interiorInto(
   }
 }
 
+/**
+ * (params: a per-row kernel on the hot path: scalar arguments keep it allocation-free, and its two
+ * call sites rely on inlining with a literal null)
+ */
 function interiorRow(
   flags: Uint8Array,
   q: number,

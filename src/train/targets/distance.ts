@@ -213,6 +213,8 @@ export function distanceValues(
  * The distance target (and its mask) of voxel q of a box written to ys[offset + scatter(q) + c]:
  * C target channels then the mask channels — one per class when `masked` is given (known and not
  * distance-masked), else one (known). `known` null: all known.
+ *
+ * (params: the (…, scatter, ys, offset) tail every target writer shares; called per box with scalars)
  */
 export function distanceInto(
   { values, masked }: DistanceValues,

@@ -169,24 +169,39 @@ type Attempt =
 const rangeHeader = (range: RangeQuery) =>
   'suffixLength' in range ? `bytes=-${range.suffixLength}` : `bytes=${range.offset}-${range.offset + range.length - 1}`;
 
+/** One timer that aborts a request; `reason` says why once it has fired ('' when the why is not a timeout). */
+class Watchdog {
+  reason = '';
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(private readonly controller: AbortController) {}
+  /** (Re)starts the timer: after `ms` the request is aborted with `reason()`. */
+  arm(ms: number, reason: () => string): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.reason = reason();
+      this.controller.abort();
+    }, ms);
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
 async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOptions, send: Sender): Promise<Attempt> {
   const controller = new AbortController();
-  let timedOut = '';
-  let timer = setTimeout(() => {
-    timedOut = `no response within ${opts.requestTimeoutMs} ms (requestTimeoutMs)`;
-    controller.abort();
-  }, opts.requestTimeoutMs);
+  const watchdog = new Watchdog(controller);
+  watchdog.arm(opts.requestTimeoutMs, () => `no response within ${opts.requestTimeoutMs} ms (requestTimeoutMs)`);
   try {
     let response: Response;
     try {
       response = await send(url, range ? { Range: rangeHeader(range) } : {}, controller.signal);
     } catch (error) {
-      const failure = timedOut ? null : await explainFetchFailure(url, range !== null);
+      const failure = watchdog.reason ? null : await explainFetchFailure(url, range !== null);
       if (failure?.cors === 'yes') return { kind: 'refused', message: failure.message };
       const hint = failure?.cors === 'maybe' ? ` (${failure.message})` : '';
-      throw new TransientError(timedOut || `network error: ${describe(error)}${hint}`);
+      throw new TransientError(watchdog.reason || `network error: ${describe(error)}${hint}`);
     }
-    clearTimeout(timer);
+    watchdog.stop();
     const status = response.status;
     if (status === 404) {
       await response.body?.cancel().catch(() => {});
@@ -200,7 +215,7 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
           retryAfterMs(response.headers.get('retry-after')),
         );
       }
-      timer = setTimeout(() => controller.abort(), opts.idleTimeoutMs); // a stalled error body is cut off
+      watchdog.arm(opts.idleTimeoutMs, () => ''); // a stalled error body is cut off
       const body = await errorBody(response);
       return { kind: 'error', answer: { status, statusText: response.statusText, headers: response.headers, body } };
     }
@@ -210,48 +225,54 @@ async function attemptOnce(url: string, range: RangeQuery | null, opts: HttpOpti
       const answer = { status, statusText: response.statusText, headers: response.headers, body: '', htmlType: type };
       return { kind: 'error', answer };
     }
-    // The body, with a timer that restarts whenever bytes arrive.
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    const reader = response.body?.getReader();
-    if (reader) {
-      const idle = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          timedOut = `the body stalled: no bytes for ${opts.idleTimeoutMs} ms (idleTimeoutMs) after ${total} bytes`;
-          controller.abort();
-        }, opts.idleTimeoutMs);
-      };
-      idle();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parts.push(value);
-          total += value.length;
-          idle();
-        }
-      } catch (error) {
-        throw new TransientError(timedOut || `the body broke off after ${total} bytes: ${describe(error)}`);
-      }
-    }
-    // A cross-origin answer hides Content-Encoding (the length would be the compressed one); the
-    // browser checks that body against Content-Length itself.
-    const hidden = response.headers.get('content-encoding') || response.type === 'cors';
-    const expected = hidden ? null : response.headers.get('content-length');
-    if (expected !== null && Number(expected) !== total) {
-      throw new TransientError(`the body ended after ${total} of ${expected} bytes`);
-    }
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      bytes.set(p, at);
-      at += p.length;
-    }
+    const bytes = await readBody(response, watchdog, opts.idleTimeoutMs);
     return { kind: 'bytes', status, bytes, contentRange: response.headers.get('content-range') };
   } finally {
-    clearTimeout(timer);
+    watchdog.stop();
   }
+}
+
+/**
+ * A 200/206 answer's body, with a timer that restarts whenever bytes arrive, checked against its
+ * Content-Length.
+ */
+async function readBody(response: Response, watchdog: Watchdog, idleTimeoutMs: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body?.getReader();
+  if (reader) {
+    const idle = () =>
+      watchdog.arm(
+        idleTimeoutMs,
+        () => `the body stalled: no bytes for ${idleTimeoutMs} ms (idleTimeoutMs) after ${total} bytes`,
+      );
+    idle();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        total += value.length;
+        idle();
+      }
+    } catch (error) {
+      throw new TransientError(watchdog.reason || `the body broke off after ${total} bytes: ${describe(error)}`);
+    }
+  }
+  // A cross-origin answer hides Content-Encoding (the length would be the compressed one); the
+  // browser checks that body against Content-Length itself.
+  const hidden = response.headers.get('content-encoding') || response.type === 'cors';
+  const expected = hidden ? null : response.headers.get('content-length');
+  if (expected !== null && Number(expected) !== total) {
+    throw new TransientError(`the body ended after ${total} of ${expected} bytes`);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return bytes;
 }
 
 /**

@@ -277,7 +277,10 @@ export function apiReport(): string {
     '',
   ]
     .join('\n')
-    .replaceAll(`import("${ROOT}`, 'import("./');
+    .replaceAll(`import("${ROOT}`, 'import("./')
+    // Well-known symbols print with the checker's internal ids (`__@iterator@3824`), which move
+    // whenever any source file changes: the report keeps the name only.
+    .replace(/(__@\w+)@\d+/g, '$1');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -199,7 +199,11 @@ async function slicePanel(
   }
 }
 
-/** Writes `<runDir>/report/index.html` (and its images) for the run in `runDir`; returns its path. */
+/**
+ * Writes `<runDir>/report/index.html` (and its images) for the run in `runDir`; returns its path.
+ * (long: reads the run (config, losses, scores, best checkpoints) and builds each crop's section in
+ * one pass; the per-crop pieces are already helpers.)
+ */
 export async function writeRunReport(runDir: string, options: RunReportOptions = {}): Promise<string> {
   const dir = path.resolve(runDir);
   const config = await readRunConfig(dir);

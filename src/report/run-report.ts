@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, readCheckpointInfo } from '../eval/checkpoint.js';
 import type { BestScore } from '../eval/hook.js';
-import { predictCrop } from '../eval/predict.js';
+import { predictCrop } from '../eval/predict-crop.js';
 import { CLASS_SCORES, higherIsBetter, readScores, SCORE_NAMES, scoreValue, type ScoreRow } from '../eval/scores.js';
 import { OptionsError } from '../errors.js';
 import type { Crop } from '../types.js';

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import { predictCrop } from '../eval/predict.js';
+import { predictCrop } from '../eval/predict-crop.js';
 import { planTiling } from '../eval/tiling.js';
 import type { Crop, Volume } from '../types.js';
 import { normalizeRaw, rawNormalization } from '../zarr/normalize.js';

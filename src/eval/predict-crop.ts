@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import { coarserGrid, contextBegin } from '../grid.js';
+import { coarserGrid, contextBegin } from '../voxel-grid.js';
 import { roi, roiIsEmpty, roiIsMultipleOf, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop } from '../types.js';
 import { DEFAULT_MAX_TILE_VOXELS, planTiling, tileStarts, type Tiling } from './tiling.js';

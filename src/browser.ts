@@ -57,7 +57,7 @@ export {
 } from './train/loss.js';
 
 // Evaluation: prediction, post-processing, VOI, the validation hook, checkpoints and scores
-export { predictCrop, type PredictOptions, type Prediction } from './eval/predict.js';
+export { predictCrop, type PredictOptions, type Prediction } from './eval/predict-crop.js';
 export {
   affinityPostProcessor,
   boundaryPostProcessor,

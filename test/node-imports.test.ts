@@ -31,7 +31,7 @@ const PURE_ENTRY_POINTS = [
   'zarr/index.ts',
   'train/dataset.ts',
   'train/loss.ts',
-  'eval/predict.ts',
+  'eval/predict-crop.ts',
   'eval/postprocess.ts',
   'eval/voi.ts',
   'kernels/ops.ts',

@@ -6,7 +6,7 @@
  */
 import { emptyChunk, type ChunkData } from '../zarr/write/encode.js';
 import type { ZarrArrayWriter } from '../zarr/write/file-store.js';
-import type { Block } from './grid.js';
+import type { Block } from './blocks.js';
 
 /** Probabilities in [0, 1] → uint8 (× 255, rounded; NaN → 0). */
 export function toUint8(v: number): number {

@@ -1,5 +1,5 @@
 /** Applying a trained model to whole volumes: blockwise prediction and segmentation into zarr. */
-export { predictVolume, modelGeometry, type PredictVolumeOptions } from './predict.js';
+export { predictVolume, modelGeometry, type PredictVolumeOptions } from './predict-volume.js';
 export type {
   BlockProgress,
   BlockwiseOptions,
@@ -21,7 +21,7 @@ export {
   type SegmentResult,
   type SegmentVolumeOptions,
 } from './segment.js';
-export { blockGrid, blocksOfWorker, blockIndexAt, type Block, type BlockGrid } from './grid.js';
+export { blockGrid, blocksOfWorker, blockIndexAt, type Block, type BlockGrid } from './blocks.js';
 export { joinShells, blockShell, type Shell, type JoinResult } from './join.js';
 export { BlockMarkers, MARKERS_DIR } from './markers.js';
 export { openArray, parseArrayLocation } from './open.js';

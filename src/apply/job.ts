@@ -11,7 +11,7 @@ import { type Roi, roiContains, roiIsEmpty, roiIsMultipleOf, roiToString, roiVox
 import type { Volume } from '../types.js';
 import type { ArraySpec, Compressor } from '../zarr/write/metadata.js';
 import { type ArrayLocation, ZarrArrayWriter } from '../zarr/write/file-store.js';
-import { type Block, blockGrid, blocksOfWorker, type BlockGrid } from './grid.js';
+import { type Block, blockGrid, blocksOfWorker, type BlockGrid } from './blocks.js';
 import { BlockMarkers, checkPlan, MARKERS_DIR } from './markers.js';
 import { formatArrayLocation, openArray, parseArrayLocation } from './open.js';
 import { resolveWorkerSlot, type WorkerSlot } from './workers.js';

@@ -13,7 +13,7 @@
  */
 import { UnionFind } from '../eval/components.js';
 import { OptionsError } from '../errors.js';
-import { blockIndexAt, type BlockGrid, unravel } from './grid.js';
+import { blockIndexAt, type BlockGrid, unravel } from './blocks.js';
 
 export interface Slab {
   /** Box inside the block (voxels, relative to the block's first voxel). */

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 
-export interface PoolOptions {
+export interface WorkerProcessOptions {
   /** Called every `tickMs` while the workers run (e.g. to update a progress bar). */
   onTick?: () => Promise<void> | void;
   tickMs?: number;
@@ -18,7 +18,7 @@ export interface PoolOptions {
 export async function runWorkerProcesses(
   n: number,
   argsFor: (worker: number) => string[],
-  options: PoolOptions = {},
+  options: WorkerProcessOptions = {},
 ): Promise<void> {
   const script = process.argv[1]!;
   const children: ChildProcess[] = [];

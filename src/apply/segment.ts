@@ -3,7 +3,7 @@
  * to a renaming of ids) to post-processing the whole volume at once:
  *
  * - 'boundary': 6-connected components of channel 0 > threshold (background 0);
- * - 'affinity': components of the affinity graph (edges with affinity > threshold);
+ * - 'affinities' ('affinity' is its deprecated name): components of the affinity graph (edges with affinity > threshold);
  * - 'semantic': the argmax over channels (class ids; no join needed);
  * - 'watershed': seeded watershed of −channel 0 (eval/watershed.ts) from the components of
  *   channel 0 > threshold, within channel 0 > maskThreshold (default: everywhere). NOT
@@ -41,7 +41,7 @@ import { normalizeRaw, rawNormalization } from '../zarr/normalize.js';
 import { funlibAttributes } from '../zarr/write/metadata.js';
 import { type ArrayLocation, writeFileAtomic } from '../zarr/write/file-store.js';
 import { writeBlockChunks } from './block-io.js';
-import { type Block, blockIndexAt, type BlockGrid } from './grid.js';
+import { type Block, blockIndexAt, type BlockGrid } from './blocks.js';
 import {
   type BlockJob,
   type BlockwiseOptions,
@@ -63,11 +63,15 @@ import {
 import { blockShell, checkOffsets, decodeShell, encodeShell, joinShells, type Shell } from './join.js';
 import { formatArrayLocation } from './open.js';
 
-export type SegmentMethod = 'boundary' | 'affinity' | 'semantic' | 'watershed';
+/**
+ * How a prediction becomes instances. 'affinity' is the deprecated name of 'affinities' (the
+ * target's name); it still works, with a deprecation message when given as an option.
+ */
+export type SegmentMethod = 'boundary' | 'affinities' | 'semantic' | 'watershed' | 'affinity';
 export type SegmentPhase = 'all' | 'label' | 'join' | 'write';
 
 export interface SegmentParameters {
-  method: SegmentMethod;
+  method: Exclude<SegmentMethod, 'affinity'>;
   threshold: number;
   offsets: number[][];
   /** 'watershed': voxels with channel 0 at or below this stay 0 (null: flood everywhere). */
@@ -79,7 +83,7 @@ export interface SegmentParameters {
 /** How the blocks become instances: explicit values first, then the checkpoint's, then the prediction's recorded ones. */
 export interface SegmentParameterOptions {
   method?: SegmentMethod;
-  /** Threshold of boundary/affinity methods (default: the checkpoint's best, else 0.5). */
+  /** Threshold of boundary/affinities methods (default: the checkpoint's best, else 0.5). */
   threshold?: number;
   /** Affinity offsets [dz, dy, dx] per channel (default: [-1,0,0], [0,-1,0], [0,0,-1]). */
   offsets?: number[][];
@@ -117,12 +121,18 @@ export interface SegmentResult extends BlockwiseResult {
 
 export const PREDICTION_PARAMETERS_ATTRIBUTE = 'tfjs_zarr_postprocess';
 
-const METHODS: SegmentMethod[] = ['boundary', 'affinity', 'semantic', 'watershed'];
-const BOUNDARY_OFFSETS = [
-  [-1, 0, 0],
-  [0, -1, 0],
-  [0, 0, -1],
-];
+const METHODS: SegmentParameters['method'][] = ['boundary', 'affinities', 'semantic', 'watershed'];
+
+/**
+ * The method's current name: 'affinity' (the first name of 'affinities', still in checkpoints and
+ * prediction attributes written before the rename) is 'affinities'; a message through `warn` when
+ * the caller gave the old name.
+ */
+export function canonicalMethod(method: string, warn?: (message: string) => void): string {
+  if (method !== 'affinity') return method;
+  warn?.("segment method 'affinity' is deprecated; it is now called 'affinities' (the target's name)");
+  return 'affinities';
+}
 
 /**
  * Method and parameters: explicit options first, then the checkpoint's checkpoint.json, then the
@@ -149,10 +159,11 @@ export async function resolveSegmentParameters(
     threshold?: number;
     offsets?: number[][];
   };
-  const method = (options.method ??
-    fromCheckpoint.method ??
-    attr.method ??
-    (prediction.channels === 1 ? 'boundary' : undefined)) as SegmentMethod | undefined;
+  const given = options.method === undefined ? undefined : canonicalMethod(options.method, console.warn);
+  const stored = fromCheckpoint.method ?? attr.method;
+  const method = (given ??
+    (stored === undefined ? undefined : canonicalMethod(stored)) ??
+    (prediction.channels === 1 ? 'boundary' : undefined)) as SegmentParameters['method'] | undefined;
   const name = `${prediction.container}/${prediction.path}`;
   if (method === undefined) {
     throw new OptionsError(
@@ -168,10 +179,8 @@ export async function resolveSegmentParameters(
     throw new OptionsError(`threshold must be a number, got ${JSON.stringify(threshold)}`);
   }
   const offsets =
-    method === 'affinity'
-      ? (options.offsets ?? attr.offsets ?? DEFAULT_AFFINITY_OFFSETS.map((o) => [...o]))
-      : BOUNDARY_OFFSETS;
-  if (method === 'affinity' && offsets.length !== prediction.channels) {
+    method === 'affinities' ? (options.offsets ?? attr.offsets ?? DEFAULT_AFFINITY_OFFSETS) : DEFAULT_AFFINITY_OFFSETS;
+  if (method === 'affinities' && offsets.length !== prediction.channels) {
     throw new OptionsError(
       `${name} has ${prediction.channels} channels but ${offsets.length} affinity offsets were given`,
     );
@@ -200,7 +209,7 @@ export function labelBlock(
     for (let v = 0, i = 0; v < n; v++, i += channels) fg[v] = values[i]! > params.threshold ? 1 : 0;
     return connectedComponents(fg, shape);
   }
-  if (params.method === 'affinity') return affinityComponents(values, shape, params.offsets, params.threshold);
+  if (params.method === 'affinities') return affinityComponents(values, shape, params.offsets, params.threshold);
   return { labels: semanticPostProcessor().apply(values, [...shape, channels], {}), count: channels };
 }
 
@@ -254,7 +263,7 @@ async function openSegmentation(
   const { grid, chunk } = planBlocks(region, input.voxelSize, options, (shape) =>
     defaultBlockShape(inputChunks, shape),
   );
-  if (params.method === 'affinity') checkOffsets(params.offsets, grid.blockShape);
+  if (params.method === 'affinities') checkOffsets(params.offsets, grid.blockShape);
   if (params.method === 'watershed') params.halo = haloOf(halo, grid.blockShape);
   const inputName = `${input.container}/${input.path}`;
   const output = outputOptions(options);
@@ -467,6 +476,8 @@ function haloOf(option: number | number[] | undefined, block: readonly number[])
  * The 'watershed' method's block: the final seed ids over the block grown by the halo (each
  * block there labelled again, its ids mapped through the join), flooded from them, the block cut
  * out. Returns local labels and the final id of each (index 0: background).
+ * (long: one read-relabel-flood-cut sequence over shared block buffers; its steps are already
+ * helpers, what stays is their order.)
  */
 async function floodBlock(
   b: Block,
@@ -595,7 +606,7 @@ function shellOf(
 ): Shell {
   const t = params.threshold;
   const edgeOn =
-    params.method === 'affinity' ? (v: number, k: number) => values[v * C + k]! > t : (v: number) => labels[v] !== 0;
+    params.method === 'affinities' ? (v: number, k: number) => values[v * C + k]! > t : (v: number) => labels[v] !== 0;
   return blockShell(labels, count, shape, params.offsets, edgeOn);
 }
 

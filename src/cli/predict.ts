@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import { openArray } from '../apply/open.js';
-import { predictVolume } from '../apply/predict.js';
+import { predictVolume } from '../apply/predict-volume.js';
 import { PREDICTION_PARAMETERS_ATTRIBUTE } from '../apply/segment.js';
 import { useFastestBackend } from '../backend.js';
 import { loadCheckpoint, readCheckpointInfo } from '../eval/checkpoint.js';

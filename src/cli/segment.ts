@@ -32,12 +32,12 @@ export const usage = `usage: tfjs-zarr segment --input OUT.zarr/prediction --out
   Method and threshold come from the options, else from the checkpoint the prediction was made
   with (recorded by \`tfjs-zarr predict\`), else boundary / 0.5.
 
-  --method M           boundary (components of channel 0 > threshold), affinity (components of
+  --method M           boundary (components of channel 0 > threshold), affinities (components of
                        the affinity graph), semantic (argmax over channels) or watershed (seeded
                        watershed of channel 0 from its components above the threshold; seeds
                        exact, the flood of each block sees its neighbours up to --halo voxels:
                        not blockwise-exact)
-  --threshold T        threshold for boundary and affinity; the seeds' threshold for watershed
+  --threshold T        threshold for boundary and affinities; the seeds' threshold for watershed
   --mask-threshold T   watershed: flood only where channel 0 > T (distance predictions: 0)
   --halo N             watershed: voxels of the neighbouring blocks a block's flood sees (default: half a block)
   --offsets LIST       affinity offsets, one z,y,x per channel: "-1,0,0;0,-1,0;0,0,-1" (default)
@@ -124,8 +124,9 @@ export async function run(argv: string[]): Promise<number> {
 function segmentOptions(values: Parameters<typeof blockwiseOptions>[0]) {
   const common = blockwiseOptions(values);
   const method = values['method'] as SegmentMethod | undefined;
-  if (method !== undefined && !['boundary', 'affinity', 'semantic', 'watershed'].includes(method)) {
-    throw new UsageError(`--method must be boundary, affinity, semantic or watershed, got ${method}`);
+  // 'affinity': the deprecated name of 'affinities', still accepted (segmentVolume warns).
+  if (method !== undefined && !['boundary', 'affinities', 'semantic', 'watershed', 'affinity'].includes(method)) {
+    throw new UsageError(`--method must be boundary, affinities, semantic or watershed, got ${method}`);
   }
   const phase = (values['phase'] ?? 'all') as SegmentPhase;
   if (!['all', 'label', 'join', 'write'].includes(phase)) {

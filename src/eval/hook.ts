@@ -28,7 +28,7 @@ import { binaryScores, type BinaryScores } from './binary.js';
 import { bestCheckpointDir, readCheckpointInfo, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
 import { groundTruthClasses, type ScoreClass } from './classes.js';
 import { boundaryPostProcessor, type PostProcessor, type PostProcessParameters } from './postprocess.js';
-import { predictCrop, type Prediction, type PredictOptions } from './predict.js';
+import { predictCrop, type Prediction, type PredictOptions } from './predict-crop.js';
 import {
   appendScores,
   CLASS_SCORES,

@@ -398,7 +398,11 @@ function runEnd(lane: IdLane, narrow: NarrowLane, at: number, to: number): numbe
   return nextChange(narrow.ids, narrow.pairs, at + 1, to, narrow.ids[at] as number);
 }
 
-/** As narrowRuns when gt or pred (or both) are uint64 (`gn`, `pn`: the lanes of narrow ones). */
+/**
+ * As narrowRuns when gt or pred (or both) are uint64 (`gn`, `pn`: the lanes of narrow ones).
+ * (params: the per-row inner loop of the score; it takes the same lanes as narrowRuns, unpacked,
+ * so no object is built per row.)
+ */
 function wideRuns(
   gt: IdLane,
   pred: IdLane,

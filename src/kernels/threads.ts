@@ -18,7 +18,7 @@ export interface KernelThread {
 /** Starts one thread that will call serveKernelThread on the message it is posted. */
 export type SpawnThread = (onReply: (reply: WorkerReply) => void, onError: (error: Error) => void) => KernelThread;
 
-export interface PoolOptions {
+export interface KernelPoolOptions {
   /** Threads in all, the caller included (1 = no workers). */
   threads: number;
   spawn?: SpawnThread;
@@ -37,7 +37,7 @@ export class KernelPool {
   /** Resolves when every worker is ready, or rejects with why one failed. */
   readonly ready: Promise<void>;
 
-  constructor(runtime: KernelRuntime, options: PoolOptions) {
+  constructor(runtime: KernelRuntime, options: KernelPoolOptions) {
     this.runtime = runtime;
     this.threads = Math.max(1, Math.floor(options.threads));
     this.canBlock = options.canBlock ?? true;

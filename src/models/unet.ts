@@ -209,6 +209,7 @@ export function unetValidInputShape(minShape: readonly number[], options: UNetSi
 /**
  * A 3D U-Net: per level a block of conv (kernelSizes) + relu, max-pooling by that level's
  * downsampleFactors, nearest upsampling back by the same factors, concatenated skips.
+ * (long: the option checks and the layer graph read top to bottom like the architecture.)
  */
 export function unet3d(options: UNetOptions): tf.LayersModel {
   const {

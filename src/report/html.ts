@@ -82,7 +82,10 @@ function formatParameters(p: Record<string, unknown> | undefined): string {
     : '–';
 }
 
-/** Writes `<runDir>/report/index.html` with its SVG and PNG files; returns the index path. */
+/**
+ * Writes `<runDir>/report/index.html` with its SVG and PNG files; returns the index path.
+ * (long: the page's sections in page order, each a few lines of markup.)
+ */
 export async function writeReport(runDir: string, report: RunReport): Promise<string> {
   const reportDir = path.join(runDir, 'report');
   await mkdir(reportDir, { recursive: true });

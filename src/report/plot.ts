@@ -77,7 +77,10 @@ function num(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
-/** A standalone SVG document: one polyline per series, axes with ticks, grid and a legend. */
+/**
+ * A standalone SVG document: one polyline per series, axes with ticks, grid and a legend.
+ * (long: the chart's layers in drawing order, sharing the scales and plot frame.)
+ */
 export function lineChartSvg(series: readonly Series[], options: LineChartOptions): string {
   const width = options.width ?? 640;
   const height = options.height ?? 400;

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, readCheckpointInfo } from '../eval/checkpoint.js';
 import type { BestScore } from '../eval/hook.js';
-import { predictCrop } from '../eval/predict.js';
+import { predictCrop } from '../eval/predict-crop.js';
 import { CLASS_SCORES, higherIsBetter, readScores, SCORE_NAMES, scoreValue, type ScoreRow } from '../eval/scores.js';
 import { OptionsError } from '../errors.js';
 import type { Crop } from '../types.js';
@@ -199,7 +199,11 @@ async function slicePanel(
   }
 }
 
-/** Writes `<runDir>/report/index.html` (and its images) for the run in `runDir`; returns its path. */
+/**
+ * Writes `<runDir>/report/index.html` (and its images) for the run in `runDir`; returns its path.
+ * (long: reads the run (config, losses, scores, best checkpoints) and builds each crop's section in
+ * one pass; the per-crop pieces are already helpers.)
+ */
 export async function writeRunReport(runDir: string, options: RunReportOptions = {}): Promise<string> {
   const dir = path.resolve(runDir);
   const config = await readRunConfig(dir);

@@ -22,7 +22,7 @@ import { distanceClasses, semanticClasses } from '../eval/classes.js';
 import type { ValidationHookOptions } from '../eval/hook.js';
 import { targetChannels } from '../train/targets.js';
 import type { DistanceOptions } from '../train/targets/distance.js';
-import type { PredictOptions } from '../eval/predict.js';
+import type { PredictOptions } from '../eval/predict-crop.js';
 import { ConfigError } from './check.js';
 import { modelOutputSpatialShape, targetOutputChannels, type RunConfig } from './config.js';
 

@@ -9,7 +9,7 @@
  * at the same place relative to the labels box in every sample (as in predictCrop).
  */
 import { OptionsError } from '../errors.js';
-import { contextBegin } from '../grid.js';
+import { contextBegin } from '../voxel-grid.js';
 import { roi, roiGrow, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample } from '../types.js';
 import { AUGMENT_DEFAULTS, applyAugment, planAugment, type AugmentOptions, type AugmentPlan } from './augment.js';
@@ -54,7 +54,7 @@ import {
   type ShiftOptions,
   type ShiftPlan,
 } from './shift.js';
-import { coarserGrid } from '../grid.js';
+import { coarserGrid } from '../voxel-grid.js';
 
 /**
  * Every augmentation, applied in this order: `elastic` (gunpowder's ElasticAugment, world units),

@@ -10,7 +10,7 @@ import { DataFormatError, OptionsError } from '../errors.js';
 import type { DataConfig } from './config.js';
 import { cOrderStrides, fillBox } from './gather.js';
 import { FLOAT_RAW_WARN_RANGE, normalizeRaw, type Normalization, sanitizeFloatRaw } from './normalize.js';
-import { coarserGrid, isIntegerRatio } from '../grid.js';
+import { coarserGrid, isIntegerRatio } from '../voxel-grid.js';
 import { roiContains, roiIntersect, roiIsEmpty, roiToString, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop, CropSample, LabelArray, StoredArray } from '../types.js';
 import { ResampledVolume } from './resample.js';

@@ -159,5 +159,5 @@ test('clear errors: a bad checkpoint, an output with another shape', async () =>
     'mutex',
   ]);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /--method must be boundary, affinity, semantic or watershed, got mutex/);
+  assert.match(usage.stderr, /--method must be boundary, affinities, semantic or watershed, got mutex/);
 });

@@ -17,6 +17,7 @@ import { affinityComponents, connectedComponents } from '../../src/eval/componen
 import { roi } from '../../src/index.js';
 import { openArray, segmentVolume } from '../../src/apply/index.js';
 import { writeBlockChunks } from '../../src/apply/block-io.js';
+import { resolveSegmentParameters } from '../../src/apply/segment.js';
 import { funlibAttributes, ZarrArrayWriter } from '../../src/zarr/write/index.js';
 import { arrayFiles, rng, samePartition, tinyValidNet } from '../helpers/apply.js';
 
@@ -203,11 +204,12 @@ test('a segmentation stopped part-way continues to the same array', async () => 
 test('affinities with long-range offsets: blockwise equals affinityComponents of the whole volume', async () => {
   const values = smoothField(OFFSETS.length, 11);
   const p = await writePrediction('affinities', values, OFFSETS.length, {
+    // Written under the method's first name, as predictions recorded before the rename are.
     tfjs_zarr_postprocess: { method: 'affinity', threshold: 0.55, offsets: OFFSETS },
   });
   const out = path.join(root, 'seg.zarr', 'affinities');
   const result = await segmentVolume(p, { output: out, blockShape: BLOCK });
-  assert.equal(result.parameters.method, 'affinity');
+  assert.equal(result.parameters.method, 'affinities');
   assert.equal(result.parameters.threshold, 0.55);
   const expected = affinityComponents(values, [...SHAPE], OFFSETS, 0.55);
   const { segments } = samePartition(await readSegmentation(out), expected.labels, false);
@@ -259,10 +261,19 @@ test("parameters from a checkpoint's checkpoint.json; bad parameters are clear e
     message: /pred\.zarr\/three has 3 channels and no recorded post-processing; give the method/,
   });
   await assert.rejects(
-    segmentVolume(three, { output: path.join(root, 'x.zarr', 'y'), method: 'affinity', offsets: [[-1, 0, 0]] }),
+    segmentVolume(three, { output: path.join(root, 'x.zarr', 'y'), method: 'affinities', offsets: [[-1, 0, 0]] }),
     {
       name: 'OptionsError',
       message: /has 3 channels but 1 affinity offsets were given/,
     },
   );
+});
+
+test("method 'affinity' still works as 'affinities', with a deprecation message", async (t) => {
+  const warn = t.mock.method(console, 'warn', () => undefined);
+  const three = await openArray(await writePrediction('three-old-name', smoothField(3, 1), 3));
+  const params = await resolveSegmentParameters(three, {}, { method: 'affinity' });
+  assert.equal(params.method, 'affinities');
+  assert.equal(warn.mock.callCount(), 1);
+  assert.match(String(warn.mock.calls[0]!.arguments[0]), /'affinity' is deprecated; it is now called 'affinities'/);
 });

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import { predictCrop } from '../eval/predict.js';
+import { predictCrop } from '../eval/predict-crop.js';
 import { planTiling } from '../eval/tiling.js';
 import type { Crop, Volume } from '../types.js';
 import { normalizeRaw, rawNormalization } from '../zarr/normalize.js';
@@ -96,6 +96,24 @@ function rawCrop(raw: Volume, rawScale: number | undefined): Crop {
   };
 }
 
+/** Checks that the model takes the input's channels and that the output dtype is supported. */
+function checkedInput(
+  model: tf.LayersModel,
+  geometry: ReturnType<typeof modelGeometry>,
+  input: Awaited<ReturnType<typeof openInput>>,
+  requested: PredictVolumeOptions['dtype'],
+): 'float32' | 'uint8' {
+  if (geometry.inputChannels !== null && geometry.inputChannels !== input.channels) {
+    throw new OptionsError(
+      `model ${model.name} takes ${geometry.inputChannels} input channel(s) but ${input.container}/${input.path} ` +
+        `has ${input.channels} (shape [${input.shape.join(', ')}], axes [${input.axisNames.join(', ')}])`,
+    );
+  }
+  const dtype = requested ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'uint8') throw new OptionsError(`dtype must be float32 or uint8, got ${dtype}`);
+  return dtype;
+}
+
 export async function predictVolume(
   model: tf.LayersModel,
   raw: Volume | string | ArrayLocation,
@@ -104,14 +122,7 @@ export async function predictVolume(
   const t0 = performance.now();
   const input = await openInput(raw);
   const geometry = modelGeometry(model, options.inputShape);
-  if (geometry.inputChannels !== null && geometry.inputChannels !== input.channels) {
-    throw new OptionsError(
-      `model ${model.name} takes ${geometry.inputChannels} input channel(s) but ${input.container}/${input.path} ` +
-        `has ${input.channels} (shape [${input.shape.join(', ')}], axes [${input.axisNames.join(', ')}])`,
-    );
-  }
-  const dtype = options.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'uint8') throw new OptionsError(`dtype must be float32 or uint8, got ${dtype}`);
+  const dtype = checkedInput(model, geometry, input, options.dtype);
   const region = checkRegion(options.roi, input, 'raw array');
   const tilingFor = (regionShape: readonly number[]) =>
     planTiling(model, {

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors.js';
-import { coarserGrid, contextBegin } from '../grid.js';
+import { coarserGrid, contextBegin } from '../voxel-grid.js';
 import { roi, roiIsEmpty, roiIsMultipleOf, roiVoxelShape, type Roi } from '../roi.js';
 import type { Crop } from '../types.js';
 import { DEFAULT_MAX_TILE_VOXELS, planTiling, tileStarts, type Tiling } from './tiling.js';
@@ -204,25 +204,9 @@ export async function predictCrop(
       const raws = await pending;
       prefetched = null;
       if (i + batchSize < tiles.length) prefetched = pending = readBatch(i + batchSize);
-      const batch = new Float32Array(raws.length * inVoxels);
-      raws.forEach((r, b) => {
-        batch.set(r, b * inVoxels);
-      });
-      const out = tf.tidy(
-        () =>
-          tiling.model.predict(
-            tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels]),
-          ) as tf.Tensor,
-      );
-      let values: Float32Array;
-      try {
-        values = (await out.data()) as Float32Array;
-      } finally {
-        out.dispose();
-      }
-      for (let b = 0; b < raws.length; b++) {
-        stitch(values, b, modelOut, outChannels, trimStart, keep, data, shape, tiles[i + b]!);
-      }
+      const values = await predictBatch(tiling.model, raws, input, channels);
+      const out = { values, shape: modelOut, channels: outChannels, trim: trimStart, keep };
+      for (let b = 0; b < raws.length; b++) stitch(out, b, { data, shape }, tiles[i + b]!);
       options.onProgress?.(Math.min(i + batchSize, tiles.length), tiles.length);
     }
   } finally {
@@ -238,20 +222,44 @@ async function outputChannels(model: tf.LayersModel, input: number[], channels: 
   return tf.tidy(() => (model.predict(tf.zeros([1, ...input, channels])) as tf.Tensor).shape[4]!);
 }
 
+/** One batch of model output and the part of each tile that is kept. */
+interface TileOutputs {
+  values: Float32Array;
+  /** Output tile shape [z, y, x] in voxels. */
+  shape: number[];
+  channels: number;
+  /** Voxels trimmed from each tile's start and the count kept per axis. */
+  trim: number[];
+  keep: number[];
+}
+
+/** Runs the model on a batch of raw tiles of `input` voxels and `channels` channels. */
+async function predictBatch(
+  model: tf.LayersModel,
+  raws: Float32Array[],
+  input: number[],
+  channels: number,
+): Promise<Float32Array> {
+  const inVoxels = input[0]! * input[1]! * input[2]! * channels;
+  const batch = new Float32Array(raws.length * inVoxels);
+  raws.forEach((r, b) => {
+    batch.set(r, b * inVoxels);
+  });
+  const out = tf.tidy(
+    () => model.predict(tf.tensor5d(batch, [raws.length, input[0]!, input[1]!, input[2]!, channels])) as tf.Tensor,
+  );
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}
+
 /** Copies the kept part of tile `b`'s output to `start` in the prediction (clipped to the region). */
-function stitch(
-  values: Float32Array,
-  b: number,
-  modelOut: number[],
-  C: number,
-  trim: number[],
-  keep: number[],
-  dst: Float32Array,
-  dstShape: number[],
-  start: number[],
-): void {
-  const [oz, oy, ox] = modelOut as [number, number, number];
-  const [dz, dy, dx] = dstShape as [number, number, number];
+function stitch(out: TileOutputs, b: number, dst: { data: Float32Array; shape: number[] }, start: number[]): void {
+  const { values, channels: C, trim, keep } = out;
+  const [oz, oy, ox] = out.shape as [number, number, number];
+  const [dz, dy, dx] = dst.shape as [number, number, number];
   const base = b * oz * oy * ox * C;
   // Clipped to the region on both sides (tiles on a coarser grid may begin before it).
   const [lz, ly, lx] = [0, 1, 2].map((a) => Math.max(0, -start[a]!)) as [number, number, number];
@@ -262,7 +270,7 @@ function stitch(
     for (let y = ly; y < ny; y++) {
       const src = base + (((z + trim[0]!) * oy + (y + trim[1]!)) * ox + trim[2]! + lx) * C;
       const d = (((start[0]! + z) * dy + (start[1]! + y)) * dx + start[2]! + lx) * C;
-      dst.set(values.subarray(src, src + (nx - lx) * C), d);
+      dst.data.set(values.subarray(src, src + (nx - lx) * C), d);
     }
   }
 }

@@ -26,7 +26,7 @@ import { makeRng } from './random.js';
 import { ZarrCrop } from '../zarr/crop.js';
 import type { DataConfig } from '../zarr/config.js';
 import { containerSpec, type CropSpec, type WorkerBatchPlan } from './workers/protocol.js';
-import { SamplePool, type Layout, type PoolBatch } from './workers/pool.js';
+import { SamplePool, type ChannelLayout, type PoolBatch } from './workers/pool.js';
 import { CropSampler, planSampling, type SamplingOptions } from './sampler.js';
 
 export interface CropDatasetOptions extends SamplingOptions {
@@ -153,7 +153,7 @@ export function trainingDataset(crops: readonly Crop[], options: TrainingDataset
 
 /** A source of batches by index: the pool, or this thread. */
 interface BatchSource {
-  layout: Layout;
+  layout: ChannelLayout;
   prefetch: number;
   make(i: number): Promise<PoolBatch>;
   wait<T>(p: Promise<T>): Promise<T>;

@@ -32,7 +32,7 @@ export interface WorkerPort {
 
 export type SpawnWorker = () => WorkerPort;
 
-export interface PoolOptions {
+export interface SamplePoolOptions {
   size: number;
   spawn: SpawnWorker;
   containers: ContainerSpec[];
@@ -43,7 +43,7 @@ export interface PoolOptions {
   idleMs: number;
 }
 
-export interface Layout {
+export interface ChannelLayout {
   channels: number;
   targetChannels: number;
   maskChannels: number;
@@ -114,14 +114,14 @@ interface Pending {
 
 class Member {
   readonly pending = new Map<number, Pending>();
-  readonly ready: Promise<Layout>;
+  readonly ready: Promise<ChannelLayout>;
   /** Lent batch slots kept by consumers (`keep()`) and not yet collected. */
   readonly kept = new Set<Loan>();
-  private settleReady!: { resolve(l: Layout): void; reject(e: Error): void };
+  private settleReady!: { resolve(l: ChannelLayout): void; reject(e: Error): void };
   dead = false;
 
   constructor(readonly port: WorkerPort) {
-    this.ready = new Promise<Layout>((resolve, reject) => (this.settleReady = { resolve, reject }));
+    this.ready = new Promise<ChannelLayout>((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.ready.catch(() => undefined); // surfaced through requests
     port.listen(
       (m) => this.receive(m),
@@ -181,10 +181,10 @@ export class SamplePool {
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
 
-  constructor(private readonly o: PoolOptions) {}
+  constructor(private readonly o: SamplePoolOptions) {}
 
   /** The batch layout, once the workers have prepared their samplers (rejects with their error). */
-  layout(): Promise<Layout> {
+  layout(): Promise<ChannelLayout> {
     return this.wait(this.start()[0]!.ready);
   }
 

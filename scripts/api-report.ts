@@ -256,31 +256,33 @@ export function apiReport(): string {
     exported,
     checker,
   );
-  return [
-    '# tfjs-zarr: API report',
-    '',
-    'Every name `src/index.ts` exports, with its declaration (made by `npm run api`, checked by',
-    '`test/api-report.test.ts`; do not edit by hand), then the types of this package those',
-    'declarations use without exporting them.',
-    '',
-    '## Exported',
-    '',
-    '```ts',
-    resolved.map((r) => print(r.name, r.symbol.declarations ?? [])).join('\n\n'),
-    '```',
-    '',
-    '## Used by the exported declarations, not exported',
-    '',
-    '```ts',
-    referenced.map(([symbol, decls]) => print(symbol.name, decls)).join('\n\n'),
-    '```',
-    '',
-  ]
-    .join('\n')
-    .replaceAll(`import("${ROOT}`, 'import("./')
-    // Well-known symbols print with the checker's internal ids (`__@iterator@3824`), which move
-    // whenever any source file changes: the report keeps the name only.
-    .replace(/(__@\w+)@\d+/g, '$1');
+  return (
+    [
+      '# tfjs-zarr: API report',
+      '',
+      'Every name `src/index.ts` exports, with its declaration (made by `npm run api`, checked by',
+      '`test/api-report.test.ts`; do not edit by hand), then the types of this package those',
+      'declarations use without exporting them.',
+      '',
+      '## Exported',
+      '',
+      '```ts',
+      resolved.map((r) => print(r.name, r.symbol.declarations ?? [])).join('\n\n'),
+      '```',
+      '',
+      '## Used by the exported declarations, not exported',
+      '',
+      '```ts',
+      referenced.map(([symbol, decls]) => print(symbol.name, decls)).join('\n\n'),
+      '```',
+      '',
+    ]
+      .join('\n')
+      .replaceAll(`import("${ROOT}`, 'import("./')
+      // Well-known symbols print with the checker's internal ids (`__@iterator@3824`), which move
+      // whenever any source file changes: the report keeps the name only.
+      .replace(/(__@\w+)@\d+/g, '$1')
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
